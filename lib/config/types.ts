@@ -1,0 +1,90 @@
+/** The checked, frozen configuration. Paths are absolute; durations are seconds. */
+export interface Config {
+  readonly file: string;
+  readonly dir: string;
+  /** Absent for a daemon-only host: only the broker talks to the identity provider. */
+  readonly idp: IdpConfig | undefined;
+  readonly broker: BrokerConfig;
+  readonly daemon: DaemonConfig;
+  readonly servers: ReadonlyMap<string, ServerConfig>;
+  readonly dev: DevConfig;
+}
+
+export type IdpKind = 'oidc' | 'github';
+
+export interface IdpConfig {
+  readonly kind: IdpKind;
+  readonly issuer: string;
+  readonly client_id: string;
+  readonly client_secret: string | undefined;
+  readonly scopes: readonly string[];
+  readonly user_claim: string;
+  readonly groups_claim: string;
+  /** A fixed loopback redirect URI for IdPs that match redirect URIs exactly (ports included). */
+  readonly redirect_uri: string | undefined;
+  /** GitHub (Enterprise Server) REST API base, e.g. https://ghe.example.com/api/v3. */
+  readonly api_url: string | undefined;
+}
+
+export interface BrokerConfig {
+  readonly mode: 'local' | 'daemon';
+  readonly issuer: string;
+  readonly signing_key: string | undefined;
+  readonly token_ttl: number;
+}
+
+export interface TlsFiles { readonly ca: string; readonly cert: string; readonly key: string }
+
+export interface DaemonLimits {
+  readonly max_body_bytes: number;
+  readonly max_sessions_per_user: number;
+  readonly max_children: number;
+  readonly idle_timeout: number;
+  readonly first_response_timeout: number;
+  readonly drain_timeout: number;
+}
+
+export interface DaemonConfig {
+  readonly trusted_keys: string;
+  readonly audit_log: string;
+  readonly tls: TlsFiles | undefined;
+  /** The client certificate `gatekit connect` presents to mTLS listeners. */
+  readonly client_tls: TlsFiles | undefined;
+  readonly socket_group: string | undefined;
+  readonly token_listen: Listen | undefined;
+  readonly limits: DaemonLimits;
+  /** Tokens issued (iat) before these times are refused, per user: immediate revocation. */
+  readonly not_before: ReadonlyMap<string, number>;
+}
+
+export type Listen =
+  | { readonly kind: 'unix'; readonly path: string }
+  | { readonly kind: 'tcp'; readonly host: string; readonly port: number };
+
+export interface ToolRules { readonly allow: readonly string[]; readonly deny: readonly string[] }
+
+export interface Grant {
+  readonly users: readonly string[];
+  readonly groups: readonly string[];
+  readonly tools: ToolRules;
+}
+
+export interface ServerConfig {
+  readonly name: string;
+  readonly command: readonly string[];
+  readonly cwd: string;
+  readonly listen: Listen;
+  readonly resource: string;
+  readonly allow_users: readonly string[];
+  readonly allow_groups: readonly string[];
+  readonly tools: ToolRules;
+  readonly grants: readonly Grant[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly identity_meta: boolean;
+  readonly audit_arguments: boolean;
+}
+
+export interface DevConfig {
+  /** `gatekit dev` serves [idp] issuer itself with the embedded development provider. */
+  readonly idp: boolean;
+}

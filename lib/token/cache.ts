@@ -1,0 +1,39 @@
+import type { AccessTokenClaims } from './claims.js';
+import { checkBinding, verifySignedClaims, type VerifyOptions } from './verify.js';
+
+/**
+ * Remembers tokens whose signature and claims checked out, until they expire, so a request costs
+ * a hash lookup plus the per-request checks (expiry, audience, certificate binding).
+ */
+export class VerifiedTokenCache {
+  readonly #entries = new Map<string, AccessTokenClaims>();
+  readonly #max: number;
+
+  constructor(maxEntries = 10_000) { this.#max = maxEntries }
+
+  async verify(token: string, options: VerifyOptions): Promise<AccessTokenClaims> {
+    const now = options.now ?? Date.now();
+    let claims = this.#entries.get(token);
+    if (claims === undefined) {
+      claims = await verifySignedClaims(token, options);
+      if (this.#entries.size >= this.#max) this.#evict(now);
+      this.#entries.set(token, claims);
+    }
+    checkBinding(claims, options.audience, options.certThumbprint, now);
+    return claims;
+  }
+
+  /** Forget everything, e.g. after the trusted keys changed. */
+  clear(): void { this.#entries.clear() }
+
+  get size(): number { return this.#entries.size }
+
+  #evict(now: number): void {
+    for (const [token, claims] of this.#entries) if (claims.exp * 1000 <= now) this.#entries.delete(token);
+    // Still full of live tokens: drop the oldest half (insertion order) rather than grow without bound.
+    if (this.#entries.size >= this.#max) {
+      let drop = Math.ceil(this.#max / 2);
+      for (const token of this.#entries.keys()) { if (drop-- <= 0) break; this.#entries.delete(token) }
+    }
+  }
+}

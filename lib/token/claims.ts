@@ -1,0 +1,35 @@
+/** The person a token speaks for, as the broker learned it from the identity provider. */
+export interface Identity {
+  /** Readable name under the configured user_claim (e.g. an email); the policy matches on it. */
+  readonly user: string;
+  readonly sub: string;
+  readonly groups: readonly string[];
+  readonly auth_time?: number | undefined;
+}
+
+/** RFC 9068 access-token claims as Gatekit mints them (DESIGN.md §3). */
+export interface AccessTokenClaims {
+  readonly iss: string;
+  readonly sub: string;
+  readonly aud: string;
+  readonly exp: number;
+  readonly iat: number;
+  readonly jti: string;
+  readonly client_id: string;
+  readonly scope: string;
+  readonly groups: readonly string[];
+  readonly auth_time?: number;
+  readonly cnf?: { readonly 'x5t#S256': string };
+  readonly [claim: string]: unknown;
+}
+
+/** Claims a configured user_claim may not shadow. */
+export const REGISTERED_CLAIMS: ReadonlySet<string> = new Set([
+  'iss', 'aud', 'exp', 'iat', 'nbf', 'jti', 'client_id', 'scope', 'groups', 'auth_time', 'cnf', 'acr', 'amr',
+]);
+
+/** The person's readable name from a verified token, by the configured claim (falls back to sub). */
+export function userOf(claims: AccessTokenClaims, userClaim: string): string {
+  const v = claims[userClaim];
+  return typeof v === 'string' && v !== '' ? v : claims.sub;
+}

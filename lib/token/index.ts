@@ -1,0 +1,10 @@
+export { mintAccessToken } from './mint.js';
+export type { MintInput, MintedToken } from './mint.js';
+export { verifyAccessToken, verifySignedClaims, checkBinding, trustKeys } from './verify.js';
+export type { TrustedKeys, VerifyOptions } from './verify.js';
+export { VerifiedTokenCache } from './cache.js';
+export { generateSigningJwk, publicJwk, loadSigningKey, readJwksFile, createKeys, rotateKeys } from './keys.js';
+export type { SigningKey, JoseKey, PublicJwk, Jwks, KeyFiles } from './keys.js';
+export { userOf, REGISTERED_CLAIMS } from './claims.js';
+export type { AccessTokenClaims, Identity } from './claims.js';
+export { loadTrustedKeys } from './trusted.js';

@@ -1,0 +1,104 @@
+import { errors, importJWK, jwtVerify, type JWTHeaderParameters } from 'jose';
+import { GatekitError } from '../errors.js';
+import type { AccessTokenClaims } from './claims.js';
+import type { JoseKey, Jwks } from './keys.js';
+
+const MAX_SKEW = 60;
+const MAX_LIFETIME = 3600;
+const MAX_TOKEN_LENGTH = 8192;
+const JWS_COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+/** Public keys the verifier trusts, by kid. Built once per (re)load, never from a token's header. */
+export interface TrustedKeys { readonly byKid: ReadonlyMap<string, JoseKey> }
+
+export async function trustKeys(jwks: Jwks): Promise<TrustedKeys> {
+  const byKid = new Map<string, JoseKey>();
+  for (const jwk of jwks.keys) {
+    const { kty, crv, x, kid } = jwk;
+    byKid.set(kid, await importJWK({ kty: kty!, crv: crv!, x: x! }, 'EdDSA'));
+  }
+  return { byKid };
+}
+
+export interface VerifyOptions {
+  readonly keys: TrustedKeys;
+  readonly issuers: readonly string[];
+  readonly audience: string;
+  /** Milliseconds since the epoch; defaults to the clock. */
+  readonly now?: number;
+  /** RFC 8705 thumbprint of the client certificate on this connection, if any. */
+  readonly certThumbprint?: string | undefined;
+}
+
+function invalid(description: string, cause?: unknown): GatekitError {
+  return new GatekitError('TOKEN_INVALID', description, { cause });
+}
+
+/**
+ * Checks a Gatekit access token exactly as the daemon does (DESIGN.md §3): compact JWS, alg pinned
+ * to EdDSA whatever the header says, typ at+jwt, a trusted kid (jwk/jku/x5u headers are never
+ * used), trusted iss, aud equal to this resource and nothing else, exp/iat/jti/sub present, not
+ * expired, iat not in the future, lifetime ≤ 1 h, cnf bound to the presented certificate. It does
+ * not check policy or per-user revocation; the caller does that on every request.
+ * @see https://www.rfc-editor.org/rfc/rfc9068#section-4
+ */
+export async function verifyAccessToken(token: string, options: VerifyOptions): Promise<AccessTokenClaims> {
+  const claims = await verifySignedClaims(token, options);
+  checkBinding(claims, options.audience, options.certThumbprint, options.now);
+  return claims;
+}
+
+/** Signature and time-independent checks: the part worth caching per token. */
+export async function verifySignedClaims(token: string, options: Omit<VerifyOptions, 'audience' | 'certThumbprint'>): Promise<AccessTokenClaims> {
+  if (token.length > MAX_TOKEN_LENGTH || !JWS_COMPACT.test(token)) throw invalid('malformed token');
+  const now = options.now ?? Date.now();
+  let payload: Record<string, unknown>;
+  try {
+    ({ payload } = await jwtVerify(token, (header: JWTHeaderParameters) => {
+      if (typeof header.kid !== 'string') throw invalid('token header has no kid');
+      const key = options.keys.byKid.get(header.kid);
+      if (!key) throw invalid('token signed by an untrusted key');
+      return key;
+    }, {
+      algorithms: ['EdDSA'],
+      typ: 'at+jwt',
+      issuer: [...options.issuers],
+      requiredClaims: ['exp', 'iat', 'jti', 'sub'],
+      clockTolerance: MAX_SKEW,
+      currentDate: new Date(now),
+    }));
+  } catch (err) {
+    throw translate(err);
+  }
+  const { iat, exp, jti, sub, aud, scope } = payload as Record<string, unknown>;
+  if (typeof iat !== 'number' || typeof exp !== 'number') throw invalid('iat and exp must be numbers');
+  if (iat > now / 1000 + MAX_SKEW) throw invalid('token issued in the future');
+  if (exp - iat > MAX_LIFETIME) throw invalid('token lifetime exceeds 1 hour');
+  if (typeof jti !== 'string' || jti.length < 16) throw invalid('jti missing or too short');
+  if (typeof sub !== 'string' || sub === '') throw invalid('sub missing');
+  if (typeof aud !== 'string') throw invalid('aud must name exactly one resource');
+  if (scope !== undefined && typeof scope !== 'string') throw invalid('scope must be a string');
+  if (payload['groups'] !== undefined && !(Array.isArray(payload['groups']) && payload['groups'].every((g) => typeof g === 'string'))) {
+    throw invalid('groups must be an array of strings');
+  }
+  return payload as AccessTokenClaims;
+}
+
+/** The per-request checks: expiry against now, audience, certificate binding. */
+export function checkBinding(claims: AccessTokenClaims, audience: string, certThumbprint?: string, now = Date.now()): void {
+  if (claims.exp + MAX_SKEW <= now / 1000) throw new GatekitError('TOKEN_EXPIRED', 'token expired');
+  if (claims.aud !== audience) throw invalid('token is for another resource');
+  const bound = claims.cnf?.['x5t#S256'];
+  if (claims.cnf !== undefined && typeof bound !== 'string') throw invalid('unsupported cnf confirmation');
+  if (bound !== undefined && bound !== certThumbprint) throw invalid('token is bound to another client certificate');
+}
+
+function translate(err: unknown): GatekitError {
+  if (err instanceof GatekitError) return err;
+  if (err instanceof errors.JWTExpired) return new GatekitError('TOKEN_EXPIRED', 'token expired', { cause: err });
+  if (err instanceof errors.JWTClaimValidationFailed) return invalid(`claim "${err.claim}" check failed (${err.reason})`, err);
+  if (err instanceof errors.JOSEAlgNotAllowed) return invalid('algorithm not allowed', err);
+  if (err instanceof errors.JWSSignatureVerificationFailed) return invalid('signature verification failed', err);
+  if (err instanceof errors.JOSEError) return invalid(`malformed token (${err.code})`, err);
+  return invalid('malformed token', err);
+}

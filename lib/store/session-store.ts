@@ -1,0 +1,92 @@
+import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Identity } from '../token/index.js';
+import { ensurePrivateDir, readJsonFile, writeFileAtomic } from '../files.js';
+import { acquireLock, type LockOptions } from './lock.js';
+import { shortHash, stateDir } from './paths.js';
+
+/** What a login leaves behind: the IdP session and who it says the person is. Secret: 0600. */
+export interface StoredSession {
+  readonly version: 1;
+  readonly idp: string;
+  readonly client_id: string;
+  readonly kind: 'oidc' | 'github';
+  readonly identity: Identity;
+  /** ID-token claims of the last login or refresh, for `broker status`. */
+  readonly claims: Readonly<Record<string, unknown>>;
+  readonly refresh_token?: string | undefined;
+  readonly access_token?: string | undefined;
+  readonly id_token?: string | undefined;
+  /** Without a refresh token the session ends when the IdP's access token does (epoch seconds). */
+  readonly expires_at?: number | undefined;
+  readonly logged_in_at: number;
+  readonly refreshed_at: number;
+}
+
+/** A Gatekit access token kept for reuse until shortly before it expires. Secret: 0600. */
+export interface CachedToken {
+  readonly access_token: string;
+  readonly expires_at: number;
+  readonly issued_at: number;
+  readonly server: string;
+  readonly resource: string;
+  readonly issuer: string;
+  readonly scope: string;
+  readonly jti: string;
+}
+
+/**
+ * Per-user login state for one IdP client: `<key>.session.json`, one `<key>.token.<hash>.json`
+ * per (broker issuer, resource), and `<key>.lock` for single-flight logins and refreshes.
+ */
+export class SessionStore {
+  readonly dir: string;
+  readonly #key: string;
+
+  constructor(idpIssuer: string, clientId: string, env: NodeJS.ProcessEnv = process.env) {
+    this.dir = stateDir(env);
+    this.#key = shortHash(idpIssuer, clientId);
+  }
+
+  get sessionFile(): string { return join(this.dir, `${this.#key}.session.json`) }
+  get lockFile(): string { return join(this.dir, `${this.#key}.lock`) }
+  tokenFile(issuer: string, resource: string): string { return join(this.dir, `${this.#key}.token.${shortHash(issuer, resource)}.json`) }
+
+  readSession(): StoredSession | undefined {
+    const s = readJsonFile<StoredSession>(this.sessionFile);
+    return s?.version === 1 && s.identity ? s : undefined;
+  }
+
+  writeSession(session: StoredSession): void {
+    ensurePrivateDir(this.dir);
+    writeFileAtomic(this.sessionFile, JSON.stringify(session), 0o600);
+  }
+
+  readToken(issuer: string, resource: string): CachedToken | undefined {
+    const t = readJsonFile<CachedToken>(this.tokenFile(issuer, resource));
+    return t && typeof t.access_token === 'string' && t.issuer === issuer && t.resource === resource ? t : undefined;
+  }
+
+  writeToken(token: CachedToken): void {
+    ensurePrivateDir(this.dir);
+    writeFileAtomic(this.tokenFile(token.issuer, token.resource), JSON.stringify(token), 0o600);
+  }
+
+  listTokens(): CachedToken[] {
+    return this.#ownFiles('.token.').map((f) => readJsonFile<CachedToken>(join(this.dir, f))).filter((t): t is CachedToken => !!t);
+  }
+
+  /** Forgets the session and every token minted from it. */
+  clear(): void {
+    for (const f of this.#ownFiles('.')) if (!f.endsWith('.lock')) rmSync(join(this.dir, f), { force: true });
+  }
+
+  lock(options?: LockOptions): Promise<() => void> {
+    ensurePrivateDir(this.dir);
+    return acquireLock(this.lockFile, options);
+  }
+
+  #ownFiles(infix: string): string[] {
+    try { return readdirSync(this.dir).filter((f) => f.startsWith(`${this.#key}${infix}`) && f.endsWith('.json')) } catch { return [] }
+  }
+}

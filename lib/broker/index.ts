@@ -1,0 +1,12 @@
+export { brokerContext } from './context.js';
+export type { BrokerContext } from './context.js';
+export { login } from './login.js';
+export type { LoginInput, LoginResult } from './login.js';
+export { getToken, cachedToken, isFresh } from './token.js';
+export type { TokenInput } from './token.js';
+export { brokerStatus } from './status.js';
+export type { BrokerStatus } from './status.js';
+export { logout } from './logout.js';
+export type { LogoutResult } from './logout.js';
+export { describeIdentity } from './session.js';
+export type { LoginFlow } from './session.js';

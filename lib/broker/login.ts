@@ -1,0 +1,43 @@
+import { serverByName } from '../config/index.js';
+import { isGatekitError } from '../errors.js';
+import type { LoginIO } from '../oidc/index.js';
+import type { CachedToken, StoredSession } from '../store/index.js';
+import type { BrokerContext } from './context.js';
+import { describeIdentity, interactiveLogin, type LoginFlow } from './session.js';
+
+export interface LoginInput { readonly flow?: LoginFlow | undefined; readonly resources: readonly string[] }
+
+export interface LoginResult {
+  readonly session: StoredSession;
+  readonly tokens: readonly CachedToken[];
+  /** Servers named with --resource that the policy refused, with the reason. */
+  readonly denied: readonly { readonly server: string; readonly reason: string }[];
+}
+
+/**
+ * `gatekit broker login`: an interactive login (single-flight with other gatekit processes), then
+ * a token for each --resource. The login itself succeeds for anyone the IdP vouches for; the
+ * policy refuses per server afterwards.
+ */
+export async function login(ctx: BrokerContext, input: LoginInput, io: LoginIO): Promise<LoginResult> {
+  const servers = input.resources.map((name) => serverByName(ctx.config, name));
+  const release = await ctx.store.lock({ signal: io.signal, onWait: () => io.say('Another gatekit login is in progress; waiting for it to finish…') });
+  let session: StoredSession;
+  try {
+    session = await interactiveLogin(ctx, input.flow, io);
+  } finally {
+    release();
+  }
+  io.say(`Logged in as ${describeIdentity(session)}.`);
+  const tokens: CachedToken[] = [];
+  const denied: { server: string; reason: string }[] = [];
+  for (const server of servers) {
+    try {
+      tokens.push(await (await import('./mint.js')).mintForServer(ctx, server, session.identity));
+    } catch (err) {
+      if (!isGatekitError(err, 'POLICY_DENIED')) throw err;
+      denied.push({ server: server.name, reason: err.message });
+    }
+  }
+  return { session, tokens, denied };
+}

@@ -1,0 +1,49 @@
+import type { IdpSession, LoginIO } from '../oidc/index.js';
+import type { StoredSession } from '../store/index.js';
+import type { BrokerContext } from './context.js';
+
+export type LoginFlow = 'device' | 'pkce';
+
+export function toStored(ctx: BrokerContext, s: IdpSession, previous?: StoredSession): StoredSession {
+  const now = Math.floor(Date.now() / 1000);
+  return {
+    version: 1,
+    idp: ctx.idp.issuer,
+    client_id: ctx.idp.client_id,
+    kind: ctx.idp.kind,
+    identity: s.identity,
+    claims: s.claims,
+    refresh_token: s.refresh_token,
+    access_token: s.access_token,
+    id_token: s.id_token,
+    expires_at: s.refresh_token ? undefined : s.expires_at,
+    logged_in_at: previous?.logged_in_at ?? now,
+    refreshed_at: now,
+  };
+}
+
+/** Runs an interactive login at the provider and stores the session. The caller holds the lock. */
+export async function interactiveLogin(ctx: BrokerContext, flow: LoginFlow | undefined, io: LoginIO): Promise<StoredSession> {
+  const oidc = await import('../oidc/index.js');
+  const config = await oidc.discoverIdp(ctx.idp);
+  const chosen = flow ?? (io.openBrowser ? 'pkce' : 'device');
+  const session = chosen === 'pkce' ? await oidc.pkceLogin(config, ctx.idp, io) : await oidc.deviceLogin(config, ctx.idp, io);
+  const stored = toStored(ctx, session);
+  ctx.store.clear();
+  ctx.store.writeSession(stored);
+  return stored;
+}
+
+/** Renews the stored session at the provider (new refresh token and claims stored). The caller holds the lock. */
+export async function refreshStored(ctx: BrokerContext, session: StoredSession): Promise<StoredSession> {
+  const oidc = await import('../oidc/index.js');
+  const config = await oidc.discoverIdp(ctx.idp);
+  const next = toStored(ctx, await oidc.refreshIdpSession(config, ctx.idp, session), session);
+  ctx.store.writeSession(next);
+  return next;
+}
+
+export function describeIdentity(s: StoredSession): string {
+  const groups = s.identity.groups.length ? ` (groups: ${s.identity.groups.join(', ')})` : '';
+  return `${s.identity.user}${groups}`;
+}

@@ -1,0 +1,38 @@
+import type { BrokerContext } from './context.js';
+
+export interface BrokerStatus {
+  readonly logged_in: boolean;
+  readonly idp: string;
+  readonly user?: string;
+  readonly sub?: string;
+  readonly groups?: readonly string[];
+  readonly logged_in_at?: string;
+  readonly refreshed_at?: string;
+  readonly renewable?: boolean;
+  readonly session_expires_at?: string;
+  readonly tokens: readonly { server: string; resource: string; scope: string; jti: string; expires_at: string; expired: boolean }[];
+}
+
+const iso = (s: number) => new Date(s * 1000).toISOString();
+
+/** Who is logged in and which tokens exist; reads the cache only, never the network. */
+export function brokerStatus(ctx: BrokerContext): BrokerStatus {
+  const s = ctx.store.readSession();
+  const now = Date.now() / 1000;
+  const tokens = ctx.store.listTokens()
+    .filter((t) => t.issuer === ctx.config.broker.issuer)
+    .map((t) => ({ server: t.server, resource: t.resource, scope: t.scope, jti: t.jti, expires_at: iso(t.expires_at), expired: t.expires_at <= now }));
+  if (!s) return { logged_in: false, idp: ctx.idp.issuer, tokens };
+  return {
+    logged_in: true,
+    idp: s.idp,
+    user: s.identity.user,
+    sub: s.identity.sub,
+    groups: s.identity.groups,
+    logged_in_at: iso(s.logged_in_at),
+    refreshed_at: iso(s.refreshed_at),
+    renewable: s.refresh_token !== undefined,
+    ...(s.expires_at !== undefined ? { session_expires_at: iso(s.expires_at) } : {}),
+    tokens,
+  };
+}

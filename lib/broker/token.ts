@@ -1,0 +1,60 @@
+import { serverByName } from '../config/index.js';
+import { GatekitError, isGatekitError } from '../errors.js';
+import type { LoginIO } from '../oidc/index.js';
+import type { CachedToken, StoredSession } from '../store/index.js';
+import type { BrokerContext } from './context.js';
+import { interactiveLogin, refreshStored } from './session.js';
+
+export interface TokenInput {
+  readonly server: string;
+  /** A cached token is used only with at least this many seconds left. */
+  readonly minTtl: number;
+  /** May a login be started (a person at a TTY)? Otherwise LOGIN_REQUIRED. */
+  readonly interactive: boolean;
+}
+
+export function isFresh(token: CachedToken | undefined, minTtl: number, now = Date.now()): token is CachedToken {
+  return token !== undefined && token.expires_at - now / 1000 >= minTtl;
+}
+
+/** The cache lookup alone: what `broker token` answers without loading any crypto or HTTP code. */
+export function cachedToken(ctx: BrokerContext, serverName: string, minTtl: number): CachedToken | undefined {
+  const server = serverByName(ctx.config, serverName);
+  const token = ctx.store.readToken(ctx.config.broker.issuer, server.resource);
+  return isFresh(token, minTtl) ? token : undefined;
+}
+
+/**
+ * A token for one server: from the cache if fresh enough, else minted after renewing the IdP
+ * session. One process at a time renews (a lock beside the cache); the others wait and then find
+ * its token in the cache. Without a usable session: a login when interactive, else LOGIN_REQUIRED.
+ */
+export async function getToken(ctx: BrokerContext, input: TokenInput, io: LoginIO): Promise<CachedToken> {
+  const server = serverByName(ctx.config, input.server);
+  const hit = cachedToken(ctx, input.server, input.minTtl);
+  if (hit) return hit;
+  const release = await ctx.store.lock({ signal: io.signal, onWait: () => io.say('Waiting for another gatekit process to renew the login…') });
+  try {
+    const again = cachedToken(ctx, input.server, input.minTtl);
+    if (again) return again;
+    const session = await usableSession(ctx, input.interactive, io);
+    return await (await import('./mint.js')).mintForServer(ctx, server, session.identity);
+  } finally {
+    release();
+  }
+}
+
+async function usableSession(ctx: BrokerContext, interactive: boolean, io: LoginIO): Promise<StoredSession> {
+  const stored = ctx.store.readSession();
+  try {
+    if (!stored) throw new GatekitError('LOGIN_REQUIRED', 'not logged in', { hint: 'run "gatekit broker login"' });
+    const now = Date.now() / 1000;
+    // A provider without refresh tokens: the session lasts as long as its access token did.
+    if (!stored.refresh_token && stored.expires_at !== undefined && stored.expires_at > now) return stored;
+    return await refreshStored(ctx, stored);
+  } catch (err) {
+    if (!interactive || !isGatekitError(err, 'LOGIN_REQUIRED')) throw err;
+    io.say(`${err.message}; starting a new login.`);
+    return interactiveLogin(ctx, undefined, io);
+  }
+}

@@ -1,0 +1,36 @@
+import type { Config, ServerConfig } from '../config/index.js';
+import { GatekitError } from '../errors.js';
+import { authorize } from '../policy/index.js';
+import { loadTrustedKeys, userOf, verifyAccessToken, type AccessTokenClaims, type TrustedKeys } from '../token/index.js';
+
+export interface VerifiedRequest { readonly claims: AccessTokenClaims; readonly server: ServerConfig; readonly tools: readonly string[]; readonly user: string }
+
+/**
+ * The daemon's whole admission check for one token and one server, as `gatekit token verify`
+ * runs it: signature and claims (lib/token), then the current policy and per-user not-before.
+ */
+export async function verifyForServer(config: Config, token: string, serverName?: string, keys?: TrustedKeys): Promise<VerifiedRequest> {
+  const trusted = keys ?? await loadTrustedKeys(config.daemon.trusted_keys);
+  const server = serverName ? config.servers.get(serverName) : findByAudience(config, token);
+  if (!server) {
+    throw new GatekitError('TOKEN_INVALID', serverName ? `no server "${serverName}" in ${config.file}` : 'the token is not for any configured server');
+  }
+  const claims = await verifyAccessToken(token, { keys: trusted, issuers: [config.broker.issuer], audience: server.resource });
+  return { claims, server, ...admit(config, server, claims) };
+}
+
+/** Policy and not-before for verified claims; POLICY_DENIED when the current config refuses them. */
+export function admit(config: Config, server: ServerConfig, claims: AccessTokenClaims): { tools: readonly string[]; user: string } {
+  const user = userOf(claims, config.idp?.user_claim ?? 'email');
+  const auth = authorize({ user, sub: claims.sub, groups: claims.groups ?? [], iat: claims.iat, scope: claims.scope }, server, config.daemon.not_before);
+  if (!auth.allowed) {
+    throw new GatekitError(auth.revoked ? 'TOKEN_INVALID' : 'POLICY_DENIED', auth.revoked ? auth.reason : `denied by policy: ${auth.reason}`);
+  }
+  return { tools: auth.tools, user };
+}
+
+function findByAudience(config: Config, token: string): ServerConfig | undefined {
+  let aud: unknown;
+  try { aud = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')).aud } catch { return undefined }
+  return [...config.servers.values()].find((s) => s.resource === aud);
+}

@@ -1,0 +1,2 @@
+export { initialize, keyFiles } from './initialize.js';
+export type { InitResult } from './initialize.js';

@@ -1,0 +1,23 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Config } from '../config/index.js';
+import { createKeys } from '../token/index.js';
+
+export interface InitResult { readonly created: readonly string[]; readonly kept: readonly string[] }
+
+export function keyFiles(config: Config): { signingKey: string; jwks: string } {
+  const signingKey = config.broker.signing_key ?? join(config.dir, 'keys', 'broker.jwk');
+  const trusted = config.daemon.trusted_keys;
+  return { signingKey, jwks: /^https?:/.test(trusted) ? join(dirname(signingKey), 'broker.jwks') : trusted };
+}
+
+/**
+ * `gatekit init`: what a fresh setup needs beside the config. Idempotent: existing files are kept
+ * unless `force`.
+ */
+export async function initialize(config: Config, options: { force: boolean }): Promise<InitResult> {
+  const files = keyFiles(config);
+  const created = [...await createKeys(files, options.force)];
+  const kept = created.length ? [] : [files.signingKey, files.jwks].filter(existsSync);
+  return { created, kept };
+}

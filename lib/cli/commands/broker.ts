@@ -1,0 +1,84 @@
+import type { Argv } from 'yargs';
+import { GatekitError } from '../../errors.js';
+import type { CliIO } from '../io.js';
+import { printJson } from '../io.js';
+import { durationOption, TOKEN_FORMATS, type TokenFormat } from '../options.js';
+import { DEFAULT_MIN_TTL } from '../fast-token.js';
+import { handler, type Command, type CommonArgs } from './types.js';
+import { loadConfigFor } from './load.js';
+
+async function context(args: CommonArgs, io: CliIO) {
+  const broker = await import('../../broker/index.js');
+  return { broker, ctx: broker.brokerContext(await loadConfigFor(args, io), io.env) };
+}
+
+async function loginIO(io: CliIO, noBrowser: boolean) {
+  const { browserOpener } = await import('../../oidc/index.js');
+  return { say: io.err, openBrowser: noBrowser ? undefined : browserOpener(io.env) };
+}
+
+function login(y: Argv, io: CliIO, setExit: (code: number) => void): Argv {
+  return y.command('login', 'log in at the identity provider (device code or browser + PKCE)', (b: Argv) => b
+    .option('resource', { type: 'string', array: true, default: [], describe: 'also mint a token for this server (repeatable)' })
+    .option('flow', { choices: ['device', 'pkce'] as const, describe: 'default: pkce when a browser can be opened, else device' })
+    .option('no-browser', { type: 'boolean', default: false, describe: 'never open a browser; print the URL instead' })
+    .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON' }),
+  handler(async (args: CommonArgs & { resource: string[]; flow?: 'device' | 'pkce'; noBrowser: boolean; json: boolean }) => {
+    const { broker, ctx } = await context(args, io);
+    const result = await broker.login(ctx, { flow: args.flow, resources: args.resource }, await loginIO(io, args.noBrowser));
+    for (const t of result.tokens) io.err(`token for ${t.server} (${t.scope}) valid until ${new Date(t.expires_at * 1000).toISOString()}`);
+    for (const d of result.denied) io.err(`gatekit: ${d.reason}`);
+    if (args.json) {
+      printJson(io, { user: result.session.identity.user, sub: result.session.identity.sub, groups: result.session.identity.groups,
+        tokens: result.tokens.map((t) => ({ server: t.server, expires_at: t.expires_at, scope: t.scope })), denied: result.denied });
+    }
+    if (result.denied.length) setExit(new GatekitError('POLICY_DENIED', '').exitCode);
+  }));
+}
+
+function token(y: Argv, io: CliIO): Argv {
+  return y.command('token', 'print a token for one server (cached, else renewed; exit 3 if a login is needed)', (b: Argv) => b
+    .option('resource', { type: 'string', demandOption: true, describe: 'the server name from gatekit.toml' })
+    .option('format', { choices: TOKEN_FORMATS, default: 'raw' as TokenFormat, describe: 'raw token, JSON, env lines, or {"Authorization": …}' })
+    .option('min-ttl', { type: 'string', describe: `use a cached token only with this much time left (default ${DEFAULT_MIN_TTL}s)` }),
+  handler(async (args: CommonArgs & { resource: string; format: TokenFormat; minTtl?: string }) => {
+    const { broker, ctx } = await context(args, io);
+    const minTtl = durationOption('min-ttl', args.minTtl, DEFAULT_MIN_TTL);
+    const token = await broker.getToken(ctx, { server: args.resource, minTtl, interactive: io.isInteractive }, await loginIO(io, false));
+    const { formatToken } = await import('../token-output.js');
+    io.out(formatToken(token, args.format));
+  }));
+}
+
+function status(y: Argv, io: CliIO): Argv {
+  return y.command('status', 'who is logged in, which tokens exist and when they expire', (b: Argv) => b
+    .option('json', { type: 'boolean', default: false }),
+  handler(async (args: CommonArgs & { json: boolean }) => {
+    const { broker, ctx } = await context(args, io);
+    const s = broker.brokerStatus(ctx);
+    if (args.json) return printJson(io, s);
+    if (!s.logged_in) io.out(`not logged in at ${s.idp}\n`);
+    else {
+      io.out(`logged in as ${s.user}${s.groups?.length ? ` (groups: ${s.groups.join(', ')})` : ''} at ${s.idp}\n`);
+      io.out(`  sub ${s.sub}; logged in ${s.logged_in_at}; renewed ${s.refreshed_at}${s.renewable ? '' : `; ends ${s.session_expires_at ?? 'soon'}`}\n`);
+    }
+    for (const t of s.tokens) io.out(`  ${t.server.padEnd(12)} ${t.expired ? 'expired' : 'valid until'} ${t.expires_at}  ${t.scope}\n`);
+  }));
+}
+
+function logout(y: Argv, io: CliIO): Argv {
+  return y.command('logout', 'forget the login and its tokens (revoking the refresh token at the IdP where it can)', (b: Argv) => b,
+    handler(async (args: CommonArgs) => {
+      const { broker, ctx } = await context(args, io);
+      const r = await broker.logout(ctx);
+      if (!r.wasLoggedIn) io.err('not logged in');
+      else io.err(r.revoked ? 'logged out; the identity provider revoked the session' : 'logged out');
+      if (r.warning) io.err(`warning: ${r.warning}`);
+    }));
+}
+
+export const brokerCommand: Command = (cli, io, setExit) => cli.command(
+  'broker <command>',
+  'log in at your identity provider and get tokens for servers',
+  (y) => status(logout(token(login(y, io, setExit), io), io), io).demandCommand(1, 'name a broker command'),
+);

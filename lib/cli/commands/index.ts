@@ -1,0 +1,7 @@
+import type { Command } from './types.js';
+import { initCommand } from './init.js';
+import { keysCommand } from './keys.js';
+import { brokerCommand } from './broker.js';
+import { tokenCommand } from './token.js';
+
+export const COMMANDS: readonly Command[] = [initCommand, keysCommand, brokerCommand, tokenCommand];

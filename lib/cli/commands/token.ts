@@ -1,0 +1,27 @@
+import type { Argv } from 'yargs';
+import { handler, type Command, type CommonArgs } from './types.js';
+import { loadConfigFor } from './load.js';
+import { printJson } from '../io.js';
+
+export const tokenCommand: Command = (cli, io) => cli.command(
+  'token verify <token>',
+  'check a token exactly as the daemon would (signature, claims, current policy) and print its claims',
+  (y: Argv) => y
+    .positional('token', { type: 'string', describe: 'the access token ("-" reads it from stdin)' })
+    .option('resource', { type: 'string', describe: 'the server it must be for (default: the server whose resource is its aud)' }),
+  handler(async (args: CommonArgs & { token: string; resource?: string }) => {
+    const config = await loadConfigFor(args, io);
+    const { verifyForServer } = await import('../../daemon/verify-request.js');
+    const token = args.token === '-' ? (await readStdin()).trim() : args.token;
+    const { claims, server, tools } = await verifyForServer(config, token, args.resource);
+    const left = Math.round(claims.exp - Date.now() / 1000);
+    io.err(`valid: ${String(claims[config.idp?.user_claim ?? 'sub'] ?? claims.sub)} may use server "${server.name}" (tools: ${tools.join(' ') || 'none'}); expires in ${left}s`);
+    printJson(io, claims);
+  }),
+);
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -1,0 +1,43 @@
+import type { Argv } from 'yargs';
+import { GatekitError } from '../errors.js';
+import { fastBrokerToken } from './fast-token.js';
+import { processIO, type CliIO } from './io.js';
+import { renderError } from './render.js';
+import { COMMANDS } from './commands/index.js';
+
+const EPILOGUE = `Exit codes: 0 ok · 1 other failure · 2 bad usage or config · 3 login required · 4 denied by policy · 5 identity provider or daemon unreachable.
+Config: --config PATH, else $GATEKIT_CONFIG, else ./gatekit.toml, else $XDG_CONFIG_HOME/gatekit/gatekit.toml.`;
+
+/** Runs the gatekit CLI and resolves to the exit code; renders every error once, here. */
+export async function main(argv: readonly string[], io: CliIO = processIO()): Promise<number> {
+  const fast = fastBrokerToken(argv, io.env);
+  if (fast !== undefined) { io.out(fast); return 0 }
+  const debug = argv.includes('--debug');
+  let exitCode = 0;
+  try {
+    const { default: yargs } = await import('yargs');
+    let cli: Argv = yargs([...argv])
+      .scriptName('gatekit')
+      .usage('gatekit — a real login in front of local MCP servers\n\nUsage: gatekit <command> [options]')
+      .option('config', { type: 'string', describe: 'path to gatekit.toml', global: true })
+      .option('debug', { type: 'boolean', describe: 'show error codes and causes', global: true })
+      .strict()
+      .demandCommand(1, 'name a command')
+      .recommendCommands()
+      .help()
+      .alias('h', 'help')
+      .version(false)
+      .epilogue(EPILOGUE)
+      .wrap(Math.min(110, process.stdout.columns || 100))
+      .exitProcess(false)
+      .fail((message: string | undefined, err: Error | undefined) => {
+        if (err) throw err;
+        throw new GatekitError('USAGE', message ?? 'bad usage', { hint: 'run "gatekit --help"' });
+      });
+    for (const command of COMMANDS) cli = command(cli, io, (code) => { exitCode = code });
+    await cli.parseAsync();
+    return exitCode;
+  } catch (err) {
+    return renderError(io, err, debug);
+  }
+}

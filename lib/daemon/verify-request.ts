@@ -1,7 +1,7 @@
-import type { Config, ServerConfig } from '../config/index.js';
+import { serverByName, type Config, type ServerConfig } from '../config/index.js';
 import { GatekitError } from '../errors.js';
 import { authorize } from '../policy/index.js';
-import { loadTrustedKeys, userOf, verifyAccessToken, type AccessTokenClaims, type TrustedKeys } from '../token/index.js';
+import { loadTrustedKeys, userOf, verifyAccessToken, verifySignedClaims, type AccessTokenClaims, type TrustedKeys } from '../token/index.js';
 
 export interface VerifiedRequest { readonly claims: AccessTokenClaims; readonly server: ServerConfig; readonly tools: readonly string[]; readonly user: string }
 
@@ -11,11 +11,17 @@ export interface VerifiedRequest { readonly claims: AccessTokenClaims; readonly 
  */
 export async function verifyForServer(config: Config, token: string, serverName?: string, keys?: TrustedKeys): Promise<VerifiedRequest> {
   const trusted = keys ?? await loadTrustedKeys(config.daemon.trusted_keys);
-  const server = serverName ? config.servers.get(serverName) : findByAudience(config, token);
-  if (!server) {
-    throw new GatekitError('TOKEN_INVALID', serverName ? `no server "${serverName}" in ${config.file}` : 'the token is not for any configured server');
+  const issuers = [config.broker.issuer];
+  if (serverName) {
+    const server = serverByName(config, serverName);
+    const claims = await verifyAccessToken(token, { keys: trusted, issuers, audience: server.resource });
+    return { claims, server, ...admit(config, server, claims) };
   }
-  const claims = await verifyAccessToken(token, { keys: trusted, issuers: [config.broker.issuer], audience: server.resource });
+  // No server named: the token's own aud picks it, but only after its signature checks out.
+  const signed = await verifySignedClaims(token, { keys: trusted, issuers });
+  const server = [...config.servers.values()].find((s) => s.resource === signed.aud);
+  if (!server) throw new GatekitError('TOKEN_INVALID', `aud "${signed.aud}" is not the resource of any server in ${config.file}`);
+  const claims = await verifyAccessToken(token, { keys: trusted, issuers, audience: server.resource });
   return { claims, server, ...admit(config, server, claims) };
 }
 
@@ -27,10 +33,4 @@ export function admit(config: Config, server: ServerConfig, claims: AccessTokenC
     throw new GatekitError(auth.revoked ? 'TOKEN_INVALID' : 'POLICY_DENIED', auth.revoked ? auth.reason : `denied by policy: ${auth.reason}`);
   }
   return { tools: auth.tools, user };
-}
-
-function findByAudience(config: Config, token: string): ServerConfig | undefined {
-  let aud: unknown;
-  try { aud = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')).aud } catch { return undefined }
-  return [...config.servers.values()].find((s) => s.resource === aud);
 }

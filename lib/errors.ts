@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'LIMIT_EXCEEDED'
   | 'CHILD_FAILED'
   | 'INTERRUPTED'
+  | 'COMMAND_NOT_FOUND'
   | 'INTERNAL';
 
 interface CodeInfo { readonly exit: number; readonly status: number }
@@ -44,6 +45,7 @@ const CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
   LIMIT_EXCEEDED: { exit: 1, status: 429 },
   CHILD_FAILED: { exit: 1, status: 502 },
   INTERRUPTED: { exit: 130, status: 500 },
+  COMMAND_NOT_FOUND: { exit: 127, status: 500 },
   INTERNAL: { exit: 1, status: 500 },
 };
 
@@ -69,3 +71,8 @@ export function isGatekitError(err: unknown, code?: ErrorCode): err is GatekitEr
 }
 
 export function exitCodeOf(code: ErrorCode): number { return CODES[code].exit }
+
+/** For codes that crossed a process boundary (the token agent, the token endpoint). */
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(CODES, value);
+}

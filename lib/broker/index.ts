@@ -2,7 +2,7 @@ export { brokerContext } from './context.js';
 export type { BrokerContext } from './context.js';
 export { login } from './login.js';
 export type { LoginInput, LoginResult } from './login.js';
-export { getToken, cachedToken, isFresh } from './token.js';
+export { getToken, cachedToken, isFresh, ensureLogin } from './token.js';
 export type { TokenInput } from './token.js';
 export { brokerStatus } from './status.js';
 export type { BrokerStatus } from './status.js';

@@ -58,3 +58,19 @@ async function usableSession(ctx: BrokerContext, interactive: boolean, io: Login
     return interactiveLogin(ctx, undefined, io);
   }
 }
+
+/**
+ * Makes sure a login exists (without refreshing it): `gatekit exec` calls it before the command
+ * owns the terminal. Starts a login only when interactive; else LOGIN_REQUIRED.
+ */
+export async function ensureLogin(ctx: BrokerContext, interactive: boolean, io: LoginIO): Promise<StoredSession> {
+  const existing = ctx.store.readSession();
+  if (existing) return existing;
+  if (!interactive) throw new GatekitError('LOGIN_REQUIRED', 'not logged in', { hint: 'run "gatekit broker login" first' });
+  const release = await ctx.store.lock({ signal: io.signal });
+  try {
+    return ctx.store.readSession() ?? await interactiveLogin(ctx, undefined, io);
+  } finally {
+    release();
+  }
+}

@@ -6,18 +6,17 @@ import { formatToken } from './token-output.js';
 
 export const DEFAULT_MIN_TTL = 60;
 
+export interface PlainTokenArgs { readonly resource: string; readonly format: TokenFormat; readonly minTtl: number; readonly config?: string | undefined }
+
 /**
- * `gatekit broker token` with a fresh cached token, answered without loading yargs, jose or any
- * HTTP code: scripts call it in loops, and the budget is 1.5× `node -e 0`. Returns undefined when
- * the arguments are anything but the plain form or the cache misses; the full CLI takes over then
- * (and reports any error properly).
+ * Recognises the plain `broker token --resource NAME [--format F] [--min-ttl D] [--config P]`
+ * without yargs; anything else (help, typos, other commands) is left to the full CLI.
  */
-export function fastBrokerToken(argv: readonly string[], env: NodeJS.ProcessEnv): string | undefined {
+export function plainTokenArgs(argv: readonly string[]): PlainTokenArgs | undefined {
   if (argv[0] !== 'broker' || argv[1] !== 'token') return undefined;
   const opts: Record<string, string> = {};
   for (let i = 2; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const m = /^--(resource|format|min-ttl|config)(?:=(.*))?$/.exec(arg);
+    const m = /^--(resource|format|min-ttl|config)(?:=(.*))?$/.exec(argv[i]!);
     if (!m) return undefined;
     const value = m[2] ?? argv[++i];
     if (value === undefined || opts[m[1]!] !== undefined) return undefined;
@@ -26,10 +25,19 @@ export function fastBrokerToken(argv: readonly string[], env: NodeJS.ProcessEnv)
   const format = (opts['format'] ?? 'raw') as TokenFormat;
   const minTtl = opts['min-ttl'] === undefined ? DEFAULT_MIN_TTL : parseDuration(opts['min-ttl']);
   if (!opts['resource'] || !TOKEN_FORMATS.includes(format) || minTtl === undefined) return undefined;
+  return { resource: opts['resource'], format, minTtl, config: opts['config'] };
+}
+
+/**
+ * `gatekit broker token` with a fresh cached token, answered without loading yargs, jose or any
+ * HTTP code: scripts call it in loops, and the budget is 1.5× `node -e 0`. Undefined on a cache
+ * miss or any problem; the full CLI takes over then (and reports errors properly).
+ */
+export function fastBrokerToken(args: PlainTokenArgs, env: NodeJS.ProcessEnv): string | undefined {
   try {
-    const ctx = brokerContext(loadConfig({ config: opts['config'], env }), env);
-    const token = cachedToken(ctx, opts['resource'], minTtl);
-    return token ? formatToken(token, format) : undefined;
+    const ctx = brokerContext(loadConfig({ config: args.config, env }), env);
+    const token = cachedToken(ctx, args.resource, args.minTtl);
+    return token ? formatToken(token, args.format) : undefined;
   } catch {
     return undefined;
   }

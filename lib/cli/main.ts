@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
 import { GatekitError } from '../errors.js';
-import { fastBrokerToken } from './fast-token.js';
+import { fastBrokerToken, plainTokenArgs } from './fast-token.js';
 import { processIO, type CliIO } from './io.js';
 import { renderError } from './render.js';
 import { COMMANDS } from './commands/index.js';
@@ -10,9 +10,20 @@ Config: --config PATH, else $GATEKIT_CONFIG, else ./gatekit.toml, else $XDG_CONF
 
 /** Runs the gatekit CLI and resolves to the exit code; renders every error once, here. */
 export async function main(argv: readonly string[], io: CliIO = processIO()): Promise<number> {
-  const fast = fastBrokerToken(argv, io.env);
-  if (fast !== undefined) { io.out(fast); return 0 }
   const debug = argv.includes('--debug');
+  const plain = plainTokenArgs(argv);
+  if (plain && io.env['GATEKIT_AGENT']) {
+    // Inside `gatekit exec`: its agent holds the login; ask it, whatever the cache says.
+    try {
+      const [{ agentToken }, { formatToken }] = await Promise.all([import('../agent/client.js'), import('./token-output.js')]);
+      io.out(formatToken(await agentToken(io.env['GATEKIT_AGENT'], plain.resource, plain.minTtl), plain.format));
+      return 0;
+    } catch (err) {
+      return renderError(io, err, debug);
+    }
+  }
+  const fast = plain && fastBrokerToken(plain, io.env);
+  if (fast) { io.out(fast); return 0 }
   let exitCode = 0;
   try {
     const { default: yargs } = await import('yargs');

@@ -42,10 +42,12 @@ function token(y: Argv, io: CliIO): Argv {
     .option('format', { choices: TOKEN_FORMATS, default: 'raw' as TokenFormat, describe: 'raw token, JSON, env lines, or {"Authorization": …}' })
     .option('min-ttl', { type: 'string', describe: `use a cached token only with this much time left (default ${DEFAULT_MIN_TTL}s)` }),
   handler(async (args: CommonArgs & { resource: string; format: TokenFormat; minTtl?: string }) => {
-    const { broker, ctx } = await context(args, io);
     const minTtl = durationOption('min-ttl', args.minTtl, DEFAULT_MIN_TTL);
-    const token = await broker.getToken(ctx, { server: args.resource, minTtl, interactive: io.isInteractive }, await loginIO(io, false));
     const { formatToken } = await import('../token-output.js');
+    const agent = io.env['GATEKIT_AGENT'];
+    if (agent) return io.out(formatToken(await (await import('../../agent/index.js')).agentToken(agent, args.resource, minTtl), args.format));
+    const { broker, ctx } = await context(args, io);
+    const token = await broker.getToken(ctx, { server: args.resource, minTtl, interactive: io.isInteractive }, await loginIO(io, false));
     io.out(formatToken(token, args.format));
   }));
 }

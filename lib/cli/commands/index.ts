@@ -3,5 +3,7 @@ import { initCommand } from './init.js';
 import { keysCommand } from './keys.js';
 import { brokerCommand } from './broker.js';
 import { tokenCommand } from './token.js';
+import { devCommand } from './dev.js';
+import { execCommand } from './exec.js';
 
-export const COMMANDS: readonly Command[] = [initCommand, keysCommand, brokerCommand, tokenCommand];
+export const COMMANDS: readonly Command[] = [initCommand, keysCommand, brokerCommand, tokenCommand, execCommand, devCommand];

@@ -1,0 +1,72 @@
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { BrokerContext } from '../broker/index.js';
+import { getToken } from '../broker/index.js';
+import { GatekitError } from '../errors.js';
+import type { LoginIO } from '../oidc/index.js';
+import type { AgentError, AgentTokenRequest } from './protocol.js';
+
+export interface TokenAgent { readonly socketPath: string; close(): Promise<void> }
+
+const MAX_REQUEST = 4096;
+
+/**
+ * Starts the private token agent `gatekit exec` hands to its child: a Unix socket (0600, in a fresh
+ * 0700 temp dir) answering token requests from the broker — cache, else refresh and mint. It never
+ * starts an interactive login: the child owns the terminal.
+ */
+export async function startTokenAgent(ctx: BrokerContext, io: LoginIO): Promise<TokenAgent> {
+  const dir = mkdtempSync(join(tmpdir(), 'gatekit-agent-'));
+  const socketPath = join(dir, 'agent.sock');
+  const server = createServer((req, res) => { void answer(ctx, io, req, res) });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, () => { server.off('error', reject); resolve() });
+  });
+  chmodSync(socketPath, 0o600);
+  return {
+    socketPath,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function answer(ctx: BrokerContext, io: LoginIO, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  try {
+    if (req.method !== 'POST' || req.url !== '/token') throw new GatekitError('NOT_FOUND', 'the token agent answers POST /token only');
+    const input = parseRequest(await readBody(req));
+    const token = await getToken(ctx, { server: input.resource, minTtl: input.min_ttl, interactive: false }, io);
+    send(res, 200, token);
+  } catch (err) {
+    const e = err instanceof GatekitError ? err : new GatekitError('INTERNAL', 'the token agent failed', { cause: err });
+    const body: AgentError = { error: e.code, message: e.message, hint: e.hint };
+    send(res, e.httpStatus, body);
+  }
+}
+
+function parseRequest(body: string): AgentTokenRequest {
+  let value: Partial<AgentTokenRequest>;
+  try { value = JSON.parse(body) } catch { value = {} }
+  if (typeof value.resource !== 'string' || typeof value.min_ttl !== 'number') {
+    throw new GatekitError('BAD_REQUEST', 'expected {"resource": NAME, "min_ttl": SECONDS}');
+  }
+  return { resource: value.resource, min_ttl: value.min_ttl };
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  let body = '';
+  for await (const chunk of req) {
+    body += chunk;
+    if (body.length > MAX_REQUEST) throw new GatekitError('BAD_REQUEST', 'request too large');
+  }
+  return body;
+}
+
+function send(res: ServerResponse, status: number, value: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(value));
+}

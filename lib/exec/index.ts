@@ -1,0 +1,2 @@
+export { execWithAgent } from './run.js';
+export type { ExecInput } from './run.js';

@@ -5,5 +5,6 @@ import { brokerCommand } from './broker.js';
 import { tokenCommand } from './token.js';
 import { devCommand } from './dev.js';
 import { execCommand } from './exec.js';
+import { clientConfigCommand } from './client-config.js';
 
-export const COMMANDS: readonly Command[] = [initCommand, keysCommand, brokerCommand, tokenCommand, execCommand, devCommand];
+export const COMMANDS: readonly Command[] = [initCommand, keysCommand, brokerCommand, tokenCommand, execCommand, clientConfigCommand, devCommand];

@@ -6,5 +6,6 @@ import { tokenCommand } from './token.js';
 import { devCommand } from './dev.js';
 import { execCommand } from './exec.js';
 import { clientConfigCommand } from './client-config.js';
+import { doctorCommand } from './doctor.js';
 
-export const COMMANDS: readonly Command[] = [initCommand, keysCommand, brokerCommand, tokenCommand, execCommand, clientConfigCommand, devCommand];
+export const COMMANDS: readonly Command[] = [initCommand, keysCommand, brokerCommand, tokenCommand, execCommand, clientConfigCommand, doctorCommand, devCommand];

@@ -1,0 +1,3 @@
+export { runDoctor } from './run.js';
+export { renderResult } from './result.js';
+export type { CheckResult } from './result.js';

@@ -7,5 +7,6 @@ import { devCommand } from './dev.js';
 import { execCommand } from './exec.js';
 import { clientConfigCommand } from './client-config.js';
 import { doctorCommand } from './doctor.js';
+import { connectCommand } from './connect.js';
 
-export const COMMANDS: readonly Command[] = [initCommand, keysCommand, brokerCommand, tokenCommand, execCommand, clientConfigCommand, doctorCommand, devCommand];
+export const COMMANDS: readonly Command[] = [initCommand, keysCommand, brokerCommand, tokenCommand, connectCommand, execCommand, clientConfigCommand, doctorCommand, devCommand];

@@ -1,0 +1,59 @@
+import type { BrokerContext } from '../broker/index.js';
+import { getToken, login } from '../broker/index.js';
+import { agentToken } from '../agent/index.js';
+import { GatekitError, isGatekitError } from '../errors.js';
+import type { DevicePrompt } from '../oidc/index.js';
+
+const MIN_TTL = 60;
+/** Larger than any token's lifetime: forces a new mint after the daemon refused ours. */
+const FORCE_NEW = 3601;
+
+/**
+ * Tokens for one server, for as long as `gatekit connect` runs: kept in memory until a minute
+ * before expiry, then renewed through the exec agent or the shared cache (single-flight across
+ * processes). When the login itself has ended, a device login starts in the background and its
+ * URL and code are thrown as LOGIN_REQUIRED, for the bridge to show in the failing call.
+ */
+export class TokenSource {
+  readonly #ctx: BrokerContext;
+  readonly #server: string;
+  readonly #say: (line: string) => void;
+  #token: { value: string; expires_at: number } | undefined;
+  #login: { prompt: Promise<DevicePrompt> } | undefined;
+
+  constructor(ctx: BrokerContext, server: string, say: (line: string) => void) {
+    this.#ctx = ctx;
+    this.#server = server;
+    this.#say = say;
+  }
+
+  async get(force = false): Promise<string> {
+    if (!force && this.#token && this.#token.expires_at - Date.now() / 1000 > MIN_TTL) return this.#token.value;
+    this.#token = undefined;
+    try {
+      const minTtl = force ? FORCE_NEW : MIN_TTL;
+      const agent = this.#ctx.env['GATEKIT_AGENT'];
+      const t = agent ? await agentToken(agent, this.#server, minTtl) : await getToken(this.#ctx, { server: this.#server, minTtl, interactive: false }, { say: this.#say });
+      this.#token = { value: t.access_token, expires_at: t.expires_at };
+      return t.access_token;
+    } catch (err) {
+      if (!isGatekitError(err, 'LOGIN_REQUIRED')) throw err;
+      const prompt = await this.#startLogin();
+      const where = prompt.verification_uri_complete ?? prompt.verification_uri;
+      throw new GatekitError('LOGIN_REQUIRED', `Gatekit login required: open ${where} and enter the code ${prompt.user_code}, then try again.`, { cause: err });
+    }
+  }
+
+  #startLogin(): Promise<DevicePrompt> {
+    if (this.#login) return this.#login.prompt;
+    let shown!: (p: DevicePrompt) => void;
+    let failed!: (err: unknown) => void;
+    const prompt = new Promise<DevicePrompt>((resolve, reject) => { shown = resolve; failed = reject });
+    this.#login = { prompt };
+    login(this.#ctx, { flow: 'device', resources: [] }, { say: this.#say, onDeviceCode: shown })
+      .then(() => this.#say('gatekit connect: logged in again; calls work now'))
+      .catch((err: unknown) => { failed(err); this.#say(`gatekit connect: the login did not complete: ${(err as Error).message}`) })
+      .finally(() => { this.#login = undefined });
+    return prompt;
+  }
+}

@@ -2,6 +2,7 @@ import { serverByName } from '../config/index.js';
 import { GatekitError, isGatekitError } from '../errors.js';
 import type { LoginIO } from '../oidc/index.js';
 import type { CachedToken, StoredSession } from '../store/index.js';
+import { cachedToken } from './cached.js';
 import type { BrokerContext } from './context.js';
 import { interactiveLogin, refreshStored } from './session.js';
 
@@ -11,17 +12,6 @@ export interface TokenInput {
   readonly minTtl: number;
   /** May a login be started (a person at a TTY)? Otherwise LOGIN_REQUIRED. */
   readonly interactive: boolean;
-}
-
-export function isFresh(token: CachedToken | undefined, minTtl: number, now = Date.now()): token is CachedToken {
-  return token !== undefined && token.expires_at - now / 1000 >= minTtl;
-}
-
-/** The cache lookup alone: what `broker token` answers without loading any crypto or HTTP code. */
-export function cachedToken(ctx: BrokerContext, serverName: string, minTtl: number): CachedToken | undefined {
-  const server = serverByName(ctx.config, serverName);
-  const token = ctx.store.readToken(ctx.config.broker.issuer, server.resource);
-  return isFresh(token, minTtl) ? token : undefined;
 }
 
 /**

@@ -1,5 +1,7 @@
 import { loadConfig } from '../config/index.js';
-import { brokerContext, cachedToken } from '../broker/index.js';
+// Direct module imports, not the broker's index: this path's budget is a few milliseconds.
+import { brokerContext } from '../broker/context.js';
+import { cachedToken } from '../broker/cached.js';
 import { TOKEN_FORMATS, type TokenFormat } from './options.js';
 import { parseDuration } from '../config/index.js';
 import { formatToken } from './token-output.js';

@@ -3,7 +3,6 @@ import { GatekitError } from '../errors.js';
 import { fastBrokerToken, plainTokenArgs } from './fast-token.js';
 import { processIO, type CliIO } from './io.js';
 import { renderError } from './render.js';
-import { COMMANDS } from './commands/index.js';
 
 const EPILOGUE = `Exit codes: 0 ok · 1 other failure · 2 bad usage or config · 3 login required · 4 denied by policy · 5 identity provider or daemon unreachable.
 Config: --config PATH, else $GATEKIT_CONFIG, else ./gatekit.toml, else $XDG_CONFIG_HOME/gatekit/gatekit.toml.`;
@@ -26,7 +25,7 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
   if (fast) { io.out(fast); return 0 }
   let exitCode = 0;
   try {
-    const { default: yargs } = await import('yargs');
+    const [{ default: yargs }, { COMMANDS }] = await Promise.all([import('yargs'), import('./commands/index.js')]);
     let cli: Argv = yargs([...argv])
       .scriptName('gatekit')
       .usage('gatekit — a real login in front of local MCP servers\n\nUsage: gatekit <command> [options]')

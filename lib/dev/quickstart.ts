@@ -1,0 +1,28 @@
+import { GatekitError } from '../errors.js';
+import type { Config } from '../config/index.js';
+import { initialize } from '../setup/index.js';
+import { devBanner } from './banner.js';
+
+export interface DevHandle { readonly issuer: string; readonly banner: string; close(): Promise<void> }
+
+
+/**
+ * `gatekit dev`: serves the config's [idp] issuer with the embedded development provider and creates
+ * any missing keys, so that login, tokens and the daemon work with no other set-up.
+ */
+export async function startDev(config: Config): Promise<DevHandle> {
+  const idp = config.idp;
+  if (!config.dev.idp || !idp || idp.kind !== 'oidc') {
+    throw new GatekitError('CONFIG_INVALID', `${config.file}: gatekit dev serves the [idp] issuer itself only with [dev] idp = true and an OpenID [idp]`, {
+      hint: 'add "[dev]\\nidp = true" with [idp] issuer = "http://127.0.0.1:7400" (see the example gatekit.toml)',
+    });
+  }
+  await initialize(config, { force: false });
+  const { startDevIdp, DEV_USERS, DEV_PASSWORD } = await import('../devidp/index.js');
+  const provider = await startDevIdp({ issuer: idp.issuer, clientId: idp.client_id });
+  return {
+    issuer: provider.issuer,
+    banner: devBanner(config, provider.issuer, DEV_USERS, DEV_PASSWORD),
+    close: () => provider.close(),
+  };
+}

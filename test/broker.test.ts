@@ -1,0 +1,187 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startDevIdp, type DevIdp } from '../lib/devidp/index.js';
+import { collect, gatekit, spawnGatekit, waitForStderr } from './helpers/cli.js';
+import { deviceLoginCli } from './helpers/login.js';
+import { chromiumAvailable, loginInBrowser } from './helpers/browser.js';
+import { basicConfig, workspace, type Workspace } from './helpers/workspace.js';
+
+function stateFiles(ws: Workspace): string[] {
+  try { return readdirSync(ws.home).map((f) => join(ws.home, f)) } catch { return [] }
+}
+
+/** Ages every cached Gatekit token past its expiry, as time passing would. */
+function expireCachedTokens(ws: Workspace): void {
+  for (const file of stateFiles(ws).filter((f) => /\.token\.[0-9a-f]+\.json$/.test(f))) {
+    const token = JSON.parse(readFileSync(file, 'utf8'));
+    writeFileSync(file, JSON.stringify({ ...token, expires_at: Math.floor(Date.now() / 1000) - 1 }), { mode: 0o600 });
+  }
+}
+
+describe('broker against a real OpenID provider', () => {
+  let idp: DevIdp;
+  let ws: Workspace;
+
+  before(async () => {
+    idp = await startDevIdp({ issuer: 'http://127.0.0.1:0' });
+    ws = workspace(basicConfig(idp.issuer));
+    assert.equal((await gatekit(['init'], { env: ws.env })).code, 0);
+  });
+  after(async () => {
+    await idp.close();
+    ws.remove();
+  });
+
+  it('without a login, broker token exits 3 at once with a hint (no TTY, never waits)', async () => {
+    const started = Date.now();
+    const r = await gatekit(['broker', 'token', '--resource', 'notes'], { env: ws.env });
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /gatekit broker login/);
+    assert.equal(r.stdout, '');
+    assert.ok(Date.now() - started < 10_000);
+  });
+
+  it('device login (RFC 8628) completed over HTTP, then a token whose claims match §3', async () => {
+    const r = await deviceLoginCli(ws, 'alice@example.com', ['--resource', 'notes']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /Logged in as alice@example\.com/);
+    assert.match(r.stderr, /token for notes/);
+
+    const out = await gatekit(['broker', 'token', '--resource', 'notes', '--format', 'json'], { env: ws.env });
+    assert.equal(out.code, 0, out.stderr);
+    const json = JSON.parse(out.stdout);
+    const verified = await gatekit(['token', 'verify', json.access_token, '--resource', 'notes'], { env: ws.env });
+    assert.equal(verified.code, 0, verified.stderr);
+    const claims = JSON.parse(verified.stdout);
+    assert.equal(claims.email, 'alice@example.com');
+    assert.equal(claims.aud, 'urn:gatekit:server:notes');
+    assert.equal(claims.iss, 'urn:gatekit:broker:test');
+    assert.equal(claims.client_id, 'gatekit-cli');
+    assert.equal(claims.scope, 'tools:read_* tools:list_*');
+    assert.deepEqual(claims.groups, ['eng']);
+    assert.notEqual(claims.sub, 'alice@example.com', 'sub is the provider\'s opaque subject');
+    assert.equal(typeof claims.auth_time, 'number');
+    assert.equal(claims.exp - claims.iat, 300);
+  });
+
+  it('keeps the session in private files: dir 0700, files 0600, no temp files left', () => {
+    assert.equal(statSync(ws.home).mode & 0o777, 0o700);
+    const files = stateFiles(ws).filter((f) => !f.endsWith('.lock'));
+    assert.ok(files.some((f) => f.endsWith('.session.json')));
+    for (const file of files) assert.equal(statSync(file).mode & 0o777, 0o600, file);
+    assert.ok(!files.some((f) => /\.tmp/.test(f)));
+  });
+
+  it('formats: raw, env, headers', async () => {
+    const raw = (await gatekit(['broker', 'token', '--resource', 'notes'], { env: ws.env })).stdout.trim();
+    assert.match(raw, /^[\w-]+\.[\w-]+\.[\w-]+$/);
+    const env = (await gatekit(['broker', 'token', '--resource', 'notes', '--format', 'env'], { env: ws.env })).stdout;
+    assert.ok(env.startsWith(`GATEKIT_TOKEN=${raw}\nGATEKIT_TOKEN_EXPIRES_AT=`), env);
+    const headers = JSON.parse((await gatekit(['broker', 'token', '--resource', 'notes', '--format', 'headers'], { env: ws.env })).stdout);
+    assert.deepEqual(headers, { Authorization: `Bearer ${raw}` });
+  });
+
+  it('status shows who is logged in and the tokens, never a token', async () => {
+    const r = await gatekit(['broker', 'status', '--json'], { env: ws.env });
+    assert.equal(r.code, 0, r.stderr);
+    const status = JSON.parse(r.stdout);
+    assert.equal(status.user, 'alice@example.com');
+    assert.equal(status.renewable, true);
+    assert.deepEqual(status.tokens.map((t: { server: string }) => t.server), ['notes']);
+    assert.doesNotMatch(r.stdout, /eyJ/);
+  });
+
+  it('an expired token is re-minted after a refresh at the provider', async () => {
+    const before = idp.counts['refresh_token'] ?? 0;
+    const old = (await gatekit(['broker', 'token', '--resource', 'notes'], { env: ws.env })).stdout;
+    expireCachedTokens(ws);
+    const r = await gatekit(['broker', 'token', '--resource', 'notes'], { env: ws.env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.notEqual(r.stdout, old);
+    assert.equal(idp.counts['refresh_token'], before + 1);
+  });
+
+  it('10 parallel broker token calls with an expired cache: exactly one refresh at the provider', async () => {
+    expireCachedTokens(ws);
+    const before = idp.counts['refresh_token'] ?? 0;
+    const results = await Promise.all(Array.from({ length: 10 }, () => gatekit(['broker', 'token', '--resource', 'notes'], { env: ws.env })));
+    for (const r of results) assert.equal(r.code, 0, r.stderr);
+    assert.equal(new Set(results.map((r) => r.stdout)).size, 1, 'all got the one new token');
+    assert.equal(idp.counts['refresh_token'], before + 1);
+  });
+
+  it('a person outside the policy logs in but gets exit 4 naming the rule', async () => {
+    const other = workspace(basicConfig(idp.issuer));
+    try {
+      assert.equal((await gatekit(['init'], { env: other.env })).code, 0);
+      const r = await deviceLoginCli(other, 'carol@example.com', ['--resource', 'notes']);
+      assert.equal(r.code, 4, r.stderr);
+      assert.match(r.stderr, /carol@example\.com/);
+      assert.match(r.stderr, /servers\.notes\.allow_users/);
+      const token = await gatekit(['broker', 'token', '--resource', 'fs'], { env: other.env });
+      assert.equal(token.code, 4);
+      assert.match(token.stderr, /servers\.fs\.allow_groups/);
+    } finally {
+      other.remove();
+    }
+  });
+
+  it('a denied device login exits non-zero with a clear line', async () => {
+    const other = workspace(basicConfig(idp.issuer));
+    try {
+      const r = await deviceLoginCli(other, 'alice@example.com', [], { deny: true });
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /denied|refused/i);
+      assert.doesNotMatch(r.stderr, /\n\s+at /);
+    } finally {
+      other.remove();
+    }
+  });
+
+  it('PKCE login (S256, loopback redirect) in headless Chromium', { skip: !chromiumAvailable() && !process.env['CI'] ? 'Debian chromium not installed (npm test installs it as root)' : false }, async () => {
+    const other = workspace(basicConfig(idp.issuer));
+    try {
+      const child = spawnGatekit(['broker', 'login', '--flow', 'pkce', '--resource', 'notes'], { env: { ...other.env, BROWSER: 'true' } });
+      const done = collect(child, { timeoutMs: 60_000 });
+      const [, url] = await waitForStderr(child, /visit:\s+(http\S+)/);
+      const authorize = new URL(url!);
+      assert.equal(authorize.searchParams.get('code_challenge_method'), 'S256');
+      assert.match(authorize.searchParams.get('redirect_uri')!, /^http:\/\/127\.0\.0\.1:\d+\//);
+      assert.ok(authorize.searchParams.get('state') && authorize.searchParams.get('nonce'));
+      await loginInBrowser(url!, 'bob@example.com');
+      const r = await done;
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /Logged in as bob@example\.com \(groups: ops, eng\)/);
+      const token = await gatekit(['broker', 'token', '--resource', 'notes', '--format', 'json'], { env: other.env });
+      assert.equal(token.code, 0);
+      assert.equal(JSON.parse(token.stdout).scope, 'tools:read_* tools:list_* tools:write_*');
+    } finally {
+      other.remove();
+    }
+  });
+
+  it('logout revokes the refresh token at the provider and forgets the session', async () => {
+    const r = await gatekit(['broker', 'logout'], { env: ws.env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /revoked/i);
+    assert.deepEqual(stateFiles(ws).filter((f) => !f.endsWith('.lock')), []);
+    const token = await gatekit(['broker', 'token', '--resource', 'notes'], { env: ws.env });
+    assert.equal(token.code, 3);
+  });
+
+  it('an unreachable provider: exit 5 with a clear line', async () => {
+    const other = workspace(basicConfig(idp.issuer));
+    try {
+      await deviceLoginCli(other, 'alice@example.com');
+      await idp.close();
+      const r = await gatekit(['broker', 'token', '--resource', 'notes'], { env: other.env });
+      assert.equal(r.code, 5, r.stderr);
+      assert.match(r.stderr, /unreachable|could not reach/i);
+    } finally {
+      other.remove();
+      idp = await startDevIdp({ issuer: idp.issuer });
+    }
+  });
+});

@@ -143,6 +143,7 @@ describe('broker against a real OpenID provider', () => {
   it('PKCE login (S256, loopback redirect) in headless Chromium', { skip: !chromiumAvailable() && !process.env['CI'] ? 'Debian chromium not installed (npm test installs it as root)' : false }, async () => {
     const other = workspace(basicConfig(idp.issuer));
     try {
+      assert.equal((await gatekit(['init'], { env: other.env })).code, 0);
       const child = spawnGatekit(['broker', 'login', '--flow', 'pkce', '--resource', 'notes'], { env: { ...other.env, BROWSER: 'true' } });
       const done = collect(child, { timeoutMs: 60_000 });
       const [, url] = await waitForStderr(child, /visit:\s+(http\S+)/);
@@ -150,7 +151,8 @@ describe('broker against a real OpenID provider', () => {
       assert.equal(authorize.searchParams.get('code_challenge_method'), 'S256');
       assert.match(authorize.searchParams.get('redirect_uri')!, /^http:\/\/127\.0\.0\.1:\d+\//);
       assert.ok(authorize.searchParams.get('state') && authorize.searchParams.get('nonce'));
-      await loginInBrowser(url!, 'bob@example.com');
+      const landing = await loginInBrowser(url!, 'bob@example.com');
+      assert.match(landing, /You can close this tab/);
       const r = await done;
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stderr, /Logged in as bob@example\.com \(groups: ops, eng\)/);

@@ -1,9 +1,17 @@
 import { serverByName, type Config, type ServerConfig } from '../config/index.js';
 import { GatekitError } from '../errors.js';
-import { authorize } from '../policy/index.js';
+import { authorize, type Decision } from '../policy/index.js';
 import { loadTrustedKeys, userOf, verifyAccessToken, verifySignedClaims, type AccessTokenClaims, type TrustedKeys } from '../token/index.js';
 
-export interface VerifiedRequest { readonly claims: AccessTokenClaims; readonly server: ServerConfig; readonly tools: readonly string[]; readonly user: string }
+export interface Admission {
+  readonly user: string;
+  /** The tool patterns the token's scope grants. */
+  readonly tools: readonly string[];
+  /** The current policy's decision: a tool is callable only if scope, allow and deny all agree. */
+  readonly decision: Extract<Decision, { allowed: true }>;
+}
+
+export interface VerifiedRequest extends Admission { readonly claims: AccessTokenClaims; readonly server: ServerConfig }
 
 /**
  * The daemon's whole admission check for one token and one server, as `gatekit token verify`
@@ -26,11 +34,11 @@ export async function verifyForServer(config: Config, token: string, serverName?
 }
 
 /** Policy and not-before for verified claims; POLICY_DENIED when the current config refuses them. */
-export function admit(config: Config, server: ServerConfig, claims: AccessTokenClaims): { tools: readonly string[]; user: string } {
+export function admit(config: Config, server: ServerConfig, claims: AccessTokenClaims): Admission {
   const user = userOf(claims, config.idp?.user_claim ?? 'email');
   const auth = authorize({ user, sub: claims.sub, groups: claims.groups ?? [], iat: claims.iat, scope: claims.scope }, server, config.daemon.not_before);
   if (!auth.allowed) {
     throw new GatekitError(auth.revoked ? 'TOKEN_INVALID' : 'POLICY_DENIED', auth.revoked ? auth.reason : `denied by policy: ${auth.reason}`);
   }
-  return { tools: auth.tools, user };
+  return { tools: auth.tools, user, decision: auth.decision };
 }

@@ -8,5 +8,6 @@ import { execCommand } from './exec.js';
 import { clientConfigCommand } from './client-config.js';
 import { doctorCommand } from './doctor.js';
 import { connectCommand } from './connect.js';
+import { daemonCommand } from './daemon.js';
 
-export const COMMANDS: readonly Command[] = [initCommand, keysCommand, brokerCommand, tokenCommand, connectCommand, execCommand, clientConfigCommand, doctorCommand, devCommand];
+export const COMMANDS: readonly Command[] = [initCommand, keysCommand, brokerCommand, tokenCommand, daemonCommand, connectCommand, execCommand, clientConfigCommand, doctorCommand, devCommand];

@@ -1,0 +1,2 @@
+export { AuditLog } from './log.js';
+export type { AuditEvent, AuditEventName } from './log.js';

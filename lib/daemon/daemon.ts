@@ -1,0 +1,74 @@
+import type { Server } from 'node:http';
+import { AuditLog, type AuditEvent } from '../audit/index.js';
+import { loadConfig, type Config } from '../config/index.js';
+import { loadTrustedKeys, VerifiedTokenCache } from '../token/index.js';
+import { mcpHandler, type DaemonState } from './handler.js';
+import { bindListener } from './listeners.js';
+import { SessionRegistry } from './registry.js';
+
+export interface Daemon {
+  /** SIGHUP: config, trusted keys and policy anew; the audit log reopened. Listeners stay as they are. */
+  reload(): Promise<void>;
+  /** SIGTERM: stop accepting, let in-flight requests finish (bounded by drain_timeout), end every child. */
+  stop(): Promise<void>;
+  readonly sessions: SessionRegistry;
+  readonly listeners: ReadonlyMap<string, Server>;
+}
+
+/** Starts `gatekit daemon` for a loaded config: one listener per [servers.*], shared state, the sweeper. */
+export async function startDaemon(initial: Config, say: (line: string) => void = () => {}): Promise<Daemon> {
+  const log = new AuditLog(initial.daemon.audit_log);
+  const audit = (event: AuditEvent) => log.write(event);
+  const sessions = new SessionRegistry(audit);
+  let state: DaemonState = { config: initial, keys: await loadTrustedKeys(initial.daemon.trusted_keys), cache: new VerifiedTokenCache(), sessions, audit };
+  const listeners = new Map<string, Server>();
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
+  try {
+    for (const server of initial.servers.values()) {
+      const handler = mcpHandler(server.name, () => state);
+      // In flight = POSTs and DELETEs being answered; GET streams end with their sessions.
+      const counted: typeof handler = (req, res) => {
+        if (req.method !== 'GET') {
+          inFlight++;
+          res.once('close', () => { if (--inFlight === 0) drained?.() });
+        }
+        handler(req, res);
+      };
+      listeners.set(server.name, await bindListener(initial, server, counted));
+    }
+  } catch (err) {
+    await Promise.all([...listeners.values()].map((l) => new Promise((r) => l.close(r))));
+    log.close();
+    throw err;
+  }
+  const sweeper = setInterval(() => sessions.sweep(state.config.daemon.limits), 1000);
+  sweeper.unref();
+  audit({ event: 'daemon.start', pid: process.pid, servers: [...listeners.keys()] });
+
+  return {
+    sessions,
+    listeners,
+    async reload() {
+      const config = loadConfig({ config: state.config.file });
+      const keys = await loadTrustedKeys(config.daemon.trusted_keys);
+      for (const name of config.servers.keys()) if (!listeners.has(name)) say(`servers.${name} is new: restart the daemon to serve it`);
+      log.reopen();
+      state = { config, keys, cache: new VerifiedTokenCache(), sessions, audit };
+      audit({ event: 'daemon.reload', servers: [...config.servers.keys()] });
+    },
+    async stop() {
+      clearInterval(sweeper);
+      const closed = Promise.all([...listeners.values()].map((l) => new Promise((r) => l.close(r))));
+      const drainMs = state.config.daemon.limits.drain_timeout * 1000;
+      if (inFlight > 0) {
+        await Promise.race([new Promise<void>((r) => { drained = r }), new Promise((r) => setTimeout(r, drainMs))]);
+      }
+      await sessions.endAll('the daemon is stopping');
+      for (const l of listeners.values()) l.closeAllConnections();
+      await closed;
+      audit({ event: 'daemon.stop', pid: process.pid });
+      log.close();
+    },
+  };
+}

@@ -1,0 +1,62 @@
+import type { ServerResponse } from 'node:http';
+import type { RpcMessage } from './jsonrpc.js';
+
+/**
+ * The answer to one POST that carried requests. It stays `application/json` when the responses
+ * are all there is to say, and turns into a `text/event-stream` the moment something must be
+ * said before them (progress, a server request) and the client accepts streams.
+ * @see https://modelcontextprotocol.io/specification/2025-06-18/basic/transports#sending-messages-to-the-server
+ */
+export class Exchange {
+  readonly #res: ServerResponse;
+  readonly #headers: Record<string, string>;
+  readonly #batch: boolean;
+  readonly acceptsStream: boolean;
+  #waiting: number;
+  #streaming = false;
+  readonly #collected: RpcMessage[] = [];
+
+  constructor(res: ServerResponse, options: { requests: number; batch: boolean; acceptsStream: boolean; headers: Record<string, string> }) {
+    this.#res = res;
+    this.#waiting = options.requests;
+    this.#batch = options.batch;
+    this.acceptsStream = options.acceptsStream;
+    this.#headers = options.headers;
+  }
+
+  get open(): boolean { return this.#waiting > 0 && !this.#res.destroyed }
+
+  /** Adds a header to the eventual response (e.g. Mcp-Session-Id after initialize). */
+  setHeader(name: string, value: string): void { this.#headers[name] = value }
+
+  /** A message before the responses; false when this exchange cannot carry it (JSON mode). */
+  interim(message: RpcMessage): boolean {
+    if (!this.acceptsStream || !this.open) return false;
+    this.#startStream();
+    this.#res.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
+    return true;
+  }
+
+  /** One of the responses this POST is waiting for. */
+  respond(message: RpcMessage): void {
+    if (this.#waiting <= 0) return;
+    this.#waiting -= 1;
+    if (this.#streaming) {
+      this.#res.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
+      if (this.#waiting === 0) this.#res.end();
+      return;
+    }
+    this.#collected.push(message);
+    if (this.#waiting > 0) return;
+    const body = JSON.stringify(this.#batch ? this.#collected : this.#collected[0]);
+    this.#res.writeHead(200, { ...this.#headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    this.#res.end(body);
+  }
+
+  #startStream(): void {
+    if (this.#streaming) return;
+    this.#streaming = true;
+    this.#res.writeHead(200, { ...this.#headers, 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    for (const earlier of this.#collected.splice(0)) this.#res.write(`event: message\ndata: ${JSON.stringify(earlier)}\n\n`);
+  }
+}

@@ -1,0 +1,173 @@
+import { randomBytes } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
+import type { AuditEvent } from '../audit/index.js';
+import type { ServerConfig } from '../config/index.js';
+import { McpChild, type ChildIdentity } from './child.js';
+import type { Exchange } from './exchange.js';
+import { ERRORS, errorResponse, isNotification, isResponse, type RpcId, type RpcMessage, type RpcRequest } from './jsonrpc.js';
+
+/** Who sent a message, as the audit log names them. */
+export interface Caller { readonly user: string; readonly sub: string; readonly jti: string; readonly groups: readonly string[] }
+
+interface Pending {
+  readonly id: RpcId;
+  readonly exchange: Exchange;
+  readonly started: number;
+  readonly method: string;
+  readonly tool: string | undefined;
+  readonly caller: Caller;
+  readonly filterTools: ((name: string) => boolean) | undefined;
+  readonly progressToken: string | number | undefined;
+  /** Only when the server sets audit_arguments. */
+  readonly arguments: unknown;
+}
+
+const OUTBOX_MAX = 256;
+
+/**
+ * One MCP session: its own child process, owned by the identity that opened it. Client request
+ * ids are replaced by session-unique ones on the way in (several POSTs may reuse an id) and
+ * restored on the way out; progress goes to the POST that asked for it, other server-initiated
+ * messages to the GET stream (queued briefly while none is open).
+ */
+export class Session {
+  readonly id = randomBytes(16).toString('base64url');
+  readonly server: ServerConfig;
+  readonly owner: ChildIdentity;
+  readonly child: McpChild;
+  lastUsed = Date.now();
+  #ended = false;
+  #nextId = 1;
+  readonly #pending = new Map<number, Pending>();
+  readonly #progress = new Map<string | number, Exchange>();
+  #stream: ServerResponse | undefined;
+  readonly #outbox: RpcMessage[] = [];
+  readonly #audit: (event: AuditEvent) => void;
+  readonly #onEnd: (session: Session) => void;
+
+  constructor(server: ServerConfig, owner: ChildIdentity, audit: (event: AuditEvent) => void, onEnd: (session: Session) => void) {
+    this.server = server;
+    this.owner = owner;
+    this.#audit = audit;
+    this.#onEnd = onEnd;
+    this.child = new McpChild(server, owner, {
+      onMessage: (message) => this.#fromChild(message),
+      onExit: (code, signal, tail) => {
+        if (this.#ended) return;
+        this.#audit({ event: 'server.exit', server: server.name, session: this.id, user: owner.user, sub: owner.sub, code, signal: signal ?? undefined });
+        if (tail) process.stderr.write(`gatekit daemon: ${server.name} (session ${this.id.slice(0, 8)}) exited: ${tail}\n`);
+        void this.end(`the MCP server exited${code !== null ? ` with code ${code}` : signal ? ` on ${signal}` : ''}`);
+      },
+    });
+  }
+
+  get ended(): boolean { return this.#ended }
+  get pendingCount(): number { return this.#pending.size }
+  /** Start of the oldest unanswered request, for the hang watchdog. */
+  get oldestPending(): number | undefined {
+    let oldest: number | undefined;
+    for (const p of this.#pending.values()) if (oldest === undefined || p.started < oldest) oldest = p.started;
+    return oldest;
+  }
+
+  /** Passes a client request to the child; its response will go to `exchange`. */
+  forward(request: RpcRequest, exchange: Exchange, caller: Caller, filterTools?: (name: string) => boolean): void {
+    this.lastUsed = Date.now();
+    const childId = this.#nextId++;
+    const params = request.params;
+    const progressToken = (params?.['_meta'] as { progressToken?: string | number } | undefined)?.progressToken;
+    const tool = request.method === 'tools/call' && typeof params?.['name'] === 'string' ? params['name'] : undefined;
+    const args = this.server.audit_arguments && tool ? params?.['arguments'] : undefined;
+    this.#pending.set(childId, { id: request.id, exchange, started: performance.now(), method: request.method, tool, caller, filterTools, progressToken, arguments: args });
+    if (progressToken !== undefined) this.#progress.set(progressToken, exchange);
+    const meta = this.server.identity_meta
+      ? { params: { ...params, _meta: { ...(params?.['_meta'] as object | undefined), 'gatekit/user': caller.user, 'gatekit/sub': caller.sub, 'gatekit/groups': caller.groups } } }
+      : {};
+    this.child.send({ ...request, ...meta, id: childId });
+  }
+
+  /** A client notification, or the client's response to a server request: straight through. */
+  deliver(message: RpcMessage): void {
+    this.lastUsed = Date.now();
+    if (isNotification(message) && message.method === 'notifications/cancelled') {
+      const requestId = message.params?.['requestId'];
+      for (const [childId, p] of this.#pending) {
+        if (p.id === requestId) return this.child.send({ ...message, params: { ...message.params, requestId: childId } });
+      }
+    }
+    this.child.send(message);
+  }
+
+  /** The GET stream for server-initiated messages; one at a time. */
+  openStream(res: ServerResponse): boolean {
+    if (this.#stream && !this.#stream.destroyed) return false;
+    this.#stream = res;
+    res.on('close', () => { if (this.#stream === res) this.#stream = undefined });
+    for (const message of this.#outbox.splice(0)) this.#toStream(message);
+    return true;
+  }
+
+  /** Abandons what `exchange` was waiting for (the client went away): tell the child, log it. */
+  abandon(exchange: Exchange): void {
+    for (const [childId, p] of this.#pending) {
+      if (p.exchange !== exchange) continue;
+      this.#pending.delete(childId);
+      this.child.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: childId, reason: 'client disconnected' } });
+      this.#logResult(p, 'error', 'client disconnected');
+    }
+  }
+
+  async end(reason: string): Promise<void> {
+    if (this.#ended) return;
+    this.#ended = true;
+    for (const [childId, p] of this.#pending) {
+      this.#pending.delete(childId);
+      p.exchange.respond(errorResponse(p.id, ERRORS.SERVER_GONE, `session ended: ${reason}`));
+      this.#logResult(p, 'error', reason);
+    }
+    this.#stream?.end();
+    this.#onEnd(this);
+    this.#audit({ event: 'session.end', server: this.server.name, session: this.id, user: this.owner.user, sub: this.owner.sub, reason });
+    await this.child.stop();
+  }
+
+  #fromChild(message: unknown): void {
+    if (isResponse(message) && typeof message.id === 'number') {
+      const p = this.#pending.get(message.id);
+      if (!p) return;
+      this.#pending.delete(message.id);
+      if (p.progressToken !== undefined) this.#progress.delete(p.progressToken);
+      const restored = { ...message, id: p.id, ...(p.filterTools ? filterToolList(message.result, p.filterTools) : {}) } as RpcMessage;
+      p.exchange.respond(restored);
+      this.#logResult(p, message.error ? 'error' : 'ok', message.error?.message);
+      return;
+    }
+    if (message === undefined || typeof message !== 'object') return;
+    const token = isNotification(message) ? (message.params?.['progressToken'] as string | number | undefined) : undefined;
+    const exchange = token !== undefined ? this.#progress.get(token) : undefined;
+    if (exchange?.interim(message as RpcMessage)) return;
+    this.#toStream(message as RpcMessage);
+  }
+
+  #toStream(message: RpcMessage): void {
+    if (this.#stream && !this.#stream.destroyed) {
+      this.#stream.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
+      return;
+    }
+    this.#outbox.push(message);
+    if (this.#outbox.length > OUTBOX_MAX) this.#outbox.shift();
+  }
+
+  #logResult(p: Pending, outcome: 'ok' | 'error', error?: string): void {
+    this.#audit({
+      event: 'request', server: this.server.name, session: this.id, user: p.caller.user, sub: p.caller.sub, jti: p.caller.jti,
+      method: p.method, tool: p.tool, rpc_id: p.id, outcome, error, ...(p.arguments !== undefined ? { arguments: p.arguments } : {}), duration_ms: Math.round((performance.now() - p.started) * 100) / 100,
+    });
+  }
+}
+
+function filterToolList(result: unknown, allowed: (name: string) => boolean): { result?: unknown } {
+  const tools = (result as { tools?: Array<{ name?: unknown }> } | undefined)?.tools;
+  if (!Array.isArray(tools)) return {};
+  return { result: { ...(result as object), tools: tools.filter((t) => typeof t.name === 'string' && allowed(t.name)) } };
+}

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Config } from '../config/index.js';
 import { createKeys } from '../token/index.js';
+import { ensureLocalCa } from './ca.js';
 
 export interface InitResult { readonly created: readonly string[]; readonly kept: readonly string[] }
 
@@ -12,12 +13,14 @@ export function keyFiles(config: Config): { signingKey: string; jwks: string } {
 }
 
 /**
- * `gatekit init`: what a fresh setup needs beside the config. Idempotent: existing files are kept
+ * `gatekit init`: what a fresh setup needs beside the config — signing key, JWKS, local CA and
+ * certificates. Idempotent: existing files are kept
  * unless `force`.
  */
 export async function initialize(config: Config, options: { force: boolean }): Promise<InitResult> {
   const files = keyFiles(config);
   const created = [...await createKeys(files, options.force)];
   const kept = created.length ? [] : [files.signingKey, files.jwks].filter(existsSync);
-  return { created, kept };
+  const ca = await ensureLocalCa(config, options.force);
+  return { created: [...created, ...ca.created], kept: [...kept, ...ca.kept] };
 }

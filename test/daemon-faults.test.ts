@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Agent } from 'undici';
+import { loadConfig } from '../lib/config/index.js';
+import { startDaemonProcess } from '../lib/dev/index.js';
+import { initialize } from '../lib/setup/index.js';
+import { loadSigningKey, mintAccessToken } from '../lib/token/index.js';
+import { daemonConfig, endSession, raw, sdkClient, startHarness, type Harness } from './helpers/daemon-harness.js';
+import { workspace } from './helpers/workspace.js';
+
+describe('daemon: faults', () => {
+  let h: Harness;
+  before(async () => { h = await startHarness() });
+  after(async () => { await h.close() });
+
+  it('a child that crashes mid-call: the call gets a JSON-RPC error, the session ends, the daemon stays up', async () => {
+    const client = await sdkClient(h, 'notes', await h.token('notes'));
+    const sessions = h.daemon.sessions.size;
+    const err = await client.callTool({ name: 'crash', arguments: {} }).catch((e: Error) => e);
+    assert.match(String(err), /session ended: the MCP server exited with code 3/);
+    assert.equal(h.daemon.sessions.size, sessions - 1);
+    assert.ok(h.audit().some((l) => l['event'] === 'server.exit' && l['code'] === 3));
+    const again = await client.callTool({ name: 'list_notes', arguments: {} }).catch((e: Error) => e);
+    assert.match(String(again), /404|unknown or ended session/, 'the ended session answers 404 so the client starts over');
+    await client.close();
+    assert.equal((await raw(h.unix('notes'), 'GET', {}, undefined, '/healthz')).status, 200);
+  });
+
+  it('a child that hangs: after first_response_timeout the pending call fails and the child is ended', async () => {
+    const client = await sdkClient(h, 'notes', await h.token('notes'));
+    const started = Date.now();
+    const err = await client.callTool({ name: 'hang', arguments: {} }, undefined, { timeout: 30_000 }).catch((e: Error) => e);
+    assert.match(String(err), /did not answer within 3s/);
+    assert.ok(Date.now() - started < 10_000);
+    await client.close();
+  });
+});
+
+describe('daemon: signals (a real daemon process)', () => {
+  const setup = async () => {
+    const ws = workspace(await daemonConfig('', 'drain_timeout = "5s"'));
+    const config = loadConfig({ config: ws.config });
+    await initialize(config, { force: false });
+    const key = await loadSigningKey(join(ws.dir, 'keys', 'broker.jwk'));
+    const token = async (user = 'alice@example.com', groups: string[] = []) => (await mintAccessToken(key, {
+      identity: { user, sub: `sub-${user}`, groups }, issuer: 'urn:gatekit:broker:test', resource: 'urn:gatekit:server:notes', scope: 'tools:*', clientId: 'gatekit-cli', userClaim: 'email', ttl: 300,
+    })).token;
+    const daemon = await startDaemonProcess(config, { ...process.env }, () => {});
+    // Enough of a Harness for sdkClient: the config and a dispatcher for the notes socket.
+    const harness = { config, unix: () => new Agent({ connect: { socketPath: join(ws.dir, 'run', 'notes.sock') } }) } as unknown as Harness;
+    return { ws, daemon, token, harness };
+  };
+
+  it('SIGTERM during a call: the call completes, children end, daemon.stop is written, exit 0', async () => {
+    const { ws, daemon, token, harness } = await setup();
+    try {
+      const client = await sdkClient(harness, 'notes', await token());
+      const call = client.callTool({ name: 'slow', arguments: { steps: 20 } });
+      await new Promise((r) => setTimeout(r, 100));
+      const exited = new Promise<number | null>((resolve) => daemon.child.once('exit', (code) => resolve(code)));
+      daemon.child.kill('SIGTERM');
+      const result = await call;
+      assert.match(JSON.stringify(result), /done after 20 steps/);
+      assert.equal(await exited, 0);
+      const lines = readFileSync(join(ws.dir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      assert.equal(lines.at(-1).event, 'daemon.stop');
+      assert.ok(lines.some((l) => l.event === 'session.end' && l.reason === 'the daemon is stopping'));
+    } finally {
+      await daemon.stop();
+      ws.remove();
+    }
+  });
+
+  it('SIGHUP that removes a user: their open session is refused on its next request', async () => {
+    const { ws, daemon, token, harness } = await setup();
+    try {
+      const client = await sdkClient(harness, 'notes', await token());
+      assert.ok(await client.callTool({ name: 'list_notes', arguments: {} }));
+      ws.write(readFileSync(ws.config, 'utf8').replace('allow_users = ["alice@example.com"]\nallow_groups = ["ops"]', 'allow_users = []\nallow_groups = ["ops"]'));
+      daemon.child.kill('SIGHUP');
+      await new Promise((r) => setTimeout(r, 300));
+      const err = await client.callTool({ name: 'list_notes', arguments: {} }).catch((e: Error) => e);
+      assert.match(String(err), /403|denied by policy/);
+      await endSession(client).catch(() => {});
+    } finally {
+      await daemon.stop();
+      ws.remove();
+    }
+  });
+});

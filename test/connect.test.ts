@@ -1,0 +1,151 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { loadConfig } from '../lib/config/index.js';
+import { startDaemon, type Daemon } from '../lib/daemon/index.js';
+import { approveDevice, startDevIdp, type DevIdp } from '../lib/devidp/index.js';
+import { gatekit, GATEKIT_BIN } from './helpers/cli.js';
+import { EVERYTHING_SERVER, NOTES_SERVER } from './helpers/daemon-harness.js';
+import { deviceLoginCli } from './helpers/login.js';
+import { workspace, type Workspace } from './helpers/workspace.js';
+
+function config(issuer: string, ttl: string): string {
+  return `[idp]
+issuer = "${issuer}"
+client_id = "gatekit-cli"
+scopes = ["openid", "email", "groups", "offline_access"]
+
+[broker]
+issuer = "urn:gatekit:broker:test"
+token_ttl = "${ttl}"
+
+[daemon]
+audit_log = "audit.jsonl"
+
+[servers.everything]
+command = ["${process.execPath}", "${EVERYTHING_SERVER}", "stdio"]
+allow_groups = ["eng"]
+
+[servers.notes]
+command = ["${process.execPath}", "${NOTES_SERVER}"]
+allow_users = ["alice@example.com"]
+`;
+}
+
+const text = (r: unknown) => ((r as { content: Array<{ text?: string }> }).content[0]?.text ?? '');
+
+async function connectClient(ws: Workspace, server: string, stderr: string[]): Promise<Client> {
+  const transport = new StdioClientTransport({ command: process.execPath, args: [GATEKIT_BIN, 'connect', server], env: { ...process.env, ...ws.env } as Record<string, string>, stderr: 'pipe' });
+  transport.stderr?.on('data', (d: Buffer) => stderr.push(d.toString()));
+  const client = new Client({ name: 'connect-test', version: '1.0.0' });
+  await client.connect(transport);
+  return client;
+}
+
+describe('gatekit connect', () => {
+  let idp: DevIdp;
+  let ws: Workspace;
+  let daemon: Daemon;
+
+  before(async () => {
+    idp = await startDevIdp({ issuer: 'http://127.0.0.1:0' });
+    ws = workspace(config(idp.issuer, '62s'));
+    assert.equal((await gatekit(['init'], { env: ws.env })).code, 0);
+    daemon = await startDaemon(loadConfig({ config: ws.config }));
+    assert.equal((await deviceLoginCli(ws, 'alice@example.com')).code, 0);
+  });
+  after(async () => {
+    await daemon.stop();
+    await idp.close();
+    ws.remove();
+  });
+
+  it('an SDK client over stdio reaches server-everything through the daemon; tokens rotate mid-session without a failed call', async () => {
+    const stderr: string[] = [];
+    const client = await connectClient(ws, 'everything', stderr);
+    try {
+      assert.equal(client.getServerVersion()?.name, 'mcp-servers/everything');
+      const deadline = Date.now() + 7000;
+      let calls = 0;
+      while (Date.now() < deadline) {
+        assert.equal(text(await client.callTool({ name: 'echo', arguments: { message: `n${calls}` } })), `Echo: n${calls}`);
+        calls++;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const audit = readFileSync(join(ws.dir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const jtis = new Set(audit.filter((l) => l.server === 'everything' && l.tool === 'echo').map((l) => l.jti));
+      assert.ok(jtis.size >= 2, `tokens rotated (${jtis.size} distinct jti over ${calls} calls)`);
+      assert.ok(audit.filter((l) => l.tool === 'echo').every((l) => l.outcome === 'ok'));
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('the daemon restarts: the bridge starts a new session by itself and says so', async () => {
+    const stderr: string[] = [];
+    const client = await connectClient(ws, 'notes', stderr);
+    try {
+      assert.equal(text(await client.callTool({ name: 'echo', arguments: { message: 'before' } })), 'before');
+      await daemon.stop();
+      daemon = await startDaemon(loadConfig({ config: ws.config }));
+      assert.equal(text(await client.callTool({ name: 'echo', arguments: { message: 'after' } })), 'after');
+      assert.match(stderr.join(''), /starting a new one/);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('the login ends mid-session: the next call carries a device code; after approval the same client works', async () => {
+    const stderr: string[] = [];
+    const client = await connectClient(ws, 'notes', stderr);
+    try {
+      assert.equal(text(await client.callTool({ name: 'echo', arguments: { message: 'one' } })), 'one');
+      await idp.revokeUser('alice@example.com');
+      for (const f of readdirSync(ws.home).filter((n) => n.includes('.token.'))) {
+        const t = JSON.parse(readFileSync(join(ws.home, f), 'utf8'));
+        writeFileSync(join(ws.home, f), JSON.stringify({ ...t, expires_at: 1 }));
+      }
+      await new Promise((r) => setTimeout(r, 2500)); // the bridge's in-memory token (62s ttl) needs renewing after 2 s
+      const failed = await client.callTool({ name: 'echo', arguments: { message: 'two' } });
+      assert.equal(failed.isError, true);
+      const m = /open (\S+) and enter the code (\S+), then try again/.exec(text(failed));
+      assert.ok(m, text(failed));
+      const url = new URL(m[1]!);
+      await approveDevice({ verification_uri: `${url.origin}${url.pathname}`, user_code: m[2]! }, 'alice@example.com');
+      let answer = '';
+      for (let i = 0; i < 40 && answer !== 'three'; i++) {
+        await new Promise((r) => setTimeout(r, 500));
+        const r = await client.callTool({ name: 'echo', arguments: { message: 'three' } });
+        if (!r.isError) answer = text(r);
+      }
+      assert.equal(answer, 'three');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('gatekit exec: connect and broker token inside the command get tokens from the agent; exit code passes through', async () => {
+    const script = join(ws.dir, 'client.mjs');
+    writeFileSync(script, `
+import { execFileSync } from 'node:child_process';
+import { Client } from ${JSON.stringify(import.meta.resolve('@modelcontextprotocol/sdk/client/index.js'))};
+import { StdioClientTransport } from ${JSON.stringify(import.meta.resolve('@modelcontextprotocol/sdk/client/stdio.js'))};
+const client = new Client({ name: 'in-exec', version: '1' });
+await client.connect(new StdioClientTransport({ command: process.execPath, args: [${JSON.stringify(GATEKIT_BIN)}, 'connect', 'notes'], env: process.env }));
+const r = await client.callTool({ name: 'whoami', arguments: {} });
+await client.close();
+const token = execFileSync(process.execPath, [${JSON.stringify(GATEKIT_BIN)}, 'broker', 'token', '--resource', 'notes'], { encoding: 'utf8' });
+console.log(JSON.stringify({ who: JSON.parse(r.content[0].text).user, agent: process.env.GATEKIT_AGENT, token: token.trim().length > 0 }));
+process.exit(5);
+`);
+    const r = await gatekit(['exec', '--', process.execPath, script], { env: ws.env, timeoutMs: 60_000 });
+    assert.equal(r.code, 5, r.stderr);
+    const seen = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    assert.equal(seen.who, 'alice@example.com');
+    assert.match(seen.agent, /gatekit-agent-/);
+    assert.equal(seen.token, true);
+  });
+});

@@ -1,0 +1,139 @@
+/**
+ * `npm run bench`: measures (never asserts) what DESIGN.md §8 budgets, with a direct stdio
+ * connection to the same server in the same run as the baseline. Prints a markdown table.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { Agent, fetch as undiciFetch, request, type Dispatcher } from 'undici';
+import { loadConfig, type Config } from '../lib/config/index.js';
+import { startDaemonProcess, GATEKIT_BIN } from '../lib/dev/index.js';
+import { initialize } from '../lib/setup/index.js';
+import { SessionStore } from '../lib/store/index.js';
+import { loadSigningKey, loadTrustedKeys, mintAccessToken, verifyAccessToken, VerifiedTokenCache } from '../lib/token/index.js';
+import { daemonConfig, NOTES_SERVER } from '../test/helpers/daemon-harness.js';
+import { workspace } from '../test/helpers/workspace.js';
+import { ms, percentile, rssMb, sequential, throughput } from './stats.js';
+
+const CALLS = Number(process.env['BENCH_CALLS'] ?? 3000);
+const LOAD = Number(process.env['BENCH_LOAD'] ?? 6000);
+const SESSIONS = 30;
+const ECHO = { name: 'echo', arguments: { message: 'x' } };
+
+interface Row { readonly path: string; p50: string; p99: string; rps: string; setup: string }
+
+async function measure(path: string, connect: () => Promise<Client>): Promise<Row> {
+  const client = await connect();
+  await sequential(300, () => client.callTool(ECHO));
+  const lat = await sequential(CALLS, () => client.callTool(ECHO));
+  const rps = await throughput(LOAD, 16, () => client.callTool(ECHO));
+  await close(client);
+  const setups = await sequential(SESSIONS, async () => close(await connect()));
+  return { path, p50: ms(percentile(lat, 50)), p99: ms(percentile(lat, 99)), rps: rps.toFixed(0), setup: ms(percentile(setups, 50)) };
+}
+
+async function close(client: Client): Promise<void> {
+  const t = client.transport as StreamableHTTPClientTransport | undefined;
+  if (t && 'terminateSession' in t) await t.terminateSession().catch(() => {});
+  await client.close();
+}
+
+function httpClient(url: string, dispatcher: Dispatcher, token: string): () => Promise<Client> {
+  return async () => {
+    const client = new Client({ name: 'bench', version: '1' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(url), {
+      fetch: ((u: string | URL, init?: RequestInit) => undiciFetch(u, { ...(init as object), dispatcher } as never)) as typeof fetch,
+      requestInit: { headers: { authorization: `Bearer ${token}` } },
+    }));
+    return client;
+  };
+}
+
+async function cliStartup(config: Config, env: NodeJS.ProcessEnv): Promise<{ node: number; token: number }> {
+  const store = new SessionStore(config.idp!.issuer, config.idp!.client_id, env);
+  store.writeToken({ access_token: 'eyJhbGciOiJFZERTQSJ9.e30.sig', expires_at: Math.floor(Date.now() / 1000) + 3000, issued_at: 0, server: 'notes', resource: 'urn:gatekit:server:notes', issuer: config.broker.issuer, scope: 'tools:*', jti: 'bench' });
+  const time = (args: string[]) => {
+    const runs: number[] = [];
+    for (let i = 0; i < 25; i++) {
+      const t = performance.now();
+      const r = spawnSync(process.execPath, args, { env: { ...process.env, ...env } });
+      runs.push(performance.now() - t);
+      if (r.status !== 0) throw new Error(`${args.join(' ')}: ${r.stderr}`);
+    }
+    return percentile(runs, 50);
+  };
+  time(['-e', '0']);
+  return { node: time(['-e', '0']), token: time([GATEKIT_BIN, 'broker', 'token', '--resource', 'notes']) };
+}
+
+async function main(): Promise<void> {
+  const ws = workspace(await daemonConfig('', ''));
+  ws.write(readFileSync(ws.config, 'utf8').replace('max_sessions_per_user = 4', 'max_sessions_per_user = 64').replace('max_children = 6', 'max_children = 64'));
+  const config = loadConfig({ config: ws.config });
+  await initialize(config, { force: false });
+  const key = await loadSigningKey(join(ws.dir, 'keys', 'broker.jwk'));
+  const token = async (server: string) => (await mintAccessToken(key, {
+    identity: { user: 'alice@example.com', sub: 'sub-alice', groups: [] }, issuer: config.broker.issuer,
+    resource: config.servers.get(server)!.resource, scope: 'tools:*', clientId: 'gatekit-cli', userClaim: 'email', ttl: 3600,
+  })).token;
+  const daemon = await startDaemonProcess(config, process.env, () => {});
+  const pid = daemon.child.pid!;
+  const rssIdle = rssMb(pid);
+  const unix = new Agent({ connect: { socketPath: join(ws.dir, 'run', 'notes.sock') } });
+  const tlsFiles = config.daemon.client_tls!;
+  const mtls = new Agent({ connect: { ca: readFileSync(tlsFiles.ca), cert: readFileSync(tlsFiles.cert), key: readFileSync(tlsFiles.key) } });
+  const tlsListen = config.servers.get('tls')!.listen;
+
+  const rows: Row[] = [];
+  rows.push(await measure('direct stdio (SDK client → notes fixture)', async () => {
+    const client = new Client({ name: 'bench', version: '1' });
+    await client.connect(new StdioClientTransport({ command: process.execPath, args: [NOTES_SERVER] }));
+    return client;
+  }));
+  let rssLoad = 0;
+  const sampler = setInterval(() => { rssLoad = Math.max(rssLoad, rssMb(pid)) }, 50);
+  rows.push(await measure('daemon, Unix socket (SDK client, Streamable HTTP)', httpClient('http://localhost/mcp', unix, await token('notes'))));
+  rows.push(await measure('daemon, loopback mTLS (SDK client, Streamable HTTP)', httpClient(`https://127.0.0.1:${tlsListen.kind === 'tcp' ? tlsListen.port : 0}/mcp`, mtls, await token('tls'))));
+  clearInterval(sampler);
+
+  const bad = `${(await token('notes')).slice(0, -8)}AAAAAAAA`;
+  const rejects = await sequential(2000, async () => {
+    const res = await request('http://localhost/mcp', { method: 'POST', dispatcher: unix, headers: { host: 'localhost', authorization: `Bearer ${bad}`, 'content-type': 'application/json' }, body: '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}' });
+    await res.body.dump();
+    if (res.statusCode !== 401) throw new Error(`expected 401, got ${res.statusCode}`);
+  });
+  const keys = await loadTrustedKeys(config.daemon.trusted_keys);
+  const options = { keys, issuers: [config.broker.issuer], audience: 'urn:gatekit:server:notes' };
+  const good = await token('notes');
+  const cold = await sequential(2000, () => verifyAccessToken(good, options));
+  const badVerify = await sequential(2000, () => verifyAccessToken(bad, options).catch(() => undefined));
+  const cache = new VerifiedTokenCache();
+  const hot = await sequential(20000, () => cache.verify(good, options));
+  await daemon.stop();
+  const cli = await cliStartup(config, ws.env);
+  ws.remove();
+
+  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  console.log(`\nGatekit bench — Node ${process.version}, ${cpus().length} × ${cpu}, ${new Date().toISOString().slice(0, 10)}`);
+  console.log(`${CALLS} sequential tools/call (echo) for latency, ${LOAD} with 16 in flight for throughput, ${SESSIONS} sessions for set-up.\n`);
+  console.log('| path | p50 tools/call | p99 tools/call | calls/s (16 in flight) | session set-up p50 |');
+  console.log('|---|---|---|---|---|');
+  for (const r of rows) console.log(`| ${r.path} | ${r.p50} | ${r.p99} | ${r.rps} | ${r.setup} |`);
+  console.log('\n| measure | value |');
+  console.log('|---|---|');
+  console.log(`| daemon RSS before any child | ${rssIdle.toFixed(1)} MB |`);
+  console.log(`| daemon RSS peak under load | ${rssLoad.toFixed(1)} MB |`);
+  console.log(`| bad token rejected (HTTP round trip over the socket, p50) | ${ms(percentile(rejects, 50))} |`);
+  console.log(`| bad token: signature check in-process (p50) | ${ms(percentile(badVerify, 50))} |`);
+  console.log(`| token verification, uncached (per second) | ${(1000 / (cold.reduce((a, b) => a + b) / cold.length)).toFixed(0)} |`);
+  console.log(`| token verification, cached (per second) | ${(1000 / (hot.reduce((a, b) => a + b) / hot.length)).toFixed(0)} |`);
+  console.log(`| \`node -e 0\` (p50) | ${ms(cli.node)} |`);
+  console.log(`| \`gatekit broker token\`, cached (p50) | ${ms(cli.token)} (${(cli.token / cli.node).toFixed(2)}× node -e 0) |`);
+}
+
+await main();
+process.exit(0);

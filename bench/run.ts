@@ -3,6 +3,7 @@
  * connection to the same server in the same run as the baseline. Prints a markdown table.
  */
 import { spawnSync } from 'node:child_process';
+import { setMaxListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +19,9 @@ import { loadSigningKey, loadTrustedKeys, mintAccessToken, verifyAccessToken, Ve
 import { daemonConfig, NOTES_SERVER } from '../test/helpers/daemon-harness.js';
 import { workspace } from '../test/helpers/workspace.js';
 import { ms, percentile, rssMb, sequential, throughput } from './stats.js';
+
+// The SDK's HTTP transport adds an abort listener per call to one long-lived signal.
+setMaxListeners(100_000);
 
 const CALLS = Number(process.env['BENCH_CALLS'] ?? 3000);
 const LOAD = Number(process.env['BENCH_LOAD'] ?? 6000);

@@ -92,7 +92,7 @@ describe('config', () => {
   it('--help explains every command', async () => {
     const r = await gatekit(['--help']);
     assert.equal(r.code, 0);
-    for (const command of ['init', 'keys', 'broker', 'token', 'connect', 'exec', 'client-config', 'doctor', 'dev']) assert.match(r.stdout, new RegExp(`gatekit ${command}`));
+    for (const command of ['init', 'keys', 'broker', 'token', 'daemon', 'connect', 'exec', 'client-config', 'doctor', 'dev']) assert.match(r.stdout, new RegExp(`gatekit ${command}`));
     assert.match(r.stdout, /Exit codes/);
   });
 });

@@ -13,6 +13,10 @@ export async function logout(ctx: BrokerContext): Promise<LogoutResult> {
     if (!session) { ctx.store.clear(); return { wasLoggedIn: false, revoked: false } }
     let revoked = false;
     let warning: string | undefined;
+    if (ctx.idp.kind === 'github') {
+      ctx.store.clear();
+      return { wasLoggedIn: true, revoked: false, warning: 'GitHub offers OAuth apps no token revocation without the client secret; revoke Gatekit\'s access at GitHub → Settings → Applications if you need to' };
+    }
     try {
       const oidc = await import('../oidc/index.js');
       revoked = await oidc.revokeIdpSession(await oidc.discoverIdp(ctx.idp), session);

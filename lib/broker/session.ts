@@ -1,6 +1,7 @@
 import type { IdpSession, LoginIO } from '../oidc/index.js';
 import type { StoredSession } from '../store/index.js';
 import type { BrokerContext } from './context.js';
+import { GatekitError } from '../errors.js';
 
 export type LoginFlow = 'device' | 'pkce';
 
@@ -24,6 +25,15 @@ export function toStored(ctx: BrokerContext, s: IdpSession, previous?: StoredSes
 
 /** Runs an interactive login at the provider and stores the session. The caller holds the lock. */
 export async function interactiveLogin(ctx: BrokerContext, flow: LoginFlow | undefined, io: LoginIO): Promise<StoredSession> {
+  if (ctx.idp.kind === 'github') {
+    if (flow === 'pkce') {
+      throw new GatekitError('USAGE', 'GitHub sign-in uses the device flow: GitHub still requires the client secret for the web flow, which a CLI cannot keep', { hint: 'drop --flow pkce' });
+    }
+    const stored = toStored(ctx, await (await import('../github/index.js')).githubLogin(ctx.idp, io));
+    ctx.store.clear();
+    ctx.store.writeSession(stored);
+    return stored;
+  }
   const oidc = await import('../oidc/index.js');
   const config = await oidc.discoverIdp(ctx.idp);
   const chosen = flow ?? (io.openBrowser ? 'pkce' : 'device');
@@ -36,6 +46,11 @@ export async function interactiveLogin(ctx: BrokerContext, flow: LoginFlow | und
 
 /** Renews the stored session at the provider (new refresh token and claims stored). The caller holds the lock. */
 export async function refreshStored(ctx: BrokerContext, session: StoredSession): Promise<StoredSession> {
+  if (ctx.idp.kind === 'github') {
+    const next = toStored(ctx, await (await import('../github/index.js')).githubRenew(ctx.idp, session), session);
+    ctx.store.writeSession(next);
+    return next;
+  }
   const oidc = await import('../oidc/index.js');
   const config = await oidc.discoverIdp(ctx.idp);
   const next = toStored(ctx, await oidc.refreshIdpSession(config, ctx.idp, session), session);

@@ -11,3 +11,4 @@ export { logout } from './logout.js';
 export type { LogoutResult } from './logout.js';
 export { describeIdentity } from './session.js';
 export type { LoginFlow } from './session.js';
+export { isWorkload, workloadToken } from './workload.js';

@@ -33,7 +33,7 @@ export async function login(ctx: BrokerContext, input: LoginInput, io: LoginIO):
   const denied: { server: string; reason: string }[] = [];
   for (const server of servers) {
     try {
-      tokens.push(await (await import('./mint.js')).mintForServer(ctx, server, session.identity));
+      tokens.push(await (await import('./mint.js')).mintForServer(ctx, server, session));
     } catch (err) {
       if (!isGatekitError(err, 'POLICY_DENIED')) throw err;
       denied.push({ server: server.name, reason: err.message });

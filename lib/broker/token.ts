@@ -28,7 +28,7 @@ export async function getToken(ctx: BrokerContext, input: TokenInput, io: LoginI
     const again = cachedToken(ctx, input.server, input.minTtl);
     if (again) return again;
     const session = await usableSession(ctx, input.interactive, io);
-    return await (await import('./mint.js')).mintForServer(ctx, server, session.identity);
+    return await (await import('./mint.js')).mintForServer(ctx, server, session);
   } finally {
     release();
   }

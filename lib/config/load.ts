@@ -10,7 +10,7 @@ import { GatekitError } from '../errors.js';
 import { isLoopbackHost, parseListen } from './listen.js';
 import { isTable, Section } from './section.js';
 import type {
-  BrokerConfig, Config, DaemonConfig, DevConfig, Grant, IdpConfig, ServerConfig, TlsFiles, ToolRules,
+  BrokerConfig, Config, DaemonConfig, DevConfig, Grant, IdpConfig, ServerConfig, TlsFiles, ToolRules, WorkloadTrust,
 } from './types.js';
 
 /** Hard cap on token lifetime (DESIGN.md §2–§3). */
@@ -72,6 +72,10 @@ export function checkConfig(file: string, doc: Record<string, unknown>): Config 
   const dev: DevConfig = { idp: devSection.bool('idp', false) };
   devSection.done();
 
+  const trust = root.table('trust');
+  const workloads = trust.tables('workload').map(checkWorkload);
+  trust.done();
+
   const serversSection = root.table('servers');
   const servers = new Map<string, ServerConfig>();
   for (const name of serversSection.names()) {
@@ -82,9 +86,22 @@ export function checkConfig(file: string, doc: Record<string, unknown>): Config 
   }
   root.done();
   checkUnique(file, servers);
-  if (broker.mode === 'local' && broker.signing_key) checkPrivateFile(file, 'broker.signing_key', broker.signing_key);
+  if (broker.signing_key) checkPrivateFile(file, 'broker.signing_key', broker.signing_key);
   if (daemon.tls) checkPrivateFile(file, 'daemon.tls.key', daemon.tls.key);
-  return deepFreeze({ file, dir, idp, broker, daemon, servers, dev }) as Config;
+  return deepFreeze({ file, dir, idp, broker, daemon, servers, dev, workloads }) as Config;
+}
+
+function checkWorkload(s: Section): WorkloadTrust {
+  const workload: WorkloadTrust = {
+    issuer: s.string('issuer', undefined, isIssuerUrl, 'an https URL (http only on 127.0.0.1/localhost)').replace(/\/+$/, ''),
+    audience: s.string('audience'),
+    claims: s.stringMap('claims'),
+    user: s.string('user', 'repo:{repository}@{ref}'),
+    groups: s.strings('groups'),
+  };
+  if (Object.keys(workload.claims).length === 0) s.fail('claims', 'at least one condition, e.g. { repository = "my-org/my-repo" }', 'without conditions any job of that CI provider would be trusted');
+  s.done();
+  return workload;
 }
 
 function checkIdp(s: Section): IdpConfig {

@@ -8,6 +8,8 @@ export interface Config {
   readonly daemon: DaemonConfig;
   readonly servers: ReadonlyMap<string, ServerConfig>;
   readonly dev: DevConfig;
+  /** CI workload identities the daemon's token endpoint accepts as subject tokens. */
+  readonly workloads: readonly WorkloadTrust[];
 }
 
 export type IdpKind = 'oidc' | 'github';
@@ -87,4 +89,16 @@ export interface ServerConfig {
 export interface DevConfig {
   /** `gatekit dev` serves [idp] issuer itself with the embedded development provider. */
   readonly idp: boolean;
+}
+
+/** One `[[trust.workload]]`: a CI provider's OIDC tokens that may stand for an identity. */
+export interface WorkloadTrust {
+  readonly issuer: string;
+  /** The `aud` the CI token must carry: Gatekit-specific, so tokens meant for others are useless here. */
+  readonly audience: string;
+  /** Claim → exact value or glob; all must match. */
+  readonly claims: Readonly<Record<string, string>>;
+  /** The identity's name; `{claim}` placeholders, default "repo:{repository}@{ref}". */
+  readonly user: string;
+  readonly groups: readonly string[];
 }

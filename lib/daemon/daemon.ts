@@ -5,6 +5,7 @@ import { loadTrustedKeys, VerifiedTokenCache } from '../token/index.js';
 import { mcpHandler, type DaemonState } from './handler.js';
 import { bindListener } from './listeners.js';
 import { SessionRegistry } from './registry.js';
+import type { TokenEndpoint } from '../exchange/index.js';
 
 export interface Daemon {
   /** SIGHUP: config, trusted keys and policy anew; the audit log reopened. Listeners stay as they are. */
@@ -42,6 +43,17 @@ export async function startDaemon(initial: Config, say: (line: string) => void =
     log.close();
     throw err;
   }
+  // Daemon mode: this process alone holds the signing key and mints through RFC 8693 exchange.
+  let tokens: TokenEndpoint | undefined;
+  if (initial.broker.mode === 'daemon') {
+    try {
+      tokens = await (await import('../exchange/index.js')).startTokenEndpoint(initial, audit);
+    } catch (err) {
+      await Promise.all([...listeners.values()].map((l) => new Promise((r) => l.close(r))));
+      log.close();
+      throw err;
+    }
+  }
   const sweeper = setInterval(() => sessions.sweep(state.config.daemon.limits), 1000);
   sweeper.unref();
   audit({ event: 'daemon.start', pid: process.pid, servers: [...listeners.keys()] });
@@ -53,6 +65,7 @@ export async function startDaemon(initial: Config, say: (line: string) => void =
       const config = loadConfig({ config: state.config.file });
       const keys = await loadTrustedKeys(config.daemon.trusted_keys);
       for (const name of config.servers.keys()) if (!listeners.has(name)) say(`servers.${name} is new: restart the daemon to serve it`);
+      await tokens?.reload(config);
       log.reopen();
       state = { config, keys, cache: new VerifiedTokenCache(), sessions, audit };
       audit({ event: 'daemon.reload', servers: [...config.servers.keys()] });
@@ -60,6 +73,7 @@ export async function startDaemon(initial: Config, say: (line: string) => void =
     async stop() {
       clearInterval(sweeper);
       const closed = Promise.all([...listeners.values()].map((l) => new Promise((r) => l.close(r))));
+      await tokens?.close();
       const drainMs = state.config.daemon.limits.drain_timeout * 1000;
       if (inFlight > 0) {
         await Promise.race([new Promise<void>((r) => { drained = r }), new Promise((r) => setTimeout(r, drainMs))]);

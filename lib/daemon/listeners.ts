@@ -4,7 +4,7 @@ import { createServer as createHttpServer, type RequestListener, type Server } f
 import { createServer as createHttpsServer } from 'node:https';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
-import type { Config, ServerConfig } from '../config/index.js';
+import type { Config, Listen, ServerConfig } from '../config/index.js';
 import { formatListen } from '../config/index.js';
 import { GatekitError } from '../errors.js';
 
@@ -16,32 +16,34 @@ const TUNING = { keepAliveTimeout: 65_000, headersTimeout: 30_000, requestTimeou
  * (a client certificate from the local CA is required).
  */
 export async function bindListener(config: Config, server: ServerConfig, handler: RequestListener): Promise<Server> {
-  const where = formatListen(server.listen);
-  if (server.listen.kind === 'tcp') {
-    const tls = config.daemon.tls;
-    if (!tls) throw new GatekitError('CONFIG_INVALID', `${config.file}: servers.${server.name} listens on TCP, which needs [daemon] tls`, { hint: 'add tls = { ca, cert, key } and run "gatekit init"' });
-    let files;
-    try {
-      files = { ca: readFileSync(tls.ca), cert: readFileSync(tls.cert), key: readFileSync(tls.key) };
-    } catch (cause) {
-      throw new GatekitError('CONFIG_INVALID', `${config.file}: cannot read daemon.tls files: ${(cause as Error).message}`, { hint: 'run "gatekit init"', cause });
-    }
-    const https = createHttpsServer({ ...files, ...TUNING, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' }, handler);
-    await listen(https, where, () => https.listen(server.listen.kind === 'tcp' ? server.listen.port : 0, server.listen.kind === 'tcp' ? server.listen.host : undefined));
-    return https;
-  }
-  const path = server.listen.path;
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  await removeStaleSocket(path, server.name);
-  const http = createHttpServer(TUNING, handler);
-  await listen(http, where, () => http.listen(path));
+  if (server.listen.kind === 'tcp') return bindMtls(config, server.listen, handler, `servers.${server.name}`);
   const group = config.daemon.socket_group;
-  if (group) {
-    chownSync(path, process.getuid?.() ?? -1, groupId(config, group));
-    chmodSync(path, 0o660);
-  } else {
-    chmodSync(path, 0o600);
+  return bindUnix(server.listen.path, handler, group ? { mode: 0o660, gid: groupId(config, group) } : { mode: 0o600 }, server.name);
+}
+
+/** Loopback TCP with mutual TLS: only clients with a certificate from the local CA get in. */
+export async function bindMtls(config: Config, address: Extract<Listen, { kind: 'tcp' }>, handler: RequestListener, key: string): Promise<Server> {
+  const tls = config.daemon.tls;
+  if (!tls) throw new GatekitError('CONFIG_INVALID', `${config.file}: ${key} listens on TCP, which needs [daemon] tls`, { hint: 'add tls = { ca, cert, key } and run "gatekit init"' });
+  let files;
+  try {
+    files = { ca: readFileSync(tls.ca), cert: readFileSync(tls.cert), key: readFileSync(tls.key) };
+  } catch (cause) {
+    throw new GatekitError('CONFIG_INVALID', `${config.file}: cannot read daemon.tls files: ${(cause as Error).message}`, { hint: 'run "gatekit init"', cause });
   }
+  const https = createHttpsServer({ ...files, ...TUNING, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' }, handler);
+  await listen(https, formatListen(address), () => https.listen(address.port, address.host));
+  return https;
+}
+
+/** A Unix socket with the given mode (and group); a stale socket file is replaced, a live one is an error. */
+export async function bindUnix(path: string, handler: RequestListener, access: { mode: number; gid?: number }, name: string): Promise<Server> {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  await removeStaleSocket(path, name);
+  const http = createHttpServer(TUNING, handler);
+  await listen(http, `unix:${path}`, () => http.listen(path));
+  if (access.gid !== undefined) chownSync(path, process.getuid?.() ?? -1, access.gid);
+  chmodSync(path, access.mode);
   return http;
 }
 
@@ -61,7 +63,7 @@ async function removeStaleSocket(path: string, name: string): Promise<void> {
     socket.once('connect', () => { socket.destroy(); resolve(true) });
     socket.once('error', () => resolve(false));
   });
-  if (live) throw new GatekitError('CONFIG_INVALID', `another daemon already serves ${name} on ${path}`, { hint: 'stop it first, or change servers.' + name + '.listen' });
+  if (live) throw new GatekitError('CONFIG_INVALID', `another daemon already serves ${name} on ${path}`, { hint: 'stop it first, or change its listen address' });
   try { unlinkSync(path) } catch { /* nothing there */ }
 }
 

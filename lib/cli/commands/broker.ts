@@ -40,13 +40,19 @@ function token(y: Argv, io: CliIO): Argv {
   return y.command('token', 'print a token for one server (cached, else renewed; exit 3 if a login is needed)', (b: Argv) => b
     .option('resource', { type: 'string', demandOption: true, describe: 'the server name from gatekit.toml' })
     .option('format', { choices: TOKEN_FORMATS, default: 'raw' as TokenFormat, describe: 'raw token, JSON, env lines, or {"Authorization": …}' })
-    .option('min-ttl', { type: 'string', describe: `use a cached token only with this much time left (default ${DEFAULT_MIN_TTL}s)` }),
-  handler(async (args: CommonArgs & { resource: string; format: TokenFormat; minTtl?: string }) => {
+    .option('min-ttl', { type: 'string', describe: `use a cached token only with this much time left (default ${DEFAULT_MIN_TTL}s)` })
+    .option('subject-token-file', { type: 'string', describe: 'CI: exchange this workload OIDC token (a file) at the daemon instead of a login' }),
+  handler(async (args: CommonArgs & { resource: string; format: TokenFormat; minTtl?: string; subjectTokenFile?: string }) => {
     const minTtl = durationOption('min-ttl', args.minTtl, DEFAULT_MIN_TTL);
     const { formatToken } = await import('../token-output.js');
     const agent = io.env['GATEKIT_AGENT'];
     if (agent) return io.out(formatToken(await (await import('../../agent/index.js')).agentToken(agent, args.resource, minTtl), args.format));
-    const { broker, ctx } = await context(args, io);
+    const config = await loadConfigFor(args, io);
+    const broker = await import('../../broker/index.js');
+    if (broker.isWorkload(config, io.env, args.subjectTokenFile)) {
+      return io.out(formatToken(await broker.workloadToken(config, args.resource, io.env, args.subjectTokenFile), args.format));
+    }
+    const ctx = broker.brokerContext(config, io.env);
     const token = await broker.getToken(ctx, { server: args.resource, minTtl, interactive: io.isInteractive }, await loginIO(io, false));
     io.out(formatToken(token, args.format));
   }));

@@ -1,0 +1,93 @@
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
+import type { AuditEvent } from '../audit/index.js';
+import type { Config } from '../config/index.js';
+import { GatekitError } from '../errors.js';
+import { evaluate, scopeFor } from '../policy/index.js';
+import { loadSigningKey, mintAccessToken, type SigningKey } from '../token/index.js';
+import { bindMtls, bindUnix } from '../daemon/listeners.js';
+import { oauthError } from './errors.js';
+import { SubjectVerifier } from './subject.js';
+
+const GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const MAX_BODY = 64 * 1024;
+
+export interface TokenEndpoint { reload(config: Config): Promise<void>; close(): Promise<void> }
+
+interface State { readonly config: Config; readonly key: SigningKey; readonly subjects: SubjectVerifier }
+
+/**
+ * The daemon-held signing key's only door (DESIGN.md §7): `POST /token`, OAuth 2.0 Token Exchange
+ * (RFC 8693) with one `resource` (RFC 8707). It verifies the subject token, applies the same
+ * policy as local mode and returns the same token. Nothing is stored; errors never echo the token.
+ */
+export async function startTokenEndpoint(config: Config, audit: (event: AuditEvent) => void): Promise<TokenEndpoint> {
+  const listenAt = config.daemon.token_listen;
+  if (!listenAt) throw new GatekitError('CONFIG_INVALID', `${config.file}: broker.mode = "daemon" needs [daemon] token_listen`, { hint: 'e.g. token_listen = "unix:run/token.sock"' });
+  const load = async (c: Config): Promise<State> => {
+    if (!c.broker.signing_key) throw new GatekitError('CONFIG_INVALID', `${c.file}: the daemon signs in daemon mode and needs broker.signing_key`, { hint: 'signing_key = "keys/broker.jwk", then "gatekit init"' });
+    return { config: c, key: await loadSigningKey(c.broker.signing_key), subjects: new SubjectVerifier(c) };
+  };
+  let state = await load(config);
+  const handler: RequestListener = (req, res) => {
+    exchange(state, req, audit).then(
+      (body) => send(res, 200, body),
+      (err: unknown) => { const { status, body } = oauthError(err); send(res, status, body) },
+    );
+  };
+  // 0666 is fine for the socket: it grants nothing without a subject token the daemon accepts.
+  const server: Server = listenAt.kind === 'unix' ? await bindUnix(listenAt.path, handler, { mode: 0o666 }, 'the token endpoint') : await bindMtls(config, listenAt, handler, 'daemon.token_listen');
+  return {
+    reload: async (c) => { state = await load(c) },
+    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()) }),
+  };
+}
+
+async function exchange(state: State, req: IncomingMessage, audit: (event: AuditEvent) => void): Promise<Record<string, unknown>> {
+  if (req.method !== 'POST' || (req.url ?? '').split('?')[0] !== '/token') throw new GatekitError('BAD_REQUEST', 'POST /token only');
+  if (!String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) throw new GatekitError('BAD_REQUEST', 'the body must be application/x-www-form-urlencoded');
+  const form = new URLSearchParams(await readBody(req));
+  if (form.get('grant_type') !== GRANT_TYPE) throw new GatekitError('USAGE', `grant_type must be ${GRANT_TYPE}`);
+  const resources = form.getAll('resource');
+  if (resources.length !== 1) throw new GatekitError('NOT_FOUND', 'send exactly one resource (RFC 8707)');
+  const server = [...state.config.servers.values()].find((s) => s.resource === resources[0]);
+  if (!server) throw new GatekitError('NOT_FOUND', `no server has the resource "${resources[0]!.slice(0, 200)}"`);
+  const subjectToken = form.get('subject_token');
+  const type = form.get('subject_token_type');
+  if (!subjectToken || !type) throw new GatekitError('BAD_REQUEST', 'subject_token and subject_token_type are required');
+
+  let subject;
+  try {
+    subject = await state.subjects.verify(subjectToken, type);
+  } catch (err) {
+    audit({ event: 'auth.failed', server: server.name, method: 'token-exchange', outcome: 'error', error: (err as Error).message });
+    throw err;
+  }
+  const { identity, workload } = subject;
+  const decision = evaluate(identity, server);
+  if (!decision.allowed) {
+    audit({ event: 'denied', server: server.name, user: identity.user, sub: identity.sub, method: 'token-exchange', outcome: 'denied', error: decision.reason, ...(workload ? { workload } : {}) });
+    throw new GatekitError('POLICY_DENIED', `denied by policy for server "${server.name}": ${decision.reason}`);
+  }
+  const { config } = state;
+  const { token, claims } = await mintAccessToken(state.key, {
+    identity, issuer: config.broker.issuer, resource: server.resource, scope: scopeFor(decision),
+    clientId: config.idp?.client_id ?? 'gatekit', userClaim: config.idp?.user_claim ?? 'email', ttl: config.broker.token_ttl,
+  });
+  audit({ event: 'token.exchange', server: server.name, user: identity.user, sub: identity.sub, jti: claims.jti, outcome: 'ok', ...(workload ? { workload } : {}) });
+  return { access_token: token, issued_token_type: 'urn:ietf:params:oauth:token-type:access_token', token_type: 'Bearer', expires_in: claims.exp - claims.iat, scope: claims.scope };
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => { body += chunk; if (body.length > MAX_BODY) { req.destroy(); reject(new GatekitError('LIMIT_EXCEEDED', 'request body too large')) } });
+    req.on('end', () => resolve(body));
+    req.on('error', reject);
+  });
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', pragma: 'no-cache', 'content-length': Buffer.byteLength(text) }).end(text);
+}

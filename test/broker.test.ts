@@ -1,23 +1,15 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startDevIdp, type DevIdp } from '../lib/devidp/index.js';
 import { collect, gatekit, spawnGatekit, waitForStderr } from './helpers/cli.js';
 import { deviceLoginCli } from './helpers/login.js';
 import { chromiumAvailable, loginInBrowser } from './helpers/browser.js';
-import { basicConfig, workspace, type Workspace } from './helpers/workspace.js';
+import { basicConfig, expireCachedTokens, workspace, type Workspace } from './helpers/workspace.js';
 
 function stateFiles(ws: Workspace): string[] {
   try { return readdirSync(ws.home).map((f) => join(ws.home, f)) } catch { return [] }
-}
-
-/** Ages every cached Gatekit token past its expiry, as time passing would. */
-function expireCachedTokens(ws: Workspace): void {
-  for (const file of stateFiles(ws).filter((f) => /\.token\.[0-9a-f]+\.json$/.test(f))) {
-    const token = JSON.parse(readFileSync(file, 'utf8'));
-    writeFileSync(file, JSON.stringify({ ...token, expires_at: Math.floor(Date.now() / 1000) - 1 }), { mode: 0o600 });
-  }
 }
 
 describe('broker against a real OpenID provider', () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -10,7 +10,7 @@ import { approveDevice, startDevIdp, type DevIdp } from '../lib/devidp/index.js'
 import { gatekit, GATEKIT_BIN } from './helpers/cli.js';
 import { EVERYTHING_SERVER, NOTES_SERVER } from './helpers/daemon-harness.js';
 import { deviceLoginCli } from './helpers/login.js';
-import { workspace, type Workspace } from './helpers/workspace.js';
+import { expireCachedTokens, workspace, type Workspace } from './helpers/workspace.js';
 
 function config(issuer: string, ttl: string): string {
   return `[idp]
@@ -104,10 +104,7 @@ describe('gatekit connect', () => {
     try {
       assert.equal(text(await client.callTool({ name: 'echo', arguments: { message: 'one' } })), 'one');
       await idp.revokeUser('alice@example.com');
-      for (const f of readdirSync(ws.home).filter((n) => n.includes('.token.'))) {
-        const t = JSON.parse(readFileSync(join(ws.home, f), 'utf8'));
-        writeFileSync(join(ws.home, f), JSON.stringify({ ...t, expires_at: 1 }));
-      }
+      expireCachedTokens(ws);
       await new Promise((r) => setTimeout(r, 2500)); // the bridge's in-memory token (62s ttl) needs renewing after 2 s
       const failed = await client.callTool({ name: 'echo', arguments: { message: 'two' } });
       assert.equal(failed.isError, true);

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startFakeGithub, type FakeGithub } from '../fixtures/github/server.js';
 import { collect, gatekit, spawnGatekit, waitForStderr, type CliResult } from './helpers/cli.js';
-import { workspace, type Workspace } from './helpers/workspace.js';
+import { expireCachedTokens, workspace, type Workspace } from './helpers/workspace.js';
 
 function githubConfig(fake: FakeGithub, options: { ghes?: boolean; userClaim?: string; allowGroups?: string } = {}): string {
   return `[idp]
@@ -35,13 +33,6 @@ async function login(ws: Workspace, fake: FakeGithub, act: (code: string) => voi
   assert.equal(uri, `${fake.url}/login/device`);
   act(code!);
   return done;
-}
-
-function expireTokens(ws: Workspace): void {
-  for (const f of readdirSync(ws.home).filter((n) => n.includes('.token.'))) {
-    const t = JSON.parse(readFileSync(join(ws.home, f), 'utf8'));
-    writeFileSync(join(ws.home, f), JSON.stringify({ ...t, expires_at: 1 }));
-  }
 }
 
 describe('Sign in with GitHub', () => {
@@ -120,7 +111,7 @@ describe('Sign in with GitHub', () => {
     const ws = await space(githubConfig(fake));
     assert.equal((await login(ws, fake)).code, 0);
     fake.revokeAll();
-    expireTokens(ws);
+    expireCachedTokens(ws);
     const r = await gatekit(['broker', 'token', '--resource', 'repo'], { env: ws.env });
     assert.equal(r.code, 3);
     assert.match(r.stderr, /GitHub no longer accepts the login/);
@@ -130,7 +121,7 @@ describe('Sign in with GitHub', () => {
   it('the API rate limit: one clear line with the reset time, no stack trace', async () => {
     const ws = await space(githubConfig(fake));
     assert.equal((await login(ws, fake)).code, 0);
-    expireTokens(ws);
+    expireCachedTokens(ws);
     fake.options.rateLimited = true;
     const r = await gatekit(['broker', 'token', '--resource', 'repo'], { env: ws.env });
     fake.options.rateLimited = false;

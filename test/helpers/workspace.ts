@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -55,4 +55,15 @@ tools = { allow = ["write_*"] }
 command = ["node", "fs.js"]
 allow_groups = ["eng"]
 ${extra}`;
+}
+
+/** Ages every cached Gatekit token in the workspace's state past its expiry, as time passing would. */
+export function expireCachedTokens(ws: Workspace): void {
+  let files: string[];
+  try { files = readdirSync(ws.home).filter((f) => /\.token\.[0-9a-f]+\.json$/.test(f)) } catch { return }
+  for (const name of files) {
+    const file = join(ws.home, name);
+    const token = JSON.parse(readFileSync(file, 'utf8'));
+    writeFileSync(file, JSON.stringify({ ...token, expires_at: Math.floor(Date.now() / 1000) - 1 }), { mode: 0o600 });
+  }
 }

@@ -38,7 +38,8 @@ export async function bindMtls(config: Config, address: Extract<Listen, { kind: 
 
 /** A Unix socket with the given mode (and group); a stale socket file is replaced, a live one is an error. */
 export async function bindUnix(path: string, handler: RequestListener, access: { mode: number; gid?: number }, name: string): Promise<Server> {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  // A socket others may use needs a directory they can enter; a private one stays private.
+  mkdirSync(dirname(path), { recursive: true, mode: access.mode & 0o066 ? 0o755 : 0o700 });
   await removeStaleSocket(path, name);
   const http = createHttpServer(TUNING, handler);
   await listen(http, `unix:${path}`, () => http.listen(path));

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readdirSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startDevIdp, type DevIdp } from '../lib/devidp/index.js';
@@ -102,6 +103,17 @@ describe('broker against a real OpenID provider', () => {
     for (const r of results) assert.equal(r.code, 0, r.stderr);
     assert.equal(new Set(results.map((r) => r.stdout)).size, 1, 'all got the one new token');
     assert.equal(idp.counts['refresh_token'], before + 1);
+  });
+
+  it('a lock left by a dead process is taken over', async () => {
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    const lock = stateFiles(ws).find((f) => f.endsWith('.session.json'))!.replace(/\.session\.json$/, '.lock');
+    writeFileSync(lock, dead.stdout);
+    expireCachedTokens(ws);
+    const started = Date.now();
+    const r = await gatekit(['broker', 'token', '--resource', 'notes'], { env: ws.env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(Date.now() - started < 10_000);
   });
 
   it('a person outside the policy logs in but gets exit 4 naming the rule', async () => {

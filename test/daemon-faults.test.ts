@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Agent } from 'undici';
 import { loadConfig } from '../lib/config/index.js';
 import { startDaemonProcess } from '../lib/dev/index.js';
+import { startDaemon } from '../lib/daemon/index.js';
 import { initialize } from '../lib/setup/index.js';
 import { loadSigningKey, mintAccessToken } from '../lib/token/index.js';
 import { daemonConfig, endSession, raw, sdkClient, startHarness, type Harness } from './helpers/daemon-harness.js';
@@ -35,6 +37,47 @@ describe('daemon: faults', () => {
     assert.match(String(err), /did not answer within 3s/);
     assert.ok(Date.now() - started < 10_000);
     await client.close();
+  });
+});
+
+describe('daemon: idle sessions and log rotation', () => {
+  it('a session idle past idle_timeout ends its child; reload reopens a rotated audit log', async () => {
+    const h = await startHarness((await daemonConfig('', 'idle_timeout = "1s"')));
+    try {
+      const client = await sdkClient(h, 'notes', await h.token('notes'));
+      assert.equal(h.daemon.sessions.size, 1);
+      await new Promise((r) => setTimeout(r, 2600));
+      assert.equal(h.daemon.sessions.size, 0);
+      assert.ok(h.audit().some((l) => l['event'] === 'session.end' && l['reason'] === 'idle timeout'));
+      await client.close();
+      renameSync(join(h.ws.dir, 'audit.jsonl'), join(h.ws.dir, 'audit.jsonl.1'));
+      await h.daemon.reload();
+      assert.equal(h.audit()[0]!['event'], 'daemon.reload', 'a new file, opened on reload');
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('daemon: its sockets', () => {
+  it('a live daemon\'s socket is an error; a stale one from a dead daemon is replaced', async () => {
+    const ws = workspace(await daemonConfig());
+    try {
+      const config = loadConfig({ config: ws.config });
+      await initialize(config, { force: false });
+      const first = await startDaemon(config);
+      await assert.rejects(startDaemon(config), /another daemon already serves notes/);
+      await first.stop();
+      // A daemon killed with SIGKILL leaves its socket file behind.
+      const path = join(ws.dir, 'run', 'notes.sock');
+      spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+      assert.ok(existsSync(path));
+      const second = await startDaemon(config);
+      assert.equal((await raw(new Agent({ connect: { socketPath: path } }), 'GET', {}, undefined, '/healthz')).status, 200);
+      await second.stop();
+    } finally {
+      ws.remove();
+    }
   });
 });
 

@@ -145,6 +145,22 @@ describe('daemon: hostile requests', () => {
     }
   });
 
+  it('a per-user not-before time revokes that user\'s outstanding tokens at the next request', async () => {
+    const client = await sdkClient(h, 'notes', await h.token('notes'));
+    assert.ok(await client.callTool({ name: 'list_notes', arguments: {} }));
+    const toml = readFileSync(h.ws.config, 'utf8');
+    h.ws.write(toml.replace('[daemon.limits]', `[daemon.not_before]\n"alice@example.com" = ${new Date(Date.now() + 2000).toISOString()}\n\n[daemon.limits]`));
+    await h.daemon.reload();
+    try {
+      assert.match(String(await client.callTool({ name: 'list_notes', arguments: {} }).catch((e: Error) => e)), /401|revoked/);
+      assert.ok(h.audit().some((l) => l['event'] === 'auth.failed' && /revoked/.test(String(l['error']))));
+    } finally {
+      h.ws.write(toml);
+      await h.daemon.reload();
+      await client.close();
+    }
+  });
+
   it('sessions per user are bounded with a clear error', async () => {
     const token = await h.token('notes', { user: 'bounded@example.com', sub: 'sub-bounded' });
     h.ws.write(readFileSync(h.ws.config, 'utf8').replace('allow_users = ["alice@example.com"]\nallow_groups', 'allow_users = ["alice@example.com", "bounded@example.com"]\nallow_groups'));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { endSession, sdkClient, startHarness, type Harness } from './helpers/daemon-harness.js';
+import { endSession, INITIALIZE, JSON_HEADERS, raw, sdkClient, startHarness, type Harness } from './helpers/daemon-harness.js';
 
 describe('daemon: MCP round trips through the proxy', () => {
   let h: Harness;
@@ -89,6 +89,26 @@ describe('daemon: MCP round trips through the proxy', () => {
     await endSession(b);
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(h.daemon.sessions.size, before, 'DELETE ended both children');
+  });
+
+  it('JSON-RPC batches for protocol 2025-03-26 (answered as one array), refused for 2025-06-18', async () => {
+    const token = await h.token('notes');
+    const auth = { ...JSON_HEADERS, authorization: `Bearer ${token}` };
+    const init = await raw(h.unix('notes'), 'POST', auth, INITIALIZE.replace('2025-06-18', '2025-03-26'));
+    const session = String(init.headers['mcp-session-id']);
+    const headers = { ...auth, 'mcp-session-id': session, 'mcp-protocol-version': '2025-03-26', accept: 'application/json' };
+    await raw(h.unix('notes'), 'POST', headers, JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }));
+    const batch = await raw(h.unix('notes'), 'POST', headers, JSON.stringify([
+      { jsonrpc: '2.0', id: 'a', method: 'tools/call', params: { name: 'echo', arguments: { message: 'one' } } },
+      { jsonrpc: '2.0', id: 'b', method: 'tools/call', params: { name: 'write_note', arguments: { name: 'x', text: 'y' } } },
+    ]));
+    assert.equal(batch.status, 200, batch.body);
+    const answers = JSON.parse(batch.body) as Array<{ id: string; result?: unknown; error?: { code: number } }>;
+    assert.deepEqual(answers.map((a) => a.id).sort(), ['a', 'b']);
+    assert.equal(answers.find((a) => a.id === 'b')!.error!.code, -32003, 'write_note is not alice\'s');
+    const refused = await raw(h.unix('notes'), 'POST', { ...headers, 'mcp-protocol-version': '2025-06-18' }, JSON.stringify([{ jsonrpc: '2.0', id: 'c', method: 'ping' }]));
+    assert.equal(refused.status, 400);
+    await raw(h.unix('notes'), 'DELETE', { authorization: `Bearer ${token}`, 'mcp-session-id': session });
   });
 
   it('sockets are 0600; the audit log names the user and never carries a token', async () => {

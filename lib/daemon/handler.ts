@@ -81,9 +81,10 @@ async function handle(name: string, state: DaemonState, req: IncomingMessage, re
   if (req.method === 'GET') {
     if (!session) return refuse(state, server, req, res, 400, 'GET /mcp needs an Mcp-Session-Id', caller);
     if (!String(req.headers.accept ?? '').includes('text/event-stream')) return refuse(state, server, req, res, 406, 'GET /mcp must accept text/event-stream', caller);
+    if (session.hasStream) return refuse(state, server, req, res, 409, 'this session already has a GET stream open', caller);
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
     res.flushHeaders();
-    if (!session.openStream(res)) { res.end(); return audit(state, server, caller, { method: 'GET', outcome: 'error', error: 'a stream is already open', session: session.id }) }
+    session.openStream(res);
     return audit(state, server, caller, { method: 'GET', outcome: 'ok', session: session.id });
   }
   if (req.method === 'DELETE') {

@@ -98,13 +98,13 @@ export class Session {
     this.child.send(message);
   }
 
-  /** The GET stream for server-initiated messages; one at a time. */
-  openStream(res: ServerResponse): boolean {
-    if (this.#stream && !this.#stream.destroyed) return false;
+  get hasStream(): boolean { return this.#stream !== undefined && !this.#stream.destroyed }
+
+  /** The GET stream for server-initiated messages; one at a time (the caller checks hasStream). */
+  openStream(res: ServerResponse): void {
     this.#stream = res;
     res.on('close', () => { if (this.#stream === res) this.#stream = undefined });
     for (const message of this.#outbox.splice(0)) this.#toStream(message);
-    return true;
   }
 
   /** Abandons what `exchange` was waiting for (the client went away): tell the child, log it. */

@@ -110,6 +110,9 @@ describe('gatekit connect', () => {
       assert.equal(failed.isError, true);
       const m = /open (\S+) and enter the code (\S+), then try again/.exec(text(failed));
       assert.ok(m, text(failed));
+      const again = await client.callTool({ name: 'echo', arguments: { message: 'still waiting' } });
+      assert.equal(again.isError, true, 'a call while the login waits answers at once');
+      assert.ok(text(again).includes(m[2]!), 'with the same code: one login at a time');
       const url = new URL(m[1]!);
       await approveDevice({ verification_uri: `${url.origin}${url.pathname}`, user_code: m[2]! }, 'alice@example.com');
       let answer = '';

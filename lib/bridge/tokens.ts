@@ -30,6 +30,8 @@ export class TokenSource {
   async get(force = false): Promise<string> {
     if (!force && this.#token && this.#token.expires_at - Date.now() / 1000 > MIN_TTL) return this.#token.value;
     this.#token = undefined;
+    // While a login waits for the person, answer at once with its code instead of queueing on its lock.
+    if (this.#login) throw loginRequired(await this.#login.prompt);
     try {
       const minTtl = force ? FORCE_NEW : MIN_TTL;
       const agent = this.#ctx.env['GATEKIT_AGENT'];
@@ -38,9 +40,7 @@ export class TokenSource {
       return t.access_token;
     } catch (err) {
       if (!isGatekitError(err, 'LOGIN_REQUIRED')) throw err;
-      const prompt = await this.#startLogin();
-      const where = prompt.verification_uri_complete ?? prompt.verification_uri;
-      throw new GatekitError('LOGIN_REQUIRED', `Gatekit login required: open ${where} and enter the code ${prompt.user_code}, then try again.`, { cause: err });
+      throw loginRequired(await this.#startLogin(), err);
     }
   }
 
@@ -56,4 +56,9 @@ export class TokenSource {
       .finally(() => { this.#login = undefined });
     return prompt;
   }
+}
+
+function loginRequired(prompt: DevicePrompt, cause?: unknown): GatekitError {
+  const where = prompt.verification_uri_complete ?? prompt.verification_uri;
+  return new GatekitError('LOGIN_REQUIRED', `Gatekit login required: open ${where} and enter the code ${prompt.user_code}, then try again.`, { cause });
 }

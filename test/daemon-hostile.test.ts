@@ -172,6 +172,22 @@ describe('daemon: hostile requests', () => {
     for (const r of statuses.slice(0, 4)) await raw(h.unix('notes'), 'DELETE', { authorization: `Bearer ${token}`, 'mcp-session-id': String(r.headers['mcp-session-id']) });
   });
 
+  it('total children are bounded (max_children) with a clear error', async () => {
+    const before = children();
+    const opened: Array<{ token: string; session: string }> = [];
+    let refused: RawResponse | undefined;
+    for (let i = 0; i < 10 && !refused; i++) {
+      const token = await h.token('notes', { user: `ops${i}@example.com`, sub: `sub-ops-${i}`, groups: ['ops'] });
+      const r = await init(token);
+      if (r.status === 200) opened.push({ token, session: String(r.headers['mcp-session-id']) });
+      else refused = r;
+    }
+    assert.equal(refused?.status, 429);
+    assert.match(refused!.body, /maximum of 6 MCP server processes/);
+    assert.equal(before + opened.length, 6);
+    for (const o of opened) await raw(h.unix('notes'), 'DELETE', { authorization: `Bearer ${o.token}`, 'mcp-session-id': o.session });
+  });
+
   it('mTLS listener: a client without a certificate is refused at the handshake', async () => {
     const listen = h.config.servers.get('tls')!.listen;
     const port = listen.kind === 'tcp' ? listen.port : 0;

@@ -9,6 +9,7 @@ import { startDevIdp, type DevIdp } from '../lib/devidp/index.js';
 import { startWorkloadIssuer, type WorkloadIssuer } from '../fixtures/workload-issuer/server.js';
 import { gatekit } from './helpers/cli.js';
 import { signHs256, unsigned } from './helpers/forge.js';
+import { freePort } from './helpers/daemon-harness.js';
 import { deviceLoginCli } from './helpers/login.js';
 import { workspace, type Workspace } from './helpers/workspace.js';
 
@@ -156,6 +157,31 @@ describe('daemon mode: RFC 8693 token exchange, the key only in the daemon', () 
     assert.equal(claims.email, 'repo:octo-org/deploy@refs/heads/main');
     assert.deepEqual(claims.groups, ['ci']);
     assert.ok(audit().some((l) => l['event'] === 'token.exchange' && l['workload'] === 'repo:octo-org/deploy@refs/heads/main'));
+  });
+
+  it('the token endpoint over loopback mutual TLS', async () => {
+    const port = await freePort();
+    const tlsHost = workspace(daemonModeConfig(idp.issuer, wi.url, `127.0.0.1:${port}`, true)
+      .replace('[daemon]', '[daemon]\ntls = { ca = "certs/ca.pem", cert = "certs/daemon.pem", key = "certs/daemon.key" }'));
+    let tlsDaemon: Daemon | undefined;
+    try {
+      assert.equal((await gatekit(['init'], { env: tlsHost.env })).code, 0);
+      tlsDaemon = await startDaemon(loadConfig({ config: tlsHost.config }));
+      const certs = join(tlsHost.dir, 'certs');
+      const client = workspace(daemonModeConfig(idp.issuer, wi.url, `127.0.0.1:${port}`, false)
+        .replace('[daemon]', `[daemon]\nclient_tls = { ca = "${certs}/ca.pem", cert = "${certs}/client.pem", key = "${certs}/client.key" }`));
+      try {
+        const file = join(client.dir, 'ci-token');
+        writeFileSync(file, await wi.mint());
+        const r = await gatekit(['broker', 'token', '--resource', 'notes', '--subject-token-file', file], { env: { ...client.env, CI: 'true' } });
+        assert.equal(r.code, 0, r.stderr);
+      } finally {
+        client.remove();
+      }
+    } finally {
+      await tlsDaemon?.stop();
+      tlsHost.remove();
+    }
   });
 
   it('other CI systems: --subject-token-file', async () => {

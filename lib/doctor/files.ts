@@ -47,7 +47,7 @@ export function fileChecks(config: Config, now = Date.now()): CheckResult[] {
       results.push(fail('trusted keys', (err as Error).message, `run "gatekit init --config ${config.file}"`));
     }
   }
-  const needsTls = [...config.servers.values()].some((s) => s.listen.kind === 'tcp');
+  const needsTls = [...config.servers.values()].some((s) => s.listen.kind === 'tcp') || config.daemon.token_listen?.kind === 'tcp';
   if (needsTls && config.daemon.tls) {
     results.push(certificate(config, 'CA certificate', config.daemon.tls.ca, now));
     results.push(certificate(config, 'daemon cert', config.daemon.tls.cert, now));

@@ -101,7 +101,7 @@ export async function issueClientCertificate(caCert: string, out: { cert: string
 }
 
 /**
- * `gatekit init`'s CA part: when any server listens on TCP (or [daemon] tls is set), a local CA
+ * `gatekit init`'s CA part: when any server (or the token endpoint) listens on TCP, a local CA
  * (P-256, 10 years, pathlen 0), a daemon certificate for 127.0.0.1, ::1 and localhost, and a
  * client certificate. Keys 0600. Existing files are kept unless `force`; a missing leaf is issued
  * from the existing CA.
@@ -109,7 +109,7 @@ export async function issueClientCertificate(caCert: string, out: { cert: string
 export async function ensureLocalCa(config: Config, force: boolean): Promise<{ created: string[]; kept: string[] }> {
   const created: string[] = [];
   const kept: string[] = [];
-  const needed = [...config.servers.values()].some((s) => s.listen.kind === 'tcp');
+  const needed = [...config.servers.values()].some((s) => s.listen.kind === 'tcp') || config.daemon.token_listen?.kind === 'tcp';
   const tls = config.daemon.tls;
   if (!tls || (!needed && !existsSync(tls.ca) && !force)) return { created, kept };
   let ca: Ca;

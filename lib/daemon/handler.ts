@@ -55,7 +55,7 @@ async function handle(name: string, state: DaemonState, req: IncomingMessage, re
   if (path === '/.well-known/oauth-protected-resource' || path === '/.well-known/oauth-protected-resource/mcp') {
     return sendJson(res, 200, protectedResourceMetadata(state.config, server));
   }
-  if (path !== '/mcp') return rpcError(res, 404, 'not found: the MCP endpoint is /mcp');
+  if (path !== '/mcp') return refuse(state, server, req, res, 404, 'not found: the MCP endpoint is /mcp');
 
   let auth: Authenticated;
   try {

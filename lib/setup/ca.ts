@@ -1,141 +1,114 @@
-import { X509Certificate as NodeX509, randomBytes, webcrypto } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, extname } from 'node:path';
 import type { Config, TlsFiles } from '../config/index.js';
-import { writeFileAtomic } from '../files.js';
+import { GatekitError } from '../errors.js';
+import { ensurePrivateDir, writeFileAtomic } from '../files.js';
+import { certificateInfo, createCa, issueLeaf, loadCa, type CertificateInfo, type LeafKind, type PemFiles } from './x509.js';
 
-type CryptoKey = webcrypto.CryptoKey;
-type CryptoKeyPair = webcrypto.CryptoKeyPair;
+export { certificateInfo } from './x509.js';
+export type { CertificateInfo, PemFiles } from './x509.js';
 
-const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
-const DAY = 86_400_000;
+/** The subject CN of the client certificate `gatekit init` issues. */
+export const CLIENT_CN = 'gatekit-client';
+const DAEMON_CN = 'gatekit-daemon';
 
-type X509Module = typeof import('@peculiar/x509');
-let loaded: X509Module | undefined;
-async function x509(): Promise<X509Module> {
-  if (!loaded) {
-    // @peculiar/x509 resolves its algorithms through tsyringe, which needs the Reflect metadata API.
-    await import('reflect-metadata');
-    loaded = await import('@peculiar/x509');
-    loaded.cryptoProvider.set(webcrypto as never);
-  }
-  return loaded;
-}
-
-const serial = () => `7f${randomBytes(15).toString('hex')}`;
-
-/** The CA's private key lives beside its certificate: ca.pem → ca.key. */
-export const caKeyFile = (caCert: string) => `${caCert.slice(0, caCert.length - extname(caCert).length)}.key`;
-
-async function privatePem(key: CryptoKey): Promise<string> {
-  const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key as webcrypto.CryptoKey));
-  return `-----BEGIN PRIVATE KEY-----\n${der.toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END PRIVATE KEY-----\n`;
-}
-
-function write(path: string, pem: string, mode: number): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  writeFileAtomic(path, pem, mode);
-}
-
-interface Ca { readonly cert: import('@peculiar/x509').X509Certificate; readonly key: CryptoKey }
-
-async function createCa(certFile: string): Promise<Ca> {
-  const x = await x509();
-  const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']) as CryptoKeyPair;
-  const cert = await x.X509CertificateGenerator.createSelfSigned({
-    serialNumber: serial(),
-    name: `CN=Gatekit local CA (${hostname().replace(/[,=+<>#;"\\]/g, '')})`,
-    notBefore: new Date(Date.now() - DAY),
-    notAfter: new Date(Date.now() + 3650 * DAY),
-    signingAlgorithm: ALG,
-    keys,
-    extensions: [
-      new x.BasicConstraintsExtension(true, 0, true),
-      new x.KeyUsagesExtension(x.KeyUsageFlags.keyCertSign | x.KeyUsageFlags.cRLSign, true),
-      await x.SubjectKeyIdentifierExtension.create(keys.publicKey),
-    ],
-  });
-  write(caKeyFile(certFile), await privatePem(keys.privateKey), 0o600);
-  write(certFile, cert.toString('pem'), 0o644);
-  return { cert, key: keys.privateKey };
-}
-
-async function loadCa(certFile: string): Promise<Ca> {
-  const x = await x509();
-  const cert = new x.X509Certificate(readFileSync(certFile, 'utf8'));
-  const der = x.PemConverter.decodeFirst(readFileSync(caKeyFile(certFile), 'utf8'));
-  const key = await webcrypto.subtle.importKey('pkcs8', der, ALG, false, ['sign']) as CryptoKey;
-  return { cert, key };
-}
-
-/** Issues a leaf certificate from the CA: the daemon's (serverAuth, loopback names) or a client's (clientAuth). */
-async function issue(ca: Ca, out: { cert: string; key: string }, kind: 'server' | 'client', cn: string): Promise<void> {
-  const x = await x509();
-  const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']) as CryptoKeyPair;
-  const cert = await x.X509CertificateGenerator.create({
-    serialNumber: serial(),
-    subject: `CN=${cn.replace(/[,=+<>#;"\\]/g, '')}`,
-    issuer: ca.cert.subject,
-    notBefore: new Date(Date.now() - DAY),
-    notAfter: new Date(Date.now() + 825 * DAY),
-    signingAlgorithm: ALG,
-    publicKey: keys.publicKey,
-    signingKey: ca.key,
-    extensions: [
-      new x.BasicConstraintsExtension(false, undefined, true),
-      new x.KeyUsagesExtension(x.KeyUsageFlags.digitalSignature, true),
-      new x.ExtendedKeyUsageExtension([kind === 'server' ? x.ExtendedKeyUsage.serverAuth : x.ExtendedKeyUsage.clientAuth]),
-      ...(kind === 'server' ? [new x.SubjectAlternativeNameExtension([{ type: 'ip', value: '127.0.0.1' }, { type: 'ip', value: '::1' }, { type: 'dns', value: 'localhost' }])] : []),
-      await x.SubjectKeyIdentifierExtension.create(keys.publicKey),
-      await x.AuthorityKeyIdentifierExtension.create(ca.cert),
-    ],
-  });
-  write(out.key, await privatePem(keys.privateKey), 0o600);
-  write(out.cert, cert.toString('pem'), 0o644);
-}
-
-/** A further client certificate from the existing CA (e.g. one per person, for RFC 8705 binding). */
-export async function issueClientCertificate(caCert: string, out: { cert: string; key: string }, cn: string): Promise<void> {
-  await issue(await loadCa(caCert), out, 'client', cn);
-}
+/** What `ensureLocalCa` wrote and what it found and left alone (absolute paths). */
+export interface SetupFiles { readonly created: string[]; readonly kept: string[] }
 
 /**
- * `gatekit init`'s CA part: when any server (or the token endpoint) listens on TCP, a local CA
- * (P-256, 10 years, pathlen 0), a daemon certificate for 127.0.0.1, ::1 and localhost, and a
- * client certificate. Keys 0600. Existing files are kept unless `force`; a missing leaf is issued
- * from the existing CA.
+ * Where a CA is read from: the CA certificate's path (its key beside it, `ca.pem` → `ca.key`), a
+ * `TlsFiles` such as `config.daemon.tls` (its `ca`, key beside it), or the CA's own `{cert, key}`.
  */
-export async function ensureLocalCa(config: Config, force: boolean): Promise<{ created: string[]; kept: string[] }> {
+export type CaSource = string | { readonly ca: string } | PemFiles;
+
+/** The CA's private key lives beside its certificate: `ca.pem` → `ca.key`. */
+export const caKeyFile = (caCert: string): string => `${caCert.slice(0, caCert.length - extname(caCert).length)}.key`;
+
+/** Whether anything listens on loopback TCP, which is always mutual TLS with the local CA. */
+export const needsLocalCa = (config: Config): boolean =>
+  [...config.servers.values()].some((s) => s.listen.kind === 'tcp') || config.daemon.token_listen?.kind === 'tcp';
+
+function caFiles(source: CaSource): PemFiles {
+  if (typeof source === 'string') return { cert: source, key: caKeyFile(source) };
+  if ('ca' in source) return { cert: source.ca, key: caKeyFile(source.ca) };
+  return source;
+}
+
+interface Leaf { readonly files: TlsFiles; readonly kind: LeafKind; readonly cn: string }
+
+const RECREATE = 'run "gatekit init --force" to create a new local CA with new daemon and client certificates';
+
+/**
+ * `gatekit init`'s CA part, for the daemon's loopback mutual-TLS listeners: when a server or the
+ * token endpoint listens on TCP (or a CA already exists at `daemon.tls.ca`), a self-signed P-256 CA
+ * (`ca.pem` + `ca.key`), the daemon's server certificate (`daemon.tls`) and the client certificate
+ * `gatekit connect` presents (`daemon.client_tls`). When `client_tls.ca` is another file than
+ * `tls.ca`, it gets a copy of the CA certificate. Keys are written 0600, certificates 0644.
+ *
+ * Without `force` it never replaces a file: existing certificates are kept, a missing daemon or
+ * client certificate is issued from the existing CA, and whatever would need a file replaced (a
+ * missing CA with certificates still present; a certificate without its key) is a `FILE_EXISTS`
+ * error whose hint is `--force`. With `force` the CA and both certificates are all new.
+ * It does not check that kept certificates chain to the CA or are still valid (`gatekit doctor` does).
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc5280 (certificate profile)
+ */
+export async function ensureLocalCa(config: Config, options: { force: boolean }): Promise<SetupFiles> {
   const created: string[] = [];
   const kept: string[] = [];
-  const needed = [...config.servers.values()].some((s) => s.listen.kind === 'tcp') || config.daemon.token_listen?.kind === 'tcp';
   const tls = config.daemon.tls;
-  if (!tls || (!needed && !existsSync(tls.ca) && !force)) return { created, kept };
-  let ca: Ca;
-  if (force || !existsSync(tls.ca) || !existsSync(caKeyFile(tls.ca))) {
-    ca = await createCa(tls.ca);
-    created.push(tls.ca, caKeyFile(tls.ca));
-    force = true;
-  } else {
-    ca = await loadCa(tls.ca);
-    kept.push(tls.ca);
-  }
-  const leaves: Array<[TlsFiles | undefined, 'server' | 'client', string]> = [
-    [tls, 'server', 'gatekit-daemon'],
-    [config.daemon.client_tls, 'client', 'gatekit-client'],
+  const ca: PemFiles | undefined = tls && { cert: tls.ca, key: caKeyFile(tls.ca) };
+  if (!tls || !ca || (!needsLocalCa(config) && !existsSync(ca.cert))) return { created, kept };
+  const client = config.daemon.client_tls;
+  const leaves: Leaf[] = [{ files: tls, kind: 'server', cn: DAEMON_CN }];
+  if (client) leaves.push({ files: client, kind: 'client', cn: CLIENT_CN });
+
+  const isNewCa = options.force || !existsSync(ca.cert);
+  const toIssue = leaves.filter((l) => isNewCa || !existsSync(l.files.cert) || !existsSync(l.files.key));
+  // `gatekit connect` checks the daemon against client_tls.ca; when that is another file it needs the CA too.
+  const trustCopy = client && client.ca !== ca.cert && (isNewCa || !existsSync(client.ca)) ? client.ca : undefined;
+  const writes = [
+    ...(isNewCa ? [ca.cert, ca.key] : []),
+    ...toIssue.flatMap((l) => [l.files.cert, l.files.key]),
+    ...(trustCopy ? [trustCopy] : []),
   ];
-  for (const [files, kind, cn] of leaves) {
-    if (!files) continue;
-    if (!force && existsSync(files.cert) && existsSync(files.key)) { kept.push(files.cert); continue }
-    await issue(ca, files, kind, cn);
-    created.push(files.cert, files.key);
+
+  if (!options.force) {
+    const clash = writes.find((f) => existsSync(f));
+    if (clash) {
+      const leaf = toIssue.find((l) => l.files.cert === clash || l.files.key === clash);
+      const why = isNewCa ? `the CA certificate ${ca.cert} is missing, and a new CA would replace it`
+        : leaf ? `${leaf.files.cert === clash ? leaf.files.key : leaf.files.cert} is missing, and a new pair would replace it`
+          : 'a new file would replace it';
+      throw new GatekitError('FILE_EXISTS', `${clash} exists but ${why}`, { hint: `restore the missing file, or ${RECREATE}` });
+    }
+    if (!isNewCa && toIssue.length > 0 && !existsSync(ca.key)) {
+      throw new GatekitError('KEY_INVALID', `cannot issue ${toIssue[0]!.files.cert}: the local CA's private key ${ca.key} is missing`,
+        { hint: `put the key of ${ca.cert} there, or ${RECREATE}` });
+    }
   }
+
+  const authority = isNewCa ? await createCa(ca) : toIssue.length > 0 ? await loadCa(ca) : undefined;
+  for (const leaf of toIssue) await issueLeaf(authority!, leaf.files, leaf.kind, leaf.cn);
+  if (trustCopy) {
+    if (!existsSync(dirname(trustCopy))) ensurePrivateDir(dirname(trustCopy));
+    writeFileAtomic(trustCopy, readFileSync(ca.cert), 0o644);
+  }
+  created.push(...writes);
+  const all = [ca.cert, ca.key, ...leaves.flatMap((l) => [l.files.cert, l.files.key]), ...(client ? [client.ca] : [])];
+  kept.push(...new Set(all.filter((f) => !writes.includes(f) && existsSync(f))));
   return { created, kept };
 }
 
-/** Subject, expiry and SHA-256 fingerprint of a PEM certificate (for doctor). */
-export function certificateInfo(pemPath: string): { subject: string; notAfter: Date; fingerprint256: string } {
-  const cert = new NodeX509(readFileSync(pemPath));
-  return { subject: cert.subject, notAfter: new Date(cert.validTo), fingerprint256: cert.fingerprint256 };
+/**
+ * Issues one more client certificate (clientAuth, subject CN `cn`) from an existing local CA and
+ * writes it to `out` (key 0600, certificate 0644), replacing what is there: e.g. one per person, or a
+ * second one to show that an RFC 8705 `cnf`-bound token is refused with any other certificate.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc8705#section-3.1 (x5t#S256, the returned `thumbprint`)
+ */
+export async function issueClientCertificate(ca: CaSource, out: PemFiles, cn: string = CLIENT_CN): Promise<CertificateInfo> {
+  if (typeof cn !== 'string' || cn === '') throw new TypeError('issueClientCertificate: cn must be a non-empty string');
+  await issueLeaf(await loadCa(caFiles(ca)), out, 'client', cn);
+  return certificateInfo(out.cert);
 }

@@ -13,14 +13,14 @@ export function keyFiles(config: Config): { signingKey: string; jwks: string } {
 }
 
 /**
- * `gatekit init`: what a fresh setup needs beside the config — signing key, JWKS, local CA and
- * certificates. Idempotent: existing files are kept
- * unless `force`.
+ * `gatekit init`: what a fresh setup needs beside the config — signing key, JWKS, and (when
+ * anything listens on loopback TCP) the local CA with daemon and client certificates. Idempotent:
+ * existing files are kept and listed in `kept` unless `force`, which replaces them all.
  */
 export async function initialize(config: Config, options: { force: boolean }): Promise<InitResult> {
   const files = keyFiles(config);
   const created = [...await createKeys(files, options.force)];
   const kept = created.length ? [] : [files.signingKey, files.jwks].filter(existsSync);
-  const ca = await ensureLocalCa(config, options.force);
+  const ca = await ensureLocalCa(config, { force: options.force });
   return { created: [...created, ...ca.created], kept: [...kept, ...ca.kept] };
 }

@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { relative } from 'node:path';
 import type { Config } from '../config/index.js';
-import { keyFiles } from '../setup/index.js';
+import { keyFiles, needsLocalCa } from '../setup/index.js';
 import { readJwksFile } from '../token/index.js';
 import { fail, pass, type CheckResult } from './result.js';
 
@@ -47,7 +47,7 @@ export function fileChecks(config: Config, now = Date.now()): CheckResult[] {
       results.push(fail('trusted keys', (err as Error).message, `run "gatekit init --config ${config.file}"`));
     }
   }
-  const needsTls = [...config.servers.values()].some((s) => s.listen.kind === 'tcp') || config.daemon.token_listen?.kind === 'tcp';
+  const needsTls = needsLocalCa(config);
   if (needsTls && config.daemon.tls) {
     results.push(certificate(config, 'CA certificate', config.daemon.tls.ca, now));
     results.push(certificate(config, 'daemon cert', config.daemon.tls.cert, now));

@@ -3,7 +3,7 @@ import { createRemoteJWKSet, decodeJwt, jwtVerify, type JWTPayload } from 'jose'
 import type { Config, WorkloadTrust } from '../config/index.js';
 import { GatekitError } from '../errors.js';
 import { globMatch } from '../policy/index.js';
-import type { Identity } from '../token/index.js';
+import { identityFromClaims, type Identity } from '../token/index.js';
 
 export const TOKEN_TYPES = {
   id_token: 'urn:ietf:params:oauth:token-type:id_token',
@@ -82,15 +82,7 @@ export class SubjectVerifier {
   }
 
   #person(claims: Record<string, unknown>): Identity {
-    const idp = this.#idp();
-    const user = claims[idp.user_claim];
-    const groups = claims[idp.groups_claim];
-    return {
-      user: typeof user === 'string' && user ? user : String(claims['sub']),
-      sub: String(claims['sub']),
-      groups: Array.isArray(groups) ? groups.filter((g): g is string => typeof g === 'string') : typeof groups === 'string' ? [groups] : [],
-      auth_time: typeof claims['auth_time'] === 'number' ? claims['auth_time'] : undefined,
-    };
+    return identityFromClaims(claims, this.#idp());
   }
 
   async #workload(token: string): Promise<Subject> {

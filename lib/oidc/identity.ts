@@ -1,6 +1,6 @@
 import * as client from 'openid-client';
 import type { IdpConfig } from '../config/index.js';
-import type { Identity } from '../token/index.js';
+import { identityFromClaims, type Identity } from '../token/index.js';
 import type { OidcConfiguration } from './client.js';
 
 /** What a successful login or refresh yields; the broker stores it. */
@@ -11,11 +11,6 @@ export interface IdpSession {
   readonly access_token?: string | undefined;
   readonly id_token?: string | undefined;
   readonly expires_at?: number | undefined;
-}
-
-function groupsFrom(value: unknown): string[] {
-  if (typeof value === 'string') return value === '' ? [] : [value];
-  return Array.isArray(value) ? value.filter((g): g is string => typeof g === 'string') : [];
 }
 
 /**
@@ -40,16 +35,9 @@ export async function sessionFromTokens(
       claims = { ...info, ...claims, [idp.user_claim]: claims[idp.user_claim] ?? info[idp.user_claim], [idp.groups_claim]: claims[idp.groups_claim] ?? info[idp.groups_claim] };
     } catch { /* userinfo is a bonus; the ID token stands */ }
   }
-  const user = claims[idp.user_claim];
-  const authTime = typeof claims['auth_time'] === 'number' ? claims['auth_time'] : previous?.identity.auth_time ?? Math.floor(Date.now() / 1000);
   const expiresIn = tokens.expiresIn();
   return {
-    identity: {
-      user: typeof user === 'string' && user !== '' ? user : sub,
-      sub,
-      groups: groupsFrom(claims[idp.groups_claim]),
-      auth_time: authTime,
-    },
+    identity: identityFromClaims(claims, idp, previous?.identity.auth_time ?? Math.floor(Date.now() / 1000)),
     claims: pickPublicClaims(claims),
     refresh_token: tokens.refresh_token ?? previous?.refresh_token,
     access_token: tokens.access_token,

@@ -1,0 +1,28 @@
+import type { Identity } from './claims.js';
+
+/** Which claims name the person and their groups ([idp] user_claim, groups_claim). */
+export interface ClaimNames {
+  readonly user_claim: string;
+  readonly groups_claim: string;
+}
+
+/**
+ * The one claims → Identity rule, for ID tokens, userinfo answers and exchanged subject tokens.
+ * The person is named by `user_claim`, falling back to the opaque `sub`. An email the provider
+ * itself marks unverified (`email_verified: false`, OIDC Core §5.1) never names anyone: anybody
+ * can type any address into an account profile. Groups are a string or an array of strings.
+ * @see https://openid.net/specs/openid-connect-core-1_0.html#StandardClaims
+ */
+export function identityFromClaims(claims: Readonly<Record<string, unknown>>, names: ClaimNames, authTime?: number): Identity {
+  const sub = typeof claims['sub'] === 'string' ? claims['sub'] : '';
+  const value = claims[names.user_claim];
+  const unverified = names.user_claim === 'email' && claims['email_verified'] === false;
+  const groups = claims[names.groups_claim];
+  const time = typeof claims['auth_time'] === 'number' ? claims['auth_time'] : authTime;
+  return {
+    user: typeof value === 'string' && value !== '' && !unverified ? value : sub,
+    sub,
+    groups: typeof groups === 'string' ? (groups === '' ? [] : [groups]) : Array.isArray(groups) ? groups.filter((g): g is string => typeof g === 'string') : [],
+    auth_time: time,
+  };
+}

@@ -32,7 +32,8 @@ describe('daemon: faults', () => {
 
   it('a child that hangs: after first_response_timeout the pending call fails and the child is ended', async () => {
     const client = await sdkClient(h, 'notes', await h.token('notes'));
-    const err = await client.callTool({ name: 'hang', arguments: {} }, undefined, { timeout: 600_000 }).catch((e: Error) => e);
+    const err = await client.callTool({ name: 'hang', arguments: {} }, undefined, { timeout: 600_000 })
+      .catch((e: Error) => e);
     assert.match(String(err), /did not answer within 3s/);
     await client.close();
   });

@@ -29,10 +29,12 @@ export class SessionRegistry {
   open(server: ServerConfig, owner: ChildIdentity, limits: DaemonLimits): Session {
     const mine = this.all().filter((s) => s.owner.sub === owner.sub);
     if (mine.length >= limits.max_sessions_per_user && !this.#evict(mine)) {
-      throw new GatekitError('LIMIT_EXCEEDED', `${owner.user} already has ${mine.length} open sessions, all busy (max_sessions_per_user); try again when a call has finished`);
+      const why = `${owner.user} already has ${mine.length} open sessions, all busy (max_sessions_per_user)`;
+      throw new GatekitError('LIMIT_EXCEEDED', `${why}; try again when a call has finished`);
     }
     if (this.#sessions.size >= limits.max_children && !this.#evict(mine) && !this.#evict(this.all())) {
-      throw new GatekitError('LIMIT_EXCEEDED', `the daemon runs its maximum of ${limits.max_children} MCP server processes, all busy (max_children); try again later`);
+      const why = `the daemon runs its maximum of ${limits.max_children} MCP server processes, all busy (max_children)`;
+      throw new GatekitError('LIMIT_EXCEEDED', `${why}; try again later`);
     }
     const session = new Session(server, owner, this.#audit, (s) => this.#sessions.delete(s.id));
     this.#sessions.set(session.id, session);
@@ -58,12 +60,14 @@ export class SessionRegistry {
    * Any output, stderr included, is a sign of life.
    */
   sweep(limits: DaemonLimits, now = Date.now()): void {
+    const startMs = limits.start_timeout * 1000;
+    const answerMs = limits.first_response_timeout * 1000;
     for (const session of this.#sessions.values()) {
       const silent = now - session.child.lastOutput;
       const oldest = session.oldestPending;
       if (session.child.starting) {
-        if (silent > limits.start_timeout * 1000) void session.end(`the MCP server did not start within ${limits.start_timeout}s`);
-      } else if (oldest !== undefined && now - oldest > limits.first_response_timeout * 1000 && silent > limits.first_response_timeout * 1000) {
+        if (silent > startMs) void session.end(`the MCP server did not start within ${limits.start_timeout}s`);
+      } else if (oldest !== undefined && now - oldest > answerMs && silent > answerMs) {
         void session.end(`the MCP server did not answer within ${limits.first_response_timeout}s`);
       } else if (session.pendingCount === 0 && now - session.lastUsed > limits.idle_timeout * 1000) {
         void session.end('idle timeout');

@@ -84,7 +84,10 @@ export class Session {
     const progressToken = (params?.['_meta'] as { progressToken?: string | number } | undefined)?.progressToken;
     const tool = request.method === 'tools/call' && typeof params?.['name'] === 'string' ? params['name'] : undefined;
     const args = this.server.audit_arguments && tool ? params?.['arguments'] : undefined;
-    this.#pending.set(childId, { id: request.id, exchange, started: performance.now(), since: Date.now(), method: request.method, tool, caller, filterTools, progressToken, arguments: args });
+    this.#pending.set(childId, {
+      id: request.id, exchange, started: performance.now(), since: Date.now(), method: request.method, tool, caller,
+      filterTools, progressToken, arguments: args,
+    });
     if (progressToken !== undefined) this.#progress.set(progressToken, exchange);
     const meta = this.server.identity_meta
       ? { params: { ...params, _meta: { ...(params?.['_meta'] as object | undefined), 'gatekit/user': caller.user, 'gatekit/sub': caller.sub, 'gatekit/groups': caller.groups } } }

@@ -2,7 +2,11 @@ import type { ServerResponse } from 'node:http';
 import type { RpcMessage } from './jsonrpc.js';
 
 /** Response headers of every text/event-stream the daemon opens (a GET stream or a POST's answer). */
-export const SSE_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' } as const;
+export const SSE_HEADERS = {
+  'content-type': 'text/event-stream',
+  'cache-control': 'no-cache',
+  connection: 'keep-alive',
+} as const;
 
 /**
  * Writes one JSON-RPC message as one SSE event. JSON.stringify never emits a raw newline, so the

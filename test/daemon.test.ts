@@ -87,7 +87,6 @@ describe('daemon: MCP round trips through the proxy', () => {
     assert.equal(new Set(pids).size, pids.length);
     await endSession(a);
     await endSession(b);
-    await new Promise((r) => setTimeout(r, 100));
     assert.equal(h.daemon.sessions.size, before, 'DELETE ended both children');
   });
 

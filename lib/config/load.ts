@@ -175,6 +175,7 @@ function checkDaemon(s: Section, path: (p: string) => string): DaemonConfig {
       max_children: limits.int('max_children', 64, 1, 10_000),
       idle_timeout: limits.duration('idle_timeout', 1800),
       first_response_timeout: limits.duration('first_response_timeout', 30),
+      start_timeout: limits.duration('start_timeout', 120),
       drain_timeout: limits.duration('drain_timeout', 10),
     },
     not_before: notBefore,

@@ -42,6 +42,9 @@ export interface DaemonLimits {
   readonly max_sessions_per_user: number;
   readonly max_children: number;
   readonly idle_timeout: number;
+  /** How long a child that has not yet said anything on stdout may stay silent (no output at all). */
+  readonly start_timeout: number;
+  /** How long a started child may stay silent while a request waits. */
   readonly first_response_timeout: number;
   readonly drain_timeout: number;
 }

@@ -22,7 +22,10 @@ export class McpChild {
   readonly process: ChildProcess;
   #buffer = '';
   #stderr = '';
+  /** Date.now() of the last sign of life: any output, stderr included (a starting `npx -y` talks there). */
   lastOutput = Date.now();
+  /** Still starting: no JSON-RPC message on stdout yet. */
+  starting = true;
 
   constructor(server: ServerConfig, identity: ChildIdentity, handlers: ChildHandlers) {
     const env: Record<string, string> = {};
@@ -36,7 +39,10 @@ export class McpChild {
     const [file, ...args] = server.command;
     this.process = spawn(file!, args, { cwd: server.cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
     this.process.stdout!.setEncoding('utf8').on('data', (chunk: string) => this.#read(chunk, handlers));
-    this.process.stderr!.setEncoding('utf8').on('data', (chunk: string) => { this.#stderr = (this.#stderr + chunk).slice(-2000) });
+    this.process.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+      this.lastOutput = Date.now();
+      this.#stderr = (this.#stderr + chunk).slice(-2000);
+    });
     this.process.stdin!.on('error', () => { /* the exit handler reports it */ });
     let reported = false;
     const exit = (code: number | null, signal: NodeJS.Signals | null) => {
@@ -75,6 +81,7 @@ export class McpChild {
       if (!line) continue;
       let message: unknown;
       try { message = JSON.parse(line) } catch { message = undefined }
+      if (message !== undefined) this.starting = false;
       handlers.onMessage(message, line);
     }
   }

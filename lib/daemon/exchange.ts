@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { RpcMessage } from './jsonrpc.js';
+import { SSE_HEADERS, writeSseMessage } from './sse.js';
 
 /**
  * The answer to one POST that carried requests. It stays `application/json` when the responses
@@ -33,7 +34,7 @@ export class Exchange {
   interim(message: RpcMessage): boolean {
     if (!this.acceptsStream || !this.open) return false;
     this.#startStream();
-    this.#res.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
+    writeSseMessage(this.#res, message);
     return true;
   }
 
@@ -42,7 +43,7 @@ export class Exchange {
     if (this.#waiting <= 0) return;
     this.#waiting -= 1;
     if (this.#streaming) {
-      this.#res.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
+      writeSseMessage(this.#res, message);
       if (this.#waiting === 0) this.#res.end();
       return;
     }
@@ -56,7 +57,7 @@ export class Exchange {
   #startStream(): void {
     if (this.#streaming) return;
     this.#streaming = true;
-    this.#res.writeHead(200, { ...this.#headers, 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
-    for (const earlier of this.#collected.splice(0)) this.#res.write(`event: message\ndata: ${JSON.stringify(earlier)}\n\n`);
+    this.#res.writeHead(200, { ...this.#headers, ...SSE_HEADERS });
+    for (const earlier of this.#collected.splice(0)) writeSseMessage(this.#res, earlier);
   }
 }

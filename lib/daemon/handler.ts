@@ -10,6 +10,7 @@ import { ERRORS, errorResponse, isRequest, isValidMessage, type RpcMessage } fro
 import { allowedHosts, allowedOrigins, metadataUrl, protectedResourceMetadata } from './origin.js';
 import type { SessionRegistry } from './registry.js';
 import type { Caller, Session } from './session.js';
+import { SSE_HEADERS } from './sse.js';
 
 /** What every listener shares; replaced as a whole on SIGHUP. */
 export interface DaemonState {
@@ -82,7 +83,7 @@ async function handle(name: string, state: DaemonState, req: IncomingMessage, re
     if (!session) return refuse(state, server, req, res, 400, 'GET /mcp needs an Mcp-Session-Id', caller);
     if (!String(req.headers.accept ?? '').includes('text/event-stream')) return refuse(state, server, req, res, 406, 'GET /mcp must accept text/event-stream', caller);
     if (session.hasStream) return refuse(state, server, req, res, 409, 'this session already has a GET stream open', caller);
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    res.writeHead(200, SSE_HEADERS);
     res.flushHeaders();
     session.openStream(res);
     return audit(state, server, caller, { method: 'GET', outcome: 'ok', session: session.id });

@@ -4,7 +4,12 @@ import { GatekitError } from '../errors.js';
 import type { ChildIdentity } from './child.js';
 import { Session } from './session.js';
 
-/** All live sessions, with the bounds on how many a person and the whole daemon may hold. */
+/**
+ * All live sessions, with the bounds on how many a person and the whole daemon may hold. A bound
+ * never locks a person out because of sessions their clients forgot to DELETE: at a bound the least
+ * recently used session with nothing in flight is ended (`reason: "evicted"`) to make room, and only
+ * when every candidate is busy is the new session refused.
+ */
 export class SessionRegistry {
   readonly #sessions = new Map<string, Session>();
   readonly #audit: (event: AuditEvent) => void;
@@ -15,14 +20,21 @@ export class SessionRegistry {
   get(id: string): Session | undefined { return this.#sessions.get(id) }
   all(): Session[] { return [...this.#sessions.values()] }
 
+  /**
+   * A new session for `owner`. At `max_sessions_per_user` it evicts the owner's least recently used
+   * idle session; at `max_children` it evicts the owner's own least recently used idle session if
+   * there is one (so one person's churn costs others nothing), else the daemon's least recently used
+   * idle session. Throws LIMIT_EXCEEDED when no candidate is idle.
+   */
   open(server: ServerConfig, owner: ChildIdentity, limits: DaemonLimits): Session {
-    if (this.#sessions.size >= limits.max_children) {
-      throw new GatekitError('LIMIT_EXCEEDED', `the daemon runs its maximum of ${limits.max_children} MCP server processes; try again later`);
+    const mine = this.all().filter((s) => s.owner.sub === owner.sub);
+    if (mine.length >= limits.max_sessions_per_user && !this.#evict(mine)) {
+      const why = `${owner.user} already has ${mine.length} open sessions, all busy (max_sessions_per_user)`;
+      throw new GatekitError('LIMIT_EXCEEDED', `${why}; try again when a call has finished`);
     }
-    let mine = 0;
-    for (const s of this.#sessions.values()) if (s.owner.sub === owner.sub) mine++;
-    if (mine >= limits.max_sessions_per_user) {
-      throw new GatekitError('LIMIT_EXCEEDED', `${owner.user} already has ${mine} open sessions (max_sessions_per_user); close one (DELETE) or wait for it to idle out`);
+    if (this.#sessions.size >= limits.max_children && !this.#evict(mine) && !this.#evict(this.all())) {
+      const why = `the daemon runs its maximum of ${limits.max_children} MCP server processes, all busy (max_children)`;
+      throw new GatekitError('LIMIT_EXCEEDED', `${why}; try again later`);
     }
     const session = new Session(server, owner, this.#audit, (s) => this.#sessions.delete(s.id));
     this.#sessions.set(session.id, session);
@@ -30,12 +42,32 @@ export class SessionRegistry {
     return session;
   }
 
-  /** Ends sessions idle past `idle_timeout`, and those whose child has said nothing for `first_response_timeout` while a request waits. */
+  /** Ends the least recently used of `candidates` that has nothing in flight; false when all are busy. */
+  #evict(candidates: readonly Session[]): boolean {
+    let victim: Session | undefined;
+    for (const s of candidates) {
+      if (s.ended || s.pendingCount > 0) continue;
+      if (!victim || s.lastUsed < victim.lastUsed) victim = s;
+    }
+    if (!victim) return false;
+    void victim.end('evicted');
+    return true;
+  }
+
+  /**
+   * Ends sessions idle past `idle_timeout`; a starting child (nothing on stdout yet) silent for
+   * `start_timeout`; and a started one silent for `first_response_timeout` while a request waits.
+   * Any output, stderr included, is a sign of life.
+   */
   sweep(limits: DaemonLimits, now = Date.now()): void {
+    const startMs = limits.start_timeout * 1000;
+    const answerMs = limits.first_response_timeout * 1000;
     for (const session of this.#sessions.values()) {
+      const silent = now - session.child.lastOutput;
       const oldest = session.oldestPending;
-      if (oldest !== undefined && performance.now() - oldest > limits.first_response_timeout * 1000
-        && now - session.child.lastOutput > limits.first_response_timeout * 1000) {
+      if (session.child.starting) {
+        if (silent > startMs) void session.end(`the MCP server did not start within ${limits.start_timeout}s`);
+      } else if (oldest !== undefined && now - oldest > answerMs && silent > answerMs) {
         void session.end(`the MCP server did not answer within ${limits.first_response_timeout}s`);
       } else if (session.pendingCount === 0 && now - session.lastUsed > limits.idle_timeout * 1000) {
         void session.end('idle timeout');

@@ -5,6 +5,7 @@ import type { ServerConfig } from '../config/index.js';
 import { McpChild, type ChildIdentity } from './child.js';
 import type { Exchange } from './exchange.js';
 import { ERRORS, errorResponse, isNotification, isResponse, type RpcId, type RpcMessage, type RpcRequest } from './jsonrpc.js';
+import { writeSseMessage } from './sse.js';
 
 /** Who sent a message, as the audit log names them. */
 export interface Caller { readonly user: string; readonly sub: string; readonly jti: string; readonly groups: readonly string[] }
@@ -12,7 +13,10 @@ export interface Caller { readonly user: string; readonly sub: string; readonly 
 interface Pending {
   readonly id: RpcId;
   readonly exchange: Exchange;
+  /** performance.now(), for duration_ms. */
   readonly started: number;
+  /** Date.now(), for the hang watchdog (the same clock as the child's lastOutput). */
+  readonly since: number;
   readonly method: string;
   readonly tool: string | undefined;
   readonly caller: Caller;
@@ -28,7 +32,9 @@ const OUTBOX_MAX = 256;
  * One MCP session: its own child process, owned by the identity that opened it. Client request
  * ids are replaced by session-unique ones on the way in (several POSTs may reuse an id) and
  * restored on the way out; progress goes to the POST that asked for it, other server-initiated
- * messages to the GET stream (queued briefly while none is open).
+ * messages to the GET stream, or, while none is open, on the SSE answer of a pending POST (queued
+ * briefly when there is neither).
+ * @see https://modelcontextprotocol.io/specification/2025-06-18/basic/transports#sending-messages-to-the-server
  */
 export class Session {
   readonly id = randomBytes(16).toString('base64url');
@@ -63,10 +69,10 @@ export class Session {
 
   get ended(): boolean { return this.#ended }
   get pendingCount(): number { return this.#pending.size }
-  /** Start of the oldest unanswered request, for the hang watchdog. */
+  /** When (Date.now()) the oldest unanswered request came in, for the hang watchdog. */
   get oldestPending(): number | undefined {
     let oldest: number | undefined;
-    for (const p of this.#pending.values()) if (oldest === undefined || p.started < oldest) oldest = p.started;
+    for (const p of this.#pending.values()) if (oldest === undefined || p.since < oldest) oldest = p.since;
     return oldest;
   }
 
@@ -78,7 +84,10 @@ export class Session {
     const progressToken = (params?.['_meta'] as { progressToken?: string | number } | undefined)?.progressToken;
     const tool = request.method === 'tools/call' && typeof params?.['name'] === 'string' ? params['name'] : undefined;
     const args = this.server.audit_arguments && tool ? params?.['arguments'] : undefined;
-    this.#pending.set(childId, { id: request.id, exchange, started: performance.now(), method: request.method, tool, caller, filterTools, progressToken, arguments: args });
+    this.#pending.set(childId, {
+      id: request.id, exchange, started: performance.now(), since: Date.now(), method: request.method, tool, caller,
+      filterTools, progressToken, arguments: args,
+    });
     if (progressToken !== undefined) this.#progress.set(progressToken, exchange);
     const meta = this.server.identity_meta
       ? { params: { ...params, _meta: { ...(params?.['_meta'] as object | undefined), 'gatekit/user': caller.user, 'gatekit/sub': caller.sub, 'gatekit/groups': caller.groups } } }
@@ -104,7 +113,7 @@ export class Session {
   openStream(res: ServerResponse): void {
     this.#stream = res;
     res.on('close', () => { if (this.#stream === res) this.#stream = undefined });
-    for (const message of this.#outbox.splice(0)) this.#toStream(message);
+    for (const message of this.#outbox.splice(0)) this.#toClient(message);
   }
 
   /** Abandons what `exchange` was waiting for (the client went away): tell the child, log it. */
@@ -146,14 +155,18 @@ export class Session {
     const token = isNotification(message) ? (message.params?.['progressToken'] as string | number | undefined) : undefined;
     const exchange = token !== undefined ? this.#progress.get(token) : undefined;
     if (exchange?.interim(message as RpcMessage)) return;
-    this.#toStream(message as RpcMessage);
+    this.#toClient(message as RpcMessage);
   }
 
-  #toStream(message: RpcMessage): void {
-    if (this.#stream && !this.#stream.destroyed) {
-      this.#stream.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
-      return;
-    }
+  /**
+   * A server request or notification: on the GET stream; without one, on the SSE answer of the
+   * newest pending POST that accepts a stream (stdio does not say which request a server request
+   * belongs to, and a client that never opens GET must still see it, or its call hangs).
+   */
+  #toClient(message: RpcMessage): void {
+    if (this.#stream && !this.#stream.destroyed) return writeSseMessage(this.#stream, message);
+    const pending = [...this.#pending.values()];
+    for (let i = pending.length - 1; i >= 0; i--) if (pending[i]!.exchange.interim(message)) return;
     this.#outbox.push(message);
     if (this.#outbox.length > OUTBOX_MAX) this.#outbox.shift();
   }

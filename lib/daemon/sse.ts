@@ -1,0 +1,18 @@
+import type { ServerResponse } from 'node:http';
+import type { RpcMessage } from './jsonrpc.js';
+
+/** Response headers of every text/event-stream the daemon opens (a GET stream or a POST's answer). */
+export const SSE_HEADERS = {
+  'content-type': 'text/event-stream',
+  'cache-control': 'no-cache',
+  connection: 'keep-alive',
+} as const;
+
+/**
+ * Writes one JSON-RPC message as one SSE event. JSON.stringify never emits a raw newline, so the
+ * message always fits in a single `data:` line.
+ * @see https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation
+ */
+export function writeSseMessage(res: ServerResponse, message: RpcMessage): void {
+  res.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
+}

@@ -107,9 +107,10 @@ describe('start-up stays light', () => {
     for (const folder of ['oidc', 'token', 'daemon', 'devidp', 'policy']) assert.ok(!folders.has(folder), `fast path loads lib/${folder}`);
   });
 
-  it('the shipped bin answers a cached `broker token` from one file: itself (the build bundles the fast path)', async (t) => {
+  it('the shipped bin answers a cached `broker token` from one CommonJS file: itself (the fast path is bundled)', async (t) => {
     const { ws, token } = await workspaceWithCachedToken();
     t.after(() => ws.remove());
+    assert.match(SHIPPED_BIN, /\.cjs$/, 'a CommonJS entry skips the ESM loader');
     const run = await filesLoadedBy(ws, ['broker', 'token', '--resource', 'notes']);
     assert.equal(run.code, 0);
     assert.equal(run.stdout, `${token}\n`);

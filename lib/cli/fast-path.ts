@@ -1,9 +1,9 @@
 import { fastBrokerToken, plainTokenArgs } from './fast-token.js';
 
 /**
- * What `bin/gatekit` tries before it loads the CLI: a plain `broker token` with a fresh cached token
- * is printed here, and true is returned. The build bundles this module's static graph into the entry
- * file (scripts/build.mjs), so that answer costs one file; anything else — inside `gatekit exec`
+ * What the shipped bin (dist/bin/gatekit.cjs, made by scripts/build.mjs) does before it loads the
+ * CLI: a plain `broker token` with a fresh cached token is printed here, and true is returned. The
+ * build bundles this module's static graph into that one file. Anything else — inside `gatekit exec`
  * (whose agent holds the login), a cache miss, any problem — returns false and the full CLI runs.
  */
 export function answerFromCache(

@@ -58,14 +58,20 @@ function httpClient(url: string, dispatcher: Dispatcher, token: string): () => P
   };
 }
 
+interface StartupTimes { readonly node: number; readonly token: number }
+
 /** package.json's `bin`: the file `npm install` links as `gatekit` (the esbuild bundle, scripts/build.mjs). */
 const PACKAGE_JSON = new URL('../../package.json', import.meta.url);
-const SHIPPED_BIN = fileURLToPath(new URL((JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')) as { bin: Record<string, string> }).bin['gatekit']!, PACKAGE_JSON));
+const { bin } = JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')) as { bin: Record<string, string> };
+const SHIPPED_BIN = fileURLToPath(new URL(bin['gatekit']!, PACKAGE_JSON));
 
-async function cliStartup(config: Config, env: NodeJS.ProcessEnv, token: string): Promise<{ node: number; token: number }> {
+async function cliStartup(config: Config, env: NodeJS.ProcessEnv, token: string): Promise<StartupTimes> {
   const store = new SessionStore(config.idp!.issuer, config.idp!.client_id, env);
   const resource = config.servers.get('notes')!.resource;
-  store.writeToken({ access_token: token, expires_at: Math.floor(Date.now() / 1000) + 3000, issued_at: 0, server: 'notes', resource, issuer: config.broker.issuer, scope: 'tools:*', jti: 'bench' });
+  store.writeToken({
+    access_token: token, expires_at: Math.floor(Date.now() / 1000) + 3000, issued_at: 0, server: 'notes', resource,
+    issuer: config.broker.issuer, scope: 'tools:*', jti: 'bench',
+  });
   const time = (args: string[], expected: string) => {
     const runs: number[] = [];
     for (let i = 0; i < 25; i++) {

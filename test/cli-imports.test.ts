@@ -56,7 +56,7 @@ process.on('exit', () => {
 interface TracedRun { readonly code: number | null; readonly stdout: string; readonly loaded: string[] }
 
 /** Runs the shipped `gatekit ARGS…` and lists the files of ours or of node_modules that it loaded. */
-async function filesLoadedBy(ws: Workspace, args: string[]): Promise<TracedRun> {
+async function filesLoadedBy(ws: Workspace, args: string[], env: NodeJS.ProcessEnv = {}): Promise<TracedRun> {
   const hooks = join(ws.dir, 'hooks.mjs');
   const preload = join(ws.dir, 'preload.mjs');
   const trace = join(ws.dir, 'loaded.txt');
@@ -65,7 +65,7 @@ async function filesLoadedBy(ws: Workspace, args: string[]): Promise<TracedRun> 
   writeFileSync(trace, '');
   const { CI: _ci, GATEKIT_AGENT: _agent, ...inherited } = process.env;
   const child = spawn(process.execPath, ['--import', pathToFileURL(preload).href, SHIPPED_BIN, ...args], {
-    env: { ...inherited, ...ws.env }, stdio: ['ignore', 'pipe', 'ignore'],
+    env: { ...inherited, ...ws.env, ...env }, stdio: ['ignore', 'pipe', 'ignore'],
   });
   let stdout = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d });
@@ -107,7 +107,7 @@ describe('start-up stays light', () => {
     for (const folder of ['oidc', 'token', 'daemon', 'devidp', 'policy']) assert.ok(!folders.has(folder), `fast path loads lib/${folder}`);
   });
 
-  it('the shipped bin answers a cached `broker token` from one CommonJS file: itself (the fast path is bundled)', async (t) => {
+  it('the shipped bin answers a cached `broker token` from one CommonJS file: itself', async (t) => {
     const { ws, token } = await workspaceWithCachedToken();
     t.after(() => ws.remove());
     assert.match(SHIPPED_BIN, /\.cjs$/, 'a CommonJS entry skips the ESM loader');
@@ -123,5 +123,14 @@ describe('start-up stays light', () => {
     const run = await filesLoadedBy(ws, ['broker', 'token', '--resource', 'notes', '--format', 'yaml']);
     assert.equal(run.code, 2);
     assert.ok(run.loaded.includes(dist('lib/cli/main.js')), 'lib/cli/main.js was not loaded');
+  });
+
+  it('inside `gatekit exec` the shipped bin asks the agent, never the cache: a gone agent is exit 5', async (t) => {
+    const { ws, token } = await workspaceWithCachedToken();
+    t.after(() => ws.remove());
+    const agent = { GATEKIT_AGENT: join(ws.dir, 'gone.sock') };
+    const run = await filesLoadedBy(ws, ['broker', 'token', '--resource', 'notes'], agent);
+    assert.equal(run.code, 5);
+    assert.ok(!run.stdout.includes(token.split('.')[2]!), 'printed the cached token');
   });
 });

@@ -63,15 +63,16 @@ describe('the packed package, installed without the repository', () => {
     assert.match(r.stdout, /gatekit <command>/);
   });
 
-  it('gatekit init and gatekit dev --demo run from the installed package, with the demo server it carries', async () => {
+  it('gatekit init and gatekit dev --demo run from the installed package, with its own demo server', async () => {
     // The example config the package ships, with its servers pointed at the package's own MCP server
     // (the example's "everything" server is a devDependency) and its ports moved to free ones.
     const notes = join(installed, 'dist', 'fixtures', 'servers', 'notes.js');
     const toml = readFileSync(join(installed, 'gatekit.toml'), 'utf8')
-      .replace(/"node_modules\/@modelcontextprotocol\/server-everything\/dist\/index\.js", "stdio"/, JSON.stringify(notes))
+      .replace('"node_modules/@modelcontextprotocol/server-everything/dist/index.js", "stdio"', JSON.stringify(notes))
       .replace('"dist/fixtures/servers/notes.js"', JSON.stringify(notes))
       .replace('127.0.0.1:7400', `127.0.0.1:${await freePort()}`)
       .replace('127.0.0.1:7401', `127.0.0.1:${await freePort()}`);
+    assert.doesNotMatch(toml, /"(node_modules|dist)\//, 'the example config names a path only the repository has');
     writeFileSync(join(home, 'gatekit.toml'), toml);
     const init = await run(bin, ['init'], home, env);
     assert.equal(init.code, 0, init.stderr);

@@ -38,6 +38,8 @@ const result = await build({
   target: 'node20',
   metafile: true,
   logLevel: 'warning',
+  // An import.meta left in the bundle would be undefined and break every command at load: refuse to build.
+  logOverride: { 'empty-import-meta': 'error' },
   plugins: [bundleOnlyTheFastPath],
 });
 const inputs = Object.keys(result.metafile.inputs);

@@ -101,11 +101,11 @@ describe('daemon mode: RFC 8693 token exchange, the key only in the daemon', () 
     assert.ok(audit().some((l) => l['event'] === 'token.exchange' && l['user'] === 'alice@example.com'));
   });
 
-  it('a real access token is checked at the IdP\'s userinfo endpoint and exchanged', async () => {
+  it('a real access token is refused by default, though userinfo accepts it (accept_access_tokens is off)', async () => {
     const r = await exchange(socket, { grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', resource: 'urn:gatekit:server:notes', subject_token: session().access_token, subject_token_type: TYPE.access });
-    assert.equal(r.status, 200, JSON.stringify(r.body));
-    assert.equal(r.body['issued_token_type'], 'urn:ietf:params:oauth:token-type:access_token');
-    assert.equal(r.body['token_type'], 'Bearer');
+    assert.equal(r.status, 400, JSON.stringify(r.body));
+    assert.equal(r.body['error'], 'invalid_grant');
+    assert.ok(!readFileSync(join(host.dir, 'audit.jsonl'), 'utf8').includes(session().access_token));
   });
 
   it('the same ID token replayed for a resource the policy refuses: 403 access_denied and a denied line', async () => {

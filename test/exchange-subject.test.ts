@@ -38,9 +38,9 @@ describe('token exchange: an IdP access token issued to another application is n
     otherApps = await deviceTokensFor(idp.issuer, 'other-app', 'alice@example.com');
   });
   after(async () => {
-    await byDefault.close();
-    await introspecting.close();
-    await idp.close();
+    await byDefault?.close();
+    await introspecting?.close();
+    await idp?.close();
   });
 
   it('refuses, by default, an access token even of our own client (userinfo proves nothing about its client)', async () => {
@@ -81,8 +81,8 @@ describe('token exchange: ID tokens checked as OIDC Core §3.1.3.7 says, JWT acc
     host = await startTokenHost(forge.issuer, 'accept_access_tokens = "jwt"');
   });
   after(async () => {
-    await host.close();
-    await forge.close();
+    await host?.close();
+    await forge?.close();
   });
 
   it('trades a fresh, well-formed ID token (the control for the refusals below)', async () => {

@@ -1,5 +1,5 @@
 import { jwtVerify, type JWTPayload } from 'jose';
-import { ASYMMETRIC, describeJoseError, invalidSubject, type Discovery, type RemoteKeys } from './idp-metadata.js';
+import { algorithmsOf, describeJoseError, invalidSubject, type Discovery, type RemoteKeys } from './idp-metadata.js';
 
 export interface IdTokenRules {
   readonly issuer: string;
@@ -21,8 +21,7 @@ const SKEW = 60;
  * @see https://openid.net/specs/openid-connect-core-1_0.html#IDTokenValidation
  */
 export async function verifyIdToken(token: string, doc: Discovery, keys: RemoteKeys, rules: IdTokenRules): Promise<JWTPayload> {
-  const listed = doc.id_token_signing_alg_values_supported ?? ['RS256'];
-  const algorithms = listed.filter((a) => ASYMMETRIC.includes(a));
+  const algorithms = algorithmsOf(doc);
   let payload: JWTPayload;
   let typ: string | undefined;
   try {

@@ -15,6 +15,11 @@ export type RemoteKeys = ReturnType<typeof createRemoteJWKSet>;
 /** Asymmetric JWS algorithms only (RFC 7518 §3.1): `none` and the HMAC family never verify a subject token. */
 export const ASYMMETRIC = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 
+/** The ID-token algorithms the issuer's discovery document lists (RS256 when none, OIDC Discovery §3), asymmetric only. */
+export function algorithmsOf(doc: Discovery): string[] {
+  return (doc.id_token_signing_alg_values_supported ?? ['RS256']).filter((a) => ASYMMETRIC.includes(a));
+}
+
 /**
  * Discovery documents and JWKS of the configured issuers, fetched on first use and kept. Only
  * issuers named in the config are ever asked: keys never come from a token's headers.

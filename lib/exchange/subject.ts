@@ -6,7 +6,7 @@ import { globMatch } from '../policy/index.js';
 import { identityFromClaims, type Identity } from '../token/index.js';
 import { introspectAccessToken, verifyJwtAccessToken } from './access-token.js';
 import { verifyIdToken } from './id-token.js';
-import { ASYMMETRIC, describeJoseError, IdpMetadata, invalidSubject as invalid, type Discovery } from './idp-metadata.js';
+import { algorithmsOf, describeJoseError, IdpMetadata, invalidSubject as invalid, type Discovery } from './idp-metadata.js';
 import { ReplayGuard } from './replay.js';
 
 export const TOKEN_TYPES = {
@@ -107,7 +107,7 @@ export class SubjectVerifier {
       let payload: JWTPayload;
       try {
         ({ payload } = await jwtVerify(token, this.#metadata.keys(doc), {
-          issuer: entry.issuer, audience: entry.audience, algorithms: ASYMMETRIC, requiredClaims: ['sub', 'exp', 'iat', 'jti'],
+          issuer: entry.issuer, audience: entry.audience, algorithms: algorithmsOf(doc), requiredClaims: ['sub', 'exp', 'iat', 'jti'],
         }));
       } catch (err) {
         lastError = invalid(`the workload token is not valid: ${describeJoseError(err)}`, err);

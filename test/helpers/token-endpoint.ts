@@ -27,7 +27,7 @@ export interface TokenHost {
 export interface ExchangeAnswer { readonly status: number; readonly headers: Record<string, unknown>; readonly body: Record<string, unknown>; readonly text: string }
 
 /** A daemon-mode daemon (the signing key only here) over a fresh workspace, with `[daemon]` extras. */
-export async function startTokenHost(issuer: string, daemonExtra = '', rest = ''): Promise<TokenHost> {
+export async function startTokenHost(issuer: string, daemonExtra = '', rest = '', options: { tokenListen?: string; notesCommand?: string } = {}): Promise<TokenHost> {
   const ws = workspace('');
   const socket = join(ws.dir, 'run', 'token.sock');
   ws.write(`[idp]
@@ -40,12 +40,12 @@ issuer = "urn:gatekit:broker:shared-host"
 signing_key = "keys/broker.jwk"
 
 [daemon]
-token_listen = "unix:${socket}"
+token_listen = "${options.tokenListen ?? `unix:${socket}`}"
 audit_log = "audit.jsonl"
 ${daemonExtra}
 
 [servers.notes]
-command = ["node", "notes.js"]
+command = ${options.notesCommand ?? '["node", "notes.js"]'}
 allow_users = ["alice@example.com"]
 ${rest}`);
   const config = loadConfig({ config: ws.config });

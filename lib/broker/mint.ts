@@ -77,7 +77,7 @@ function isFreshIdToken(jwt: string | undefined, maxAge: number): boolean {
   let claims: { exp?: unknown; iat?: unknown };
   try { claims = claimsOf(jwt) } catch { return false }
   const now = Date.now() / 1000;
-  return typeof claims.exp === 'number' && typeof claims.iat === 'number' && claims.exp > now + 30 && claims.iat > now - maxAge + Math.min(60, maxAge / 2);
+  return typeof claims.exp === 'number' && typeof claims.iat === 'number' && claims.exp > now + 5 && claims.iat > now - maxAge + Math.min(60, maxAge / 2);
 }
 
 /** Reads (does not verify) a JWT's claims: the daemon verified what it minted; this is for the cache. */

@@ -62,9 +62,12 @@ async function exchangeForServer(ctx: BrokerContext, server: ServerConfig, sessi
   }
   let subject: [string, string] | undefined;
   if (isFreshIdToken(current.id_token, daemon.id_token_max_age)) subject = [current.id_token!, TOKEN_TYPES.id_token];
-  else if (daemon.accept_access_tokens !== 'off' && current.access_token) subject = [current.access_token, TOKEN_TYPES.access_token];
+  else if (daemon.accept_access_tokens !== 'off' && current.access_token) {
+    subject = [current.access_token, TOKEN_TYPES.access_token];
+  }
   if (!subject) {
-    throw new GatekitError('LOGIN_REQUIRED', 'the login has no fresh ID token to exchange (the identity provider sent none on renewal)',
+    throw new GatekitError('LOGIN_REQUIRED',
+      'the login has no fresh ID token to exchange (the identity provider sent none on renewal)',
       { hint: 'run "gatekit broker login"' });
   }
   const { access_token } = await exchangeToken(ctx.config, subject[0], subject[1], server.resource);
@@ -77,7 +80,8 @@ function isFreshIdToken(jwt: string | undefined, maxAge: number): boolean {
   let claims: { exp?: unknown; iat?: unknown };
   try { claims = claimsOf(jwt) } catch { return false }
   const now = Date.now() / 1000;
-  return typeof claims.exp === 'number' && typeof claims.iat === 'number' && claims.exp > now + 5 && claims.iat > now - maxAge + Math.min(60, maxAge / 2);
+  if (typeof claims.exp !== 'number' || typeof claims.iat !== 'number') return false;
+  return claims.exp > now + 5 && claims.iat > now - maxAge + Math.min(60, maxAge / 2);
 }
 
 /** Reads (does not verify) a JWT's claims: the daemon verified what it minted; this is for the cache. */

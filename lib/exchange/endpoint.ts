@@ -42,7 +42,8 @@ export async function startTokenEndpoint(config: Config, audit: (event: AuditEve
     if (wait > 0) {
       audit({ event: 'auth.failed', method: 'token-exchange', outcome: 'error', error: 'too many failed exchanges from this peer' });
       req.resume();
-      return send(res, 429, { error: 'temporarily_unavailable', error_description: 'too many failed exchanges; retry later' }, { 'retry-after': String(wait) });
+      const body = { error: 'temporarily_unavailable', error_description: 'too many failed exchanges; retry later' };
+      return send(res, 429, body, { 'retry-after': String(wait) });
     }
     exchange(state, req, audit).then(
       (body) => send(res, 200, body),

@@ -20,7 +20,9 @@ const SKEW = 60;
  * token. It does not check `nonce` (no authorization request of ours is involved here).
  * @see https://openid.net/specs/openid-connect-core-1_0.html#IDTokenValidation
  */
-export async function verifyIdToken(token: string, doc: Discovery, keys: RemoteKeys, rules: IdTokenRules): Promise<JWTPayload> {
+export async function verifyIdToken(
+  token: string, doc: Discovery, keys: RemoteKeys, rules: IdTokenRules,
+): Promise<JWTPayload> {
   const algorithms = algorithmsOf(doc);
   let payload: JWTPayload;
   let typ: string | undefined;

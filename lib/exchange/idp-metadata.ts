@@ -15,7 +15,7 @@ export type RemoteKeys = ReturnType<typeof createRemoteJWKSet>;
 /** Asymmetric JWS algorithms only (RFC 7518 §3.1): `none` and the HMAC family never verify a subject token. */
 export const ASYMMETRIC = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 
-/** The ID-token algorithms the issuer's discovery document lists (RS256 when none, OIDC Discovery §3), asymmetric only. */
+/** The ID-token algorithms the issuer's discovery lists (RS256 when none, OIDC Discovery §3), asymmetric only. */
 export function algorithmsOf(doc: Discovery): string[] {
   return (doc.id_token_signing_alg_values_supported ?? ['RS256']).filter((a) => ASYMMETRIC.includes(a));
 }
@@ -59,7 +59,8 @@ async function fetchDiscovery(issuer: string): Promise<Discovery> {
   return body;
 }
 
-export const invalidSubject = (message: string, cause?: unknown) => new GatekitError('TOKEN_INVALID', message, { cause });
+export const invalidSubject = (message: string, cause?: unknown) =>
+  new GatekitError('TOKEN_INVALID', message, { cause });
 
 /** A jose failure as a short reason that quotes nothing from the token. */
 export function describeJoseError(err: unknown): string {

@@ -19,7 +19,8 @@ export class FailureLimiter {
 
   /** Seconds the peer must wait, or 0 when it may try. */
   retryAfter(peer: string): number {
-    const window = this.#windows.get(peer) ?? (this.#windows.size >= MAX_PEERS ? this.#windows.get('overflow') : undefined);
+    const window = this.#windows.get(peer)
+      ?? (this.#windows.size >= MAX_PEERS ? this.#windows.get('overflow') : undefined);
     const now = this.#now();
     if (!window || window.resetAt <= now || window.failures < this.max) return 0;
     return Math.max(1, Math.ceil((window.resetAt - now) / 1000));
@@ -33,7 +34,10 @@ export class FailureLimiter {
       // Still full: every newcomer shares one bucket rather than grow the map without bound.
       const key = this.#windows.size >= MAX_PEERS ? 'overflow' : peer;
       window = this.#windows.get(key);
-      if (!window || window.resetAt <= now) { window = { failures: 0, resetAt: now + WINDOW_MS }; this.#windows.set(key, window) }
+      if (!window || window.resetAt <= now) {
+        window = { failures: 0, resetAt: now + WINDOW_MS };
+        this.#windows.set(key, window);
+      }
       if (key !== peer) { window.failures += 1; return }
     }
     window.failures += 1;

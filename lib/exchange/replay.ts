@@ -21,9 +21,13 @@ export class ReplayGuard {
     if (key.length > 1024) throw invalidSubject('the token\'s jti is too long');
     const now = this.#now() / 1000;
     const until = this.#seen.get(key);
-    if (until !== undefined && until > now) throw invalidSubject('this workload token was already exchanged (jti replay)');
+    if (until !== undefined && until > now) {
+      throw invalidSubject('this workload token was already exchanged (jti replay)');
+    }
     if (this.#seen.size >= this.#max) this.#prune(now);
-    if (this.#seen.size >= this.#max) throw invalidSubject('too many workload tokens are live; try again once some expire');
+    if (this.#seen.size >= this.#max) {
+      throw invalidSubject('too many workload tokens are live; try again once some expire');
+    }
     // Kept a minute past exp: the verifier tolerates that much clock skew.
     this.#seen.set(key, exp + 60);
   }

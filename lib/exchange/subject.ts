@@ -77,7 +77,7 @@ export class SubjectVerifier {
     const key = createHash('sha256').update(token).digest('base64url');
     const hit = this.#userinfo.get(key);
     if (hit && hit.until > Date.now()) return hit.claims;
-    if (!doc.userinfo_endpoint) throw invalid('the access token does not name the person and the identity provider has no userinfo endpoint');
+    if (!doc.userinfo_endpoint) throw invalid('the access token does not name the person, and the IdP has no userinfo');
     let res: Response;
     try {
       res = await fetch(doc.userinfo_endpoint, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' }, signal: AbortSignal.timeout(5000) });
@@ -107,7 +107,8 @@ export class SubjectVerifier {
       let payload: JWTPayload;
       try {
         ({ payload } = await jwtVerify(token, this.#metadata.keys(doc), {
-          issuer: entry.issuer, audience: entry.audience, algorithms: algorithmsOf(doc), requiredClaims: ['sub', 'exp', 'iat', 'jti'],
+          issuer: entry.issuer, audience: entry.audience, algorithms: algorithmsOf(doc),
+          requiredClaims: ['sub', 'exp', 'iat', 'jti'],
         }));
       } catch (err) {
         lastError = invalid(`the workload token is not valid: ${describeJoseError(err)}`, err);

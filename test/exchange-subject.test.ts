@@ -145,3 +145,38 @@ describe('token exchange: ID tokens checked as OIDC Core §3.1.3.7 says, JWT acc
     });
   }
 });
+
+describe('token exchange: RFC 7662 introspection as a confidential client', () => {
+  let forge: ForgeIdp;
+  let host: TokenHost;
+  before(async () => {
+    forge = await startForgeIdp();
+    host = await startTokenHost(forge.issuer, 'accept_access_tokens = "introspection"', '', { idpExtra: 'client_secret = "s3cr:et"' });
+  });
+  after(async () => { await host?.close(); await forge?.close() });
+  const person = { sub: 'alice-sub', email: 'alice@example.com', iss: '' };
+
+  it('authenticates with HTTP Basic (RFC 6749 §2.3.1 encoding) and trades a token active for our client', async () => {
+    forge.introspection.set('ours-opaque', { ...person, iss: forge.issuer, active: true, client_id: 'gatekit-cli' });
+    const r = await host.exchange('ours-opaque', TOKEN_TYPE.access);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(forge.lastIntrospection!.authorization, `Basic ${Buffer.from('gatekit-cli:s3cr%3Aet').toString('base64')}`);
+    assert.equal(forge.lastIntrospection!.form.get('client_id'), null);
+  });
+
+  const answers: Array<[string, Record<string, unknown>]> = [
+    ['active for another client', { ...person, active: true, client_id: 'other-app', aud: 'gatekit-cli' }],
+    ['active, naming no client', { ...person, active: true }],
+    ['not active', { ...person, active: false, client_id: 'gatekit-cli' }],
+    ['active as the string "true"', { ...person, active: 'true', client_id: 'gatekit-cli' }],
+    ['from another issuer', { ...person, active: true, client_id: 'gatekit-cli', iss: 'https://evil.example.com' }],
+    ['without a sub', { email: 'alice@example.com', active: true, client_id: 'gatekit-cli' }],
+  ];
+  for (const [name, answer] of answers) {
+    it(`refuses a token the IdP calls ${name}: invalid_grant`, async () => {
+      const token = `opaque-${name.replace(/\W+/g, '-')}-0123456789`;
+      forge.introspection.set(token, { ...answer, ...(answer['iss'] === '' ? { iss: forge.issuer } : {}) });
+      await assertRefused(host, token, () => host.exchange(token, TOKEN_TYPE.access));
+    });
+  }
+});

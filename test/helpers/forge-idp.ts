@@ -15,6 +15,10 @@ export interface ForgeIdp {
   /** A person's ID token as the IdP would sign it (RS256); override any claim or header field. */
   idToken(claims?: Record<string, unknown>, header?: Record<string, unknown>, key?: 'rsa' | 'ec'): Promise<string>;
   sign(claims: JWTPayload, header?: Record<string, unknown>, key?: 'rsa' | 'ec'): Promise<string>;
+  /** What the RFC 7662 introspection endpoint answers for a token (else `active: false`). */
+  readonly introspection: Map<string, Record<string, unknown>>;
+  /** The Authorization header and form of the last introspection request. */
+  lastIntrospection?: { authorization: string | undefined; form: URLSearchParams };
   close(): Promise<void>;
 }
 
@@ -27,11 +31,22 @@ export async function startForgeIdp(): Promise<ForgeIdp> {
     { ...await exportJWK(ec.publicKey), kid: kids.ec, use: 'sig' },
   ] };
   let issuer = '';
-  const server = createServer((req, res) => {
+  const introspection = new Map<string, Record<string, unknown>>();
+  const server = createServer(async (req, res) => {
     const json = (body: unknown) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     if (path === '/.well-known/openid-configuration') {
-      return json({ issuer, jwks_uri: `${issuer}/jwks`, id_token_signing_alg_values_supported: ['RS256'], response_types_supported: ['code'], subject_types_supported: ['public'] });
+      return json({
+        issuer, jwks_uri: `${issuer}/jwks`, introspection_endpoint: `${issuer}/introspect`,
+        id_token_signing_alg_values_supported: ['RS256'], response_types_supported: ['code'], subject_types_supported: ['public'],
+      });
+    }
+    if (path === '/introspect' && req.method === 'POST') {
+      let body = '';
+      for await (const chunk of req) body += chunk;
+      const form = new URLSearchParams(body);
+      forge.lastIntrospection = { authorization: req.headers.authorization, form };
+      return json(introspection.get(form.get('token') ?? '') ?? { active: false });
     }
     if (path === '/jwks') return json(jwks);
     res.writeHead(404).end();
@@ -41,8 +56,8 @@ export async function startForgeIdp(): Promise<ForgeIdp> {
   const sign = (claims: JWTPayload, header: Record<string, unknown> = {}, key: 'rsa' | 'ec' = 'rsa') =>
     new SignJWT(claims).setProtectedHeader({ alg: key === 'rsa' ? 'RS256' : 'ES256', kid: kids[key], ...header })
       .sign((key === 'rsa' ? rsa.privateKey : ec.privateKey));
-  return {
-    issuer,
+  const forge: ForgeIdp = {
+    issuer, introspection,
     rsaPublicPem: Buffer.from(KeyObject.from(rsa.publicKey as Parameters<typeof KeyObject.from>[0]).export({ format: 'pem', type: 'spki' })),
     sign,
     idToken: (claims = {}, header = {}, key = 'rsa') => {
@@ -54,4 +69,5 @@ export async function startForgeIdp(): Promise<ForgeIdp> {
     },
     close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()) }),
   };
+  return forge;
 }

@@ -27,12 +27,13 @@ export interface TokenHost {
 export interface ExchangeAnswer { readonly status: number; readonly headers: Record<string, unknown>; readonly body: Record<string, unknown>; readonly text: string }
 
 /** A daemon-mode daemon (the signing key only here) over a fresh workspace, with `[daemon]` extras. */
-export async function startTokenHost(issuer: string, daemonExtra = '', rest = '', options: { tokenListen?: string; notesCommand?: string } = {}): Promise<TokenHost> {
+export async function startTokenHost(issuer: string, daemonExtra = '', rest = '', options: { tokenListen?: string; notesCommand?: string; idpExtra?: string } = {}): Promise<TokenHost> {
   const ws = workspace('');
   const socket = join(ws.dir, 'run', 'token.sock');
   ws.write(`[idp]
 issuer = "${issuer}"
 client_id = "gatekit-cli"
+${options.idpExtra ?? ''}
 
 [broker]
 mode = "daemon"

@@ -23,6 +23,8 @@ interface State { readonly config: Config; readonly key: SigningKey; readonly su
  * The daemon-held signing key's only door (DESIGN.md §7): `POST /token`, OAuth 2.0 Token Exchange
  * (RFC 8693) with one `resource` (RFC 8707). It verifies the subject token, applies the same
  * policy as local mode and returns the same token. Nothing is stored; errors never echo the token.
+ * A peer with too many failed exchanges gets 429 (lib/exchange/rate-limit.ts); a token issued to a
+ * caller that presented a client certificate is bound to it (`cnf.x5t#S256`, RFC 8705 §3).
  */
 export async function startTokenEndpoint(config: Config, audit: (event: AuditEvent) => void): Promise<TokenEndpoint> {
   const listenAt = config.daemon.token_listen;

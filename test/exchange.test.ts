@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createPublicKey } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
@@ -67,6 +68,8 @@ describe('daemon mode: RFC 8693 token exchange, the key only in the daemon', () 
   let cli: Workspace;
   let daemon: Daemon;
   let socket: string;
+  let wiKid = '';
+  let wiPublicPem = '';
   const audit = () => readFileSync(join(host.dir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
   const session = () => JSON.parse(readFileSync(join(cli.home, readdirSync(cli.home).find((f) => f.endsWith('.session.json'))!), 'utf8'));
 
@@ -78,6 +81,9 @@ describe('daemon mode: RFC 8693 token exchange, the key only in the daemon', () 
     host.write(daemonModeConfig(idp.issuer, wi.url, `unix:${socket}`, true));
     assert.equal((await gatekit(['init'], { env: host.env })).code, 0);
     daemon = await startDaemon(loadConfig({ config: host.config }));
+    const jwk = (await (await fetch(`${wi.url}/.well-known/jwks`)).json() as { keys: Array<Record<string, string>> }).keys[0]!;
+    wiKid = jwk['kid']!;
+    wiPublicPem = createPublicKey({ key: jwk as never, format: 'jwk' }).export({ format: 'pem', type: 'spki' }) as string;
     cli = workspace(daemonModeConfig(idp.issuer, wi.url, `unix:${socket}`, false));
   });
   after(async () => {
@@ -101,11 +107,11 @@ describe('daemon mode: RFC 8693 token exchange, the key only in the daemon', () 
     assert.ok(audit().some((l) => l['event'] === 'token.exchange' && l['user'] === 'alice@example.com'));
   });
 
-  it('a real access token is checked at the IdP\'s userinfo endpoint and exchanged', async () => {
+  it('a real access token is refused by default, though userinfo accepts it (accept_access_tokens is off)', async () => {
     const r = await exchange(socket, { grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', resource: 'urn:gatekit:server:notes', subject_token: session().access_token, subject_token_type: TYPE.access });
-    assert.equal(r.status, 200, JSON.stringify(r.body));
-    assert.equal(r.body['issued_token_type'], 'urn:ietf:params:oauth:token-type:access_token');
-    assert.equal(r.body['token_type'], 'Bearer');
+    assert.equal(r.status, 400, JSON.stringify(r.body));
+    assert.equal(r.body['error'], 'invalid_grant');
+    assert.ok(!readFileSync(join(host.dir, 'audit.jsonl'), 'utf8').includes(session().access_token));
   });
 
   it('the same ID token replayed for a resource the policy refuses: 403 access_denied and a denied line', async () => {
@@ -124,6 +130,7 @@ describe('daemon mode: RFC 8693 token exchange, the key only in the daemon', () 
     ['an expired workload token', async () => ({ ...base, subject_token: await wi.mint({}, { expiresIn: -120 }), subject_token_type: TYPE.jwt }), 400, 'invalid_grant'],
     ['alg none', async () => ({ ...base, subject_token: unsigned({ alg: 'none' }, { iss: wi.url, aud: 'gatekit-ci', sub: 'x', repository: 'octo-org/deploy', ref: 'refs/heads/main', iat: 1, exp: 9_999_999_999 }), subject_token_type: TYPE.jwt }), 400, 'invalid_grant'],
     ['HS256 signed with a guessable secret', async () => ({ ...base, subject_token: signHs256({ alg: 'HS256' }, { iss: wi.url, aud: 'gatekit-ci', sub: 'x', repository: 'octo-org/deploy', ref: 'refs/heads/main', iat: 1, exp: 9_999_999_999 }, 'secret'), subject_token_type: TYPE.jwt }), 400, 'invalid_grant'],
+    ['HS256 keyed with the issuer\'s own public key (key confusion)', async () => ({ ...base, subject_token: signHs256({ alg: 'HS256', kid: wiKid }, { iss: wi.url, aud: 'gatekit-ci', sub: 'x', jti: 'k', repository: 'octo-org/deploy', ref: 'refs/heads/main', iat: 1, exp: 9_999_999_999 }, wiPublicPem), subject_token_type: TYPE.jwt }), 400, 'invalid_grant'],
     ['claims that fail the conditions (another repository)', async () => ({ ...base, subject_token: await wi.mint({ repository: 'evil-org/deploy' }), subject_token_type: TYPE.jwt }), 400, 'invalid_grant'],
     ['claims that fail the conditions (a tag, not a branch)', async () => ({ ...base, subject_token: await wi.mint({ ref: 'refs/tags/v1' }), subject_token_type: TYPE.jwt }), 400, 'invalid_grant'],
     ['an access token the IdP does not know', async () => ({ ...base, subject_token: 'not-a-real-access-token', subject_token_type: TYPE.access }), 400, 'invalid_grant'],

@@ -48,18 +48,40 @@ function cache(ctx: BrokerContext, server: ServerConfig, token: string, claims: 
 }
 
 /**
- * Daemon mode: the CLI never sees the signing key. It trades the IdP's ID token (while it is
- * fresh; else the access token, checked at userinfo) for a Gatekit token at the daemon.
+ * Daemon mode: the CLI never sees the signing key. It trades the IdP's ID token for a Gatekit token
+ * at the daemon, renewing the IdP session first when the stored ID token is older than the daemon's
+ * `[daemon] id_token_max_age` allows (less a minute). It sends the IdP's access token instead only
+ * when `[daemon] accept_access_tokens` says the daemon takes them and no fresh ID token is at hand.
  */
 async function exchangeForServer(ctx: BrokerContext, server: ServerConfig, session: StoredSession): Promise<CachedToken> {
   const { exchangeToken, TOKEN_TYPES } = await import('../exchange/index.js');
-  const idExp = session.id_token ? expiryOf(session.id_token) : undefined;
-  const [subject, type] = idExp !== undefined && idExp > Date.now() / 1000 + 30
-    ? [session.id_token!, TOKEN_TYPES.id_token]
-    : session.access_token ? [session.access_token, TOKEN_TYPES.access_token] : [undefined, undefined];
-  if (!subject || !type) throw new GatekitError('LOGIN_REQUIRED', 'the login has no ID or access token to exchange', { hint: 'run "gatekit broker login"' });
-  const { access_token } = await exchangeToken(ctx.config, subject, type, server.resource);
+  const { daemon } = ctx.config;
+  let current = session;
+  if (!isFreshIdToken(current.id_token, daemon.id_token_max_age) && current.refresh_token) {
+    current = await (await import('./session.js')).refreshStored(ctx, current);
+  }
+  let subject: [string, string] | undefined;
+  if (isFreshIdToken(current.id_token, daemon.id_token_max_age)) subject = [current.id_token!, TOKEN_TYPES.id_token];
+  else if (daemon.accept_access_tokens !== 'off' && current.access_token) {
+    subject = [current.access_token, TOKEN_TYPES.access_token];
+  }
+  if (!subject) {
+    throw new GatekitError('LOGIN_REQUIRED',
+      'the login has no fresh ID token to exchange (the identity provider sent none on renewal)',
+      { hint: 'run "gatekit broker login"' });
+  }
+  const { access_token } = await exchangeToken(ctx.config, subject[0], subject[1], server.resource);
   return cache(ctx, server, access_token, claimsOf(access_token));
+}
+
+/** Unverified: the daemon checks it; this only decides whether it is worth sending. */
+function isFreshIdToken(jwt: string | undefined, maxAge: number): boolean {
+  if (!jwt) return false;
+  let claims: { exp?: unknown; iat?: unknown };
+  try { claims = claimsOf(jwt) } catch { return false }
+  const now = Date.now() / 1000;
+  if (typeof claims.exp !== 'number' || typeof claims.iat !== 'number') return false;
+  return claims.exp > now + 5 && claims.iat > now - maxAge + Math.min(60, maxAge / 2);
 }
 
 /** Reads (does not verify) a JWT's claims: the daemon verified what it minted; this is for the cache. */
@@ -67,6 +89,3 @@ function claimsOf(jwt: string): { exp: number; iat: number; scope: string; jti: 
   return JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8'));
 }
 
-function expiryOf(jwt: string): number | undefined {
-  try { return claimsOf(jwt).exp } catch { return undefined }
-}

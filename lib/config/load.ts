@@ -169,6 +169,8 @@ function checkDaemon(s: Section, path: (p: string) => string): DaemonConfig {
     client_tls: checkTls(s.optTable('client_tls'), path, { ca: path('certs/ca.pem'), cert: path('certs/client.pem'), key: path('certs/client.key') }),
     socket_group: s.optString('socket_group'),
     token_listen: tokenListen === undefined ? undefined : checkListen(s, 'token_listen', tokenListen, path),
+    accept_access_tokens: s.oneOf('accept_access_tokens', ['off', 'jwt', 'introspection'] as const, 'off'),
+    id_token_max_age: s.duration('id_token_max_age', 600, 86_400),
     limits: {
       max_body_bytes: limits.int('max_body_bytes', 4 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
       max_sessions_per_user: limits.int('max_sessions_per_user', 16, 1, 10_000),
@@ -177,6 +179,7 @@ function checkDaemon(s: Section, path: (p: string) => string): DaemonConfig {
       first_response_timeout: limits.duration('first_response_timeout', 30),
       start_timeout: limits.duration('start_timeout', 120),
       drain_timeout: limits.duration('drain_timeout', 10),
+      max_failed_exchanges: limits.int('max_failed_exchanges', 30, 1, 1_000_000),
     },
     not_before: notBefore,
   };

@@ -47,6 +47,8 @@ export interface DaemonLimits {
   /** How long a started child may stay silent while a request waits. */
   readonly first_response_timeout: number;
   readonly drain_timeout: number;
+  /** Failed token exchanges one peer may make per minute before 429 (RFC 6585). */
+  readonly max_failed_exchanges: number;
 }
 
 export interface DaemonConfig {
@@ -57,6 +59,10 @@ export interface DaemonConfig {
   readonly client_tls: TlsFiles | undefined;
   readonly socket_group: string | undefined;
   readonly token_listen: Listen | undefined;
+  /** Daemon mode: may an IdP access token be a subject token, and how is it proven ours? */
+  readonly accept_access_tokens: 'off' | 'jwt' | 'introspection';
+  /** Daemon mode: an ID token issued (iat) longer ago than this many seconds is refused. */
+  readonly id_token_max_age: number;
   readonly limits: DaemonLimits;
   /** Tokens issued (iat) before these times are refused, per user: immediate revocation. */
   readonly not_before: ReadonlyMap<string, number>;

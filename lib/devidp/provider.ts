@@ -7,6 +7,8 @@ import { confirmPage, donePage, layout, userCodePage } from './pages.js';
 export interface ProviderOptions {
   readonly issuer: string;
   readonly clientId: string;
+  /** More public device-flow clients: other applications at the same provider (tests of who a token was issued to). */
+  readonly otherClients?: readonly string[] | undefined;
   readonly users: readonly DevUser[];
   readonly ttl: { accessToken: number; idToken: number; refreshToken: number; deviceCode: number };
 }
@@ -23,16 +25,16 @@ export async function createProvider(options: ProviderOptions): Promise<Provider
   const bySub = new Map(options.users.map((u) => [u.sub, u]));
   const signingKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
   const configuration: Configuration = {
-    clients: [{
-      client_id: options.clientId,
-      client_name: 'Gatekit CLI',
+    clients: [options.clientId, ...options.otherClients ?? []].map((clientId, i) => ({
+      client_id: clientId,
+      client_name: i === 0 ? 'Gatekit CLI' : clientId,
       application_type: 'native',
       token_endpoint_auth_method: 'none',
       grant_types: ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'],
       response_types: ['code'],
       redirect_uris: ['http://127.0.0.1/callback'],
       require_auth_time: true,
-    }],
+    })),
     findAccount: (_ctx, sub) => {
       const user = bySub.get(sub);
       return user ? { accountId: sub, claims: () => claimsOf(user) } : undefined;
@@ -43,6 +45,8 @@ export async function createProvider(options: ProviderOptions): Promise<Provider
     features: {
       devInteractions: { enabled: false },
       revocation: { enabled: true },
+      // RFC 7662; a public client may introspect only its own tokens (oidc-provider's default policy).
+      introspection: { enabled: true },
       userinfo: { enabled: true },
       deviceFlow: {
         enabled: true,

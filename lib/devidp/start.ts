@@ -10,6 +10,8 @@ export interface DevIdpOptions {
   /** e.g. "http://127.0.0.1:7400"; port 0 picks a free one (the issuer then names it). Loopback only. */
   readonly issuer?: string;
   readonly clientId?: string;
+  /** More public device-flow clients, e.g. another application the same people sign in to. */
+  readonly otherClients?: readonly string[];
   readonly ttl?: { accessToken?: number; idToken?: number; refreshToken?: number; deviceCode?: number };
   readonly users?: readonly DevUser[];
 }
@@ -50,7 +52,7 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
   const port = (server.address() as AddressInfo).port;
   const issuer = `http://${url.hostname}:${port}`;
   const provider = await createProvider({
-    issuer, clientId, users,
+    issuer, clientId, users, otherClients: options.otherClients,
     ttl: { accessToken: 600, idToken: 600, refreshToken: 14 * 86400, deviceCode: 600, ...options.ttl },
   });
   provider.on('grant.success', (ctx) => {

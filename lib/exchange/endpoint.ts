@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import type { AuditEvent } from '../audit/index.js';
 import type { Config } from '../config/index.js';
 import { GatekitError } from '../errors.js';
@@ -6,6 +8,8 @@ import { evaluate, scopeFor } from '../policy/index.js';
 import { loadSigningKey, mintAccessToken, type SigningKey } from '../token/index.js';
 import { bindMtls, bindUnix } from '../daemon/listeners.js';
 import { oauthError } from './errors.js';
+import { FailureLimiter, peerOf } from './rate-limit.js';
+import { ReplayGuard } from './replay.js';
 import { SubjectVerifier } from './subject.js';
 
 const GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -19,19 +23,37 @@ interface State { readonly config: Config; readonly key: SigningKey; readonly su
  * The daemon-held signing key's only door (DESIGN.md §7): `POST /token`, OAuth 2.0 Token Exchange
  * (RFC 8693) with one `resource` (RFC 8707). It verifies the subject token, applies the same
  * policy as local mode and returns the same token. Nothing is stored; errors never echo the token.
+ * A peer with too many failed exchanges gets 429 (lib/exchange/rate-limit.ts); a token issued to a
+ * caller that presented a client certificate is bound to it (`cnf.x5t#S256`, RFC 8705 §3).
  */
 export async function startTokenEndpoint(config: Config, audit: (event: AuditEvent) => void): Promise<TokenEndpoint> {
   const listenAt = config.daemon.token_listen;
   if (!listenAt) throw new GatekitError('CONFIG_INVALID', `${config.file}: broker.mode = "daemon" needs [daemon] token_listen`, { hint: 'e.g. token_listen = "unix:run/token.sock"' });
   const load = async (c: Config): Promise<State> => {
     if (!c.broker.signing_key) throw new GatekitError('CONFIG_INVALID', `${c.file}: the daemon signs in daemon mode and needs broker.signing_key`, { hint: 'signing_key = "keys/broker.jwk", then "gatekit init"' });
-    return { config: c, key: await loadSigningKey(c.broker.signing_key), subjects: new SubjectVerifier(c) };
+    limiter.max = c.daemon.limits.max_failed_exchanges;
+    return { config: c, key: await loadSigningKey(c.broker.signing_key), subjects: new SubjectVerifier(c, replays) };
   };
+  // Both outlive a SIGHUP reload: a reload must not reset a replay record or a failure count.
+  const replays = new ReplayGuard();
+  const limiter = new FailureLimiter(config.daemon.limits.max_failed_exchanges);
   let state = await load(config);
   const handler: RequestListener = (req, res) => {
+    const peer = peerOf(req);
+    const wait = limiter.retryAfter(peer);
+    if (wait > 0) {
+      audit({ event: 'auth.failed', method: 'token-exchange', outcome: 'error', error: 'too many failed exchanges from this peer' });
+      req.resume();
+      const body = { error: 'temporarily_unavailable', error_description: 'too many failed exchanges; retry later' };
+      return send(res, 429, body, { 'retry-after': String(wait) });
+    }
     exchange(state, req, audit).then(
       (body) => send(res, 200, body),
-      (err: unknown) => { const { status, body } = oauthError(err); send(res, status, body) },
+      (err: unknown) => {
+        const { status, body } = oauthError(err);
+        if (status >= 400 && status < 500) limiter.fail(peer);
+        send(res, status, body);
+      },
     );
   };
   // 0666 is fine for the socket: it grants nothing without a subject token the daemon accepts.
@@ -72,6 +94,7 @@ async function exchange(state: State, req: IncomingMessage, audit: (event: Audit
   const { token, claims } = await mintAccessToken(state.key, {
     identity, issuer: config.broker.issuer, resource: server.resource, scope: scopeFor(decision),
     clientId: config.idp?.client_id ?? 'gatekit', userClaim: config.idp?.user_claim ?? 'email', ttl: config.broker.token_ttl,
+    certThumbprint: certThumbprintOf(req),
   });
   audit({ event: 'token.exchange', server: server.name, user: identity.user, sub: identity.sub, jti: claims.jti, outcome: 'ok', ...(workload ? { workload } : {}) });
   return { access_token: token, issued_token_type: 'urn:ietf:params:oauth:token-type:access_token', token_type: 'Bearer', expires_in: claims.exp - claims.iat, scope: claims.scope };
@@ -87,7 +110,14 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
+/** RFC 8705 §3.1: the SHA-256 thumbprint of the client certificate presented over mutual TLS, if any. */
+function certThumbprintOf(req: IncomingMessage): string | undefined {
+  const socket = req.socket as Partial<TLSSocket>;
+  const raw = typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate().raw : undefined;
+  return raw ? createHash('sha256').update(raw).digest('base64url') : undefined;
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', pragma: 'no-cache', 'content-length': Buffer.byteLength(text) }).end(text);
+  res.writeHead(status, { ...headers, 'content-type': 'application/json', 'cache-control': 'no-store', pragma: 'no-cache', 'content-length': Buffer.byteLength(text) }).end(text);
 }

@@ -58,7 +58,7 @@ function httpClient(url: string, dispatcher: Dispatcher, token: string): () => P
 }
 
 async function cliStartup(config: Config, env: NodeJS.ProcessEnv): Promise<{ node: number; token: number }> {
-  const store = new SessionStore(config.idp!.issuer, config.idp!.client_id, env);
+  const store = new SessionStore(config.idp!.issuer, config.idp!.client_id, config.file, env);
   store.writeToken({ access_token: 'eyJhbGciOiJFZERTQSJ9.e30.sig', expires_at: Math.floor(Date.now() / 1000) + 3000, issued_at: 0, server: 'notes', resource: 'urn:gatekit:server:notes', issuer: config.broker.issuer, scope: 'tools:*', jti: 'bench' });
   const time = (args: string[]) => {
     const runs: number[] = [];

@@ -1,9 +1,10 @@
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Identity } from '../token/index.js';
-import { ensurePrivateDir, readJsonFile, writeFileAtomic } from '../files.js';
+import { GatekitError } from '../errors.js';
+import { ensurePrivateDir, readJsonFile, untrustedReason, writeFileAtomic } from '../files.js';
 import { acquireLock, type LockOptions } from './lock.js';
-import { shortHash, stateDir } from './paths.js';
+import { configRealPath, shortHash, stateDir } from './paths.js';
 
 /** What a login leaves behind: the IdP session and who it says the person is. Secret: 0600. */
 export interface StoredSession {
@@ -36,16 +37,27 @@ export interface CachedToken {
 }
 
 /**
- * Per-user login state for one IdP client: `<key>.session.json`, one `<key>.token.<hash>.json`
- * per (broker issuer, resource), and `<key>.lock` for single-flight logins and refreshes.
+ * Per-user login state for one IdP client *and one config file*: `<key>.session.json`, one
+ * `<key>.token.<hash>.json` per (broker issuer, resource), and `<key>.lock` for single-flight logins
+ * and refreshes. The key includes the config file's real path, so a login (and the tokens minted
+ * from it) is only ever sent where the config that made it sends it: a `gatekit.toml` in another
+ * directory, with the same [idp] but its own listeners, starts from no login at all.
  */
 export class SessionStore {
   readonly dir: string;
+  /** The real path of the config this login state belongs to. */
+  readonly configFile: string;
   readonly #key: string;
 
-  constructor(idpIssuer: string, clientId: string, env: NodeJS.ProcessEnv = process.env) {
+  constructor(idpIssuer: string, clientId: string, configFile: string, env: NodeJS.ProcessEnv = process.env) {
     this.dir = stateDir(env);
-    this.#key = shortHash(idpIssuer, clientId);
+    const untrusted = untrustedReason(this.dir, 'owned');
+    if (untrusted) {
+      throw new GatekitError('CONFIG_INVALID', `refusing the login state directory: ${untrusted}`,
+        { hint: `use a private directory of your own (GATEKIT_HOME), or: chown $USER ${this.dir} && chmod 700 ${this.dir}` });
+    }
+    this.configFile = configRealPath(configFile);
+    this.#key = shortHash(idpIssuer, clientId, this.configFile);
   }
 
   get sessionFile(): string { return join(this.dir, `${this.#key}.session.json`) }

@@ -46,7 +46,10 @@ function token(y: Argv, io: CliIO): Argv {
     const minTtl = durationOption('min-ttl', args.minTtl, DEFAULT_MIN_TTL);
     const { formatToken } = await import('../token-output.js');
     const agent = io.env['GATEKIT_AGENT'];
-    if (agent) return io.out(formatToken(await (await import('../../agent/index.js')).agentToken(agent, args.resource, minTtl), args.format));
+    if (agent) {
+      const configFile = (await import('../../config/index.js')).findConfigFile({ config: args.config, env: io.env });
+      return io.out(formatToken(await (await import('../../agent/index.js')).agentToken(agent, args.resource, minTtl, configFile), args.format));
+    }
     const config = await loadConfigFor(args, io);
     const broker = await import('../../broker/index.js');
     if (broker.isWorkload(config, io.env, args.subjectTokenFile)) {

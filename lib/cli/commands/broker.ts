@@ -21,11 +21,12 @@ function login(y: Argv, io: CliIO, setExit: (code: number) => void): Argv {
   return y.command('login', 'log in at the identity provider (device code or browser + PKCE)', (b: Argv) => b
     .option('resource', { type: 'string', array: true, default: [], describe: 'also mint a token for this server (repeatable)' })
     .option('flow', { choices: ['device', 'pkce'] as const, describe: 'default: pkce when a browser can be opened, else device' })
-    .option('no-browser', { type: 'boolean', default: false, describe: 'never open a browser; print the URL instead' })
+    // yargs reads --no-X as "X = false" (boolean negation), so the documented --no-browser is --browser's negation.
+    .option('browser', { type: 'boolean', default: true, describe: 'open a browser for the login; --no-browser never opens one (the URL and code are printed)' })
     .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON' }),
-  handler(async (args: CommonArgs & { resource: string[]; flow?: 'device' | 'pkce'; noBrowser: boolean; json: boolean }) => {
+  handler(async (args: CommonArgs & { resource: string[]; flow?: 'device' | 'pkce'; browser: boolean; json: boolean }) => {
     const { broker, ctx } = await context(args, io);
-    const result = await broker.login(ctx, { flow: args.flow, resources: args.resource }, await loginIO(io, args.noBrowser));
+    const result = await broker.login(ctx, { flow: args.flow, resources: args.resource }, await loginIO(io, !args.browser));
     for (const t of result.tokens) io.err(`token for ${t.server} (${t.scope}) valid until ${new Date(t.expires_at * 1000).toISOString()}`);
     for (const d of result.denied) io.err(`gatekit: ${d.reason}`);
     if (args.json) {

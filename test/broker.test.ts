@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startDevIdp, type DevIdp } from '../lib/devidp/index.js';
@@ -114,6 +114,19 @@ describe('broker against a real OpenID provider', () => {
     const r = await gatekit(['broker', 'token', '--resource', 'notes'], { env: ws.env });
     assert.equal(r.code, 0, r.stderr);
     assert.ok(Date.now() - started < 10_000);
+  });
+
+  it('without a terminal, a lock held by a live process (a login elsewhere) is waited for only briefly: exit 3', async (t) => {
+    const holder = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    t.after(() => { holder.kill() });
+    const lock = stateFiles(ws).find((f) => f.endsWith('.session.json'))!.replace(/\.session\.json$/, '.lock');
+    writeFileSync(lock, `${holder.pid}\n`);
+    t.after(() => rmSync(lock, { force: true }));
+    expireCachedTokens(ws);
+    const r = await gatekit(['broker', 'token', '--resource', 'notes'], { env: { ...ws.env, GATEKIT_TEST_LOCK_WAIT_MS: '200' }, timeoutMs: 20_000 });
+    assert.equal(r.code, 3, r.stderr);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /in progress elsewhere/);
   });
 
   it('a person outside the policy logs in but gets exit 4 naming the rule', async () => {

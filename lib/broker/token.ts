@@ -23,7 +23,12 @@ export async function getToken(ctx: BrokerContext, input: TokenInput, io: LoginI
   const server = serverByName(ctx.config, input.server);
   const hit = cachedToken(ctx, input.server, input.minTtl);
   if (hit) return hit;
-  const release = await ctx.store.lock({ signal: io.signal, onWait: () => io.say('Waiting for another gatekit process to renew the login…') });
+  const release = await ctx.store.lock({
+    signal: io.signal,
+    onWait: () => io.say('Waiting for another gatekit process to renew the login…'),
+    // No person here to wait for: a login elsewhere may take minutes (or never end).
+    timeoutMs: input.interactive ? undefined : nonInteractiveLockWait(ctx.env),
+  });
   try {
     const again = cachedToken(ctx, input.server, input.minTtl);
     if (again) return again;
@@ -32,6 +37,12 @@ export async function getToken(ctx: BrokerContext, input: TokenInput, io: LoginI
   } finally {
     release();
   }
+}
+
+/** 10 s; `GATEKIT_TEST_LOCK_WAIT_MS` shortens it, for tests only. */
+function nonInteractiveLockWait(env: NodeJS.ProcessEnv): number {
+  const override = Number.parseInt(env['GATEKIT_TEST_LOCK_WAIT_MS'] ?? '', 10);
+  return override >= 0 ? override : 10_000;
 }
 
 async function usableSession(ctx: BrokerContext, interactive: boolean, io: LoginIO): Promise<StoredSession> {

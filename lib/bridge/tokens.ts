@@ -3,6 +3,7 @@ import { getToken, login } from '../broker/index.js';
 import { agentToken } from '../agent/index.js';
 import { GatekitError, isGatekitError } from '../errors.js';
 import type { DevicePrompt } from '../oidc/index.js';
+import type { PendingDevice } from '../store/index.js';
 
 const MIN_TTL = 60;
 /** Larger than any token's lifetime: forces a new mint after the daemon refused ours. */
@@ -40,7 +41,9 @@ export class TokenSource {
       return t.access_token;
     } catch (err) {
       if (!isGatekitError(err, 'LOGIN_REQUIRED')) throw err;
-      throw loginRequired(await this.#startLogin(), err);
+      // Another process's device login is waiting for the person: show its code, start none of our own.
+      const elsewhere = this.#ctx.store.readPendingDevice();
+      throw loginRequired(elsewhere ?? await this.#startLogin(), err);
     }
   }
 
@@ -58,7 +61,7 @@ export class TokenSource {
   }
 }
 
-function loginRequired(prompt: DevicePrompt, cause?: unknown): GatekitError {
+function loginRequired(prompt: PendingDevice, cause?: unknown): GatekitError {
   const where = prompt.verification_uri_complete ?? prompt.verification_uri;
   return new GatekitError('LOGIN_REQUIRED', `Gatekit login required: open ${where} and enter the code ${prompt.user_code}, then try again.`, { cause });
 }

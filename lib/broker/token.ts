@@ -28,6 +28,12 @@ export async function getToken(ctx: BrokerContext, input: TokenInput, io: LoginI
     onWait: () => io.say('Waiting for another gatekit process to renew the login…'),
     // No person here to wait for: a login elsewhere may take minutes (or never end).
     timeoutMs: input.interactive ? undefined : nonInteractiveLockWait(ctx.env),
+    onPoll: input.interactive ? undefined : () => {
+      if (ctx.store.readPendingDevice()) {
+        throw new GatekitError('LOGIN_REQUIRED', 'a login is in progress elsewhere (it waits for a person to approve it)',
+          { hint: 'approve that login, then run this again' });
+      }
+    },
   });
   try {
     const again = cachedToken(ctx, input.server, input.minTtl);

@@ -37,6 +37,18 @@ export interface CachedToken {
 }
 
 /**
+ * A device login (RFC 8628 §3.3) waiting for the person, shared so that other processes show the same
+ * URL and code instead of starting their own. Secret-ish (whoever has the code can approve it with
+ * their own account): 0600, removed when the login ends.
+ */
+export interface PendingDevice {
+  readonly verification_uri: string;
+  readonly verification_uri_complete?: string | undefined;
+  readonly user_code: string;
+  readonly expires_at: number;
+}
+
+/**
  * Per-user login state for one IdP client *and one config file*: `<key>.session.json`, one
  * `<key>.token.<hash>.json` per (broker issuer, resource), and `<key>.lock` for single-flight logins
  * and refreshes. The key includes the config file's real path, so a login (and the tokens minted
@@ -62,6 +74,7 @@ export class SessionStore {
 
   get sessionFile(): string { return join(this.dir, `${this.#key}.session.json`) }
   get lockFile(): string { return join(this.dir, `${this.#key}.lock`) }
+  get pendingDeviceFile(): string { return join(this.dir, `${this.#key}.device.json`) }
   tokenFile(issuer: string, resource: string): string { return join(this.dir, `${this.#key}.token.${shortHash(issuer, resource)}.json`) }
 
   readSession(): StoredSession | undefined {
@@ -86,6 +99,24 @@ export class SessionStore {
 
   listTokens(): CachedToken[] {
     return this.#ownFiles('.token.').map((f) => readJsonFile<CachedToken>(join(this.dir, f))).filter((t): t is CachedToken => !!t);
+  }
+
+  writePendingDevice(prompt: PendingDevice): void {
+    ensurePrivateDir(this.dir);
+    const { verification_uri, verification_uri_complete, user_code, expires_at } = prompt;
+    writeFileAtomic(this.pendingDeviceFile, JSON.stringify({ verification_uri, verification_uri_complete, user_code, expires_at }), 0o600);
+  }
+
+  /** The device login another process is waiting on, while it has not expired. */
+  readPendingDevice(now = Date.now() / 1000): PendingDevice | undefined {
+    const p = readJsonFile<PendingDevice>(this.pendingDeviceFile);
+    const ok = p && typeof p.verification_uri === 'string' && typeof p.user_code === 'string' && typeof p.expires_at === 'number'
+      && (p.verification_uri_complete === undefined || typeof p.verification_uri_complete === 'string');
+    return ok && p.expires_at > now ? p : undefined;
+  }
+
+  clearPendingDevice(): void {
+    rmSync(this.pendingDeviceFile, { force: true });
   }
 
   /** Forgets the session and every token minted from it. */

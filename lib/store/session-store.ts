@@ -34,6 +34,8 @@ export interface CachedToken {
   readonly issuer: string;
   readonly scope: string;
   readonly jti: string;
+  /** RFC 8705 `cnf.x5t#S256` when the token is bound to a client certificate: part of the cache key. */
+  readonly cnf_x5t?: string | undefined;
 }
 
 /**
@@ -75,7 +77,10 @@ export class SessionStore {
   get sessionFile(): string { return join(this.dir, `${this.#key}.session.json`) }
   get lockFile(): string { return join(this.dir, `${this.#key}.lock`) }
   get pendingDeviceFile(): string { return join(this.dir, `${this.#key}.device.json`) }
-  tokenFile(issuer: string, resource: string): string { return join(this.dir, `${this.#key}.token.${shortHash(issuer, resource)}.json`) }
+  tokenFile(issuer: string, resource: string, binding?: string): string {
+    const id = binding === undefined ? shortHash(issuer, resource) : shortHash(issuer, resource, binding);
+    return join(this.dir, `${this.#key}.token.${id}.json`);
+  }
 
   readSession(): StoredSession | undefined {
     const s = readJsonFile<StoredSession>(this.sessionFile);
@@ -87,14 +92,14 @@ export class SessionStore {
     writeFileAtomic(this.sessionFile, JSON.stringify(session), 0o600);
   }
 
-  readToken(issuer: string, resource: string): CachedToken | undefined {
-    const t = readJsonFile<CachedToken>(this.tokenFile(issuer, resource));
-    return t && typeof t.access_token === 'string' && t.issuer === issuer && t.resource === resource ? t : undefined;
+  readToken(issuer: string, resource: string, binding?: string): CachedToken | undefined {
+    const t = readJsonFile<CachedToken>(this.tokenFile(issuer, resource, binding));
+    return t && typeof t.access_token === 'string' && t.issuer === issuer && t.resource === resource && t.cnf_x5t === binding ? t : undefined;
   }
 
   writeToken(token: CachedToken): void {
     ensurePrivateDir(this.dir);
-    writeFileAtomic(this.tokenFile(token.issuer, token.resource), JSON.stringify(token), 0o600);
+    writeFileAtomic(this.tokenFile(token.issuer, token.resource, token.cnf_x5t), JSON.stringify(token), 0o600);
   }
 
   listTokens(): CachedToken[] {

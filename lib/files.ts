@@ -43,8 +43,10 @@ export function untrustedReason(path: string, kind: 'owned' | 'shared-dir'): str
   const mode = (st.mode & 0o7777).toString(8).padStart(4, '0');
   if (kind === 'owned') {
     const uid = process.getuid?.();
-    if (uid !== undefined && st.uid !== uid && st.uid !== 0) return `${path} is owned by uid ${st.uid}, not by you (uid ${uid})`;
-    if ((st.mode & 0o022) !== 0) return `${path} is writable by ${st.mode & 0o002 ? 'others' : 'its group'} (mode ${mode})`;
+    const isOurs = uid === undefined || st.uid === uid || st.uid === 0;
+    if (!isOurs) return `${path} is owned by uid ${st.uid}, not by you (${uid})`;
+    const who = st.mode & 0o002 ? 'others' : 'its group';
+    if ((st.mode & 0o022) !== 0) return `${path} is writable by ${who} (mode ${mode})`;
     return undefined;
   }
   if (st.isDirectory() && (st.mode & 0o002) !== 0 && (st.mode & 0o1000) === 0) {

@@ -8,7 +8,9 @@ import type { AgentError } from './protocol.js';
  * Asks the `gatekit exec` agent at `socketPath` for a token. Only node:http: `broker token` inside
  * the child stays as light as the cached path.
  */
-export function agentToken(socketPath: string, resource: string, minTtl: number, configFile: string): Promise<CachedToken> {
+export function agentToken(
+  socketPath: string, resource: string, minTtl: number, configFile: string,
+): Promise<CachedToken> {
   const body = JSON.stringify({ resource, min_ttl: minTtl, config: configRealPath(configFile) });
   return new Promise((resolve, reject) => {
     const req = request({ socketPath, path: '/token', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {

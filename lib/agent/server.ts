@@ -41,8 +41,9 @@ async function answer(ctx: BrokerContext, io: LoginIO, req: IncomingMessage, res
     if (req.method !== 'POST' || req.url !== '/token') throw new GatekitError('NOT_FOUND', 'the token agent answers POST /token only');
     const input = parseRequest(await readBody(req));
     if (input.config !== ctx.store.configFile) {
-      throw new GatekitError('FORBIDDEN', `this gatekit exec token agent serves ${ctx.store.configFile} only; the asking process uses ${input.config}`,
-        { hint: 'inside gatekit exec, use its config (GATEKIT_CONFIG), or unset GATEKIT_AGENT and log in with the other config' });
+      throw new GatekitError('FORBIDDEN',
+        `this gatekit exec token agent serves ${ctx.store.configFile} only; the asking process uses ${input.config}`,
+        { hint: 'inside gatekit exec, use its config (GATEKIT_CONFIG), or unset GATEKIT_AGENT and log in with yours' });
     }
     const token = await getToken(ctx, { server: input.resource, minTtl: input.min_ttl, interactive: false }, io);
     send(res, 200, token);

@@ -36,7 +36,9 @@ export class TokenSource {
     try {
       const minTtl = force ? FORCE_NEW : MIN_TTL;
       const agent = this.#ctx.env['GATEKIT_AGENT'];
-      const t = agent ? await agentToken(agent, this.#server, minTtl, this.#ctx.store.configFile) : await getToken(this.#ctx, { server: this.#server, minTtl, interactive: false }, { say: this.#say });
+      const t = agent
+        ? await agentToken(agent, this.#server, minTtl, this.#ctx.store.configFile)
+        : await getToken(this.#ctx, { server: this.#server, minTtl, interactive: false }, { say: this.#say });
       this.#token = { value: t.access_token, expires_at: t.expires_at };
       return t.access_token;
     } catch (err) {

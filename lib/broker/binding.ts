@@ -12,7 +12,8 @@ export function certificateThumbprint(pemFile: string): string {
   try {
     der = new X509Certificate(readFileSync(pemFile)).raw;
   } catch (cause) {
-    throw new GatekitError('CONFIG_INVALID', `cannot read the certificate ${pemFile}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`,
+    const why = (cause as NodeJS.ErrnoException).code ?? (cause as Error).message;
+    throw new GatekitError('CONFIG_INVALID', `cannot read the certificate ${pemFile}: ${why}`,
       { hint: 'run "gatekit init"', cause });
   }
   return createHash('sha256').update(der).digest('base64url');

@@ -35,7 +35,11 @@ export async function mintForServer(ctx: BrokerContext, server: ServerConfig, se
   return cache(ctx, server, token, claims, binding);
 }
 
-function cache(ctx: BrokerContext, server: ServerConfig, token: string, claims: { exp: number; iat: number; scope: string; jti: string }, binding?: string): CachedToken {
+type CachedClaims = { exp: number; iat: number; scope: string; jti: string };
+
+function cache(
+  ctx: BrokerContext, server: ServerConfig, token: string, claims: CachedClaims, binding?: string,
+): CachedToken {
   const cached: CachedToken = {
     access_token: token,
     expires_at: claims.exp,

@@ -28,7 +28,10 @@ export async function interactiveLogin(ctx: BrokerContext, flow: LoginFlow | und
   // Login state is bound to the config file (see SessionStore): say which one this login is for.
   io.say(`Logging in for ${ctx.store.configFile} (this login is used only with this config file).`);
   // Other processes waiting for this login show its URL and code rather than start their own.
-  const shared: LoginIO = { ...io, onDeviceCode: (prompt) => { ctx.store.writePendingDevice(prompt); io.onDeviceCode?.(prompt) } };
+  const shared: LoginIO = {
+    ...io,
+    onDeviceCode: (prompt) => { ctx.store.writePendingDevice(prompt); io.onDeviceCode?.(prompt) },
+  };
   try {
     return await loginAtProvider(ctx, flow, shared);
   } finally {

@@ -30,7 +30,7 @@ export async function getToken(ctx: BrokerContext, input: TokenInput, io: LoginI
     timeoutMs: input.interactive ? undefined : nonInteractiveLockWait(ctx.env),
     onPoll: input.interactive ? undefined : () => {
       if (ctx.store.readPendingDevice()) {
-        throw new GatekitError('LOGIN_REQUIRED', 'a login is in progress elsewhere (it waits for a person to approve it)',
+        throw new GatekitError('LOGIN_REQUIRED', 'a login is in progress elsewhere (waiting for a person)',
           { hint: 'approve that login, then run this again' });
       }
     },
@@ -54,7 +54,10 @@ function nonInteractiveLockWait(env: NodeJS.ProcessEnv): number {
 async function usableSession(ctx: BrokerContext, interactive: boolean, io: LoginIO): Promise<StoredSession> {
   const stored = ctx.store.readSession();
   try {
-    if (!stored) throw new GatekitError('LOGIN_REQUIRED', `not logged in with ${ctx.store.configFile}`, { hint: 'run "gatekit broker login"' });
+    if (!stored) {
+      throw new GatekitError('LOGIN_REQUIRED', `not logged in with ${ctx.store.configFile}`,
+        { hint: 'run "gatekit broker login"' });
+    }
     const now = Date.now() / 1000;
     // A provider without refresh tokens: the session lasts as long as its access token did.
     if (!stored.refresh_token && stored.expires_at !== undefined && stored.expires_at > now) return stored;
@@ -73,7 +76,10 @@ async function usableSession(ctx: BrokerContext, interactive: boolean, io: Login
 export async function ensureLogin(ctx: BrokerContext, interactive: boolean, io: LoginIO): Promise<StoredSession> {
   const existing = ctx.store.readSession();
   if (existing) return existing;
-  if (!interactive) throw new GatekitError('LOGIN_REQUIRED', `not logged in with ${ctx.store.configFile}`, { hint: 'run "gatekit broker login" first' });
+  if (!interactive) {
+    throw new GatekitError('LOGIN_REQUIRED', `not logged in with ${ctx.store.configFile}`,
+      { hint: 'run "gatekit broker login" first' });
+  }
   const release = await ctx.store.lock({ signal: io.signal });
   try {
     return ctx.store.readSession() ?? await interactiveLogin(ctx, undefined, io);

@@ -10,7 +10,9 @@ import { isAbsolute, join } from 'node:path';
  * user's own or is open to others.
  * @see https://nodejs.org/api/module.html#moduleenablecompilecachedirectory
  */
-export function compileCacheDir(env: NodeJS.ProcessEnv, uid = process.getuid?.(), home = homedir()): string | undefined {
+export function compileCacheDir(
+  env: NodeJS.ProcessEnv, uid = process.getuid?.(), home = homedir(),
+): string | undefined {
   const xdg = env['XDG_CACHE_HOME'];
   // The XDG Base Directory spec: a relative $XDG_CACHE_HOME is invalid and ignored.
   const base = join(xdg && isAbsolute(xdg) ? xdg : join(home, '.cache'), 'gatekit');

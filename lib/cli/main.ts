@@ -18,7 +18,8 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
         import('../agent/client.js'), import('./token-output.js'), import('../config/load.js'),
       ]);
       const configFile = findConfigFile({ config: plain.config, env: io.env });
-      io.out(formatToken(await agentToken(io.env['GATEKIT_AGENT'], plain.resource, plain.minTtl, configFile), plain.format));
+      const token = await agentToken(io.env['GATEKIT_AGENT'], plain.resource, plain.minTtl, configFile);
+      io.out(formatToken(token, plain.format));
       return 0;
     } catch (err) {
       return renderError(io, err, debug);

@@ -19,7 +19,7 @@ export function formatToken(token: CachedToken, format: TokenFormat, now = Date.
   const value: unknown = token?.access_token;
   if (typeof value !== 'string' || value.length > MAX_TOKEN_BYTES || !COMPACT_JWS.test(value)) {
     throw new GatekitError('TOKEN_INVALID', 'refusing to print a token that is not a compact JWS of at most 8 KiB',
-      { hint: 'the token cache or the token agent is corrupt or tampered with: run "gatekit broker logout", then log in again' });
+      { hint: 'the token cache or agent is corrupt or tampered with: run "gatekit broker logout", then log in again' });
   }
   if (!Number.isSafeInteger(token.expires_at)) {
     throw new GatekitError('TOKEN_INVALID', 'refusing to print a token whose expires_at is not an integer',

@@ -14,7 +14,7 @@ export function checkConfigTrust(config: Config): Config {
     throw new GatekitError('CONFIG_INVALID', `${config.file}: refusing ${what}: ${reason}`, { hint: fix });
   };
   const owned = untrustedReason(config.file, 'owned');
-  if (owned) refuse('the config file', owned, `make it yours and private: chown $USER ${config.file} && chmod go-w ${config.file}`);
+  if (owned) refuse('the config file', owned, `make it yours: chown $USER ${config.file} && chmod go-w ${config.file}`);
   const dirs: Array<[string, string]> = [['the config directory', dirname(config.file)]];
   if (config.broker.signing_key) dirs.push(['the broker.signing_key directory', dirname(config.broker.signing_key)]);
   const trusted = config.daemon.trusted_keys;
@@ -24,7 +24,8 @@ export function checkConfigTrust(config: Config): Config {
     dirs.push(['the daemon.trusted_keys directory', dirname(trusted)]);
   }
   for (const server of config.servers.values()) {
-    if (server.listen.kind === 'unix') dirs.push([`the servers.${server.name}.listen directory`, dirname(server.listen.path)]);
+    if (server.listen.kind !== 'unix') continue;
+    dirs.push([`the servers.${server.name}.listen directory`, dirname(server.listen.path)]);
   }
   const tokenListen = config.daemon.token_listen;
   if (tokenListen?.kind === 'unix') dirs.push(['the daemon.token_listen directory', dirname(tokenListen.path)]);

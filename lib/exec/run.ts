@@ -30,7 +30,8 @@ export async function execWithAgent(ctx: BrokerContext, input: ExecInput, io: Lo
 
   const agent = await startTokenAgent(ctx, { say: io.say });
   try {
-    const child = spawn(file, args, { stdio: 'inherit', env: { ...process.env, [AGENT_ENV]: agent.socketPath, GATEKIT_CONFIG: ctx.store.configFile } });
+    const env = { ...process.env, [AGENT_ENV]: agent.socketPath, GATEKIT_CONFIG: ctx.store.configFile };
+    const child = spawn(file, args, { stdio: 'inherit', env });
     const unforward = forwardSignals(child, input.stdinIsTerminal);
     try {
       return await new Promise<number>((resolve, reject) => {

@@ -58,7 +58,7 @@ export interface LockOptions {
   readonly onWait?: (() => void) | undefined;
   /** Called on every poll while waiting; may throw to stop waiting (e.g. a login elsewhere has a code to show). */
   readonly onPoll?: (() => void) | undefined;
-  /** Stop waiting after this long with LOGIN_REQUIRED (no person to wait for); default: wait for as long as it takes. */
+  /** Stop waiting after this long with LOGIN_REQUIRED (no person to wait for); default: as long as it takes. */
   readonly timeoutMs?: number | undefined;
 }
 
@@ -85,7 +85,7 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
     if (options.signal?.aborted) throw new GatekitError('INTERRUPTED', 'interrupted while waiting for another gatekit login');
     options.onPoll?.();
     if (Date.now() >= deadline) {
-      throw new GatekitError('LOGIN_REQUIRED', 'a login is in progress elsewhere (another gatekit process holds the login lock)',
+      throw new GatekitError('LOGIN_REQUIRED', 'a login is in progress elsewhere (another process holds its lock)',
         { hint: 'finish that login (or end that process), then run this again' });
     }
     await new Promise((r) => setTimeout(r, POLL_MS));

@@ -68,7 +68,7 @@ export class SessionStore {
     const untrusted = untrustedReason(this.dir, 'owned');
     if (untrusted) {
       throw new GatekitError('CONFIG_INVALID', `refusing the login state directory: ${untrusted}`,
-        { hint: `use a private directory of your own (GATEKIT_HOME), or: chown $USER ${this.dir} && chmod 700 ${this.dir}` });
+        { hint: `use a private directory (GATEKIT_HOME), or: chown $USER ${this.dir} && chmod 700 ${this.dir}` });
     }
     this.configFile = configRealPath(configFile);
     this.#key = shortHash(idpIssuer, clientId, this.configFile);
@@ -94,7 +94,8 @@ export class SessionStore {
 
   readToken(issuer: string, resource: string, binding?: string): CachedToken | undefined {
     const t = readJsonFile<CachedToken>(this.tokenFile(issuer, resource, binding));
-    return t && typeof t.access_token === 'string' && t.issuer === issuer && t.resource === resource && t.cnf_x5t === binding ? t : undefined;
+    const matches = t && typeof t.access_token === 'string' && t.issuer === issuer && t.resource === resource;
+    return matches && t.cnf_x5t === binding ? t : undefined;
   }
 
   writeToken(token: CachedToken): void {
@@ -109,13 +110,15 @@ export class SessionStore {
   writePendingDevice(prompt: PendingDevice): void {
     ensurePrivateDir(this.dir);
     const { verification_uri, verification_uri_complete, user_code, expires_at } = prompt;
-    writeFileAtomic(this.pendingDeviceFile, JSON.stringify({ verification_uri, verification_uri_complete, user_code, expires_at }), 0o600);
+    const text = JSON.stringify({ verification_uri, verification_uri_complete, user_code, expires_at });
+    writeFileAtomic(this.pendingDeviceFile, text, 0o600);
   }
 
   /** The device login another process is waiting on, while it has not expired. */
   readPendingDevice(now = Date.now() / 1000): PendingDevice | undefined {
     const p = readJsonFile<PendingDevice>(this.pendingDeviceFile);
-    const ok = p && typeof p.verification_uri === 'string' && typeof p.user_code === 'string' && typeof p.expires_at === 'number'
+    const ok = p && typeof p.verification_uri === 'string' && typeof p.user_code === 'string'
+      && typeof p.expires_at === 'number'
       && (p.verification_uri_complete === undefined || typeof p.verification_uri_complete === 'string');
     return ok && p.expires_at > now ? p : undefined;
   }

@@ -104,6 +104,7 @@ describe('a gatekit.toml in the current directory never receives the login of an
     const out = await connectOnce(env, hostileDir);
     assert.deepEqual(seen, []);
     assert.match(out, /"error"|"isError"/, out);
+    assert.ok(out.includes(join(hostileDir, 'gatekit.toml')), 'the login it asks for names that config file');
   });
 
   it('inside gatekit exec: connect and broker token in that directory send nothing there', async () => {

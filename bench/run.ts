@@ -66,7 +66,7 @@ const { bin } = JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')) as { bin: Record<
 const SHIPPED_BIN = fileURLToPath(new URL(bin['gatekit']!, PACKAGE_JSON));
 
 async function cliStartup(config: Config, env: NodeJS.ProcessEnv, token: string): Promise<StartupTimes> {
-  const store = new SessionStore(config.idp!.issuer, config.idp!.client_id, env);
+  const store = new SessionStore(config.idp!.issuer, config.idp!.client_id, config.file, env);
   const resource = config.servers.get('notes')!.resource;
   store.writeToken({
     access_token: token, expires_at: Math.floor(Date.now() / 1000) + 3000, issued_at: 0, server: 'notes', resource,

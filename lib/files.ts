@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, renameSync, rmSync, writeFileSync, readFileSync, chmodSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync, readFileSync, chmodSync, statSync, type Stats } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 
 /**
@@ -29,4 +29,28 @@ export function readJsonFile<T>(path: string): T | undefined {
   let text: string;
   try { text = readFileSync(path, 'utf8') } catch { return undefined }
   try { return JSON.parse(text) as T } catch { return undefined }
+}
+
+/**
+ * Why `path` cannot be trusted to hold what only this user may write, or undefined when it can (or
+ * does not exist). `owned`: owned by this user (or root) and not writable by group or others.
+ * `shared-dir`: a directory others cannot write, unless it has the sticky bit (like /tmp), where
+ * they cannot rename or delete what is ours.
+ */
+export function untrustedReason(path: string, kind: 'owned' | 'shared-dir'): string | undefined {
+  let st: Stats;
+  try { st = statSync(path) } catch { return undefined }
+  const mode = (st.mode & 0o7777).toString(8).padStart(4, '0');
+  if (kind === 'owned') {
+    const uid = process.getuid?.();
+    const isOurs = uid === undefined || st.uid === uid || st.uid === 0;
+    if (!isOurs) return `${path} is owned by uid ${st.uid}, not by you (${uid})`;
+    const who = st.mode & 0o002 ? 'others' : 'its group';
+    if ((st.mode & 0o022) !== 0) return `${path} is writable by ${who} (mode ${mode})`;
+    return undefined;
+  }
+  if (st.isDirectory() && (st.mode & 0o002) !== 0 && (st.mode & 0o1000) === 0) {
+    return `${path} is writable by others without the sticky bit (mode ${mode})`;
+  }
+  return undefined;
 }

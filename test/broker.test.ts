@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startDevIdp, type DevIdp } from '../lib/devidp/index.js';
@@ -116,6 +116,19 @@ describe('broker against a real OpenID provider', () => {
     assert.ok(Date.now() - started < 10_000);
   });
 
+  it('without a terminal, a lock held by a live process (a login elsewhere) is waited for only briefly: exit 3', async (t) => {
+    const holder = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    t.after(() => { holder.kill() });
+    const lock = stateFiles(ws).find((f) => f.endsWith('.session.json'))!.replace(/\.session\.json$/, '.lock');
+    writeFileSync(lock, `${holder.pid}\n`);
+    t.after(() => rmSync(lock, { force: true }));
+    expireCachedTokens(ws);
+    const r = await gatekit(['broker', 'token', '--resource', 'notes'], { env: { ...ws.env, GATEKIT_TEST_LOCK_WAIT_MS: '200' }, timeoutMs: 20_000 });
+    assert.equal(r.code, 3, r.stderr);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /in progress elsewhere/);
+  });
+
   it('a person outside the policy logs in but gets exit 4 naming the rule', async () => {
     const other = workspace(basicConfig(idp.issuer));
     try {
@@ -169,12 +182,25 @@ describe('broker against a real OpenID provider', () => {
   });
 
   it('logout revokes the refresh token at the provider and forgets the session', async () => {
+    const sessionFile = stateFiles(ws).find((f) => f.endsWith('.session.json'))!;
+    const { refresh_token: refreshToken } = JSON.parse(readFileSync(sessionFile, 'utf8'));
+    assert.equal(typeof refreshToken, 'string');
+    const discovery = await (await fetch(`${idp.issuer}/.well-known/openid-configuration`)).json() as { token_endpoint: string };
+    const refresh = () => fetch(discovery.token_endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: 'gatekit-cli' }),
+    });
     const r = await gatekit(['broker', 'logout'], { env: ws.env });
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /revoked/i);
-    assert.deepEqual(stateFiles(ws).filter((f) => !f.endsWith('.lock')), []);
+    assert.equal(r.stdout, '');
+    const after = await refresh();
+    assert.equal(after.status, 400, 'the provider no longer honours the refresh token');
+    assert.equal(((await after.json()) as { error: string }).error, 'invalid_grant');
+    assert.deepEqual(stateFiles(ws).filter((f) => !f.endsWith('.lock')), [], 'session and cached tokens removed');
     const token = await gatekit(['broker', 'token', '--resource', 'notes'], { env: ws.env });
     assert.equal(token.code, 3);
+    assert.equal(token.stdout, '');
   });
 
   it('an unreachable provider: exit 5 with a clear line', async () => {

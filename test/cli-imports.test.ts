@@ -86,7 +86,7 @@ async function workspaceWithCachedToken(): Promise<{ ws: Workspace; token: strin
     identity: { user: 'alice@example.com', sub: 'sub-alice', groups: [] }, issuer: config.broker.issuer,
     resource, scope: 'tools:*', clientId: 'gatekit-cli', userClaim: 'email', ttl: 300,
   });
-  new SessionStore(config.idp!.issuer, config.idp!.client_id, ws.env).writeToken({
+  new SessionStore(config.idp!.issuer, config.idp!.client_id, config.file, ws.env).writeToken({
     access_token: token, expires_at: claims.exp, issued_at: claims.iat, server: 'notes', resource,
     issuer: config.broker.issuer, scope: claims.scope, jti: claims.jti,
   });

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { GatekitError } from '../lib/errors.js';
 import { acquireLock } from '../lib/store/lock.js';
 
 const LOCK_MODULE = fileURLToPath(new URL('../lib/store/lock.js', import.meta.url));
@@ -57,6 +58,19 @@ describe('cross-process lock', () => {
     release();
     (await second)();
     assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('b.lock')), []);
+  });
+
+  it('a bounded wait on a live holder ends with LOGIN_REQUIRED, and onPoll can end it at once', async () => {
+    const lock = join(dir, 'd.lock');
+    const release = await acquireLock(lock);
+    try {
+      await assert.rejects(acquireLock(lock, { timeoutMs: 50 }), (err: GatekitError) => err.code === 'LOGIN_REQUIRED');
+      const stop = new GatekitError('LOGIN_REQUIRED', 'stop');
+      await assert.rejects(acquireLock(lock, { onPoll: () => { throw stop } }), (err) => err === stop);
+    } finally {
+      release();
+    }
+    assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('d.lock')), []);
   });
 
   it('releasing never removes a lock someone else holds now', async () => {

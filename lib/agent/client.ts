@@ -1,14 +1,17 @@
 import { request } from 'node:http';
 import { GatekitError, isErrorCode } from '../errors.js';
 import type { CachedToken } from '../store/index.js';
+import { configRealPath } from '../store/paths.js';
 import type { AgentError } from './protocol.js';
 
 /**
  * Asks the `gatekit exec` agent at `socketPath` for a token. Only node:http: `broker token` inside
  * the child stays as light as the cached path.
  */
-export function agentToken(socketPath: string, resource: string, minTtl: number): Promise<CachedToken> {
-  const body = JSON.stringify({ resource, min_ttl: minTtl });
+export function agentToken(
+  socketPath: string, resource: string, minTtl: number, configFile: string,
+): Promise<CachedToken> {
+  const body = JSON.stringify({ resource, min_ttl: minTtl, config: configRealPath(configFile) });
   return new Promise((resolve, reject) => {
     const req = request({ socketPath, path: '/token', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
       let text = '';

@@ -40,6 +40,11 @@ async function answer(ctx: BrokerContext, io: LoginIO, req: IncomingMessage, res
   try {
     if (req.method !== 'POST' || req.url !== '/token') throw new GatekitError('NOT_FOUND', 'the token agent answers POST /token only');
     const input = parseRequest(await readBody(req));
+    if (input.config !== ctx.store.configFile) {
+      throw new GatekitError('FORBIDDEN',
+        `this gatekit exec token agent serves ${ctx.store.configFile} only; the asking process uses ${input.config}`,
+        { hint: 'inside gatekit exec, use its config (GATEKIT_CONFIG), or unset GATEKIT_AGENT and log in with yours' });
+    }
     const token = await getToken(ctx, { server: input.resource, minTtl: input.min_ttl, interactive: false }, io);
     send(res, 200, token);
   } catch (err) {
@@ -52,10 +57,10 @@ async function answer(ctx: BrokerContext, io: LoginIO, req: IncomingMessage, res
 function parseRequest(body: string): AgentTokenRequest {
   let value: Partial<AgentTokenRequest>;
   try { value = JSON.parse(body) } catch { value = {} }
-  if (typeof value.resource !== 'string' || typeof value.min_ttl !== 'number') {
-    throw new GatekitError('BAD_REQUEST', 'expected {"resource": NAME, "min_ttl": SECONDS}');
+  if (typeof value.resource !== 'string' || typeof value.min_ttl !== 'number' || typeof value.config !== 'string') {
+    throw new GatekitError('BAD_REQUEST', 'expected {"resource": NAME, "min_ttl": SECONDS, "config": PATH}');
   }
-  return { resource: value.resource, min_ttl: value.min_ttl };
+  return { resource: value.resource, min_ttl: value.min_ttl, config: value.config };
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {

@@ -3,6 +3,7 @@ import { getToken, login } from '../broker/index.js';
 import { agentToken } from '../agent/index.js';
 import { GatekitError, isGatekitError } from '../errors.js';
 import type { DevicePrompt } from '../oidc/index.js';
+import type { PendingDevice } from '../store/index.js';
 
 const MIN_TTL = 60;
 /** Larger than any token's lifetime: forces a new mint after the daemon refused ours. */
@@ -31,16 +32,20 @@ export class TokenSource {
     if (!force && this.#token && this.#token.expires_at - Date.now() / 1000 > MIN_TTL) return this.#token.value;
     this.#token = undefined;
     // While a login waits for the person, answer at once with its code instead of queueing on its lock.
-    if (this.#login) throw loginRequired(await this.#login.prompt);
+    if (this.#login) throw loginRequired(this.#ctx, await this.#login.prompt);
     try {
       const minTtl = force ? FORCE_NEW : MIN_TTL;
       const agent = this.#ctx.env['GATEKIT_AGENT'];
-      const t = agent ? await agentToken(agent, this.#server, minTtl) : await getToken(this.#ctx, { server: this.#server, minTtl, interactive: false }, { say: this.#say });
+      const t = agent
+        ? await agentToken(agent, this.#server, minTtl, this.#ctx.store.configFile)
+        : await getToken(this.#ctx, { server: this.#server, minTtl, interactive: false }, { say: this.#say });
       this.#token = { value: t.access_token, expires_at: t.expires_at };
       return t.access_token;
     } catch (err) {
       if (!isGatekitError(err, 'LOGIN_REQUIRED')) throw err;
-      throw loginRequired(await this.#startLogin(), err);
+      // Another process's device login is waiting for the person: show its code, start none of our own.
+      const elsewhere = this.#ctx.store.readPendingDevice();
+      throw loginRequired(this.#ctx, elsewhere ?? await this.#startLogin(), err);
     }
   }
 
@@ -58,7 +63,10 @@ export class TokenSource {
   }
 }
 
-function loginRequired(prompt: DevicePrompt, cause?: unknown): GatekitError {
+/** Names the config file: a login is bound to it (see SessionStore), and a person should know which one. */
+function loginRequired(ctx: BrokerContext, prompt: PendingDevice, cause?: unknown): GatekitError {
   const where = prompt.verification_uri_complete ?? prompt.verification_uri;
-  return new GatekitError('LOGIN_REQUIRED', `Gatekit login required: open ${where} and enter the code ${prompt.user_code}, then try again.`, { cause });
+  return new GatekitError('LOGIN_REQUIRED',
+    `Gatekit login required for ${ctx.store.configFile}: open ${where} and enter the code ${prompt.user_code}, then try again.`,
+    { cause });
 }

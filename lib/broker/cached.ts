@@ -1,5 +1,6 @@
 import { serverByName } from '../config/index.js';
 import type { CachedToken } from '../store/index.js';
+import { certificateBinding } from './binding.js';
 import type { BrokerContext } from './context.js';
 
 export function isFresh(token: CachedToken | undefined, minTtl: number, now = Date.now()): token is CachedToken {
@@ -9,6 +10,6 @@ export function isFresh(token: CachedToken | undefined, minTtl: number, now = Da
 /** The cache lookup alone: what `broker token` answers without loading any crypto or HTTP code. */
 export function cachedToken(ctx: BrokerContext, serverName: string, minTtl: number): CachedToken | undefined {
   const server = serverByName(ctx.config, serverName);
-  const token = ctx.store.readToken(ctx.config.broker.issuer, server.resource);
+  const token = ctx.store.readToken(ctx.config.broker.issuer, server.resource, certificateBinding(ctx.config, server));
   return isFresh(token, minTtl) ? token : undefined;
 }

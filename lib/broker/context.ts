@@ -12,5 +12,5 @@ export interface BrokerContext {
 
 export function brokerContext(config: Config, env: NodeJS.ProcessEnv = process.env): BrokerContext {
   const idp = requireIdp(config);
-  return { config, idp, store: new SessionStore(idp.issuer, idp.client_id, env), env };
+  return { config, idp, store: new SessionStore(idp.issuer, idp.client_id, config.file, env), env };
 }

@@ -12,3 +12,4 @@ export type { LogoutResult } from './logout.js';
 export { describeIdentity } from './session.js';
 export type { LoginFlow } from './session.js';
 export { isWorkload, workloadToken } from './workload.js';
+export { certificateBinding, certificateThumbprint } from './binding.js';

@@ -21,10 +21,25 @@ export interface LoginResult {
  */
 export async function login(ctx: BrokerContext, input: LoginInput, io: LoginIO): Promise<LoginResult> {
   const servers = input.resources.map((name) => serverByName(ctx.config, name));
-  const release = await ctx.store.lock({ signal: io.signal, onWait: () => io.say('Another gatekit login is in progress; waiting for it to finish…') });
+  const startedAt = Math.floor(Date.now() / 1000);
+  let waited = false;
+  let shown = false;
+  const release = await ctx.store.lock({
+    signal: io.signal,
+    onWait: () => { waited = true; io.say('Another gatekit login is in progress; waiting for it to finish…') },
+    onPoll: () => {
+      const pending = shown ? undefined : ctx.store.readPendingDevice();
+      if (!pending) return;
+      shown = true;
+      io.say(`That login waits for: open ${pending.verification_uri} and enter the code ${pending.user_code}`);
+      io.onDeviceCode?.(pending);
+    },
+  });
   let session: StoredSession;
   try {
-    session = await interactiveLogin(ctx, input.flow, io);
+    // One login per person at a time: a login that finished while we waited is ours too.
+    const finished = waited ? ctx.store.readSession() : undefined;
+    session = finished && finished.logged_in_at >= startedAt ? finished : await interactiveLogin(ctx, input.flow, io);
   } finally {
     release();
   }

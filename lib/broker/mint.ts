@@ -3,6 +3,7 @@ import { GatekitError } from '../errors.js';
 import { evaluate, scopeFor } from '../policy/index.js';
 import type { CachedToken, StoredSession } from '../store/index.js';
 import { loadSigningKey, mintAccessToken } from '../token/index.js';
+import { certificateBinding } from './binding.js';
 import type { BrokerContext } from './context.js';
 
 /**
@@ -20,7 +21,9 @@ export async function mintForServer(ctx: BrokerContext, server: ServerConfig, se
   const { broker } = ctx.config;
   if (!broker.signing_key) throw new GatekitError('CONFIG_INVALID', `${ctx.config.file}: local mode needs broker.signing_key`);
   const key = await loadSigningKey(broker.signing_key);
+  const binding = certificateBinding(ctx.config, server);
   const { token, claims } = await mintAccessToken(key, {
+    certThumbprint: binding,
     identity,
     issuer: broker.issuer,
     resource: server.resource,
@@ -29,10 +32,14 @@ export async function mintForServer(ctx: BrokerContext, server: ServerConfig, se
     userClaim: ctx.idp.user_claim,
     ttl: broker.token_ttl,
   });
-  return cache(ctx, server, token, claims);
+  return cache(ctx, server, token, claims, binding);
 }
 
-function cache(ctx: BrokerContext, server: ServerConfig, token: string, claims: { exp: number; iat: number; scope: string; jti: string }): CachedToken {
+type CachedClaims = { exp: number; iat: number; scope: string; jti: string };
+
+function cache(
+  ctx: BrokerContext, server: ServerConfig, token: string, claims: CachedClaims, binding?: string,
+): CachedToken {
   const cached: CachedToken = {
     access_token: token,
     expires_at: claims.exp,
@@ -42,6 +49,7 @@ function cache(ctx: BrokerContext, server: ServerConfig, token: string, claims: 
     issuer: ctx.config.broker.issuer,
     scope: claims.scope,
     jti: claims.jti,
+    ...(binding === undefined ? {} : { cnf_x5t: binding }),
   };
   ctx.store.writeToken(cached);
   return cached;

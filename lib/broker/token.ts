@@ -23,7 +23,18 @@ export async function getToken(ctx: BrokerContext, input: TokenInput, io: LoginI
   const server = serverByName(ctx.config, input.server);
   const hit = cachedToken(ctx, input.server, input.minTtl);
   if (hit) return hit;
-  const release = await ctx.store.lock({ signal: io.signal, onWait: () => io.say('Waiting for another gatekit process to renew the login…') });
+  const release = await ctx.store.lock({
+    signal: io.signal,
+    onWait: () => io.say('Waiting for another gatekit process to renew the login…'),
+    // No person here to wait for: a login elsewhere may take minutes (or never end).
+    timeoutMs: input.interactive ? undefined : nonInteractiveLockWait(ctx.env),
+    onPoll: input.interactive ? undefined : () => {
+      if (ctx.store.readPendingDevice()) {
+        throw new GatekitError('LOGIN_REQUIRED', 'a login is in progress elsewhere (waiting for a person)',
+          { hint: 'approve that login, then run this again' });
+      }
+    },
+  });
   try {
     const again = cachedToken(ctx, input.server, input.minTtl);
     if (again) return again;
@@ -34,10 +45,19 @@ export async function getToken(ctx: BrokerContext, input: TokenInput, io: LoginI
   }
 }
 
+/** 10 s; `GATEKIT_TEST_LOCK_WAIT_MS` shortens it, for tests only. */
+function nonInteractiveLockWait(env: NodeJS.ProcessEnv): number {
+  const override = Number.parseInt(env['GATEKIT_TEST_LOCK_WAIT_MS'] ?? '', 10);
+  return override >= 0 ? override : 10_000;
+}
+
 async function usableSession(ctx: BrokerContext, interactive: boolean, io: LoginIO): Promise<StoredSession> {
   const stored = ctx.store.readSession();
   try {
-    if (!stored) throw new GatekitError('LOGIN_REQUIRED', 'not logged in', { hint: 'run "gatekit broker login"' });
+    if (!stored) {
+      throw new GatekitError('LOGIN_REQUIRED', `not logged in with ${ctx.store.configFile}`,
+        { hint: 'run "gatekit broker login"' });
+    }
     const now = Date.now() / 1000;
     // A provider without refresh tokens: the session lasts as long as its access token did.
     if (!stored.refresh_token && stored.expires_at !== undefined && stored.expires_at > now) return stored;
@@ -56,7 +76,10 @@ async function usableSession(ctx: BrokerContext, interactive: boolean, io: Login
 export async function ensureLogin(ctx: BrokerContext, interactive: boolean, io: LoginIO): Promise<StoredSession> {
   const existing = ctx.store.readSession();
   if (existing) return existing;
-  if (!interactive) throw new GatekitError('LOGIN_REQUIRED', 'not logged in', { hint: 'run "gatekit broker login" first' });
+  if (!interactive) {
+    throw new GatekitError('LOGIN_REQUIRED', `not logged in with ${ctx.store.configFile}`,
+      { hint: 'run "gatekit broker login" first' });
+  }
   const release = await ctx.store.lock({ signal: io.signal });
   try {
     return ctx.store.readSession() ?? await interactiveLogin(ctx, undefined, io);

@@ -14,8 +14,12 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
   if (plain && io.env['GATEKIT_AGENT']) {
     // Inside `gatekit exec`: its agent holds the login; ask it, whatever the cache says.
     try {
-      const [{ agentToken }, { formatToken }] = await Promise.all([import('../agent/client.js'), import('./token-output.js')]);
-      io.out(formatToken(await agentToken(io.env['GATEKIT_AGENT'], plain.resource, plain.minTtl), plain.format));
+      const [{ agentToken }, { formatToken }, { findConfigFile }] = await Promise.all([
+        import('../agent/client.js'), import('./token-output.js'), import('../config/load.js'),
+      ]);
+      const configFile = findConfigFile({ config: plain.config, env: io.env });
+      const token = await agentToken(io.env['GATEKIT_AGENT'], plain.resource, plain.minTtl, configFile);
+      io.out(formatToken(token, plain.format));
       return 0;
     } catch (err) {
       return renderError(io, err, debug);

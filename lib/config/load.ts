@@ -9,6 +9,7 @@ const { parse, TomlError } = createRequire(import.meta.url)('smol-toml') as type
 import { GatekitError } from '../errors.js';
 import { isLoopbackHost, parseListen } from './listen.js';
 import { isTable, Section } from './section.js';
+import { checkConfigTrust } from './trust.js';
 import type {
   BrokerConfig, Config, DaemonConfig, DevConfig, Grant, IdpConfig, ServerConfig, TlsFiles, ToolRules, WorkloadTrust,
 } from './types.js';
@@ -56,7 +57,7 @@ export function loadConfig(lookup: ConfigLookup = {}): Config {
     const first = String((cause as Error).message).split('\n')[0];
     throw new GatekitError('CONFIG_INVALID', `${file}: not valid TOML${where}: ${first}`, { hint: 'fix the TOML syntax', cause });
   }
-  return checkConfig(file, doc as Record<string, unknown>);
+  return checkConfigTrust(checkConfig(file, doc as Record<string, unknown>));
 }
 
 export function checkConfig(file: string, doc: Record<string, unknown>): Config {

@@ -17,19 +17,22 @@ export interface VerifiedRequest extends Admission { readonly claims: AccessToke
  * The daemon's whole admission check for one token and one server, as `gatekit token verify`
  * runs it: signature and claims (lib/token), then the current policy and per-user not-before.
  */
-export async function verifyForServer(config: Config, token: string, serverName?: string, keys?: TrustedKeys): Promise<VerifiedRequest> {
+export async function verifyForServer(
+  config: Config, token: string, serverName?: string, keys?: TrustedKeys, certThumbprint?: string,
+): Promise<VerifiedRequest> {
   const trusted = keys ?? await loadTrustedKeys(config.daemon.trusted_keys);
   const issuers = [config.broker.issuer];
   if (serverName) {
     const server = serverByName(config, serverName);
-    const claims = await verifyAccessToken(token, { keys: trusted, issuers, audience: server.resource });
+    const options = { keys: trusted, issuers, audience: server.resource, certThumbprint };
+    const claims = await verifyAccessToken(token, options);
     return { claims, server, ...admit(config, server, claims) };
   }
   // No server named: the token's own aud picks it, but only after its signature checks out.
   const signed = await verifySignedClaims(token, { keys: trusted, issuers });
   const server = [...config.servers.values()].find((s) => s.resource === signed.aud);
   if (!server) throw new GatekitError('TOKEN_INVALID', `aud "${signed.aud}" is not the resource of any server in ${config.file}`);
-  const claims = await verifyAccessToken(token, { keys: trusted, issuers, audience: server.resource });
+  const claims = await verifyAccessToken(token, { keys: trusted, issuers, audience: server.resource, certThumbprint });
   return { claims, server, ...admit(config, server, claims) };
 }
 

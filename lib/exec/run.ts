@@ -18,7 +18,8 @@ export interface ExecInput {
 /**
  * `gatekit exec`: makes sure of a login (and a token per --resource) while the terminal is still
  * ours, then runs the command with a private token agent in its environment, forwarding signals.
- * Resolves to the command's exit code (128 + n when a signal ended it). The agent's socket and its
+ * `GATEKIT_CONFIG` is set to this config's real path, so gatekit inside the command uses it (the agent
+ * answers no other). Resolves to the command's exit code (128 + n when a signal ended it). The agent's socket and its
  * directory are gone when this returns.
  */
 export async function execWithAgent(ctx: BrokerContext, input: ExecInput, io: LoginIO): Promise<number> {
@@ -29,7 +30,8 @@ export async function execWithAgent(ctx: BrokerContext, input: ExecInput, io: Lo
 
   const agent = await startTokenAgent(ctx, { say: io.say });
   try {
-    const child = spawn(file, args, { stdio: 'inherit', env: { ...process.env, [AGENT_ENV]: agent.socketPath } });
+    const env = { ...process.env, [AGENT_ENV]: agent.socketPath, GATEKIT_CONFIG: ctx.store.configFile };
+    const child = spawn(file, args, { stdio: 'inherit', env });
     const unforward = forwardSignals(child, input.stdinIsTerminal);
     try {
       return await new Promise<number>((resolve, reject) => {

@@ -53,7 +53,14 @@ function isStale(text: string, path: string): boolean {
   return pid === process.pid ? !held.has(path) : !isAlive(pid);
 }
 
-export interface LockOptions { readonly signal?: AbortSignal | undefined; readonly onWait?: (() => void) | undefined }
+export interface LockOptions {
+  readonly signal?: AbortSignal | undefined;
+  readonly onWait?: (() => void) | undefined;
+  /** Called on every poll while waiting; may throw to stop waiting (e.g. a login elsewhere has a code to show). */
+  readonly onPoll?: (() => void) | undefined;
+  /** Stop waiting after this long with LOGIN_REQUIRED (no person to wait for); default: as long as it takes. */
+  readonly timeoutMs?: number | undefined;
+}
 
 /**
  * A cross-process mutex: a file holding the owner's pid. Waiters poll until it is released; a
@@ -61,6 +68,7 @@ export interface LockOptions { readonly signal?: AbortSignal | undefined; readon
  */
 export async function acquireLock(path: string, options: LockOptions = {}): Promise<() => void> {
   const mine = `${process.pid}\n${new Date().toISOString()}\n${randomBytes(8).toString('hex')}\n`;
+  const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
   let warned = false;
   for (;;) {
     if (tryCreate(path, mine)) {
@@ -75,6 +83,11 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
     }
     if (!warned) { warned = true; options.onWait?.() }
     if (options.signal?.aborted) throw new GatekitError('INTERRUPTED', 'interrupted while waiting for another gatekit login');
+    options.onPoll?.();
+    if (Date.now() >= deadline) {
+      throw new GatekitError('LOGIN_REQUIRED', 'a login is in progress elsewhere (another process holds its lock)',
+        { hint: 'finish that login (or end that process), then run this again' });
+    }
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
 }

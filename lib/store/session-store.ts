@@ -1,9 +1,10 @@
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Identity } from '../token/index.js';
-import { ensurePrivateDir, readJsonFile, writeFileAtomic } from '../files.js';
+import { GatekitError } from '../errors.js';
+import { ensurePrivateDir, readJsonFile, untrustedReason, writeFileAtomic } from '../files.js';
 import { acquireLock, type LockOptions } from './lock.js';
-import { shortHash, stateDir } from './paths.js';
+import { configRealPath, shortHash, stateDir } from './paths.js';
 
 /** What a login leaves behind: the IdP session and who it says the person is. Secret: 0600. */
 export interface StoredSession {
@@ -33,24 +34,53 @@ export interface CachedToken {
   readonly issuer: string;
   readonly scope: string;
   readonly jti: string;
+  /** RFC 8705 `cnf.x5t#S256` when the token is bound to a client certificate: part of the cache key. */
+  readonly cnf_x5t?: string | undefined;
 }
 
 /**
- * Per-user login state for one IdP client: `<key>.session.json`, one `<key>.token.<hash>.json`
- * per (broker issuer, resource), and `<key>.lock` for single-flight logins and refreshes.
+ * A device login (RFC 8628 §3.3) waiting for the person, shared so that other processes show the same
+ * URL and code instead of starting their own. Secret-ish (whoever has the code can approve it with
+ * their own account): 0600, removed when the login ends.
+ */
+export interface PendingDevice {
+  readonly verification_uri: string;
+  readonly verification_uri_complete?: string | undefined;
+  readonly user_code: string;
+  readonly expires_at: number;
+}
+
+/**
+ * Per-user login state for one IdP client *and one config file*: `<key>.session.json`, one
+ * `<key>.token.<hash>.json` per (broker issuer, resource), and `<key>.lock` for single-flight logins
+ * and refreshes. The key includes the config file's real path, so a login (and the tokens minted
+ * from it) is only ever sent where the config that made it sends it: a `gatekit.toml` in another
+ * directory, with the same [idp] but its own listeners, starts from no login at all.
  */
 export class SessionStore {
   readonly dir: string;
+  /** The real path of the config this login state belongs to. */
+  readonly configFile: string;
   readonly #key: string;
 
-  constructor(idpIssuer: string, clientId: string, env: NodeJS.ProcessEnv = process.env) {
+  constructor(idpIssuer: string, clientId: string, configFile: string, env: NodeJS.ProcessEnv = process.env) {
     this.dir = stateDir(env);
-    this.#key = shortHash(idpIssuer, clientId);
+    const untrusted = untrustedReason(this.dir, 'owned');
+    if (untrusted) {
+      throw new GatekitError('CONFIG_INVALID', `refusing the login state directory: ${untrusted}`,
+        { hint: `use a private directory (GATEKIT_HOME), or: chown $USER ${this.dir} && chmod 700 ${this.dir}` });
+    }
+    this.configFile = configRealPath(configFile);
+    this.#key = shortHash(idpIssuer, clientId, this.configFile);
   }
 
   get sessionFile(): string { return join(this.dir, `${this.#key}.session.json`) }
   get lockFile(): string { return join(this.dir, `${this.#key}.lock`) }
-  tokenFile(issuer: string, resource: string): string { return join(this.dir, `${this.#key}.token.${shortHash(issuer, resource)}.json`) }
+  get pendingDeviceFile(): string { return join(this.dir, `${this.#key}.device.json`) }
+  tokenFile(issuer: string, resource: string, binding?: string): string {
+    const id = binding === undefined ? shortHash(issuer, resource) : shortHash(issuer, resource, binding);
+    return join(this.dir, `${this.#key}.token.${id}.json`);
+  }
 
   readSession(): StoredSession | undefined {
     const s = readJsonFile<StoredSession>(this.sessionFile);
@@ -62,18 +92,39 @@ export class SessionStore {
     writeFileAtomic(this.sessionFile, JSON.stringify(session), 0o600);
   }
 
-  readToken(issuer: string, resource: string): CachedToken | undefined {
-    const t = readJsonFile<CachedToken>(this.tokenFile(issuer, resource));
-    return t && typeof t.access_token === 'string' && t.issuer === issuer && t.resource === resource ? t : undefined;
+  readToken(issuer: string, resource: string, binding?: string): CachedToken | undefined {
+    const t = readJsonFile<CachedToken>(this.tokenFile(issuer, resource, binding));
+    const matches = t && typeof t.access_token === 'string' && t.issuer === issuer && t.resource === resource;
+    return matches && t.cnf_x5t === binding ? t : undefined;
   }
 
   writeToken(token: CachedToken): void {
     ensurePrivateDir(this.dir);
-    writeFileAtomic(this.tokenFile(token.issuer, token.resource), JSON.stringify(token), 0o600);
+    writeFileAtomic(this.tokenFile(token.issuer, token.resource, token.cnf_x5t), JSON.stringify(token), 0o600);
   }
 
   listTokens(): CachedToken[] {
     return this.#ownFiles('.token.').map((f) => readJsonFile<CachedToken>(join(this.dir, f))).filter((t): t is CachedToken => !!t);
+  }
+
+  writePendingDevice(prompt: PendingDevice): void {
+    ensurePrivateDir(this.dir);
+    const { verification_uri, verification_uri_complete, user_code, expires_at } = prompt;
+    const text = JSON.stringify({ verification_uri, verification_uri_complete, user_code, expires_at });
+    writeFileAtomic(this.pendingDeviceFile, text, 0o600);
+  }
+
+  /** The device login another process is waiting on, while it has not expired. */
+  readPendingDevice(now = Date.now() / 1000): PendingDevice | undefined {
+    const p = readJsonFile<PendingDevice>(this.pendingDeviceFile);
+    const ok = p && typeof p.verification_uri === 'string' && typeof p.user_code === 'string'
+      && typeof p.expires_at === 'number'
+      && (p.verification_uri_complete === undefined || typeof p.verification_uri_complete === 'string');
+    return ok && p.expires_at > now ? p : undefined;
+  }
+
+  clearPendingDevice(): void {
+    rmSync(this.pendingDeviceFile, { force: true });
   }
 
   /** Forgets the session and every token minted from it. */

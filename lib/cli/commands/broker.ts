@@ -17,15 +17,23 @@ async function loginIO(io: CliIO, noBrowser: boolean) {
   return { say: io.err, openBrowser: noBrowser ? undefined : browserOpener(io.env) };
 }
 
+type LoginArgs = CommonArgs & { resource: string[]; flow?: 'device' | 'pkce'; browser: boolean; json: boolean };
+
 function login(y: Argv, io: CliIO, setExit: (code: number) => void): Argv {
   return y.command('login', 'log in at the identity provider (device code or browser + PKCE)', (b: Argv) => b
     .option('resource', { type: 'string', array: true, default: [], describe: 'also mint a token for this server (repeatable)' })
     .option('flow', { choices: ['device', 'pkce'] as const, describe: 'default: pkce when a browser can be opened, else device' })
-    .option('no-browser', { type: 'boolean', default: false, describe: 'never open a browser; print the URL instead' })
+    // yargs reads --no-X as "X = false" (boolean negation), so the documented --no-browser is --browser's negation.
+    .option('browser', {
+      type: 'boolean',
+      default: true,
+      describe: 'open a browser to log in; --no-browser never does (prints the URL and code)',
+    })
     .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON' }),
-  handler(async (args: CommonArgs & { resource: string[]; flow?: 'device' | 'pkce'; noBrowser: boolean; json: boolean }) => {
+  handler(async (args: LoginArgs) => {
     const { broker, ctx } = await context(args, io);
-    const result = await broker.login(ctx, { flow: args.flow, resources: args.resource }, await loginIO(io, args.noBrowser));
+    const input = { flow: args.flow, resources: args.resource };
+    const result = await broker.login(ctx, input, await loginIO(io, !args.browser));
     for (const t of result.tokens) io.err(`token for ${t.server} (${t.scope}) valid until ${new Date(t.expires_at * 1000).toISOString()}`);
     for (const d of result.denied) io.err(`gatekit: ${d.reason}`);
     if (args.json) {
@@ -46,7 +54,11 @@ function token(y: Argv, io: CliIO): Argv {
     const minTtl = durationOption('min-ttl', args.minTtl, DEFAULT_MIN_TTL);
     const { formatToken } = await import('../token-output.js');
     const agent = io.env['GATEKIT_AGENT'];
-    if (agent) return io.out(formatToken(await (await import('../../agent/index.js')).agentToken(agent, args.resource, minTtl), args.format));
+    if (agent) {
+      const configFile = (await import('../../config/index.js')).findConfigFile({ config: args.config, env: io.env });
+      const { agentToken } = await import('../../agent/index.js');
+      return io.out(formatToken(await agentToken(agent, args.resource, minTtl, configFile), args.format));
+    }
     const config = await loadConfigFor(args, io);
     const broker = await import('../../broker/index.js');
     if (broker.isWorkload(config, io.env, args.subjectTokenFile)) {

@@ -11,13 +11,16 @@ export const tokenCommand: Command = (cli, io) => cli.command(
   'check a token exactly as the daemon would (signature, claims, current policy) and print its claims',
   (v: Argv) => v
     .positional('token', { type: 'string', describe: 'the access token ("-" reads it from stdin)' })
-    .option('resource', { type: 'string', describe: 'the server it must be for (default: the server whose resource is its aud)' }),
-  handler(async (args: CommonArgs & { token: string | boolean; resource?: string }) => {
+    .option('resource', { type: 'string', describe: 'the server it must be for (default: the one its aud names)' })
+    .option('cert', { type: 'string', describe: 'the client certificate (PEM) it is used with: checks RFC 8705 cnf' }),
+  handler(async (args: CommonArgs & { token: string | boolean; resource?: string; cert?: string }) => {
     const config = await loadConfigFor(args, io);
     const { verifyForServer } = await import('../../daemon/verify-request.js');
+    const { certificateThumbprint } = await import('../../broker/binding.js');
+    const thumbprint = args.cert === undefined ? undefined : certificateThumbprint(args.cert);
     // yargs reads a lone "-" as a boolean flag
     const token = !args.token || args.token === '-' ? (await readStdin()).trim() : String(args.token);
-    const { claims, server, tools } = await verifyForServer(config, token, args.resource);
+    const { claims, server, tools } = await verifyForServer(config, token, args.resource, undefined, thumbprint);
     const left = Math.round(claims.exp - Date.now() / 1000);
     io.err(`valid: ${String(claims[config.idp?.user_claim ?? 'sub'] ?? claims.sub)} may use server "${server.name}" (tools: ${tools.join(' ') || 'none'}); expires in ${left}s`);
     printJson(io, claims);

@@ -18,7 +18,7 @@ export interface Daemon {
 
 /** Starts `gatekit daemon` for a loaded config: one listener per [servers.*], shared state, the sweeper. */
 export async function startDaemon(initial: Config, say: (line: string) => void = () => {}): Promise<Daemon> {
-  const log = new AuditLog(initial.daemon.audit_log);
+  const log = new AuditLog(initial.daemon.audit_log, { groupReadable: initial.daemon.socket_group !== undefined });
   const audit = (event: AuditEvent) => log.write(event);
   const sessions = new SessionRegistry(audit);
   let state: DaemonState = { config: initial, keys: await loadTrustedKeys(initial.daemon.trusted_keys), cache: new VerifiedTokenCache(), sessions, audit };

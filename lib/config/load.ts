@@ -190,7 +190,8 @@ function checkKeysUrl(s: Section, value: string): string {
   let url: URL | undefined;
   try { url = new URL(value) } catch { url = undefined }
   if (!url || !(url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname)))) {
-    s.fail('trusted_keys', 'a JWKS file, an https:// URL, or an http:// URL on a loopback host (127.0.0.1, [::1], localhost)',
+    s.fail('trusted_keys',
+      'a JWKS file, an https:// URL, or an http:// URL on a loopback host (127.0.0.1, [::1], localhost)',
       'plain http elsewhere lets anyone on the path swap the keys; use https');
   }
   return value;

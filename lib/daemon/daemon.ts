@@ -25,12 +25,15 @@ export interface DaemonOptions {
  * Starts `gatekit daemon` for a loaded config: one listener per [servers.*], shared state, the sweeper.
  * A trusted_keys URL that cannot be reached yet does not stop it: it starts with no keys and says so.
  */
-export async function startDaemon(initial: Config, say: (line: string) => void = () => {}, options: DaemonOptions = {}): Promise<Daemon> {
+export async function startDaemon(
+  initial: Config, say: (line: string) => void = () => {}, options: DaemonOptions = {},
+): Promise<Daemon> {
   const keyOptions: TrustedKeyOptions = { say, ...options.trustedKeys };
   const log = new AuditLog(initial.daemon.audit_log, { groupReadable: initial.daemon.socket_group !== undefined });
   const audit = (event: AuditEvent) => log.write(event);
   const sessions = new SessionRegistry(audit);
-  let state: DaemonState = { config: initial, keys: await openTrustedKeys(initial.daemon.trusted_keys, keyOptions), cache: new VerifiedTokenCache(), sessions, audit };
+  const keys = await openTrustedKeys(initial.daemon.trusted_keys, keyOptions);
+  let state: DaemonState = { config: initial, keys, cache: new VerifiedTokenCache(), sessions, audit };
   const listeners = new Map<string, Server>();
   let inFlight = 0;
   let drained: (() => void) | undefined;

@@ -63,7 +63,8 @@ async function removeStaleSocket(path: string, name: string): Promise<void> {
   let isSocket: boolean;
   try { isSocket = lstatSync(path).isSocket() } catch { return /* nothing there */ }
   if (!isSocket) {
-    throw new GatekitError('CONFIG_INVALID', `${name} would listen on ${path}, which exists and is not a socket; Gatekit never replaces it`, {
+    const what = `${name} would listen on ${path}, which exists and is not a socket; Gatekit never replaces it`;
+    throw new GatekitError('CONFIG_INVALID', what, {
       hint: 'choose another "unix:PATH" for listen, or move that file away',
     });
   }

@@ -37,7 +37,9 @@ export async function fetchJwks(source: string, options: JwksFetchOptions = {}):
   const signal = AbortSignal.timeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
   let url = new URL(source);
   for (let hop = 0; ; hop++) {
-    if (!isAllowedKeyUrl(url)) throw refused(`trusted keys URL ${url.href} is neither https nor http on a loopback host`);
+    if (!isAllowedKeyUrl(url)) {
+      throw refused(`trusted keys URL ${url.href} is neither https nor http on a loopback host`);
+    }
     const res = await get(url, options.ca, signal);
     const status = res.statusCode ?? 0;
     if (status >= 300 && status < 400 && res.headers.location !== undefined) {
@@ -52,15 +54,22 @@ export async function fetchJwks(source: string, options: JwksFetchOptions = {}):
     }
     if (status !== 200) { res.destroy(); throw refused(`trusted keys URL ${url.href} answered HTTP ${status}`) }
     const text = await readCapped(res, options.maxBytes ?? JWKS_MAX_BYTES, url.href);
-    try { return JSON.parse(text) } catch (cause) { throw refused(`trusted keys URL ${url.href} did not return JSON`, cause) }
+    try {
+      return JSON.parse(text);
+    } catch (cause) {
+      throw refused(`trusted keys URL ${url.href} did not return JSON`, cause);
+    }
   }
 }
 
 function get(url: URL, ca: string | Buffer | undefined, signal: AbortSignal): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
-    const options = { signal, headers: { accept: 'application/jwk-set+json, application/json' }, ...(ca ? { ca } : {}) };
+    const headers = { accept: 'application/jwk-set+json, application/json' };
+    const options = { signal, headers, ...(ca ? { ca } : {}) };
     const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, options, resolve);
-    req.once('error', (cause: Error) => reject(refused(`cannot fetch trusted keys from ${url.href}: ${describe(cause, signal)}`, cause)));
+    req.once('error', (cause: Error) => {
+      reject(refused(`cannot fetch trusted keys from ${url.href}: ${describe(cause, signal)}`, cause));
+    });
     req.end();
   });
 }
@@ -82,7 +91,9 @@ function readCapped(res: IncomingMessage, max: number, where: string): Promise<s
     });
     res.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     res.once('error', (cause) => reject(refused(`cannot read trusted keys from ${where}: ${cause.message}`, cause)));
-    res.once('close', () => { if (!res.complete) reject(refused(`trusted keys from ${where}: the connection closed early`)) });
+    res.once('close', () => {
+      if (!res.complete) reject(refused(`trusted keys from ${where}: the connection closed early`));
+    });
   });
 }
 

@@ -15,12 +15,15 @@ export interface TrustedKeyOptions extends JwksFetchOptions {
 }
 
 const isUrl = (source: string) => /^https?:\/\//i.test(source);
-const sameFile = (a: Stats | undefined, b: Stats) => a !== undefined && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
+const sameFile = (a: Stats | undefined, b: Stats) =>
+  a !== undefined && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
 
 function onlyEd25519(doc: unknown): Jwks {
   const keys = (doc as { keys?: unknown } | null)?.keys;
   if (!Array.isArray(keys)) throw new GatekitError('KEY_INVALID', 'the trusted key set has no "keys" array');
-  return { keys: keys.filter((k: PublicJwk) => k?.kty === 'OKP' && k.crv === 'Ed25519' && typeof k.x === 'string' && typeof k.kid === 'string') };
+  const usable = (k: PublicJwk) =>
+    k?.kty === 'OKP' && k.crv === 'Ed25519' && typeof k.x === 'string' && typeof k.kid === 'string';
+  return { keys: keys.filter(usable) };
 }
 
 /**
@@ -79,7 +82,8 @@ export class TrustedKeySource implements TrustedKeys {
 
   #reload(): Promise<void> {
     this.#inFlight ??= this.load().catch((err: Error) => {
-      this.#options.say?.(`gatekit daemon: cannot refresh trusted keys from ${this.source}, keeping ${this.#byKid.size} known key(s): ${err.message}`);
+      const kept = `keeping ${this.#byKid.size} known key(s)`;
+      this.#options.say?.(`gatekit daemon: cannot refresh trusted keys from ${this.source}, ${kept}: ${err.message}`);
       throw err;
     }).finally(() => { this.#inFlight = undefined });
     return this.#inFlight;

@@ -68,7 +68,8 @@ describe('daemon: files it creates or refuses', () => {
     const ws = await setUp(t, config());
     const path = join(ws.dir, 'direct.jsonl');
     const log = new AuditLog(path);
-    log.write({ event: 'request', method: 'm'.repeat(100_000), tool: 't'.repeat(600), error: 'short', nested: { deep: 'd'.repeat(5000) } });
+    const nested = { deep: 'd'.repeat(5000) };
+    log.write({ event: 'request', method: 'm'.repeat(100_000), tool: 't'.repeat(600), error: 'short', nested });
     log.close();
     const line = JSON.parse(readFileSync(path, 'utf8'));
     for (const value of [line.method, line.tool, line.nested.deep]) {
@@ -118,7 +119,8 @@ describe('daemon: files it creates or refuses', () => {
     const ws = await setUp(t, config('unix:stale.sock'));
     const path = join(ws.dir, 'stale.sock');
     // A process killed while listening leaves its socket file behind, as a crashed daemon does.
-    const holder = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => console.log('up'))`]);
+    const script = `require('net').createServer().listen(${JSON.stringify(path)}, () => console.log('up'))`;
+    const holder = spawn(process.execPath, ['-e', script]);
     await once(holder.stdout, 'data');
     holder.kill('SIGKILL');
     await once(holder, 'exit');

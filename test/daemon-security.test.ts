@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { daemonConfig, endSession, INITIALIZE, JSON_HEADERS, raw, sdkClient, startHarness, type Harness } from './helpers/daemon-harness.js';
+import {
+  daemonConfig, endSession, INITIALIZE, JSON_HEADERS, raw, sdkClient, startHarness, type Harness,
+} from './helpers/daemon-harness.js';
 
 const DENIED = -32003;
 
@@ -17,7 +19,8 @@ describe('daemon: hostile names, schemes and identities', () => {
   before(async () => { h = await startHarness(await daemonConfig(GUARDED)) });
   after(async () => { await h.close() });
 
-  it('a 100,000-character tool name against a pathological deny pattern is refused while another server answers', async () => {
+  it('a 100,000-char tool name against a pathological deny pattern is refused while another server answers',
+    async () => {
     const token = await h.token('guarded');
     const auth = { authorization: `Bearer ${token}` };
     const opened = await raw(h.unix('guarded'), 'POST', { ...JSON_HEADERS, ...auth }, INITIALIZE);
@@ -58,11 +61,12 @@ describe('daemon: hostile names, schemes and identities', () => {
   });
 
   for (const scheme of ['Basic YWxpY2U6c2VjcmV0', 'Digest username="alice"', 'Token abc', 'Bearerx abc']) {
-    it(`Authorization "${scheme}" counts as no token: 401, the Bearer challenge without an error (RFC 6750 §3.1)`, async () => {
+    it(`Authorization "${scheme}" is no token: 401, a Bearer challenge without an error (RFC 6750 §3.1)`, async () => {
       const before = h.daemon.sessions.size;
       const r = await raw(h.unix('notes'), 'POST', { ...JSON_HEADERS, authorization: scheme }, INITIALIZE);
       assert.equal(r.status, 401, r.body);
-      assert.equal(r.headers['www-authenticate'], 'Bearer resource_metadata="http://localhost/.well-known/oauth-protected-resource"');
+      const metadata = 'http://localhost/.well-known/oauth-protected-resource';
+      assert.equal(r.headers['www-authenticate'], `Bearer resource_metadata="${metadata}"`);
       assert.equal(h.daemon.sessions.size, before);
     });
   }
@@ -77,9 +81,11 @@ describe('daemon: hostile names, schemes and identities', () => {
 
   it('children get GATEKIT_GROUPS_JSON, unambiguous for a group name with a comma', async () => {
     const groups = ['ops', 'r&d, west', 'a"b'];
-    const client = await sdkClient(h, 'notes', await h.token('notes', { user: 'carol@example.com', sub: 'sub-carol', groups }));
+    const token = await h.token('notes', { user: 'carol@example.com', sub: 'sub-carol', groups });
+    const client = await sdkClient(h, 'notes', token);
     try {
-      const who = JSON.parse(((await client.callTool({ name: 'whoami', arguments: {} })).content as Array<{ text: string }>)[0]!.text);
+      const answer = await client.callTool({ name: 'whoami', arguments: {} });
+      const who = JSON.parse((answer.content as Array<{ text: string }>)[0]!.text);
       assert.deepEqual(JSON.parse(who.groups_json), groups);
       assert.equal(who.groups, groups.join(','));
     } finally {

@@ -21,6 +21,7 @@ import { workspace, type Workspace } from './helpers/workspace.js';
 import { Agent } from 'undici';
 
 const AUDIENCE = 'urn:gatekit:server:notes';
+const JSON_TYPE = { 'content-type': 'application/json' };
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
 async function newKey(): Promise<{ signing: SigningKey; public: PublicJwk }> {
@@ -51,7 +52,7 @@ class KeyServer {
   }
   get port(): number { return (this.server.address() as AddressInfo).port }
   serve(keys: PublicJwk[]): void {
-    this.handler = (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys }));
+    this.handler = (_req, res) => res.writeHead(200, JSON_TYPE).end(JSON.stringify({ keys }));
   }
   close(): Promise<void> {
     this.server.closeAllConnections();
@@ -91,10 +92,11 @@ describe('trusted keys from a URL', () => {
     ws.remove();
   });
 
-  it('plain http to a host off loopback is refused at config load (exit 2); https anywhere and loopback http are fine', async () => {
+  it('plain http off loopback is refused at config load (exit 2); https and loopback http are fine', async () => {
     const base = await daemonConfig();
     const withKeys = async (url: string) => base.replace('[daemon]\n', `[daemon]\ntrusted_keys = "${url}"\n`);
-    for (const url of ['http://keys.example.com/jwks', 'http://10.0.0.1/jwks', 'http://127.0.0.1.example.com/jwks', 'https://']) {
+    const offLoopback = ['http://keys.example.com/jwks', 'http://10.0.0.1/jwks', 'http://127.0.0.1.example.com/x', 'https://'];
+    for (const url of offLoopback) {
       ws.write(await withKeys(url));
       assert.throws(() => loadConfig({ config: ws.config }), { code: 'CONFIG_INVALID' }, url);
     }
@@ -102,7 +104,8 @@ describe('trusted keys from a URL', () => {
     const run = await gatekit(['daemon'], { env: ws.env });
     assert.equal(run.code, 2, run.stderr);
     assert.match(run.stderr, /trusted_keys/);
-    for (const url of ['https://keys.example.com/jwks', 'http://127.0.0.1:9/jwks', 'http://[::1]:9/jwks', 'http://localhost:9/jwks']) {
+    const fine = ['https://keys.example.com/jwks', 'http://127.0.0.1:9/jwks', 'http://[::1]:9/jwks', 'http://localhost:9/k'];
+    for (const url of fine) {
       ws.write(await withKeys(url));
       assert.equal(loadConfig({ config: ws.config }).daemon.trusted_keys, url);
     }
@@ -129,7 +132,7 @@ describe('trusted keys from a URL', () => {
     const s = await https();
     s.handler = (req, res) => {
       const hop = Number(/\/hop(\d+)/.exec(req.url ?? '')?.[1] ?? 0);
-      if (req.url === '/jwks') return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [a.public] }));
+      if (req.url === '/jwks') return res.writeHead(200, JSON_TYPE).end(JSON.stringify({ keys: [a.public] }));
       res.writeHead(307, { location: hop > 1 ? `/hop${hop - 1}` : '/jwks' }).end();
     };
     const keys = await loadTrustedKeys(`https://127.0.0.1:${s.port}/hop3`, { ca });
@@ -159,7 +162,10 @@ describe('trusted keys from a URL', () => {
 
   it('refuses a declared Content-Length over the cap before reading the body', async () => {
     const s = await https();
-    s.handler = (_req, res) => { res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(10 * 1024 * 1024) }); res.write('{') };
+    s.handler = (_req, res) => {
+      res.writeHead(200, { ...JSON_TYPE, 'content-length': String(10 * 1024 * 1024) });
+      res.write('{');
+    };
     await servesKeys(s);
     await assert.rejects(loadTrustedKeys(`https://127.0.0.1:${s.port}/jwks`, { ca }), { code: 'KEY_INVALID' });
   });
@@ -168,7 +174,8 @@ describe('trusted keys from a URL', () => {
     const s = await https();
     s.handler = () => { /* never answers */ };
     await servesKeys(s);
-    await assert.rejects(loadTrustedKeys(`https://127.0.0.1:${s.port}/jwks`, { ca, timeoutMs: 200 }), { code: 'KEY_INVALID' });
+    const url = `https://127.0.0.1:${s.port}/jwks`;
+    await assert.rejects(loadTrustedKeys(url, { ca, timeoutMs: 200 }), { code: 'KEY_INVALID' });
   });
 
   it('an unknown kid makes the source fetch again, and the new key verifies', async () => {
@@ -202,7 +209,9 @@ describe('trusted keys from a URL', () => {
     s.serve([a.public]);
     const options: TrustedKeyOptions = { ca, now: () => now, say: (line) => said.push(line) };
     const keys = await loadTrustedKeys(`https://127.0.0.1:${s.port}/jwks`, options);
-    const failed = new Promise<void>((resolve) => { s.handler = (_req, res) => { res.writeHead(500).end(); resolve() } });
+    const failed = new Promise<void>((resolve) => {
+      s.handler = (_req, res) => { res.writeHead(500).end(); resolve() };
+    });
     now += 10 * 60_000;
     assert.ok(keys.byKid.has(a.public.kid)); // stale: answers with what it has, refetches behind
     await failed;
@@ -217,15 +226,17 @@ describe('trusted keys from a URL', () => {
     const probe = await http();
     const port = probe.port;
     await probe.close();
-    const dws = workspace((await daemonConfig()).replace('[daemon]\n', `[daemon]\ntrusted_keys = "http://127.0.0.1:${port}/jwks"\n`));
+    const url = `http://127.0.0.1:${port}/jwks`;
+    const dws = workspace((await daemonConfig()).replace('[daemon]\n', `[daemon]\ntrusted_keys = "${url}"\n`));
     after(() => dws.remove());
     const config = loadConfig({ config: dws.config });
     await initialize(config, { force: false });
     const said: string[] = [];
     const daemon = await startDaemon(config, (line) => said.push(line), { trustedKeys: { minRefreshMs: 0 } });
-    const agent = new Agent({ connect: { socketPath: (config.servers.get('notes')!.listen as { path: string }).path } });
+    const socketPath = (config.servers.get('notes')!.listen as { path: string }).path;
+    const agent = new Agent({ connect: { socketPath } });
     after(async () => { await daemon.stop(); await agent.close() });
-    assert.ok(said.some((l) => l.includes(`http://127.0.0.1:${port}/jwks`)), said.join('\n'));
+    assert.ok(said.some((l) => l.includes(url)), said.join('\n'));
     const token = await tokenBy(a.signing);
     const refused = await raw(agent, 'POST', { ...JSON_HEADERS, authorization: `Bearer ${token}` }, INITIALIZE);
     assert.equal(refused.status, 401);
@@ -233,7 +244,8 @@ describe('trusted keys from a URL', () => {
     s.serve([a.public]);
     const served = await raw(agent, 'POST', { ...JSON_HEADERS, authorization: `Bearer ${token}` }, INITIALIZE);
     assert.equal(served.status, 200, served.body);
-    await raw(agent, 'DELETE', { authorization: `Bearer ${token}`, 'mcp-session-id': String(served.headers['mcp-session-id']) });
+    const session = String(served.headers['mcp-session-id']);
+    await raw(agent, 'DELETE', { authorization: `Bearer ${token}`, 'mcp-session-id': session });
   });
 });
 
@@ -250,10 +262,12 @@ describe('trusted keys from a file', () => {
     for (const token of [await tokenBy(fresh), old]) {
       const r = await raw(h.unix('notes'), 'POST', { ...JSON_HEADERS, authorization: `Bearer ${token}` }, INITIALIZE);
       assert.equal(r.status, 200, r.body);
-      await raw(h.unix('notes'), 'DELETE', { authorization: `Bearer ${token}`, 'mcp-session-id': String(r.headers['mcp-session-id']) });
+      const session = String(r.headers['mcp-session-id']);
+      await raw(h.unix('notes'), 'DELETE', { authorization: `Bearer ${token}`, 'mcp-session-id': session });
     }
     const stranger = await newKey();
-    const r = await raw(h.unix('notes'), 'POST', { ...JSON_HEADERS, authorization: `Bearer ${await tokenBy(stranger.signing)}` }, INITIALIZE);
+    const foreign = await tokenBy(stranger.signing);
+    const r = await raw(h.unix('notes'), 'POST', { ...JSON_HEADERS, authorization: `Bearer ${foreign}` }, INITIALIZE);
     assert.equal(r.status, 401);
   });
 

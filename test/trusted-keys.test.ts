@@ -13,6 +13,7 @@ import { startDaemon } from '../lib/daemon/index.js';
 import { initialize } from '../lib/setup/index.js';
 import {
   generateSigningJwk, loadSigningKey, loadTrustedKeys, mintAccessToken, publicJwk, verifyAccessToken,
+  VerifiedTokenCache,
   type PublicJwk, type SigningKey, type TrustedKeyOptions,
 } from '../lib/token/index.js';
 import { gatekit } from './helpers/cli.js';
@@ -95,7 +96,9 @@ describe('trusted keys from a URL', () => {
   it('plain http off loopback is refused at config load (exit 2); https and loopback http are fine', async () => {
     const base = await daemonConfig();
     const withKeys = async (url: string) => base.replace('[daemon]\n', `[daemon]\ntrusted_keys = "${url}"\n`);
-    const offLoopback = ['http://keys.example.com/jwks', 'http://10.0.0.1/jwks', 'http://127.0.0.1.example.com/x', 'https://'];
+    const offLoopback = [
+      'http://keys.example.com/jwks', 'http://10.0.0.1/jwks', 'http://127.0.0.1.example.com/jwks', 'https://',
+    ];
     for (const url of offLoopback) {
       ws.write(await withKeys(url));
       assert.throws(() => loadConfig({ config: ws.config }), { code: 'CONFIG_INVALID' }, url);
@@ -104,7 +107,9 @@ describe('trusted keys from a URL', () => {
     const run = await gatekit(['daemon'], { env: ws.env });
     assert.equal(run.code, 2, run.stderr);
     assert.match(run.stderr, /trusted_keys/);
-    const fine = ['https://keys.example.com/jwks', 'http://127.0.0.1:9/jwks', 'http://[::1]:9/jwks', 'http://localhost:9/k'];
+    const fine = [
+      'https://keys.example.com/jwks', 'http://127.0.0.1:9/jwks', 'http://[::1]:9/jwks', 'http://localhost:9/jwks',
+    ];
     for (const url of fine) {
       ws.write(await withKeys(url));
       assert.equal(loadConfig({ config: ws.config }).daemon.trusted_keys, url);
@@ -185,6 +190,20 @@ describe('trusted keys from a URL', () => {
     s.serve([b.public, a.public]);
     assert.equal((await verify(await tokenBy(b.signing), keys)).sub, 'sub-alice');
     assert.equal(s.requests, 2);
+  });
+
+  it('a key dropped from the set stops working, even for a token the daemon verified before', async () => {
+    const s = await https();
+    s.serve([a.public]);
+    const keys = await loadTrustedKeys(`https://127.0.0.1:${s.port}/jwks`, { ca, minRefreshMs: 0 });
+    const cache = new VerifiedTokenCache();
+    const check = (token: string) => cache.verify(token, { keys, issuers: [BROKER_ISSUER], audience: AUDIENCE });
+    const token = await tokenBy(a.signing);
+    assert.equal((await check(token)).sub, 'sub-alice');
+    assert.equal((await check(token)).sub, 'sub-alice');
+    s.serve([b.public]);
+    assert.equal((await check(await tokenBy(b.signing))).sub, 'sub-alice'); // an unknown kid: fetched again
+    await assert.rejects(check(token), { code: 'TOKEN_INVALID' });
   });
 
   it('unknown kids cause at most one fetch per interval (a clock, not a sleep)', async () => {

@@ -40,6 +40,7 @@ export class TrustedKeySource implements TrustedKeys {
   #attemptedAt = -Infinity;
   #fileStats: Stats | undefined;
   #inFlight: Promise<void> | undefined;
+  #version = 0;
 
   constructor(source: string, options: TrustedKeyOptions = {}) {
     this.source = source;
@@ -64,7 +65,10 @@ export class TrustedKeySource implements TrustedKeys {
       this.#fileStats = stats;
     }
     this.#loadedAt = this.#now();
+    this.#version++;
   }
+
+  get version(): number { return this.#version }
 
   /** A token named a kid we do not know: look again if the source may have changed, then answer. */
   async refresh(kid: string): Promise<JoseKey | undefined> {

@@ -13,6 +13,8 @@ export interface TrustedKeys {
   readonly byKid: ReadonlyMap<string, JoseKey>;
   /** For a kid not in `byKid`: a live source may look at its keys again (rate-limited) and answer. */
   refresh?(kid: string): Promise<JoseKey | undefined>;
+  /** Changes whenever a live source loads its keys again, so that earlier verdicts are checked anew. */
+  readonly version?: number;
 }
 
 export async function trustKeys(jwks: Jwks): Promise<TrustedKeys> {

@@ -3,7 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Agent, request } from 'undici';
+import { request } from 'undici';
+import { once } from 'node:events';
+import { connect as tlsConnect } from 'node:tls';
 import { brokerKey, signEd25519, signHs256, strangerKey, unsigned } from './helpers/forge.js';
 import { BROKER_ISSUER, INITIALIZE, JSON_HEADERS, raw, sdkClient, endSession, startHarness, type Harness, type RawResponse } from './helpers/daemon-harness.js';
 
@@ -188,12 +190,20 @@ describe('daemon: hostile requests', () => {
     for (const o of opened) await raw(h.unix('notes'), 'DELETE', { authorization: `Bearer ${o.token}`, 'mcp-session-id': o.session });
   });
 
-  it('mTLS listener: a client without a certificate is refused at the handshake', async () => {
+  it('mTLS listener: a client without a certificate is refused at the handshake; one with the CA\'s client certificate gets in', async () => {
     const listen = h.config.servers.get('tls')!.listen;
     const port = listen.kind === 'tcp' ? listen.port : 0;
-    const noCert = new Agent({ connect: { ca: readFileSync(h.config.daemon.tls!.ca) } });
-    await assert.rejects(request(`https://127.0.0.1:${port}/healthz`, { dispatcher: noCert }));
-    await noCert.close();
+    const withCert = await request(`https://127.0.0.1:${port}/healthz`, { dispatcher: h.mtls });
+    assert.equal(withCert.statusCode, 200);
+    await withCert.body.dump();
+    const refused = once(h.daemon.listeners.get('tls')!, 'tlsClientError');
+    const socket = tlsConnect({ host: '127.0.0.1', port, ca: readFileSync(h.config.daemon.tls!.ca) });
+    socket.once('secureConnect', () => socket.write(`GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`));
+    socket.on('data', () => assert.fail('the daemon answered a client without a certificate'));
+    const [err] = await once(socket, 'error') as [NodeJS.ErrnoException];
+    assert.equal(err.code, 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED'); // RFC 8446 §6.2 certificate_required
+    const [serverSide] = await refused as [NodeJS.ErrnoException];
+    assert.match(String(serverSide.code), /PEER_DID_NOT_RETURN_A_CERTIFICATE/);
   });
 
   it('after all that, the daemon is up', async () => {

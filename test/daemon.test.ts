@@ -46,7 +46,7 @@ describe('daemon: MCP round trips through the proxy', () => {
       assert.deepEqual({ user: who.user, sub: who.sub }, { user: 'alice@example.com', sub: 'sub-alice@example.com' });
       const env = ((await client.callTool({ name: 'env', arguments: {} })).content as Array<{ text: string }>)[0]!.text.split('\n');
       assert.ok(env.includes('GATEKIT_USER') && env.includes('PATH'));
-      for (const name of env) assert.match(name, /^(GATEKIT_(USER|SUB|GROUPS|SERVER)|HOME|LOGNAME|PATH|SHELL|TERM|USER|LANG|TMPDIR)$/, `unexpected variable ${name}`);
+      for (const name of env) assert.match(name, /^(GATEKIT_(USER|SUB|GROUPS|GROUPS_JSON|SERVER)|HOME|LOGNAME|PATH|SHELL|TERM|USER|LANG|TMPDIR)$/, `unexpected variable ${name}`);
       const asked = await client.callTool({ name: 'ask', arguments: { question: 'meaning?' } });
       assert.match(JSON.stringify(asked), /the client said: forty-two/);
     } finally {

@@ -1,2 +1,2 @@
-export { AuditLog } from './log.js';
-export type { AuditEvent, AuditEventName } from './log.js';
+export { AuditLog, MAX_FIELD_LENGTH } from './log.js';
+export type { AuditEvent, AuditEventName, AuditLogOptions } from './log.js';

@@ -164,7 +164,7 @@ function checkDaemon(s: Section, path: (p: string) => string): DaemonConfig {
     notBefore.set(user, Math.floor(t / 1000));
   }
   const daemon: DaemonConfig = {
-    trusted_keys: /^https?:\/\//.test(trusted) ? trusted : path(trusted),
+    trusted_keys: /^https?:\/\//i.test(trusted) ? checkKeysUrl(s, trusted) : path(trusted),
     audit_log: audit === '-' ? '-' : path(audit),
     tls: checkTls(s.optTable('tls'), path, { ca: path('certs/ca.pem'), cert: path('certs/daemon.pem'), key: path('certs/daemon.key') }),
     client_tls: checkTls(s.optTable('client_tls'), path, { ca: path('certs/ca.pem'), cert: path('certs/client.pem'), key: path('certs/client.key') }),
@@ -188,6 +188,18 @@ function checkDaemon(s: Section, path: (p: string) => string): DaemonConfig {
   nb?.done();
   s.done();
   return daemon;
+}
+
+/** Trusted keys travel over https, or plain http only to a loopback host where nobody sits in between. */
+function checkKeysUrl(s: Section, value: string): string {
+  let url: URL | undefined;
+  try { url = new URL(value) } catch { url = undefined }
+  if (!url || !(url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname)))) {
+    s.fail('trusted_keys',
+      'a JWKS file, an https:// URL, or an http:// URL on a loopback host (127.0.0.1, [::1], localhost)',
+      'plain http elsewhere lets anyone on the path swap the keys; use https');
+  }
+  return value;
 }
 
 function checkListen(s: Section, key: string, value: string, path: (p: string) => string) {

@@ -32,7 +32,8 @@ function certThumbprint(req: IncomingMessage): string | undefined {
  */
 export async function authenticate(req: IncomingMessage, config: Config, server: ServerConfig, keys: TrustedKeys, cache: VerifiedTokenCache): Promise<Authenticated> {
   const header = req.headers.authorization;
-  if (header === undefined) throw { status: 401 } satisfies Refusal;
+  // RFC 6750 §3.1: no credentials, or another scheme (Basic, Digest…), is a request without a token: no error code.
+  if (header === undefined || !/^bearer(?:\s|$)/i.test(header)) throw { status: 401 } satisfies Refusal;
   const token = BEARER.exec(header)?.[1];
   if (!token) throw { status: 400, error: 'invalid_request', description: 'use the Authorization: Bearer scheme' } satisfies Refusal;
   let claims: AccessTokenClaims;

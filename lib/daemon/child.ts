@@ -34,6 +34,8 @@ export class McpChild {
       GATEKIT_USER: identity.user,
       GATEKIT_SUB: identity.sub,
       GATEKIT_GROUPS: identity.groups.join(','),
+      // The comma-joined list is ambiguous for a group name with a comma; this one is not.
+      GATEKIT_GROUPS_JSON: JSON.stringify(identity.groups),
       GATEKIT_SERVER: server.name,
     });
     const [file, ...args] = server.command;

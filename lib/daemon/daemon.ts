@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { AuditLog, type AuditEvent } from '../audit/index.js';
 import { loadConfig, type Config } from '../config/index.js';
-import { loadTrustedKeys, VerifiedTokenCache } from '../token/index.js';
+import { loadTrustedKeys, openTrustedKeys, VerifiedTokenCache, type TrustedKeyOptions } from '../token/index.js';
 import { mcpHandler, type DaemonState } from './handler.js';
 import { bindListener } from './listeners.js';
 import { SessionRegistry } from './registry.js';
@@ -16,12 +16,24 @@ export interface Daemon {
   readonly listeners: ReadonlyMap<string, Server>;
 }
 
-/** Starts `gatekit daemon` for a loaded config: one listener per [servers.*], shared state, the sweeper. */
-export async function startDaemon(initial: Config, say: (line: string) => void = () => {}): Promise<Daemon> {
-  const log = new AuditLog(initial.daemon.audit_log);
+export interface DaemonOptions {
+  /** How the trusted keys are kept current (tests shorten the re-read interval or add a CA). */
+  readonly trustedKeys?: TrustedKeyOptions;
+}
+
+/**
+ * Starts `gatekit daemon` for a loaded config: one listener per [servers.*], shared state, the sweeper.
+ * A trusted_keys URL that cannot be reached yet does not stop it: it starts with no keys and says so.
+ */
+export async function startDaemon(
+  initial: Config, say: (line: string) => void = () => {}, options: DaemonOptions = {},
+): Promise<Daemon> {
+  const keyOptions: TrustedKeyOptions = { say, ...options.trustedKeys };
+  const log = new AuditLog(initial.daemon.audit_log, { groupReadable: initial.daemon.socket_group !== undefined });
   const audit = (event: AuditEvent) => log.write(event);
   const sessions = new SessionRegistry(audit);
-  let state: DaemonState = { config: initial, keys: await loadTrustedKeys(initial.daemon.trusted_keys), cache: new VerifiedTokenCache(), sessions, audit };
+  const keys = await openTrustedKeys(initial.daemon.trusted_keys, keyOptions);
+  let state: DaemonState = { config: initial, keys, cache: new VerifiedTokenCache(), sessions, audit };
   const listeners = new Map<string, Server>();
   let inFlight = 0;
   let drained: (() => void) | undefined;
@@ -63,7 +75,7 @@ export async function startDaemon(initial: Config, say: (line: string) => void =
     listeners,
     async reload() {
       const config = loadConfig({ config: state.config.file });
-      const keys = await loadTrustedKeys(config.daemon.trusted_keys);
+      const keys = await loadTrustedKeys(config.daemon.trusted_keys, keyOptions);
       for (const name of config.servers.keys()) if (!listeners.has(name)) say(`servers.${name} is new: restart the daemon to serve it`);
       await tokens?.reload(config);
       log.reopen();

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { chmodSync, chownSync, lstatSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { connect } from 'node:net';
@@ -58,14 +58,23 @@ function listen(server: Server, where: string, start: () => void): Promise<void>
   });
 }
 
+/** Only a socket is ever removed: a regular file, directory or link at the path is someone's data. */
 async function removeStaleSocket(path: string, name: string): Promise<void> {
+  let isSocket: boolean;
+  try { isSocket = lstatSync(path).isSocket() } catch { return /* nothing there */ }
+  if (!isSocket) {
+    const what = `${name} would listen on ${path}, which exists and is not a socket; Gatekit never replaces it`;
+    throw new GatekitError('CONFIG_INVALID', what, {
+      hint: 'choose another "unix:PATH" for listen, or move that file away',
+    });
+  }
   const live = await new Promise<boolean>((resolve) => {
     const socket = connect(path);
     socket.once('connect', () => { socket.destroy(); resolve(true) });
     socket.once('error', () => resolve(false));
   });
   if (live) throw new GatekitError('CONFIG_INVALID', `another daemon already serves ${name} on ${path}`, { hint: 'stop it first, or change its listen address' });
-  try { unlinkSync(path) } catch { /* nothing there */ }
+  try { unlinkSync(path) } catch { /* already gone */ }
 }
 
 function groupId(config: Config, group: string): number {

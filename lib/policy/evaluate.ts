@@ -1,5 +1,5 @@
 import type { ServerConfig } from '../config/index.js';
-import { matchesAny } from './glob.js';
+import { matchesAny, MAX_TOOL_NAME_LENGTH } from './glob.js';
 
 /** Who is asking, as far as policy cares. */
 export interface Principal { readonly user: string; readonly groups: readonly string[] }
@@ -50,8 +50,10 @@ export function toolPatternsOf(scope: string | undefined): string[] {
 
 /**
  * May this tool be called? Only if the token's scope grants it AND the current policy allows it
- * and does not deny it: a token never outlives a policy change.
+ * and does not deny it: a token never outlives a policy change. A name longer than
+ * MAX_TOOL_NAME_LENGTH is never allowed, so no name can make matching expensive.
  */
 export function isToolAllowed(tool: string, tokenPatterns: readonly string[], decision: Extract<Decision, { allowed: true }>): boolean {
+  if (tool.length > MAX_TOOL_NAME_LENGTH) return false;
   return matchesAny(tokenPatterns, tool) && matchesAny(decision.allow, tool) && !matchesAny(decision.deny, tool);
 }

@@ -1,26 +1,31 @@
 import type { AccessTokenClaims } from './claims.js';
 import { checkBinding, verifySignedClaims, type VerifyOptions } from './verify.js';
 
+interface Verdict { readonly claims: AccessTokenClaims; readonly keysVersion: number | undefined }
+
 /**
  * Remembers tokens whose signature and claims checked out, until they expire, so a request costs
- * a hash lookup plus the per-request checks (expiry, audience, certificate binding).
+ * a hash lookup plus the per-request checks (expiry, audience, certificate binding). A verdict made
+ * under an older load of the trusted keys is made again, so a key dropped from the set stops working.
  */
 export class VerifiedTokenCache {
-  readonly #entries = new Map<string, AccessTokenClaims>();
+  readonly #entries = new Map<string, Verdict>();
   readonly #max: number;
 
   constructor(maxEntries = 10_000) { this.#max = maxEntries }
 
   async verify(token: string, options: VerifyOptions): Promise<AccessTokenClaims> {
     const now = options.now ?? Date.now();
-    let claims = this.#entries.get(token);
-    if (claims === undefined) {
-      claims = await verifySignedClaims(token, options);
+    let verdict = this.#entries.get(token);
+    if (verdict === undefined || verdict.keysVersion !== options.keys.version) {
+      this.#entries.delete(token);
+      const claims = await verifySignedClaims(token, options);
+      verdict = { claims, keysVersion: options.keys.version };
       if (this.#entries.size >= this.#max) this.#evict(now);
-      this.#entries.set(token, claims);
+      this.#entries.set(token, verdict);
     }
-    checkBinding(claims, options.audience, options.certThumbprint, now);
-    return claims;
+    checkBinding(verdict.claims, options.audience, options.certThumbprint, now);
+    return verdict.claims;
   }
 
   /** Forget everything, e.g. after the trusted keys changed. */
@@ -29,7 +34,7 @@ export class VerifiedTokenCache {
   get size(): number { return this.#entries.size }
 
   #evict(now: number): void {
-    for (const [token, claims] of this.#entries) if (claims.exp * 1000 <= now) this.#entries.delete(token);
+    for (const [token, { claims }] of this.#entries) if (claims.exp * 1000 <= now) this.#entries.delete(token);
     // Still full of live tokens: drop the oldest half (insertion order) rather than grow without bound.
     if (this.#entries.size >= this.#max) {
       let drop = Math.ceil(this.#max / 2);

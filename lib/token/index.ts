@@ -9,4 +9,7 @@ export { userOf, REGISTERED_CLAIMS } from './claims.js';
 export { identityFromClaims } from './identity.js';
 export type { ClaimNames } from './identity.js';
 export type { AccessTokenClaims, Identity } from './claims.js';
-export { loadTrustedKeys } from './trusted.js';
+export { loadTrustedKeys, openTrustedKeys, TrustedKeySource } from './trusted.js';
+export type { TrustedKeyOptions } from './trusted.js';
+export { fetchJwks, isAllowedKeyUrl, JWKS_MAX_BYTES } from './jwks-fetch.js';
+export type { JwksFetchOptions } from './jwks-fetch.js';

@@ -8,8 +8,14 @@ const MAX_LIFETIME = 3600;
 const MAX_TOKEN_LENGTH = 8192;
 const JWS_COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
-/** Public keys the verifier trusts, by kid. Built once per (re)load, never from a token's header. */
-export interface TrustedKeys { readonly byKid: ReadonlyMap<string, JoseKey> }
+/** Public keys the verifier trusts, by kid. Built from the configured source, never from a token's header. */
+export interface TrustedKeys {
+  readonly byKid: ReadonlyMap<string, JoseKey>;
+  /** For a kid not in `byKid`: a live source may look at its keys again (rate-limited) and answer. */
+  refresh?(kid: string): Promise<JoseKey | undefined>;
+  /** Changes whenever a live source loads its keys again, so that earlier verdicts are checked anew. */
+  readonly version?: number;
+}
 
 export async function trustKeys(jwks: Jwks): Promise<TrustedKeys> {
   const byKid = new Map<string, JoseKey>();
@@ -54,9 +60,9 @@ export async function verifySignedClaims(token: string, options: Omit<VerifyOpti
   const now = options.now ?? Date.now();
   let payload: Record<string, unknown>;
   try {
-    ({ payload } = await jwtVerify(token, (header: JWTHeaderParameters) => {
+    ({ payload } = await jwtVerify(token, async (header: JWTHeaderParameters) => {
       if (typeof header.kid !== 'string') throw invalid('token header has no kid');
-      const key = options.keys.byKid.get(header.kid);
+      const key = options.keys.byKid.get(header.kid) ?? await options.keys.refresh?.(header.kid);
       if (!key) throw invalid('token signed by an untrusted key');
       return key;
     }, {

@@ -7,7 +7,7 @@ import { request } from 'undici';
 import { once } from 'node:events';
 import { connect as tlsConnect } from 'node:tls';
 import { brokerKey, signEd25519, signHs256, strangerKey, unsigned } from './helpers/forge.js';
-import { BROKER_ISSUER, INITIALIZE, JSON_HEADERS, raw, sdkClient, endSession, startHarness, type Harness, type RawResponse } from './helpers/daemon-harness.js';
+import { BROKER_ISSUER, INITIALIZE, JSON_HEADERS, raw, sdkClient, endSession, startHarness, type Harness } from './helpers/daemon-harness.js';
 
 describe('daemon: hostile requests', () => {
   let h: Harness;
@@ -161,33 +161,6 @@ describe('daemon: hostile requests', () => {
       await h.daemon.reload();
       await client.close();
     }
-  });
-
-  it('sessions per user are bounded with a clear error', async () => {
-    const token = await h.token('notes', { user: 'bounded@example.com', sub: 'sub-bounded' });
-    h.ws.write(readFileSync(h.ws.config, 'utf8').replace('allow_users = ["alice@example.com"]\nallow_groups', 'allow_users = ["alice@example.com", "bounded@example.com"]\nallow_groups'));
-    await h.daemon.reload();
-    const statuses: RawResponse[] = [];
-    for (let i = 0; i < 5; i++) statuses.push(await init(token));
-    assert.deepEqual(statuses.map((r) => r.status), [200, 200, 200, 200, 429]);
-    assert.match(statuses[4]!.body, /max_sessions_per_user/);
-    for (const r of statuses.slice(0, 4)) await raw(h.unix('notes'), 'DELETE', { authorization: `Bearer ${token}`, 'mcp-session-id': String(r.headers['mcp-session-id']) });
-  });
-
-  it('total children are bounded (max_children) with a clear error', async () => {
-    const before = children();
-    const opened: Array<{ token: string; session: string }> = [];
-    let refused: RawResponse | undefined;
-    for (let i = 0; i < 10 && !refused; i++) {
-      const token = await h.token('notes', { user: `ops${i}@example.com`, sub: `sub-ops-${i}`, groups: ['ops'] });
-      const r = await init(token);
-      if (r.status === 200) opened.push({ token, session: String(r.headers['mcp-session-id']) });
-      else refused = r;
-    }
-    assert.equal(refused?.status, 429);
-    assert.match(refused!.body, /maximum of 6 MCP server processes/);
-    assert.equal(before + opened.length, 6);
-    for (const o of opened) await raw(h.unix('notes'), 'DELETE', { authorization: `Bearer ${o.token}`, 'mcp-session-id': o.session });
   });
 
   it('mTLS listener: a client without a certificate is refused at the handshake; one with the CA\'s client certificate gets in', async () => {

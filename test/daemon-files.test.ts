@@ -54,11 +54,12 @@ describe('daemon: files it creates or refuses', () => {
   });
 
   it('creates the audit log 0600, or 0640 with a socket group, whatever the umask', async (t) => {
-    const previous = process.umask(0);
-    t.after(() => process.umask(previous));
     for (const [extra, mode] of [['', 0o600], [`socket_group = "${process.getgid!()}"`, 0o640]] as const) {
+      // The config is written under the usual umask: one others could write would be refused (config/trust).
       const ws = await setUp(t, config('unix:run/notes.sock', extra));
-      const daemon = await startDaemon(loadConfig({ config: ws.config }));
+      const loaded = loadConfig({ config: ws.config });
+      const previous = process.umask(0);
+      const daemon = await startDaemon(loaded).finally(() => process.umask(previous));
       await daemon.stop();
       assert.equal(statSync(join(ws.dir, 'audit.jsonl')).mode & 0o777, mode);
     }

@@ -48,6 +48,7 @@ export class AuditLog {
   #offset = 0;
   #lost = 0;
   #recreated = false;
+  #closed = false;
   #failure: string | undefined;
   #sinceCheckpoint = 0;
   #lastCheckpoint = Date.now();
@@ -102,7 +103,9 @@ export class AuditLog {
   }
 
   close(): void {
+    if (this.#closed) return;
     clearInterval(this.#timer);
+    this.#closed = true;
     this.checkpoint('stop');
     this.#flush();
     if (this.#failure !== undefined) this.#options.say?.(`audit log: ${this.#queue.length} line(s) could not be written`);
@@ -110,6 +113,7 @@ export class AuditLog {
   }
 
   #append(fields: Record<string, unknown>): void {
+    if (this.#closed && fields['event'] !== 'audit.checkpoint') return; // a second stop() has nothing left to say
     // seq and prev first, and never taken from the event's own fields.
     const line = JSON.stringify(Object.assign({ seq: 0, prev: '' }, fields, { seq: this.#seq, prev: this.#prev }), capped);
     this.#seq++;

@@ -57,7 +57,14 @@ export async function verifyAuditFiles(files: readonly string[], keys: readonly 
   const byKid = new Map<string, JWK>(keys.filter((k) => typeof k.kid === 'string').map((k) => [k.kid!, k]));
   let checkpoints = 0;
   let unsealed = 0;
-  for (const segment of chains(entries)) {
+  const segments = chains(entries);
+  const head = segments[0]?.[0];
+  if (head && head.seq > 1) {
+    // The first file links to a line given later: the files are out of order.
+    const earlier = segments.slice(1).find((s) => s.some((e) => hashLine(e.raw) === head.prev));
+    if (earlier) problems.push({ kind: 'reordered', file: earlier[0]!.file, line: earlier[0]!.line, message: `this chain comes before ${where(head)}: give the files oldest first` });
+  }
+  for (const segment of segments) {
     const bySeq = new Map<number, Entry>();
     let highest = -Infinity;
     for (const e of segment) {

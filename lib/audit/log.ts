@@ -49,6 +49,7 @@ export class AuditLog {
   #lost = 0;
   #recreated = false;
   #closed = false;
+  #linkChecked = false;
   #failure: string | undefined;
   #sinceCheckpoint = 0;
   #lastCheckpoint = Date.now();
@@ -125,7 +126,7 @@ export class AuditLog {
 
   #flush(): void {
     try {
-      if (this.#path !== '-' && this.#queue.length > 0 && fstatSync(this.#fd).nlink === 0) this.#recreate();
+      if (this.#path !== '-' && this.#queue.length > 0 && this.#isUnlinked()) this.#recreate();
       while (this.#queue.length > 0) {
         const head = this.#queue[0]!;
         this.#offset += writeSync(this.#fd, head, this.#offset, head.length - this.#offset);
@@ -158,6 +159,14 @@ export class AuditLog {
     this.#fd = next;
     this.#recreated = true;
     this.#options.say?.(`audit log ${this.#path} was removed; writing a new file chained to the old one`);
+  }
+
+  /** Was the file removed? Asked once per event-loop turn: an fstat(2) per line would cost more than the hash. */
+  #isUnlinked(): boolean {
+    if (this.#linkChecked) return false;
+    this.#linkChecked = true;
+    setImmediate(() => { this.#linkChecked = false });
+    return fstatSync(this.#fd).nlink === 0;
   }
 
   #isRotated(): boolean {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 /** The trace fields of an audit line; `traceparent` is what the child receives. */
 export interface TraceContext {
@@ -23,14 +23,24 @@ export function parseTraceparent(value: unknown): { traceId: string; parentId: s
   return { traceId: m[1]!, parentId: m[2]!, flags: m[3]! };
 }
 
+// One getrandom(2) per 170 requests instead of two per request.
+const pool = Buffer.alloc(4080);
+let used = pool.length;
+
+function randomHex(bytes: number): string {
+  if (used + bytes > pool.length) { randomFillSync(pool); used = 0 }
+  used += bytes;
+  return pool.toString('hex', used - bytes, used);
+}
+
 /**
  * The daemon's own span for one request: under the caller's trace when `incoming` is a valid
  * traceparent (from params._meta, MCP SEP-414, or the HTTP header), else in a new trace.
  */
 export function nextTrace(incoming: unknown): TraceContext {
   const parent = parseTraceparent(incoming);
-  const trace_id = parent?.traceId ?? randomBytes(16).toString('hex');
-  const span_id = randomBytes(8).toString('hex');
+  const trace_id = parent?.traceId ?? randomHex(16);
+  const span_id = randomHex(8);
   const traceparent = `00-${trace_id}-${span_id}-${parent?.flags ?? '00'}`;
   return parent ? { trace_id, span_id, parent_span_id: parent.parentId, traceparent } : { trace_id, span_id, traceparent };
 }

@@ -175,6 +175,27 @@ describe('audit: hash chain, checkpoints and verify', () => {
     assert.equal(report.problems[0]?.line, cpLine);
   });
 
+  it('hostile lines and checkpoints are reported, never crash the verifier', async () => {
+    const file = join(h.ws.dir, 'hostile.jsonl');
+    const junkSig = (header: string) => `${Buffer.from(header).toString('base64url')}.e30.AAAA`;
+    writeFileSync(file, [
+      '[]', 'null', '{"seq":"1","prev":"x"}', `{"seq":1,"prev":"${'x'.repeat(100_000)}"}`,
+      '{"seq":2,"prev":"x","event":"audit.checkpoint","sig":123}',
+      '{"seq":3,"prev":"x","event":"audit.checkpoint","sig":"!!!.@@@.###"}',
+      `{"seq":4,"prev":"x","event":"audit.checkpoint","sig":"${junkSig(`{"alg":"none","kid":"${key.kid}"}`)}"}`,
+      `{"seq":5,"prev":"x","event":"audit.checkpoint","sig":"${junkSig('{"kid":{"a":1}}')}"}`,
+    ].join('\n') + '\n');
+    const report = await verify([file]);
+    assert.equal(report.ok, false);
+    const kinds = only(report);
+    for (const expected of ['malformed@1', 'malformed@2', 'malformed@3', 'forged-checkpoint@5', 'forged-checkpoint@6', 'forged-checkpoint@7', 'forged-checkpoint@8']) {
+      assert.ok(kinds.includes(expected), `${expected} in ${kinds.join(' ')}`);
+    }
+    const cli = await gatekit(['audit', 'verify', '--json', file], { env: h.ws.env });
+    assert.equal(cli.code, 1);
+    assert.equal(JSON.parse(cli.stdout).ok, false);
+  });
+
   it('gatekit keys jwks --audit prints the audit public key, not the broker key, and never the private part', async () => {
     const out = await gatekit(['keys', 'jwks', '--audit'], { env: h.ws.env });
     assert.equal(out.code, 0, out.stderr);

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, statSync, watch, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { loadAuditKey } from '../lib/audit/index.js';
+import { AuditLog, createAuditKey, loadAuditKey, verifyAuditFiles } from '../lib/audit/index.js';
 import { loadConfig } from '../lib/config/index.js';
 import { initialize } from '../lib/setup/index.js';
 import { basicConfig, workspace } from './helpers/workspace.js';
@@ -57,5 +57,28 @@ describe('audit: config and key', () => {
       assert.throws(() => loadAuditKey(file), { code: 'KEY_INVALID' }, bad);
     }
     assert.throws(() => loadAuditKey(join(ws.dir, 'missing.jwk')), { code: 'KEY_INVALID' });
+  });
+});
+
+describe('audit: checkpoint timing', () => {
+  it('writes a checkpoint after the interval when lines are unsealed, and one on reload', async (t) => {
+    const ws = workspace(withDaemon(''));
+    t.after(() => ws.remove());
+    const keyFile = join(ws.dir, 'audit.jwk');
+    createAuditKey(keyFile);
+    const signer = loadAuditKey(keyFile);
+    const file = join(ws.dir, 'audit.jsonl');
+    const log = new AuditLog(file, { signer, checkpoint: { lines: 1000, interval: 0.05 } });
+    t.after(() => log.close());
+    const reasons = () => readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l)).filter((l) => l.event === 'audit.checkpoint').map((l) => l.reason);
+    const sealed = new Promise<void>((resolve) => {
+      const watcher = watch(file, () => { if (reasons().includes('interval')) { watcher.close(); resolve() } });
+    });
+    log.write({ event: 'daemon.start' });
+    await sealed;
+    log.reopen();
+    assert.deepEqual(reasons(), ['interval', 'reload']);
+    log.close();
+    assert.deepEqual((await verifyAuditFiles([file], [signer.publicJwk])).problems, []);
   });
 });

@@ -3,7 +3,13 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
-  createAuditKey, hashLine, loadAuditKey, signCompact, verifyAuditFiles, type AuditPublicJwk, type AuditVerifyReport,
+  createAuditKey,
+  hashLine,
+  loadAuditKey,
+  signCompact,
+  verifyAuditFiles,
+  type AuditPublicJwk,
+  type AuditVerifyReport,
 } from '../lib/audit/index.js';
 import { startDaemon } from '../lib/daemon/index.js';
 import { gatekit } from './helpers/cli.js';
@@ -18,7 +24,10 @@ describe('audit: hash chain, checkpoints and verify', () => {
   let current: string;
   let key: AuditPublicJwk;
   before(async () => {
-    const toml = (await daemonConfig()).replace('audit_log = "audit.jsonl"', 'audit_log = "audit.jsonl"\naudit_checkpoint = { lines = 5 }');
+    const toml = (await daemonConfig()).replace(
+      'audit_log = "audit.jsonl"',
+      'audit_log = "audit.jsonl"\naudit_checkpoint = { lines = 5 }',
+    );
     h = await startHarness(toml);
     key = loadAuditKey(h.config.daemon.audit_key).publicJwk;
     current = join(h.ws.dir, 'audit.jsonl');
@@ -34,7 +43,9 @@ describe('audit: hash chain, checkpoints and verify', () => {
     const again = await startDaemon(h.config);
     await again.stop();
   });
-  after(async () => { await h.close() });
+  after(async () => {
+    await h.close();
+  });
 
   const verify = (files: string[], allowUnsealed = false) => verifyAuditFiles(files, [key], allowUnsealed);
   const tampered = (name: string, edit: (ls: string[]) => string[]) => {
@@ -54,11 +65,13 @@ describe('audit: hash chain, checkpoints and verify', () => {
   const only = (report: AuditVerifyReport) => report.problems.map((p) => `${p.kind}@${p.line}`);
   /** 1-based line number of the n-th request line that is not followed by a checkpoint. */
   const requestLine = (ls: string[], n: number) => {
-    const found = ls.map((l, i) => [parse(l), i] as const).filter(([l, i]) => l['event'] === 'request' && parse(ls[i + 1]!)['event'] === 'request');
+    const found = ls
+      .map((l, i) => [parse(l), i] as const)
+      .filter(([l, i]) => l['event'] === 'request' && parse(ls[i + 1]!)['event'] === 'request');
     return found[n]![1] + 1;
   };
 
-  it('a chain across a SIGHUP rotation and a restart verifies, the new file linked to the old one\'s last line', async () => {
+  it("a chain across a SIGHUP rotation and a restart verifies, the new file linked to the old one's last line", async () => {
     const report = await verify([old, current]);
     assert.deepEqual(report.problems, []);
     assert.equal(report.ok, true);
@@ -67,8 +80,14 @@ describe('audit: hash chain, checkpoints and verify', () => {
     assert.equal(parse(newLines[0]!)['prev'], hashLine(oldLines.at(-1)!));
     assert.equal(parse(newLines[0]!)['seq'], Number(parse(oldLines.at(-1)!)['seq']) + 1);
     assert.equal(parse(oldLines.at(-1)!)['reason'], 'rotate');
-    const reasons = newLines.map(parse).filter((l) => l['event'] === 'audit.checkpoint').map((l) => l['reason']);
-    assert.ok(reasons.includes('lines') && reasons.filter((r) => r === 'stop').length === 2, `checkpoints: ${reasons.join(',')}`);
+    const reasons = newLines
+      .map(parse)
+      .filter((l) => l['event'] === 'audit.checkpoint')
+      .map((l) => l['reason']);
+    assert.ok(
+      reasons.includes('lines') && reasons.filter((r) => r === 'stop').length === 2,
+      `checkpoints: ${reasons.join(',')}`,
+    );
     const starts = newLines.map(parse).filter((l) => l['event'] === 'daemon.start');
     assert.equal(starts.length, 1, 'the restart wrote into the same chain');
     const cli = await gatekit(['audit', 'verify', old, current, '--json'], { env: h.ws.env });
@@ -79,7 +98,10 @@ describe('audit: hash chain, checkpoints and verify', () => {
   it('verify in the wrong order reports the files as out of order', async () => {
     const report = await verify([current, old]);
     assert.equal(report.ok, false);
-    assert.ok(report.problems.some((p) => p.kind === 'reordered' && p.file === old && p.line === 1), only(report).join(' '));
+    assert.ok(
+      report.problems.some((p) => p.kind === 'reordered' && p.file === old && p.line === 1),
+      only(report).join(' '),
+    );
   });
 
   it('an edited line is reported at its line number', async () => {
@@ -98,7 +120,10 @@ describe('audit: hash chain, checkpoints and verify', () => {
 
   it('a deleted line is reported where it is missing', async () => {
     let at = 0;
-    const file = tampered('deleted.jsonl', (ls) => { at = requestLine(ls, 1); return ls.filter((_, i) => i !== at - 1) });
+    const file = tampered('deleted.jsonl', (ls) => {
+      at = requestLine(ls, 1);
+      return ls.filter((_, i) => i !== at - 1);
+    });
     assert.deepEqual(only(await verify([file])), [`deleted@${at}`]);
   });
 
@@ -117,7 +142,11 @@ describe('audit: hash chain, checkpoints and verify', () => {
     const file = tampered('truncated.jsonl', (ls) => {
       // Cut the last (stop) checkpoint: the lines after the checkpoint before it are unsealed.
       const cut = ls.slice(0, -1);
-      from = cut.map(parse).map((l) => l['event']).lastIndexOf('audit.checkpoint') + 2;
+      from =
+        cut
+          .map(parse)
+          .map((l) => l['event'])
+          .lastIndexOf('audit.checkpoint') + 2;
       return cut;
     });
     const report = await verify([file]);
@@ -178,17 +207,31 @@ describe('audit: hash chain, checkpoints and verify', () => {
   it('hostile lines and checkpoints are reported, never crash the verifier', async () => {
     const file = join(h.ws.dir, 'hostile.jsonl');
     const junkSig = (header: string) => `${Buffer.from(header).toString('base64url')}.e30.AAAA`;
-    writeFileSync(file, [
-      '[]', 'null', '{"seq":"1","prev":"x"}', `{"seq":1,"prev":"${'x'.repeat(100_000)}"}`,
-      '{"seq":2,"prev":"x","event":"audit.checkpoint","sig":123}',
-      '{"seq":3,"prev":"x","event":"audit.checkpoint","sig":"!!!.@@@.###"}',
-      `{"seq":4,"prev":"x","event":"audit.checkpoint","sig":"${junkSig(`{"alg":"none","kid":"${key.kid}"}`)}"}`,
-      `{"seq":5,"prev":"x","event":"audit.checkpoint","sig":"${junkSig('{"kid":{"a":1}}')}"}`,
-    ].join('\n') + '\n');
+    writeFileSync(
+      file,
+      [
+        '[]',
+        'null',
+        '{"seq":"1","prev":"x"}',
+        `{"seq":1,"prev":"${'x'.repeat(100_000)}"}`,
+        '{"seq":2,"prev":"x","event":"audit.checkpoint","sig":123}',
+        '{"seq":3,"prev":"x","event":"audit.checkpoint","sig":"!!!.@@@.###"}',
+        `{"seq":4,"prev":"x","event":"audit.checkpoint","sig":"${junkSig(`{"alg":"none","kid":"${key.kid}"}`)}"}`,
+        `{"seq":5,"prev":"x","event":"audit.checkpoint","sig":"${junkSig('{"kid":{"a":1}}')}"}`,
+      ].join('\n') + '\n',
+    );
     const report = await verify([file]);
     assert.equal(report.ok, false);
     const kinds = only(report);
-    for (const expected of ['malformed@1', 'malformed@2', 'malformed@3', 'forged-checkpoint@5', 'forged-checkpoint@6', 'forged-checkpoint@7', 'forged-checkpoint@8']) {
+    for (const expected of [
+      'malformed@1',
+      'malformed@2',
+      'malformed@3',
+      'forged-checkpoint@5',
+      'forged-checkpoint@6',
+      'forged-checkpoint@7',
+      'forged-checkpoint@8',
+    ]) {
       assert.ok(kinds.includes(expected), `${expected} in ${kinds.join(' ')}`);
     }
     const cli = await gatekit(['audit', 'verify', '--json', file], { env: h.ws.env });
@@ -202,7 +245,12 @@ describe('audit: hash chain, checkpoints and verify', () => {
     const jwks = JSON.parse(out.stdout) as { keys: Array<Record<string, unknown>> };
     assert.deepEqual(jwks.keys, [key]);
     assert.ok(!out.stdout.includes('"d"'));
-    const broker = JSON.parse((await gatekit(['keys', 'jwks'], { env: h.ws.env })).stdout) as { keys: Array<{ x: string }> };
-    assert.ok(broker.keys.every((k) => k.x !== key.x), 'the audit key is not the broker key');
+    const broker = JSON.parse((await gatekit(['keys', 'jwks'], { env: h.ws.env })).stdout) as {
+      keys: Array<{ x: string }>;
+    };
+    assert.ok(
+      broker.keys.every((k) => k.x !== key.x),
+      'the audit key is not the broker key',
+    );
   });
 });

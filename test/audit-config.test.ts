@@ -7,7 +7,8 @@ import { loadConfig } from '../lib/config/index.js';
 import { initialize } from '../lib/setup/index.js';
 import { basicConfig, workspace } from './helpers/workspace.js';
 
-const withDaemon = (lines: string) => basicConfig('https://idp.example.com').replace('[daemon]\n', `[daemon]\n${lines}\n`);
+const withDaemon = (lines: string) =>
+  basicConfig('https://idp.example.com').replace('[daemon]\n', `[daemon]\n${lines}\n`);
 
 describe('audit: config and key', () => {
   it('defaults: audit_key beside the broker key, a checkpoint every 1000 lines or 60 s', (t) => {
@@ -25,7 +26,14 @@ describe('audit: config and key', () => {
   it('refuses bad audit_checkpoint values and unknown keys in it', (t) => {
     const ws = workspace(withDaemon(''));
     t.after(() => ws.remove());
-    for (const bad of ['{ lines = 0 }', '{ lines = 1.5 }', '{ interval = "never" }', '{ interval = -1 }', '{ line = 5 }', '"60s"']) {
+    for (const bad of [
+      '{ lines = 0 }',
+      '{ lines = 1.5 }',
+      '{ interval = "never" }',
+      '{ interval = -1 }',
+      '{ line = 5 }',
+      '"60s"',
+    ]) {
       ws.write(withDaemon(`audit_checkpoint = ${bad}`));
       assert.throws(() => loadConfig({ config: ws.config }), { code: 'CONFIG_INVALID' }, bad);
     }
@@ -52,7 +60,12 @@ describe('audit: config and key', () => {
     const ws = workspace(withDaemon(''));
     t.after(() => ws.remove());
     const file = join(ws.dir, 'bad.jwk');
-    for (const bad of ['not json', '{"kty":"OKP","crv":"Ed25519","x":"abc"}', '{"kty":"EC","crv":"P-256","x":"a","y":"b","d":"c"}', '[]']) {
+    for (const bad of [
+      'not json',
+      '{"kty":"OKP","crv":"Ed25519","x":"abc"}',
+      '{"kty":"EC","crv":"P-256","x":"a","y":"b","d":"c"}',
+      '[]',
+    ]) {
       writeFileSync(file, bad, { mode: 0o600 });
       assert.throws(() => loadAuditKey(file), { code: 'KEY_INVALID' }, bad);
     }
@@ -70,9 +83,20 @@ describe('audit: checkpoint timing', () => {
     const file = join(ws.dir, 'audit.jsonl');
     const log = new AuditLog(file, { signer, checkpoint: { lines: 1000, interval: 0.05 } });
     t.after(() => log.close());
-    const reasons = () => readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l)).filter((l) => l.event === 'audit.checkpoint').map((l) => l.reason);
+    const reasons = () =>
+      readFileSync(file, 'utf8')
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+        .filter((l) => l.event === 'audit.checkpoint')
+        .map((l) => l.reason);
     const sealed = new Promise<void>((resolve) => {
-      const watcher = watch(file, () => { if (reasons().includes('interval')) { watcher.close(); resolve() } });
+      const watcher = watch(file, () => {
+        if (reasons().includes('interval')) {
+          watcher.close();
+          resolve();
+        }
+      });
     });
     log.write({ event: 'daemon.start' });
     await sealed;

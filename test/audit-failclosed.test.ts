@@ -12,13 +12,31 @@ async function rawSession(h: Harness) {
   const auth = { ...JSON_HEADERS, authorization: `Bearer ${await h.token('notes')}` };
   const init = await raw(h.unix('notes'), 'POST', auth, INITIALIZE);
   assert.equal(init.status, 200, init.body);
-  const headers = { ...auth, 'mcp-session-id': String(init.headers['mcp-session-id']), 'mcp-protocol-version': '2025-06-18' };
+  const headers = {
+    ...auth,
+    'mcp-session-id': String(init.headers['mcp-session-id']),
+    'mcp-protocol-version': '2025-06-18',
+  };
   await raw(h.unix('notes'), 'POST', headers, JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }));
-  return (id: number) => raw(h.unix('notes'), 'POST', headers,
-    JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'echo', arguments: { message: `call ${id}` } } }));
+  return (id: number) =>
+    raw(
+      h.unix('notes'),
+      'POST',
+      headers,
+      JSON.stringify({
+        jsonrpc: '2.0',
+        id,
+        method: 'tools/call',
+        params: { name: 'echo', arguments: { message: `call ${id}` } },
+      }),
+    );
 }
 
-const auditLines = (file: string) => readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+const auditLines = (file: string) =>
+  readFileSync(file, 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 function mountTmpfs(t: TestContext): string | undefined {
   const dir = mkdtempSync(join(tmpdir(), 'gatekit-audit-fs-'));
@@ -28,7 +46,10 @@ function mountTmpfs(t: TestContext): string | undefined {
     rmSync(dir, { recursive: true, force: true });
     return undefined;
   }
-  t.after(() => { execFileSync('umount', [dir]); rmSync(dir, { recursive: true, force: true }) });
+  t.after(() => {
+    execFileSync('umount', [dir]);
+    rmSync(dir, { recursive: true, force: true });
+  });
   return dir;
 }
 
@@ -42,15 +63,25 @@ describe('audit: fail closed', () => {
     const call = await rawSession(h);
     const served: number[] = [];
     let id = 1;
-    for (; id <= 3; id++) { assert.equal((await call(id)).status, 200); served.push(id) }
+    for (; id <= 3; id++) {
+      assert.equal((await call(id)).status, 200);
+      served.push(id);
+    }
 
     const filler = join(mnt, 'filler');
-    try { writeFileSync(filler, Buffer.alloc(128 * 1024, 1)) } catch (err) { assert.equal((err as NodeJS.ErrnoException).code, 'ENOSPC') }
+    try {
+      writeFileSync(filler, Buffer.alloc(128 * 1024, 1));
+    } catch (err) {
+      assert.equal((err as NodeJS.ErrnoException).code, 'ENOSPC');
+    }
     let refused: Awaited<ReturnType<typeof call>> | undefined;
     for (; id < 500 && !refused; id++) {
       const res = await call(id);
       if (res.status === 503) refused = res;
-      else { assert.equal(res.status, 200, res.body); served.push(id) }
+      else {
+        assert.equal(res.status, 200, res.body);
+        served.push(id);
+      }
     }
     assert.ok(refused, 'the daemon refused once the audit log could not be written');
     assert.equal(JSON.parse(refused.body).error.code, -32603);
@@ -65,7 +96,11 @@ describe('audit: fail closed', () => {
 
     const lines = auditLines(file);
     const calls = lines.filter((l) => l['method'] === 'tools/call');
-    assert.deepEqual(calls.map((l) => l['rpc_id']).sort((a, b) => Number(a) - Number(b)), served, 'one line for every served request, none for refused ones');
+    assert.deepEqual(
+      calls.map((l) => l['rpc_id']).sort((a, b) => Number(a) - Number(b)),
+      served,
+      'one line for every served request, none for refused ones',
+    );
     const report = await verifyAuditFiles([file], [loadAuditKey(h.config.daemon.audit_key).publicJwk]);
     assert.deepEqual(report.problems, []);
   });

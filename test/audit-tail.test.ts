@@ -9,9 +9,39 @@ import { gatekit, spawnGatekit } from './helpers/cli.js';
 const now = Date.now();
 const at = (msAgo: number) => new Date(now - msAgo).toISOString();
 const LINES = [
-  { seq: 1, prev: 'sha256:x', ts: at(3_600_000), event: 'request', server: 'notes', user: 'alice@example.com', method: 'tools/call', tool: 'echo', outcome: 'ok', duration_ms: 1.5 },
-  { seq: 2, prev: 'sha256:y', ts: at(60_000), event: 'denied', server: 'fs', user: 'bob@example.com', method: 'tools/call', tool: 'rm\u001b[2J\u0007', outcome: 'denied' },
-  { seq: 3, prev: 'sha256:z', ts: at(1_000), event: 'request', server: 'notes', user: 'bob@example.com', method: 'tools/list', outcome: 'error' },
+  {
+    seq: 1,
+    prev: 'sha256:x',
+    ts: at(3_600_000),
+    event: 'request',
+    server: 'notes',
+    user: 'alice@example.com',
+    method: 'tools/call',
+    tool: 'echo',
+    outcome: 'ok',
+    duration_ms: 1.5,
+  },
+  {
+    seq: 2,
+    prev: 'sha256:y',
+    ts: at(60_000),
+    event: 'denied',
+    server: 'fs',
+    user: 'bob@example.com',
+    method: 'tools/call',
+    tool: 'rm\u001b[2J\u0007',
+    outcome: 'denied',
+  },
+  {
+    seq: 3,
+    prev: 'sha256:z',
+    ts: at(1_000),
+    event: 'request',
+    server: 'notes',
+    user: 'bob@example.com',
+    method: 'tools/list',
+    outcome: 'error',
+  },
 ].map((l) => JSON.stringify(l));
 
 function auditFile(t: { after: (fn: () => void) => void }): string {
@@ -35,7 +65,8 @@ describe('gatekit audit tail', () => {
 
   it('filters by --user, --server and --since, and --json passes the lines through unchanged', async (t) => {
     const file = auditFile(t);
-    const json = async (...args: string[]) => (await gatekit(['audit', 'tail', file, '--json', ...args])).stdout.trimEnd().split('\n').filter(Boolean);
+    const json = async (...args: string[]) =>
+      (await gatekit(['audit', 'tail', file, '--json', ...args])).stdout.trimEnd().split('\n').filter(Boolean);
     assert.deepEqual(await json(), LINES);
     assert.deepEqual(await json('--user', 'bob@example.com'), [LINES[1], LINES[2]]);
     assert.deepEqual(await json('--server', 'notes'), [LINES[0], LINES[2]]);
@@ -59,17 +90,34 @@ describe('gatekit audit tail', () => {
   it('--follow prints lines appended after it started', async (t) => {
     const file = auditFile(t);
     const child = spawnGatekit(['audit', 'tail', '--follow', '--json', '--user', 'carol@example.com', file]);
-    t.after(() => { child.kill('SIGKILL') });
-    let stdout = '';
-    const seen = (text: string) => new Promise<void>((resolve) => {
-      const check = () => { if (stdout.includes(text)) { child.stdout!.off('data', check); resolve() } };
-      child.stdout!.on('data', check);
-      check();
+    t.after(() => {
+      child.kill('SIGKILL');
     });
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => { stdout += d });
+    let stdout = '';
+    const seen = (text: string) =>
+      new Promise<void>((resolve) => {
+        const check = () => {
+          if (stdout.includes(text)) {
+            child.stdout!.off('data', check);
+            resolve();
+          }
+        };
+        child.stdout!.on('data', check);
+        check();
+      });
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
     // The first line may land before the watch starts (then the first read shows it); the second is
     // appended only once the first is on screen, so it can only arrive by following.
-    const line = JSON.stringify({ seq: 4, prev: 'sha256:w', ts: new Date().toISOString(), event: 'request', user: 'carol@example.com', tool: 'followed' });
+    const line = JSON.stringify({
+      seq: 4,
+      prev: 'sha256:w',
+      ts: new Date().toISOString(),
+      event: 'request',
+      user: 'carol@example.com',
+      tool: 'followed',
+    });
     appendFileSync(file, `${line}\n`);
     await seen('"followed"');
     const second = line.replace('followed', 'followed-again');

@@ -10,7 +10,13 @@ const VALID = `00-${TRACE}-${PARENT}-01`;
 
 /** The JSON-RPC message in a POST answer, whether sent as JSON or as one SSE event. */
 function rpcBody(body: string): { result?: { content: Array<{ text: string }> }; error?: { code: number } } {
-  const data = body.trimStart().startsWith('{') ? body : body.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5)).join('');
+  const data = body.trimStart().startsWith('{')
+    ? body
+    : body
+        .split('\n')
+        .filter((l) => l.startsWith('data:'))
+        .map((l) => l.slice(5))
+        .join('');
   return JSON.parse(data);
 }
 
@@ -22,16 +28,30 @@ describe('audit: trace context and argument digests', () => {
     h = await startHarness();
     const auth = { ...JSON_HEADERS, authorization: `Bearer ${await h.token('notes', { groups: [] })}` };
     const init = await raw(h.unix('notes'), 'POST', auth, INITIALIZE);
-    const headers = { ...auth, 'mcp-session-id': String(init.headers['mcp-session-id']), 'mcp-protocol-version': '2025-06-18' };
+    const headers = {
+      ...auth,
+      'mcp-session-id': String(init.headers['mcp-session-id']),
+      'mcp-protocol-version': '2025-06-18',
+    };
     post = (body, extra = {}) => raw(h.unix('notes'), 'POST', { ...headers, ...extra }, JSON.stringify(body));
     await post({ jsonrpc: '2.0', method: 'notifications/initialized' });
   });
-  after(async () => { await h.close() });
+  after(async () => {
+    await h.close();
+  });
 
   /** Calls whoami; returns the traceparent the child saw and the audit line of the call. */
   async function whoami(meta: Record<string, unknown> | undefined, headers: Record<string, string> = {}) {
     const id = nextId++;
-    const res = await post({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'whoami', arguments: {}, ...(meta ? { _meta: meta } : {}) } }, headers);
+    const res = await post(
+      {
+        jsonrpc: '2.0',
+        id,
+        method: 'tools/call',
+        params: { name: 'whoami', arguments: {}, ...(meta ? { _meta: meta } : {}) },
+      },
+      headers,
+    );
     assert.equal(res.status, 200, res.body);
     const seen = JSON.parse(rpcBody(res.body).result!.content[0]!.text).meta?.traceparent as string;
     const line = h.audit().find((l) => l['rpc_id'] === id && l['method'] === 'tools/call')!;
@@ -58,8 +78,16 @@ describe('audit: trace context and argument digests', () => {
 
   it('a malformed traceparent is ignored: a new trace is started and the bad value never reaches the child', async () => {
     const hostile = [
-      VALID.toUpperCase(), `00-${'0'.repeat(32)}-${PARENT}-01`, `00-${TRACE}-${'0'.repeat(16)}-01`, `ff-${TRACE}-${PARENT}-01`,
-      `${VALID}-extra`, ` ${VALID}`, `00-${TRACE}-${PARENT}-1`, 'x'.repeat(100_000), 42, { traceparent: VALID },
+      VALID.toUpperCase(),
+      `00-${'0'.repeat(32)}-${PARENT}-01`,
+      `00-${TRACE}-${'0'.repeat(16)}-01`,
+      `ff-${TRACE}-${PARENT}-01`,
+      `${VALID}-extra`,
+      ` ${VALID}`,
+      `00-${TRACE}-${PARENT}-1`,
+      'x'.repeat(100_000),
+      42,
+      { traceparent: VALID },
     ];
     for (const bad of hostile) {
       const { seen, line } = await whoami({ traceparent: bad });
@@ -84,23 +112,40 @@ describe('audit: trace context and argument digests', () => {
   });
 
   it('tools/call lines carry args_digest, the SHA-256 of the RFC 8785 form of the arguments, and never the arguments', async () => {
-    const args = { message: 'secret-value', b: [1, 2.5, { z: true, a: null }], 'é': 'x', A: -0 };
+    const args = { message: 'secret-value', b: [1, 2.5, { z: true, a: null }], é: 'x', A: -0 };
     const expected = `sha256:${createHash('sha256').update('{"A":0,"b":[1,2.5,{"a":null,"z":true}],"message":"secret-value","é":"x"}').digest('base64url')}`;
     const id = nextId++;
-    assert.equal((await post({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'echo', arguments: args } })).status, 200);
+    assert.equal(
+      (await post({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'echo', arguments: args } })).status,
+      200,
+    );
     const denied = nextId++;
-    await post({ jsonrpc: '2.0', id: denied, method: 'tools/call', params: { name: 'write_note', arguments: { text: 'secret-value', name: 'n' } } });
+    await post({
+      jsonrpc: '2.0',
+      id: denied,
+      method: 'tools/call',
+      params: { name: 'write_note', arguments: { text: 'secret-value', name: 'n' } },
+    });
     const lines = h.audit();
     assert.equal(lines.find((l) => l['rpc_id'] === id)!['args_digest'], expected);
     const deniedLine = lines.find((l) => l['rpc_id'] === denied && l['event'] === 'denied')!;
-    assert.equal(deniedLine['args_digest'], `sha256:${createHash('sha256').update('{"name":"n","text":"secret-value"}').digest('base64url')}`);
+    assert.equal(
+      deniedLine['args_digest'],
+      `sha256:${createHash('sha256').update('{"name":"n","text":"secret-value"}').digest('base64url')}`,
+    );
     assert.ok(!JSON.stringify(lines).includes('secret-value'));
   });
 
   it('canonicalJson follows RFC 8785: sorted keys by UTF-16 units, ES number form, no whitespace', () => {
-    assert.equal(canonicalJson({ b: 1, a: { d: [3, { y: 1, x: 2 }], c: 'é\n' } }), '{"a":{"c":"é\\n","d":[3,{"x":2,"y":1}]},"b":1}');
+    assert.equal(
+      canonicalJson({ b: 1, a: { d: [3, { y: 1, x: 2 }], c: 'é\n' } }),
+      '{"a":{"c":"é\\n","d":[3,{"x":2,"y":1}]},"b":1}',
+    );
     assert.equal(canonicalJson([1e21, 1e-7, 0.1 + 0.2, -0]), '[1e+21,1e-7,0.30000000000000004,0]');
-    assert.equal(canonicalJson({ '\u20ac': 1, '\ud83d\ude00': 2, '\u0080': 3 }), '{"\u0080":3,"\u20ac":1,"\ud83d\ude00":2}');
+    assert.equal(
+      canonicalJson({ '\u20ac': 1, '\ud83d\ude00': 2, '\u0080': 3 }),
+      '{"\u0080":3,"\u20ac":1,"\ud83d\ude00":2}',
+    );
     assert.throws(() => canonicalJson({ n: Number.NaN }), TypeError);
   });
 });

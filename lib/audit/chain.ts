@@ -22,7 +22,8 @@ export function canonicalJson(value: unknown): string {
   let out: string;
   if (Array.isArray(value)) {
     out = '[';
-    for (let i = 0; i < value.length; i++) out += `${i ? ',' : ''}${canonicalJson(value[i] === undefined ? null : value[i])}`;
+    for (let i = 0; i < value.length; i++)
+      out += `${i ? ',' : ''}${canonicalJson(value[i] === undefined ? null : value[i])}`;
     return `${out}]`;
   }
   out = '{';
@@ -36,10 +37,15 @@ export function canonicalJson(value: unknown): string {
 
 /** `args_digest` of a tools/call: SHA-256 over the RFC 8785 form of its arguments (absent: `{}`). */
 export function argumentsDigest(args: unknown): string {
-  return `sha256:${createHash('sha256').update(canonicalJson(args ?? {})).digest('base64url')}`;
+  return `sha256:${createHash('sha256')
+    .update(canonicalJson(args ?? {}))
+    .digest('base64url')}`;
 }
 
-export interface ChainPosition { readonly seq: number; readonly prev: string }
+export interface ChainPosition {
+  readonly seq: number;
+  readonly prev: string;
+}
 
 const TAIL_BYTES = 64 * 1024;
 
@@ -70,12 +76,18 @@ export function chainTail(fd: number): ChainPosition {
 function seqOf(line: string): number | undefined {
   try {
     const seq = (JSON.parse(line) as { seq?: unknown }).seq;
-    return Number.isSafeInteger(seq) ? seq as number : undefined;
-  } catch { return undefined }
+    return Number.isSafeInteger(seq) ? (seq as number) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Opens `path` read-only just to read its chain tail. */
 export function chainTailOf(path: string): ChainPosition {
   const fd = openSync(path, 'r');
-  try { return chainTail(fd) } finally { closeSync(fd) }
+  try {
+    return chainTail(fd);
+  } finally {
+    closeSync(fd);
+  }
 }

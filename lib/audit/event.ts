@@ -1,9 +1,17 @@
 export type AuditEventName =
-  | 'daemon.start' | 'daemon.stop' | 'daemon.reload'
-  | 'session.start' | 'session.end'
-  | 'request' | 'denied' | 'auth.failed'
-  | 'server.exit' | 'token.exchange'
-  | 'audit.checkpoint' | 'audit.reopened' | 'audit.lost';
+  | 'daemon.start'
+  | 'daemon.stop'
+  | 'daemon.reload'
+  | 'session.start'
+  | 'session.end'
+  | 'request'
+  | 'denied'
+  | 'auth.failed'
+  | 'server.exit'
+  | 'token.exchange'
+  | 'audit.checkpoint'
+  | 'audit.reopened'
+  | 'audit.lost';
 
 /** One audit line (DESIGN.md §5). Never a token, a key or tool arguments (unless a server opts in). */
 export interface AuditEvent {

@@ -109,17 +109,24 @@ export class AuditLog {
     this.#closed = true;
     this.checkpoint('stop');
     this.#flush();
-    if (this.#failure !== undefined) this.#options.say?.(`audit log: ${this.#queue.length} line(s) could not be written`);
+    if (this.#failure !== undefined)
+      this.#options.say?.(`audit log: ${this.#queue.length} line(s) could not be written`);
     if (this.#path !== '-') closeSync(this.#fd);
   }
 
   #append(fields: Record<string, unknown>): void {
     if (this.#closed && fields['event'] !== 'audit.checkpoint') return; // a second stop() has nothing left to say
     // seq and prev first, and never taken from the event's own fields.
-    const line = JSON.stringify(Object.assign({ seq: 0, prev: '' }, fields, { seq: this.#seq, prev: this.#prev }), capped);
+    const line = JSON.stringify(
+      Object.assign({ seq: 0, prev: '' }, fields, { seq: this.#seq, prev: this.#prev }),
+      capped,
+    );
     this.#seq++;
     this.#prev = hashLine(line);
-    if (this.#queue.length >= MAX_QUEUED) { this.#lost++; return }
+    if (this.#queue.length >= MAX_QUEUED) {
+      this.#lost++;
+      return;
+    }
     this.#queue.push(Buffer.from(`${line}\n`));
     this.#flush();
   }
@@ -130,10 +137,14 @@ export class AuditLog {
       while (this.#queue.length > 0) {
         const head = this.#queue[0]!;
         this.#offset += writeSync(this.#fd, head, this.#offset, head.length - this.#offset);
-        if (this.#offset === head.length) { this.#queue.shift(); this.#offset = 0 }
+        if (this.#offset === head.length) {
+          this.#queue.shift();
+          this.#offset = 0;
+        }
       }
     } catch (err) {
-      const why = `cannot write the audit log ${this.#path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      const why = `cannot write the audit log ${this.#path}: ${code}`;
       if (this.#failure === undefined) this.#options.say?.(`${why}; refusing new requests until it can (503)`);
       this.#failure = why;
       return;
@@ -165,7 +176,9 @@ export class AuditLog {
   #isUnlinked(): boolean {
     if (this.#linkChecked) return false;
     this.#linkChecked = true;
-    setImmediate(() => { this.#linkChecked = false });
+    setImmediate(() => {
+      this.#linkChecked = false;
+    });
     return fstatSync(this.#fd).nlink === 0;
   }
 
@@ -173,8 +186,14 @@ export class AuditLog {
     try {
       const open = fstatSync(this.#fd);
       const named = openSync(this.#path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK);
-      try { return fstatSync(named).ino !== open.ino } finally { closeSync(named) }
-    } catch { return true }
+      try {
+        return fstatSync(named).ino !== open.ino;
+      } finally {
+        closeSync(named);
+      }
+    } catch {
+      return true;
+    }
   }
 
   #tick(): void {
@@ -202,8 +221,11 @@ export class AuditLog {
       const code = (cause as NodeJS.ErrnoException).code;
       const why = code === 'ELOOP' ? 'it is a symbolic link, which Gatekit never follows' : code;
       throw new GatekitError('CONFIG_INVALID', `cannot open the audit log ${this.#path}: ${why}`, {
-        hint: code === 'ELOOP' ? 'point [daemon] audit_log at the real file, or remove the link'
-          : 'check [daemon] audit_log and that its directory exists and is writable', cause,
+        hint:
+          code === 'ELOOP'
+            ? 'point [daemon] audit_log at the real file, or remove the link'
+            : 'check [daemon] audit_log and that its directory exists and is writable',
+        cause,
       });
     }
     if (!fstatSync(fd).isFile()) {

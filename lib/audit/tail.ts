@@ -29,7 +29,11 @@ function cell(value: unknown, width: number): string {
 /** One audit line as a table row (or as it is, with `json`); undefined when the filters leave it out. */
 export function formatAuditLine(raw: string, options: TailOptions): string | undefined {
   let line: Record<string, unknown>;
-  try { line = JSON.parse(raw) } catch { return options.json ? undefined : `? ${cell(raw, 100)}` }
+  try {
+    line = JSON.parse(raw);
+  } catch {
+    return options.json ? undefined : `? ${cell(raw, 100)}`;
+  }
   if (options.user !== undefined && line['user'] !== options.user) return undefined;
   if (options.server !== undefined && line['server'] !== options.server) return undefined;
   if (options.since !== undefined && !(Date.parse(String(line['ts'])) >= options.since)) return undefined;
@@ -38,8 +42,22 @@ export function formatAuditLine(raw: string, options: TailOptions): string | und
   const color = options.color && typeof line['outcome'] === 'string' ? COLORS[line['outcome']] : undefined;
   const what = line['tool'] ?? line['method'] ?? line['reason'];
   const ms = typeof line['duration_ms'] === 'number' ? `${line['duration_ms']}` : '';
-  return [cell(String(line['ts'] ?? '').replace('T', ' ').slice(0, 23), 23), cell(line['event'], 16), cell(line['user'], 24),
-    cell(line['server'], 12), cell(what, 24), color ? `${color}${outcome}\x1b[0m` : outcome, ms].join('  ').trimEnd();
+  return [
+    cell(
+      String(line['ts'] ?? '')
+        .replace('T', ' ')
+        .slice(0, 23),
+      23,
+    ),
+    cell(line['event'], 16),
+    cell(line['user'], 24),
+    cell(line['server'], 12),
+    cell(what, 24),
+    color ? `${color}${outcome}\x1b[0m` : outcome,
+    ms,
+  ]
+    .join('  ')
+    .trimEnd();
 }
 
 /** Parses `--since`: a duration back from `now` ("10m", "2h") or an RFC 3339 time. */
@@ -47,7 +65,10 @@ export function parseSince(value: string, parseDuration: (v: string) => number |
   const seconds = parseDuration(value);
   if (seconds !== undefined) return now - seconds * 1000;
   const at = /^\d{4}-\d{2}-\d{2}T/.test(value) ? Date.parse(value) : NaN;
-  if (Number.isNaN(at)) throw new GatekitError('USAGE', `--since "${value.slice(0, 40)}" is neither a duration nor an RFC 3339 time`, { hint: 'e.g. --since 10m or --since 2026-01-31T12:00:00Z' });
+  if (Number.isNaN(at))
+    throw new GatekitError('USAGE', `--since "${value.slice(0, 40)}" is neither a duration nor an RFC 3339 time`, {
+      hint: 'e.g. --since 10m or --since 2026-01-31T12:00:00Z',
+    });
   return at;
 }
 
@@ -58,27 +79,50 @@ export async function tailAudit(file: string, options: TailOptions, out: (text: 
   let partial = '';
   const readMore = () => {
     let fd: number;
-    try { fd = openSync(file, 'r') } catch (cause) {
-      if (inode === undefined) throw new GatekitError('NOT_FOUND', `cannot read the audit log ${file}: ${(cause as NodeJS.ErrnoException).code}`, { cause });
+    try {
+      fd = openSync(file, 'r');
+    } catch (cause) {
+      if (inode === undefined)
+        throw new GatekitError(
+          'NOT_FOUND',
+          `cannot read the audit log ${file}: ${(cause as NodeJS.ErrnoException).code}`,
+          { cause },
+        );
       return; // rotated away; the new file appears soon
     }
     try {
       const st = fstatSync(fd);
-      if (st.ino !== inode || st.size < offset) { inode = st.ino; offset = 0; partial = '' }
+      if (st.ino !== inode || st.size < offset) {
+        inode = st.ino;
+        offset = 0;
+        partial = '';
+      }
       if (st.size === offset) return;
       const buffer = Buffer.alloc(st.size - offset);
       const n = readSync(fd, buffer, 0, buffer.length, offset);
       offset += n;
       const lines = (partial + buffer.subarray(0, n).toString('utf8')).split('\n');
       partial = lines.pop() ?? '';
-      const shown = lines.filter(Boolean).map((l) => formatAuditLine(l, options)).filter((l) => l !== undefined);
+      const shown = lines
+        .filter(Boolean)
+        .map((l) => formatAuditLine(l, options))
+        .filter((l) => l !== undefined);
       if (shown.length > 0) out(`${shown.join('\n')}\n`);
-    } finally { closeSync(fd) }
+    } finally {
+      closeSync(fd);
+    }
   };
   if (!options.follow) return readMore();
   // Watch before the first read, so a line appended in between is not missed.
-  const watcher = watch(dirname(file), (_type, name) => { if (name === null || name === basename(file)) readMore() });
-  try { readMore() } catch (err) { watcher.close(); throw err }
+  const watcher = watch(dirname(file), (_type, name) => {
+    if (name === null || name === basename(file)) readMore();
+  });
+  try {
+    readMore();
+  } catch (err) {
+    watcher.close();
+    throw err;
+  }
   await new Promise<void>((resolve) => {
     if (options.signal?.aborted) resolve();
     options.signal?.addEventListener('abort', () => resolve(), { once: true });

@@ -28,7 +28,10 @@ const pool = Buffer.alloc(4080);
 let used = pool.length;
 
 function randomHex(bytes: number): string {
-  if (used + bytes > pool.length) { randomFillSync(pool); used = 0 }
+  if (used + bytes > pool.length) {
+    randomFillSync(pool);
+    used = 0;
+  }
   used += bytes;
   return pool.toString('hex', used - bytes, used);
 }
@@ -42,5 +45,7 @@ export function nextTrace(incoming: unknown): TraceContext {
   const trace_id = parent?.traceId ?? randomHex(16);
   const span_id = randomHex(8);
   const traceparent = `00-${trace_id}-${span_id}-${parent?.flags ?? '00'}`;
-  return parent ? { trace_id, span_id, parent_span_id: parent.parentId, traceparent } : { trace_id, span_id, traceparent };
+  return parent
+    ? { trace_id, span_id, parent_span_id: parent.parentId, traceparent }
+    : { trace_id, span_id, traceparent };
 }

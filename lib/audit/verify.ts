@@ -4,10 +4,15 @@ import { GatekitError } from '../errors.js';
 import { GENESIS, hashLine } from './chain.js';
 
 export type AuditProblemKind =
-  | 'malformed' | 'edited' | 'deleted' | 'reordered' | 'duplicate' | 'forged-checkpoint' | 'unsealed';
+  'malformed' | 'edited' | 'deleted' | 'reordered' | 'duplicate' | 'forged-checkpoint' | 'unsealed';
 
 /** One finding, at a line of one file (1-based). */
-export interface AuditProblem { readonly kind: AuditProblemKind; readonly file: string; readonly line: number; readonly message: string }
+export interface AuditProblem {
+  readonly kind: AuditProblemKind;
+  readonly file: string;
+  readonly line: number;
+  readonly message: string;
+}
 
 export interface AuditVerifyReport {
   /** True when nothing is wrong (an unsealed tail counts only when `allowUnsealed` is not set). */
@@ -21,8 +26,12 @@ export interface AuditVerifyReport {
 }
 
 interface Entry {
-  readonly file: string; readonly line: number; readonly raw: string;
-  readonly seq: number; readonly prev: string; readonly fields: Record<string, unknown>;
+  readonly file: string;
+  readonly line: number;
+  readonly raw: string;
+  readonly seq: number;
+  readonly prev: string;
+  readonly fields: Record<string, unknown>;
 }
 
 /**
@@ -32,13 +41,19 @@ interface Entry {
  * see lines cut from the head of the first file, or a tail cut exactly at a checkpoint, and a holder
  * of the audit key can rewrite everything.
  */
-export async function verifyAuditFiles(files: readonly string[], keys: readonly JWK[], allowUnsealed = false): Promise<AuditVerifyReport> {
+export async function verifyAuditFiles(
+  files: readonly string[],
+  keys: readonly JWK[],
+  allowUnsealed = false,
+): Promise<AuditVerifyReport> {
   const problems: AuditProblem[] = [];
   const entries: Entry[] = [];
   let lineCount = 0;
   for (const file of files) {
     let text: string;
-    try { text = readFileSync(file, 'utf8') } catch (cause) {
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (cause) {
       throw new GatekitError('NOT_FOUND', `cannot read ${file}: ${(cause as NodeJS.ErrnoException).code}`, { cause });
     }
     const lines = text.split('\n');
@@ -47,11 +62,22 @@ export async function verifyAuditFiles(files: readonly string[], keys: readonly 
       lineCount++;
       const entry = parseEntry(file, i + 1, raw);
       if (entry) entries.push(entry);
-      else problems.push({ kind: 'malformed', file, line: i + 1, message: 'not an audit line (no JSON with "seq" and "prev")' });
+      else
+        problems.push({
+          kind: 'malformed',
+          file,
+          line: i + 1,
+          message: 'not an audit line (no JSON with "seq" and "prev")',
+        });
     });
     if (torn) {
       lineCount++;
-      problems.push({ kind: 'malformed', file, line: lines.length + 1, message: 'cut off: the file ends in the middle of a line' });
+      problems.push({
+        kind: 'malformed',
+        file,
+        line: lines.length + 1,
+        message: 'cut off: the file ends in the middle of a line',
+      });
     }
   }
   const byKid = new Map<string, JWK>(keys.filter((k) => typeof k.kid === 'string').map((k) => [k.kid!, k]));
@@ -62,17 +88,34 @@ export async function verifyAuditFiles(files: readonly string[], keys: readonly 
   if (head && head.seq > 1) {
     // The first file links to a line given later: the files are out of order.
     const earlier = segments.slice(1).find((s) => s.some((e) => hashLine(e.raw) === head.prev));
-    if (earlier) problems.push({ kind: 'reordered', file: earlier[0]!.file, line: earlier[0]!.line, message: `this chain comes before ${where(head)}: give the files oldest first` });
+    if (earlier)
+      problems.push({
+        kind: 'reordered',
+        file: earlier[0]!.file,
+        line: earlier[0]!.line,
+        message: `this chain comes before ${where(head)}: give the files oldest first`,
+      });
   }
   for (const segment of segments) {
     const bySeq = new Map<number, Entry>();
     let highest = -Infinity;
     for (const e of segment) {
       if (bySeq.has(e.seq)) {
-        problems.push({ kind: 'duplicate', file: e.file, line: e.line, message: `seq ${e.seq} appears again (first at ${where(bySeq.get(e.seq)!)})` });
+        problems.push({
+          kind: 'duplicate',
+          file: e.file,
+          line: e.line,
+          message: `seq ${e.seq} appears again (first at ${where(bySeq.get(e.seq)!)})`,
+        });
         continue;
       }
-      if (e.seq < highest) problems.push({ kind: 'reordered', file: e.file, line: e.line, message: `seq ${e.seq} comes after seq ${highest}` });
+      if (e.seq < highest)
+        problems.push({
+          kind: 'reordered',
+          file: e.file,
+          line: e.line,
+          message: `seq ${e.seq} comes after seq ${highest}`,
+        });
       bySeq.set(e.seq, e);
       highest = Math.max(highest, e.seq);
     }
@@ -82,11 +125,20 @@ export async function verifyAuditFiles(files: readonly string[], keys: readonly 
       const next = bySeq.get(b)!;
       if (b > a + 1) {
         const missing = b - a - 1;
-        problems.push({ kind: 'deleted', file: next.file, line: next.line,
-          message: `${missing} line${missing > 1 ? 's' : ''} missing before this one (seq ${a + 1}${missing > 1 ? `–${b - 1}` : ''})` });
+        problems.push({
+          kind: 'deleted',
+          file: next.file,
+          line: next.line,
+          message: `${missing} line(s) missing before this one (seq ${a + 1}${missing > 1 ? `–${b - 1}` : ''})`,
+        });
       } else if (next.prev !== hashLine(bySeq.get(a)!.raw)) {
         const edited = bySeq.get(a)!;
-        problems.push({ kind: 'edited', file: edited.file, line: edited.line, message: `changed: its hash is not the "prev" recorded by ${where(next)}` });
+        problems.push({
+          kind: 'edited',
+          file: edited.file,
+          line: edited.line,
+          message: `changed: its hash is not the "prev" recorded by ${where(next)}`,
+        });
       }
     }
     let sealedThrough = -Infinity;
@@ -100,8 +152,12 @@ export async function verifyAuditFiles(files: readonly string[], keys: readonly 
     const open = segment.filter((e) => e.seq > sealedThrough);
     if (open.length > 0) {
       unsealed += open.length;
-      problems.push({ kind: 'unsealed', file: open[0]!.file, line: open[0]!.line,
-        message: `${open.length} line${open.length > 1 ? 's' : ''} from here on are not sealed by a valid checkpoint` });
+      problems.push({
+        kind: 'unsealed',
+        file: open[0]!.file,
+        line: open[0]!.line,
+        message: `${open.length} line${open.length > 1 ? 's' : ''} from here on are not sealed by a valid checkpoint`,
+      });
     }
   }
   const failing = problems.filter((p) => !(allowUnsealed && p.kind === 'unsealed'));
@@ -110,7 +166,11 @@ export async function verifyAuditFiles(files: readonly string[], keys: readonly 
 
 function parseEntry(file: string, line: number, raw: string): Entry | undefined {
   let fields: Record<string, unknown>;
-  try { fields = JSON.parse(raw) } catch { return undefined }
+  try {
+    fields = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
   if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) return undefined;
   const { seq, prev } = fields;
   if (!Number.isSafeInteger(seq) || (seq as number) < 1 || typeof prev !== 'string') return undefined;
@@ -131,18 +191,27 @@ async function checkpointProblem(e: Entry, byKid: ReadonlyMap<string, JWK>): Pro
   const sig = e.fields['sig'];
   if (typeof sig !== 'string') return 'checkpoint without a signature';
   let kid: unknown;
-  try { kid = JSON.parse(Buffer.from(sig.split('.')[0] ?? '', 'base64url').toString('utf8')).kid } catch { kid = undefined }
+  try {
+    kid = JSON.parse(Buffer.from(sig.split('.')[0] ?? '', 'base64url').toString('utf8')).kid;
+  } catch {
+    kid = undefined;
+  }
   const jwk = typeof kid === 'string' ? byKid.get(kid) : undefined;
   if (!jwk) return `signed with a key that is not the audit key (kid ${JSON.stringify(String(kid).slice(0, 60))})`;
   let payload: Record<string, unknown>;
   try {
     const key = await importJWK({ ...jwk, alg: 'EdDSA' }, 'EdDSA');
     payload = JSON.parse(new TextDecoder().decode((await compactVerify(sig, key, { algorithms: ['EdDSA'] })).payload));
-  } catch { return 'bad signature' }
+  } catch {
+    return 'bad signature';
+  }
   for (const field of ['seq', 'prev', 'ts', 'reason'] as const) {
-    if (payload[field] !== e.fields[field]) return `signed "${field}" differs from the line's: the checkpoint or the lines before it were changed`;
+    if (payload[field] !== e.fields[field])
+      return `signed "${field}" differs from the line's: the checkpoint or the lines before it were changed`;
   }
   return undefined;
 }
 
-function where(e: Entry): string { return `${e.file}:${e.line}` }
+function where(e: Entry): string {
+  return `${e.file}:${e.line}`;
+}

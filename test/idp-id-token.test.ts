@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { QuirkyUser } from '../fixtures/idp/provider.js';
+import type { QuirkyUser, Quirks } from '../fixtures/idp/provider.js';
 import { gatekit } from './helpers/cli.js';
 import { deviceLoginCli } from './helpers/login.js';
 import { mintedClaims, quirkySetup } from './helpers/quirky.js';
@@ -49,6 +49,24 @@ describe('ID tokens are checked as OpenID Connect Core §3.1.3.7 says', () => {
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /logout token/);
     assert.equal(await notLoggedIn(ws), 3);
+  });
+
+  it('never takes a token typed logout+jwt for an ID token, even without an `events` claim', async (t) => {
+    const { ws } = await quirkySetup(t, { logoutTokenAsIdToken: 'without-events' });
+    const r = await deviceLoginCli(ws, 'alice@example.com');
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /logout token/);
+  });
+
+  it('refuses a refresh whose userinfo answer speaks for another subject', async (t) => {
+    const quirks: Quirks = { idTokenOnRefresh: false };
+    const { ws } = await quirkySetup(t, quirks);
+    assert.equal((await deviceLoginCli(ws, 'alice@example.com')).code, 0);
+    quirks.userinfoOverride = { sub: 'u-someone-else', email: 'bob@example.com', groups: ['ops'] };
+    expireCachedTokens(ws);
+    const r = await mintedClaims(ws, 'notes');
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /userinfo/);
   });
 
   it('never takes a token with an `events` claim for an ID token', async (t) => {

@@ -87,9 +87,15 @@ describe('Sign in with GitHub', () => {
 
   it('a next-page link off the API\'s origin is not followed: the token never leaves for it', async (t) => {
     const seen: Array<string | undefined> = [];
-    const elsewhere = createServer((req, res) => { seen.push(req.headers.authorization); res.writeHead(200, { 'content-type': 'application/json' }).end('[]') });
+    const elsewhere = createServer((req, res) => {
+      seen.push(req.headers.authorization);
+      res.writeHead(200, { 'content-type': 'application/json' }).end('[]');
+    });
     await new Promise<void>((resolve) => elsewhere.listen(0, '127.0.0.1', resolve));
-    t.after(() => new Promise<void>((resolve) => { elsewhere.closeAllConnections(); elsewhere.close(() => resolve()) }));
+    t.after(() => new Promise<void>((resolve) => {
+      elsewhere.closeAllConnections();
+      elsewhere.close(() => resolve());
+    }));
     const ws = await space(githubConfig(fake));
     fake.options.nextLinkOrigin = `http://127.0.0.1:${(elsewhere.address() as AddressInfo).port}`;
     const r = await login(ws, fake).finally(() => { fake.options.nextLinkOrigin = undefined });

@@ -77,7 +77,7 @@ describe('ID tokens are checked as OpenID Connect Core §3.1.3.7 says', () => {
     assert.match(r.stderr, /logout token/);
   });
 
-  it('an email the provider marks unverified never names the person: the opaque sub does, and allow_users refuses', async (t) => {
+  it('an email marked unverified never names the person: the opaque sub does, and allow_users refuses', async (t) => {
     const { ws } = await quirkySetup(t, {}, { users: person({ email_verified: false }) });
     const r = await deviceLoginCli(ws, 'alice@example.com');
     assert.equal(r.code, 0, r.stderr);

@@ -15,9 +15,12 @@ const skip = lemonldapAvailable() ? false : 'LemonLDAP::NG is not installed (run
 describe('LemonLDAP::NG as the identity provider', { skip }, () => {
   it('PKCE login at its portal, a token, refresh, logout without revocation', async (t) => {
     const redirect = `http://127.0.0.1:${await freePort('127.0.0.1')}/callback`;
-    const llng = await startLemonldap({ port: await freePort('127.0.0.1'), clientId: 'gatekit-cli', redirectUri: redirect });
+    const port = await freePort('127.0.0.1');
+    const llng = await startLemonldap({ port, clientId: 'gatekit-cli', redirectUri: redirect });
     t.after(() => llng.close());
-    const ws = workspace(basicConfig(llng.issuer).replace('client_id = "gatekit-cli"\n', `client_id = "gatekit-cli"\nredirect_uri = "${redirect}"\n`)
+    const toml = basicConfig(llng.issuer)
+      .replace('client_id = "gatekit-cli"\n', `client_id = "gatekit-cli"\nredirect_uri = "${redirect}"\n`);
+    const ws = workspace(toml
       .replace('allow_users = ["alice@example.com"]', 'allow_users = ["dwho@badwolf.org"]'));
     t.after(() => ws.remove());
     assert.equal((await gatekit(['init'], { env: ws.env })).code, 0);

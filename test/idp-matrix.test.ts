@@ -18,7 +18,10 @@ const MATRIX: ReadonlyArray<{ name: string; quirks: Quirks }> = [
   { name: 'no new ID token on refresh', quirks: { idTokenOnRefresh: false } },
   { name: 'no revocation endpoint (Entra ID-like)', quirks: { revocation: false } },
   { name: 'opaque sub, email and groups only at userinfo', quirks: { claimsInIdToken: false } },
-  { name: 'opaque sub, claims only at userinfo, no new ID token on refresh', quirks: { claimsInIdToken: false, idTokenOnRefresh: false } },
+  {
+    name: 'opaque sub, claims only at userinfo, no new ID token on refresh',
+    quirks: { claimsInIdToken: false, idTokenOnRefresh: false },
+  },
 ];
 
 describe('OpenID providers with real-world quirks', () => {

@@ -32,7 +32,8 @@ function nextPage(link: string | null, current: string, origin: string): string 
   let url: URL;
   try { url = new URL(target, current) } catch { url = new URL('invalid:') }
   if (url.origin !== origin) {
-    throw new GatekitError('IDP_ERROR', `the GitHub API sent a next-page link off its own origin (${origin}); not following it`, {
+    const message = `the GitHub API sent a next-page link off its own origin (${origin}); not following it`;
+    throw new GatekitError('IDP_ERROR', message, {
       hint: 'check [idp] api_url; something between Gatekit and GitHub rewrites its answers',
     });
   }

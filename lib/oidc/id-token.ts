@@ -23,8 +23,11 @@ export function checkIdToken(idToken: string, claims: Readonly<Record<string, un
   if (type === 'logout+jwt' || claims['events'] !== undefined) {
     throw refused('the identity provider sent a logout token where an ID token belongs');
   }
-  if (type.endsWith('+jwt')) throw refused(`the identity provider sent a "${type.slice(0, 40)}" token where an ID token belongs`);
+  if (type.endsWith('+jwt')) {
+    throw refused(`the identity provider sent a "${type.slice(0, 40)}" token where an ID token belongs`);
+  }
   if (claims['azp'] !== undefined && claims['azp'] !== clientId) {
-    throw refused(`the ID token was issued to another client (azp "${String(claims['azp']).slice(0, 80)}", not "${clientId}")`);
+    const azp = String(claims['azp']).slice(0, 80);
+    throw refused(`the ID token was issued to another client (azp "${azp}", not "${clientId}")`);
   }
 }

@@ -45,7 +45,8 @@ export async function pkceLogin(config: OidcConfiguration, idp: IdpConfig, io: L
   // Listen where the redirect URI points: a fixed http://[::1]:PORT/… is served on ::1 (RFC 8252 §7.3).
   const host = fixed ? fixed.hostname.replace(/^\[|\]$/g, '') : '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => reject(new GatekitError('USAGE', `cannot listen for the login callback on ${fixed?.host ?? host}: ${(err as NodeJS.ErrnoException).code}`, { cause: err })));
+    server.once('error', (err) => reject(new GatekitError('USAGE',
+      `cannot listen for the login callback on ${fixed?.host ?? host}: ${(err as NodeJS.ErrnoException).code}`, { cause: err })));
     server.listen(fixed ? Number(fixed.port || 80) : 0, host, resolve);
   });
   redirectUri = fixed ? fixed.href : `http://127.0.0.1:${(server.address() as AddressInfo).port}${callbackPath}`;

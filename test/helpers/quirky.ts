@@ -14,19 +14,21 @@ export function quirkyUsers(): QuirkyUser[] {
   ];
 }
 
-/** A provider with these quirks, a workspace whose [idp] points at it, `gatekit init` done; all undone after the test. */
-export async function quirkySetup(t: TestContext, quirks: Quirks, options: { users?: QuirkyUser[]; idpExtra?: string } = {}):
-Promise<{ idp: QuirkyIdp; ws: Workspace }> {
+/** A provider with these quirks, a workspace whose [idp] points at it, `gatekit init` done; undone after the test. */
+export async function quirkySetup(
+  t: TestContext, quirks: Quirks, options: { users?: QuirkyUser[]; idpExtra?: string } = {},
+): Promise<{ idp: QuirkyIdp; ws: Workspace }> {
   const idp = await startQuirkyIdp(options.users ?? quirkyUsers(), quirks);
   t.after(() => idp.close());
-  const toml = basicConfig(idp.issuer).replace('client_id = "gatekit-cli"\n', `client_id = "gatekit-cli"\n${options.idpExtra ?? ''}`);
+  const toml = basicConfig(idp.issuer)
+    .replace('client_id = "gatekit-cli"\n', `client_id = "gatekit-cli"\n${options.idpExtra ?? ''}`);
   const ws = workspace(toml);
   t.after(() => ws.remove());
   assert.equal((await gatekit(['init'], { env: ws.env })).code, 0);
   return { idp, ws };
 }
 
-/** `broker login --flow pkce` with the person's browser played over HTTP; returns the CLI's result and the URL it printed. */
+/** `broker login --flow pkce`, the person's browser played over HTTP; the CLI's result and the URL it printed. */
 export async function pkceLoginCli(ws: Workspace, email: string): Promise<CliResult & { authorizeUrl: URL }> {
   const child = spawnGatekit(['broker', 'login', '--flow', 'pkce'], { env: { ...ws.env, BROWSER: 'true' } });
   const done = collect(child, { timeoutMs: 60_000 });
@@ -36,11 +38,18 @@ export async function pkceLoginCli(ws: Workspace, email: string): Promise<CliRes
 }
 
 /** A token for a server, with its claims read (the broker signed it; these tests only look). */
-export async function mintedClaims(ws: Workspace, server: string): Promise<{ code: number | null; stderr: string; claims?: Record<string, unknown> }> {
+export interface Minted {
+  readonly code: number | null;
+  readonly stderr: string;
+  readonly claims?: Record<string, unknown>;
+}
+
+export async function mintedClaims(ws: Workspace, server: string): Promise<Minted> {
   const r = await gatekit(['broker', 'token', '--resource', server, '--format', 'json'], { env: ws.env });
   if (r.code !== 0) return { code: r.code, stderr: r.stderr };
   const jwt = JSON.parse(r.stdout).access_token as string;
-  return { code: 0, stderr: r.stderr, claims: JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString('utf8')) };
+  const claims = JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString('utf8'));
+  return { code: 0, stderr: r.stderr, claims };
 }
 
 /** A loopback port that was free a moment ago, for providers that register one exact redirect URI. */

@@ -4,7 +4,7 @@ import type { Quirks } from '../fixtures/idp/provider.js';
 import { gatekit } from './helpers/cli.js';
 import { deviceLoginCli } from './helpers/login.js';
 import { freePort, mintedClaims, pkceLoginCli, quirkySetup } from './helpers/quirky.js';
-import { expireCachedTokens } from './helpers/workspace.js';
+import { expireCachedTokens, type Workspace } from './helpers/workspace.js';
 
 /**
  * "Any OpenID provider" means more than one: each row is a real oidc-provider configured with a
@@ -23,6 +23,19 @@ const MATRIX: ReadonlyArray<{ name: string; quirks: Quirks }> = [
     quirks: { claimsInIdToken: false, idTokenOnRefresh: false },
   },
 ];
+
+/** A token, a refresh at the provider (the cached token aged out), and a logout that revokes. */
+async function mintRefreshLogout(ws: Workspace): Promise<void> {
+  const first = await mintedClaims(ws, 'fs');
+  assert.equal(first.code, 0, first.stderr);
+  expireCachedTokens(ws);
+  const again = await mintedClaims(ws, 'fs');
+  assert.equal(again.code, 0, again.stderr);
+  assert.notEqual(again.claims!['jti'], first.claims!['jti']);
+  const logout = await gatekit(['broker', 'logout'], { env: ws.env });
+  assert.equal(logout.code, 0, logout.stderr);
+  assert.match(logout.stderr, /revoked/i);
+}
 
 describe('OpenID providers with real-world quirks', () => {
   for (const { name, quirks } of MATRIX) {
@@ -69,12 +82,15 @@ describe('OpenID providers with real-world quirks', () => {
     assert.equal(logout.code, 0, logout.stderr);
   });
 
-  it('nonce required: the PKCE login sends one, and signs in', async (t) => {
+  it('nonce required: the PKCE login sends one, signs in, mints, refreshes, logs out', async (t) => {
     const { ws } = await quirkySetup(t, { requireNonce: true });
     const r = await pkceLoginCli(ws, 'alice@example.com');
     assert.equal(r.code, 0, r.stderr);
     assert.ok(r.authorizeUrl.searchParams.get('nonce'));
-    assert.equal((await mintedClaims(ws, 'fs')).code, 0);
+    const without = new URL(r.authorizeUrl);
+    without.searchParams.delete('nonce');
+    assert.equal((await fetch(without, { redirect: 'manual' })).status, 400, 'the provider does refuse a request without');
+    await mintRefreshLogout(ws);
   });
 
   it('exact-match redirect URIs: [idp] redirect_uri is the one registered, and the login lands on it', async (t) => {
@@ -84,7 +100,10 @@ describe('OpenID providers with real-world quirks', () => {
     const r = await pkceLoginCli(ws, 'alice@example.com');
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.authorizeUrl.searchParams.get('redirect_uri'), redirect);
-    assert.equal((await mintedClaims(ws, 'fs')).code, 0);
+    const otherPort = new URL(r.authorizeUrl);
+    otherPort.searchParams.set('redirect_uri', `http://127.0.0.1:${port + 1}/oidc/callback`);
+    assert.equal((await fetch(otherPort, { redirect: 'manual' })).status, 400, 'the provider matches exactly');
+    await mintRefreshLogout(ws);
   });
 
   it('a fixed redirect_uri on [::1] is served on [::1], not 127.0.0.1', async (t) => {
@@ -94,5 +113,6 @@ describe('OpenID providers with real-world quirks', () => {
     const r = await pkceLoginCli(ws, 'alice@example.com');
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /Logged in as alice@example\.com/);
+    await mintRefreshLogout(ws);
   });
 });

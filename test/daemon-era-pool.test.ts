@@ -6,8 +6,12 @@ import { modernClient } from './helpers/modern-client.js';
 // The harness config bounds sessions at 4 per person and 6 in all; pooled children count.
 describe('daemon: pooled 2026-07-28 children are bounded, evicted and reaped like sessions', () => {
   let h: Harness;
-  before(async () => { h = await startHarness() });
-  after(async () => { await h.close() });
+  before(async () => {
+    h = await startHarness();
+  });
+  after(async () => {
+    await h.close();
+  });
   const pooled = () => h.daemon.sessions.all().filter((s) => s.era === 'stateless');
   const ends = (reason: string) => h.audit().filter((l) => l['event'] === 'session.end' && l['reason'] === reason);
 
@@ -20,7 +24,10 @@ describe('daemon: pooled 2026-07-28 children are bounded, evicted and reaped lik
       const [child] = pooled();
       assert.ok(child, 'the stateless request started a pooled child');
       for (let i = 0; i < 4; i++) legacy.push(await sdkClient(h, 'notes', token));
-      assert.deepEqual(ends('evicted').map((l) => [l['session'], l['era']]), [[child.id, 'stateless']]);
+      assert.deepEqual(
+        ends('evicted').map((l) => [l['session'], l['era']]),
+        [[child.id, 'stateless']],
+      );
       assert.equal(h.daemon.sessions.all().length, 4);
       const again = await modern.callTool({ name: 'echo', arguments: { message: 'again' } });
       assert.deepEqual(again.content, [{ type: 'text', text: 'again' }], 'a new pooled child replaces the evicted one');
@@ -35,7 +42,7 @@ describe('daemon: pooled 2026-07-28 children are bounded, evicted and reaped lik
     }
   });
 
-  it('at max_children the least recently used idle child makes room for a new person\'s pooled child', async () => {
+  it("at max_children the least recently used idle child makes room for a new person's pooled child", async () => {
     for (const s of h.daemon.sessions.all()) await s.end('test reset');
     const people = ['a', 'b', 'c', 'd', 'e', 'f', 'g'].map((p) => `${p}@example.com`);
     const clients = [];
@@ -46,8 +53,13 @@ describe('daemon: pooled 2026-07-28 children are bounded, evicted and reaped lik
         await client.callTool({ name: 'echo', arguments: { message: user } });
       }
       assert.equal(pooled().length, 6, 'max_children');
-      assert.deepEqual(pooled().map((s) => s.owner.user).sort(), people.slice(1));
-      assert.equal(ends('evicted').at(-1)!['user'], 'a@example.com', 'the least recently used person\'s child went');
+      assert.deepEqual(
+        pooled()
+          .map((s) => s.owner.user)
+          .sort(),
+        people.slice(1),
+      );
+      assert.equal(ends('evicted').at(-1)!['user'], 'a@example.com', "the least recently used person's child went");
     } finally {
       await Promise.all(clients.map((c) => c.close()));
     }

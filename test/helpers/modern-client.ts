@@ -10,13 +10,22 @@ export const ENVELOPE = {
 };
 
 /** The MCP SDK v2 client pinned to 2026-07-28 (no initialize, no session) over the daemon. */
-export async function modernClient(h: Harness, server: string, token: string, dispatcher?: Dispatcher): Promise<Client> {
+export async function modernClient(
+  h: Harness,
+  server: string,
+  token: string,
+  dispatcher?: Dispatcher,
+): Promise<Client> {
   const via = dispatcher ?? (h.config.servers.get(server)!.listen.kind === 'unix' ? h.unix(server) : h.mtls);
   const transport = new StreamableHTTPClientTransport(new URL(baseUrl(h, server)), {
-    fetch: ((url: string | URL, init?: RequestInit) => undiciFetch(url, { ...(init as object), dispatcher: via } as never)) as typeof fetch,
+    fetch: ((url: string | URL, init?: RequestInit) =>
+      undiciFetch(url, { ...(init as object), dispatcher: via } as never)) as typeof fetch,
     requestInit: { headers: { authorization: `Bearer ${token}` } },
   });
-  const client = new Client({ name: 'gatekit-test-v2', version: '2.0.0' }, { versionNegotiation: { mode: { pin: MODERN } } });
+  const client = new Client(
+    { name: 'gatekit-test-v2', version: '2.0.0' },
+    { versionNegotiation: { mode: { pin: MODERN } } },
+  );
   await client.connect(transport);
   return client;
 }
@@ -24,8 +33,12 @@ export async function modernClient(h: Harness, server: string, token: string, di
 /** Headers of a hand-made 2026-07-28 request. */
 export function modernHeaders(token: string, method: string, name?: string): Record<string, string> {
   return {
-    'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${token}`,
-    'mcp-protocol-version': MODERN, 'mcp-method': method, ...(name !== undefined ? { 'mcp-name': name } : {}),
+    'content-type': 'application/json',
+    accept: 'application/json, text/event-stream',
+    authorization: `Bearer ${token}`,
+    'mcp-protocol-version': MODERN,
+    'mcp-method': method,
+    ...(name !== undefined ? { 'mcp-name': name } : {}),
   };
 }
 

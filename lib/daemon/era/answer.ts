@@ -6,5 +6,6 @@ import { toStatelessResult } from './wire.js';
  * 2026-07-28 shape (`resultType`, and `ttlMs`/`cacheScope: "private"` where cacheable); errors pass as they are.
  */
 export function statelessAnswer(method: string): (message: RpcMessage) => RpcMessage {
-  return (message) => ('result' in message ? { ...message, result: toStatelessResult(method, message.result) } : message);
+  return (message) =>
+    'result' in message ? { ...message, result: toStatelessResult(method, message.result) } : message;
 }

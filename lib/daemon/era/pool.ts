@@ -19,13 +19,19 @@ export interface PooledChild {
 }
 
 /** The daemon's own request to a child: its answer resolves a promise instead of going to a client. */
-function ask(session: Session, caller: Caller, request: RpcRequest, filter?: (tool: string) => boolean): Promise<unknown> {
+function ask(
+  session: Session,
+  caller: Caller,
+  request: RpcRequest,
+  filter?: (tool: string) => boolean,
+): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const sink: ResponseSink = {
       open: true,
       interim: () => false,
       respond: (m: RpcMessage) => {
-        if ('error' in m && m.error) reject(new GatekitError('DAEMON_UNREACHABLE', `${request.method}: ${m.error.message}`));
+        if ('error' in m && m.error)
+          reject(new GatekitError('DAEMON_UNREACHABLE', `${request.method}: ${m.error.message}`));
         else resolve('result' in m ? m.result : undefined);
       },
     };
@@ -44,7 +50,9 @@ export class StatelessPool {
   readonly #children = new Map<string, Promise<PooledChild>>();
   readonly #registry: SessionRegistry;
 
-  constructor(registry: SessionRegistry) { this.#registry = registry }
+  constructor(registry: SessionRegistry) {
+    this.#registry = registry;
+  }
 
   /** The person's child for `server`, started and initialized if there is none. Throws LIMIT_EXCEEDED at a bound. */
   async acquire(server: ServerConfig, caller: Caller, limits: DaemonLimits): Promise<PooledChild> {
@@ -60,7 +68,9 @@ export class StatelessPool {
     const session = this.#registry.open(server, owner, limits, 'stateless');
     const started = this.#initialize(session, caller);
     this.#children.set(key, started);
-    started.catch(() => { if (this.#children.get(key) === started) this.#children.delete(key) });
+    started.catch(() => {
+      if (this.#children.get(key) === started) this.#children.delete(key);
+    });
     return started;
   }
 
@@ -82,10 +92,14 @@ export class StatelessPool {
  * see it: with no tool allowed, the `tools` capability is not offered.
  */
 export async function discover(
-  child: PooledChild, caller: Caller, mayCall: (tool: string) => boolean,
+  child: PooledChild,
+  caller: Caller,
+  mayCall: (tool: string) => boolean,
 ): Promise<Record<string, unknown>> {
   const { capabilities, serverInfo, instructions } = child.initialized as {
-    capabilities?: Record<string, unknown>; serverInfo?: unknown; instructions?: unknown;
+    capabilities?: Record<string, unknown>;
+    serverInfo?: unknown;
+    instructions?: unknown;
   };
   const offered: Record<string, unknown> = {};
   for (const name of ['tools', 'prompts', 'resources', 'logging', 'completions', 'experimental']) {
@@ -111,6 +125,6 @@ const pools = new WeakMap<SessionRegistry, StatelessPool>();
 /** The pool that lives as long as the registry (the daemon's state is replaced on SIGHUP; these are not). */
 export function poolFor(registry: SessionRegistry): StatelessPool {
   let pool = pools.get(registry);
-  if (!pool) pools.set(registry, pool = new StatelessPool(registry));
+  if (!pool) pools.set(registry, (pool = new StatelessPool(registry)));
   return pool;
 }

@@ -20,11 +20,21 @@ export const UNSUPPORTED_VERSION = -32022;
 
 /** Which body field `Mcp-Name` mirrors, per method (SEP-2243 "Standard Request Headers"). */
 const NAME_SOURCE: Readonly<Record<string, string>> = {
-  'tools/call': 'name', 'prompts/get': 'name', 'resources/read': 'uri',
-  'tasks/get': 'taskId', 'tasks/update': 'taskId', 'tasks/cancel': 'taskId',
+  'tools/call': 'name',
+  'prompts/get': 'name',
+  'resources/read': 'uri',
+  'tasks/get': 'taskId',
+  'tasks/update': 'taskId',
+  'tasks/cancel': 'taskId',
 };
 /** Results the 2026-07-28 schema marks cacheable: they carry `ttlMs` and `cacheScope` (SEP-2549). */
-const CACHEABLE = new Set(['tools/list', 'prompts/list', 'resources/list', 'resources/templates/list', 'resources/read']);
+const CACHEABLE = new Set([
+  'tools/list',
+  'prompts/list',
+  'resources/list',
+  'resources/templates/list',
+  'resources/read',
+]);
 
 export type Era = 'session' | 'stateless';
 export type EraVerdict =
@@ -35,9 +45,11 @@ const single = (h: string | string[] | undefined): string | undefined => (Array.
 
 /** The version a request claims in its `_meta` envelope, if any. */
 export function envelopeVersion(message: unknown): string | undefined {
-  if (!isRequest(message) && !(typeof message === 'object' && message !== null && 'method' in message)) return undefined;
+  if (!isRequest(message) && !(typeof message === 'object' && message !== null && 'method' in message))
+    return undefined;
   const meta = (message as RpcRequest).params?.['_meta'];
-  const version = typeof meta === 'object' && meta !== null ? (meta as Record<string, unknown>)[META_PROTOCOL_VERSION] : undefined;
+  const version =
+    typeof meta === 'object' && meta !== null ? (meta as Record<string, unknown>)[META_PROTOCOL_VERSION] : undefined;
   return typeof version === 'string' ? version : undefined;
 }
 
@@ -67,14 +79,19 @@ export function classifyEra(headers: IncomingHttpHeaders, messages: readonly Rpc
   const era: Era = !hasSession && (modernBody || isModern(headerVersion)) ? 'stateless' : 'session';
   const refuse = (message: string, code: number = HEADER_MISMATCH): EraVerdict => ({ ok: false, era, code, message });
 
-  if (batch && modernBody) return refuse('a 2026-07-28 request cannot travel in a JSON-RPC batch', ERRORS.INVALID_REQUEST);
-  if ((method !== undefined || name !== undefined) && batch) return refuse('Mcp-Method/Mcp-Name cannot describe a batch');
+  if (batch && modernBody)
+    return refuse('a 2026-07-28 request cannot travel in a JSON-RPC batch', ERRORS.INVALID_REQUEST);
+  if ((method !== undefined || name !== undefined) && batch)
+    return refuse('Mcp-Method/Mcp-Name cannot describe a batch');
   const first = messages[0]!;
   const bodyMethod = 'method' in first ? first.method : undefined;
-  if (method !== undefined && method !== bodyMethod) return refuse('the Mcp-Method header does not match the body\'s method');
-  const source = bodyMethod !== undefined && Object.hasOwn(NAME_SOURCE, bodyMethod) ? NAME_SOURCE[bodyMethod]! : undefined;
+  if (method !== undefined && method !== bodyMethod)
+    return refuse("the Mcp-Method header does not match the body's method");
+  const source =
+    bodyMethod !== undefined && Object.hasOwn(NAME_SOURCE, bodyMethod) ? NAME_SOURCE[bodyMethod]! : undefined;
   const params = (first as RpcRequest).params;
-  const bodyName = source !== undefined && typeof params?.[source] === 'string' ? params[source] as string : undefined;
+  const bodyName =
+    source !== undefined && typeof params?.[source] === 'string' ? (params[source] as string) : undefined;
   if (name !== undefined && (bodyName === undefined || decodeHeaderValue(name) !== bodyName)) {
     return refuse('the Mcp-Name header does not match the body');
   }
@@ -83,11 +100,15 @@ export function classifyEra(headers: IncomingHttpHeaders, messages: readonly Rpc
     return { ok: true, era };
   }
   const version = bodyVersions[0];
-  if (version === undefined) return refuse(`a ${headerVersion} request carries its version in params._meta`, ERRORS.INVALID_PARAMS);
-  if (headerVersion !== undefined && headerVersion !== version) return refuse('MCP-Protocol-Version does not match the body');
-  if (version !== STATELESS_VERSION) return refuse(`unsupported protocol version "${version.slice(0, 40)}"`, UNSUPPORTED_VERSION);
+  if (version === undefined)
+    return refuse(`a ${headerVersion} request carries its version in params._meta`, ERRORS.INVALID_PARAMS);
+  if (headerVersion !== undefined && headerVersion !== version)
+    return refuse('MCP-Protocol-Version does not match the body');
+  if (version !== STATELESS_VERSION)
+    return refuse(`unsupported protocol version "${version.slice(0, 40)}"`, UNSUPPORTED_VERSION);
   if (isRequest(first)) {
-    if (headerVersion === undefined || method === undefined) return refuse('a 2026-07-28 request needs MCP-Protocol-Version and Mcp-Method');
+    if (headerVersion === undefined || method === undefined)
+      return refuse('a 2026-07-28 request needs MCP-Protocol-Version and Mcp-Method');
     if (bodyName !== undefined && name === undefined) return refuse(`a ${bodyMethod} request needs Mcp-Name`);
     if (bodyMethod === 'initialize') return refuse('initialize belongs to the session era', ERRORS.INVALID_REQUEST);
   }
@@ -107,6 +128,6 @@ export function toChildRequest(request: RpcRequest): RpcRequest {
  * `ttlMs: 0` with `cacheScope: "private"` — every answer is made for one person (SEP-2549).
  */
 export function toStatelessResult(method: string, result: unknown): Record<string, unknown> {
-  const base = typeof result === 'object' && result !== null ? result as Record<string, unknown> : {};
+  const base = typeof result === 'object' && result !== null ? (result as Record<string, unknown>) : {};
   return { ...base, resultType: 'complete', ...(CACHEABLE.has(method) ? { ttlMs: 0, cacheScope: 'private' } : {}) };
 }

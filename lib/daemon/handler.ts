@@ -119,7 +119,8 @@ async function post(state: DaemonState, server: ServerConfig, req: IncomingMessa
   // Era dispatch (lib/daemon/era): headers checked against the parsed body before anything else.
   const era = classifyEra(req.headers, messages, batch);
   if (!era.ok) {
-    audit(state, server, caller, { era: era.era, method: 'POST', outcome: 'error', error: era.message, rpc_code: era.code });
+    const fields = { era: era.era, method: 'POST', outcome: 'error', error: era.message, rpc_code: era.code } as const;
+    audit(state, server, caller, fields);
     return rpcError(res, 400, era.message, undefined, era.code);
   }
 
@@ -159,7 +160,9 @@ async function post(state: DaemonState, server: ServerConfig, req: IncomingMessa
 
   const accept = String(req.headers.accept ?? '');
   const translate = pooled ? statelessAnswer(requests[0]!.method) : undefined;
-  const exchange = new Exchange(res, { requests: requests.length, batch, acceptsStream: accept.includes('text/event-stream'), headers, translate });
+  const exchange = new Exchange(res, {
+    requests: requests.length, batch, acceptsStream: accept.includes('text/event-stream'), headers, translate,
+  });
   res.on('close', () => { if (exchange.open) session!.abandon(exchange) });
   const mayCall = (tool: string) => isToolAllowed(tool, auth.admission.tools, auth.admission.decision);
   if (pooled && requests[0]!.method === 'server/discover') {

@@ -27,7 +27,9 @@ export class SessionRegistry {
    * idle session. Throws LIMIT_EXCEEDED when no candidate is idle. Pooled 2026-07-28 children
    * (`era: "stateless"`, lib/daemon/era) are sessions here too: they count, are evicted and reaped alike.
    */
-  open(server: ServerConfig, owner: ChildIdentity, limits: DaemonLimits, era: 'session' | 'stateless' = 'session'): Session {
+  open(
+    server: ServerConfig, owner: ChildIdentity, limits: DaemonLimits, era: 'session' | 'stateless' = 'session',
+  ): Session {
     const mine = this.all().filter((s) => s.owner.sub === owner.sub);
     if (mine.length >= limits.max_sessions_per_user && !this.#evict(mine)) {
       const why = `${owner.user} already has ${mine.length} open sessions, all busy (max_sessions_per_user)`;

@@ -84,6 +84,8 @@ export class Session {
 
   /** Passes a client request to the child; its response will go to `exchange`. */
   forward(request: RpcRequest, exchange: ResponseSink, caller: Caller, filterTools?: (name: string) => boolean): void {
+    // Ended while the request waited (e.g. evicted between lookup and forward): answer now, never hang.
+    if (this.#ended) return exchange.respond(errorResponse(request.id, ERRORS.SERVER_GONE, 'session ended'));
     this.lastUsed = Date.now();
     const childId = this.#nextId++;
     const params = request.params;

@@ -77,7 +77,12 @@ export class StatelessPool {
   async #initialize(session: Session, caller: Caller): Promise<PooledChild> {
     const params = { protocolVersion: CHILD_PROTOCOL_VERSION, capabilities: {}, clientInfo: DAEMON_INFO };
     try {
-      const initialized = await ask(session, caller, { jsonrpc: '2.0', id: 0, method: 'initialize', params });
+      const initialized = await ask(session, caller, {
+        jsonrpc: '2.0',
+        id: 'gatekit/initialize',
+        method: 'initialize',
+        params,
+      });
       session.deliver({ jsonrpc: '2.0', method: 'notifications/initialized' });
       return { session, initialized: (initialized ?? {}) as Record<string, unknown> };
     } catch (err) {
@@ -106,7 +111,12 @@ export async function discover(
     if (capabilities?.[name] !== undefined) offered[name] = capabilities[name];
   }
   if (offered['tools'] !== undefined) {
-    const list = await ask(child.session, caller, { jsonrpc: '2.0', id: 0, method: 'tools/list' }, mayCall);
+    const list = await ask(
+      child.session,
+      caller,
+      { jsonrpc: '2.0', id: 'gatekit/discover', method: 'tools/list' },
+      mayCall,
+    );
     if (((list as { tools?: unknown[] } | undefined)?.tools ?? []).length === 0) delete offered['tools'];
   }
   return {

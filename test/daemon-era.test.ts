@@ -222,5 +222,21 @@ describe('daemon: MCP 2026-07-28 stateless requests beside session-era clients',
     );
     assert.equal(version.status, 400);
     assert.equal(JSON.parse(version.body).error.code, -32020, 'header 2026-07-28, body 2026-07-29');
+    const plain = { ...JSON_HEADERS, authorization: `Bearer ${token}` };
+    const later = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 912,
+      method: 'tools/list',
+      params: { _meta: { 'io.modelcontextprotocol/protocolVersion': '2027-01-01' } },
+    });
+    const unsupported = await post(plain, later);
+    assert.deepEqual([unsupported.status, JSON.parse(unsupported.body).error.code], [400, -32022]);
+    const bare = JSON.stringify({ jsonrpc: '2.0', id: 913, method: 'tools/list' });
+    const noMeta = await post(modernHeaders(token, 'tools/list'), bare);
+    assert.deepEqual(
+      [noMeta.status, JSON.parse(noMeta.body).error.code],
+      [400, -32602],
+      'a 2026-07-28 header, no _meta',
+    );
   });
 });

@@ -238,5 +238,8 @@ describe('daemon: MCP 2026-07-28 stateless requests beside session-era clients',
       [400, -32602],
       'a 2026-07-28 header, no _meta',
     );
+    const initParams = { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } };
+    const stray = await post(modernHeaders(token, 'initialize'), modernBody(914, 'initialize', initParams));
+    assert.deepEqual([stray.status, JSON.parse(stray.body).error.code], [400, -32600], 'initialize, 2026-07-28 _meta');
   });
 });

@@ -55,6 +55,6 @@ describe('gatekit dev (the quickstart)', () => {
     const r = await done;
     assert.equal(r.code, 0);
     assert.match(r.stderr, /DEVELOPMENT ONLY/);
-    assert.match(r.stderr, /npx gatekit broker login --resource everything/);
+    assert.match(r.stderr, /npx --no-install gatekit broker login --resource everything/);
   });
 });

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { startFakeGithub, type FakeGithub } from '../fixtures/github/server.js';
 import { collect, gatekit, spawnGatekit, waitForStderr, type CliResult } from './helpers/cli.js';
@@ -71,6 +73,36 @@ describe('Sign in with GitHub', () => {
     assert.equal((await login(ws, fake)).code, 0);
     const status = JSON.parse((await gatekit(['broker', 'status', '--json'], { env: ws.env })).stdout);
     assert.equal(status.user, 'octocat@example.com');
+  });
+
+  it('user_claim = "email": an unverified primary email is refused, and nothing is stored', async () => {
+    const ws = await space(githubConfig(fake, { userClaim: 'email' }));
+    fake.options.primaryEmailVerified = false;
+    const r = await login(ws, fake).finally(() => { fake.options.primaryEmailVerified = true });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /no verified primary email/);
+    assert.match(r.stderr, /user_claim = "login"/);
+    assert.equal((await gatekit(['broker', 'token', '--resource', 'repo'], { env: ws.env })).code, 3);
+  });
+
+  it('a next-page link off the API\'s origin is not followed: the token never leaves for it', async (t) => {
+    const seen: Array<string | undefined> = [];
+    const elsewhere = createServer((req, res) => {
+      seen.push(req.headers.authorization);
+      res.writeHead(200, { 'content-type': 'application/json' }).end('[]');
+    });
+    await new Promise<void>((resolve) => elsewhere.listen(0, '127.0.0.1', resolve));
+    t.after(() => new Promise<void>((resolve) => {
+      elsewhere.closeAllConnections();
+      elsewhere.close(() => resolve());
+    }));
+    const ws = await space(githubConfig(fake));
+    fake.options.nextLinkOrigin = `http://127.0.0.1:${(elsewhere.address() as AddressInfo).port}`;
+    const r = await login(ws, fake).finally(() => { fake.options.nextLinkOrigin = undefined });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /next-page link off its own origin/);
+    assert.deepEqual(seen, [], 'no request (and no token) reached the other origin');
+    assert.doesNotMatch(r.stderr, /gho_/);
   });
 
   it('someone outside the team is refused with exit 4 naming the rule', async () => {

@@ -2,13 +2,20 @@ import type { ServerResponse } from 'node:http';
 import type { RpcMessage } from './jsonrpc.js';
 import { SSE_HEADERS, writeSseMessage } from './sse.js';
 
+/** Where a forwarded request's answer goes: an HTTP exchange, or the daemon itself (lib/daemon/era). */
+export interface ResponseSink {
+  readonly open: boolean;
+  interim(message: RpcMessage): boolean;
+  respond(message: RpcMessage): void;
+}
+
 /**
  * The answer to one POST that carried requests. It stays `application/json` when the responses
  * are all there is to say, and turns into a `text/event-stream` the moment something must be
  * said before them (progress, a server request) and the client accepts streams.
  * @see https://modelcontextprotocol.io/specification/2025-06-18/basic/transports#sending-messages-to-the-server
  */
-export class Exchange {
+export class Exchange implements ResponseSink {
   readonly #res: ServerResponse;
   readonly #headers: Record<string, string>;
   readonly #batch: boolean;
@@ -16,13 +23,19 @@ export class Exchange {
   #waiting: number;
   #streaming = false;
   readonly #collected: RpcMessage[] = [];
+  readonly #translate: (message: RpcMessage) => RpcMessage;
 
-  constructor(res: ServerResponse, options: { requests: number; batch: boolean; acceptsStream: boolean; headers: Record<string, string> }) {
+  /** `translate` rewrites each response on its way out (the 2026-07-28 result shape, lib/daemon/era). */
+  constructor(res: ServerResponse, options: {
+    requests: number; batch: boolean; acceptsStream: boolean; headers: Record<string, string>;
+    translate?: ((message: RpcMessage) => RpcMessage) | undefined;
+  }) {
     this.#res = res;
     this.#waiting = options.requests;
     this.#batch = options.batch;
     this.acceptsStream = options.acceptsStream;
     this.#headers = options.headers;
+    this.#translate = options.translate ?? ((message) => message);
   }
 
   get open(): boolean { return this.#waiting > 0 && !this.#res.destroyed }
@@ -39,8 +52,9 @@ export class Exchange {
   }
 
   /** One of the responses this POST is waiting for. */
-  respond(message: RpcMessage): void {
+  respond(response: RpcMessage): void {
     if (this.#waiting <= 0) return;
+    const message = this.#translate(response);
     this.#waiting -= 1;
     if (this.#streaming) {
       writeSseMessage(this.#res, message);

@@ -5,6 +5,7 @@ import { GatekitError } from '../errors.js';
 import { isToolAllowed } from '../policy/index.js';
 import type { TrustedKeys, VerifiedTokenCache } from '../token/index.js';
 import { authenticate, challenge, isRefusal, type Authenticated, type Refusal } from './auth.js';
+import { classifyEra, discover, poolFor, statelessAnswer, toChildRequest, type PooledChild } from './era/index.js';
 import { Exchange } from './exchange.js';
 import { ERRORS, errorResponse, isRequest, isValidMessage, type RpcMessage } from './jsonrpc.js';
 import { allowedHosts, allowedOrigins, metadataUrl, protectedResourceMetadata } from './origin.js';
@@ -23,7 +24,7 @@ export interface DaemonState {
   readonly auditFailure: () => string | undefined;
 }
 
-export const PROTOCOL_VERSIONS = new Set(['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05', '2024-10-07']);
+export const PROTOCOL_VERSIONS = new Set(['2026-07-28', '2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05', '2024-10-07']);
 const BATCH_VERSIONS = new Set(['2025-03-26', '2024-11-05', '2024-10-07']);
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -81,7 +82,7 @@ async function handle(name: string, state: DaemonState, req: IncomingMessage, re
   let session: Session | undefined;
   if (typeof sessionId === 'string') {
     session = state.sessions.get(sessionId);
-    if (!session || session.ended || session.server.name !== name) return refuse(state, server, req, res, 404, 'unknown or ended session; start a new one with initialize', caller);
+    if (!session || session.ended || session.era !== 'session' || session.server.name !== name) return refuse(state, server, req, res, 404, 'unknown or ended session; start a new one with initialize', caller);
     if (session.owner.sub !== caller.sub) return refuse(state, server, req, res, 403, 'this session belongs to another identity', caller, 'denied');
   }
 
@@ -122,11 +123,27 @@ async function post(state: DaemonState, server: ServerConfig, req: IncomingMessa
   const messages = (batch ? parsed : [parsed]) as unknown[];
   if (batch && (messages.length === 0 || !BATCH_VERSIONS.has(version ?? '2025-03-26'))) return refuse(state, server, req, res, 400, 'JSON-RPC batches are not allowed for this protocol version', caller);
   if (!messages.every(isValidMessage)) return refuse(state, server, req, res, 400, 'Invalid Request: not JSON-RPC 2.0 messages', caller);
+  // Era dispatch (lib/daemon/era): headers checked against the parsed body before anything else.
+  const era = classifyEra(req.headers, messages, batch);
+  if (!era.ok) {
+    const fields = { era: era.era, method: 'POST', outcome: 'error', error: era.message, rpc_code: era.code } as const;
+    audit(state, server, caller, fields);
+    return rpcError(res, 400, era.message, undefined, era.code);
+  }
 
   const initialize = messages.find((m) => isRequest(m) && m.method === 'initialize');
   let session = existing;
+  let pooled: PooledChild | undefined;
   const headers: Record<string, string> = {};
-  if (initialize) {
+  if (era.era === 'stateless') {
+    try {
+      pooled = await poolFor(state.sessions).acquire(server, caller, state.config.daemon.limits);
+    } catch (err) {
+      if ((err as GatekitError).code !== 'LIMIT_EXCEEDED') throw err;
+      return refuse(state, server, req, res, 429, (err as Error).message, caller);
+    }
+    session = pooled.session;
+  } else if (initialize) {
     if (existing || messages.length > 1) return refuse(state, server, req, res, 400, 'initialize must be sent alone, without an Mcp-Session-Id', caller);
     try {
       session = state.sessions.open(server, { user: caller.user, sub: caller.sub, groups: caller.groups }, state.config.daemon.limits);
@@ -137,21 +154,29 @@ async function post(state: DaemonState, server: ServerConfig, req: IncomingMessa
   } else if (!session) {
     return refuse(state, server, req, res, 400, 'Bad Request: no Mcp-Session-Id; send initialize first', caller);
   }
-  headers['mcp-session-id'] = session!.id;
+  if (!pooled) headers['mcp-session-id'] = session!.id;
 
-  const requests = messages.filter(isRequest);
+  const requests = messages.filter(isRequest).map(pooled ? toChildRequest : (r) => r);
   for (const m of messages as RpcMessage[]) {
     if (!isRequest(m)) {
       session!.deliver(m);
-      audit(state, server, caller, { method: 'method' in m ? m.method : 'response', rpc_id: 'id' in m ? m.id : undefined, outcome: 'ok', session: session!.id });
+      audit(state, server, caller, { era: era.era, method: 'method' in m ? m.method : 'response', rpc_id: 'id' in m ? m.id : undefined, outcome: 'ok', session: session!.id });
     }
   }
   if (requests.length === 0) { res.writeHead(202, headers).end(); return }
 
   const accept = String(req.headers.accept ?? '');
-  const exchange = new Exchange(res, { requests: requests.length, batch, acceptsStream: accept.includes('text/event-stream'), headers });
+  const translate = pooled ? statelessAnswer(requests[0]!.method) : undefined;
+  const exchange = new Exchange(res, {
+    requests: requests.length, batch, acceptsStream: accept.includes('text/event-stream'), headers, translate,
+  });
   res.on('close', () => { if (exchange.open) session!.abandon(exchange) });
   const mayCall = (tool: string) => isToolAllowed(tool, auth.admission.tools, auth.admission.decision);
+  if (pooled && requests[0]!.method === 'server/discover') {
+    const id = requests[0]!.id;
+    exchange.respond({ jsonrpc: '2.0', id, result: await discover(pooled, caller, mayCall) });
+    return audit(state, server, caller, { era: era.era, method: 'server/discover', rpc_id: id, outcome: 'ok' });
+  }
   const headerTrace = req.headers['traceparent'];
   for (const request of requests) {
     const metaTrace = (request.params?.['_meta'] as { traceparent?: unknown } | undefined)?.traceparent;
@@ -161,7 +186,7 @@ async function post(state: DaemonState, server: ServerConfig, req: IncomingMessa
       if (typeof tool !== 'string' || !mayCall(tool)) {
         const why = `tool "${String(tool).slice(0, 100)}" is not allowed for ${caller.user} on ${server.name}`;
         exchange.respond(errorResponse(request.id, ERRORS.DENIED, why));
-        audit(state, server, caller, { event: 'denied', method: request.method, tool: typeof tool === 'string' ? tool.slice(0, 200) : undefined, rpc_id: request.id, outcome: 'denied', error: why, session: session!.id, args_digest: argumentsDigest(request.params?.['arguments']), ...traceFields(trace) });
+        audit(state, server, caller, { event: 'denied', era: era.era, method: request.method, tool: typeof tool === 'string' ? tool.slice(0, 200) : undefined, rpc_id: request.id, outcome: 'denied', error: why, session: session!.id, args_digest: argumentsDigest(request.params?.['arguments']), ...traceFields(trace) });
         continue;
       }
     }

@@ -24,9 +24,12 @@ export class SessionRegistry {
    * A new session for `owner`. At `max_sessions_per_user` it evicts the owner's least recently used
    * idle session; at `max_children` it evicts the owner's own least recently used idle session if
    * there is one (so one person's churn costs others nothing), else the daemon's least recently used
-   * idle session. Throws LIMIT_EXCEEDED when no candidate is idle.
+   * idle session. Throws LIMIT_EXCEEDED when no candidate is idle. Pooled 2026-07-28 children
+   * (`era: "stateless"`, lib/daemon/era) are sessions here too: they count, are evicted and reaped alike.
    */
-  open(server: ServerConfig, owner: ChildIdentity, limits: DaemonLimits): Session {
+  open(
+    server: ServerConfig, owner: ChildIdentity, limits: DaemonLimits, era: 'session' | 'stateless' = 'session',
+  ): Session {
     const mine = this.all().filter((s) => s.owner.sub === owner.sub);
     if (mine.length >= limits.max_sessions_per_user && !this.#evict(mine)) {
       const why = `${owner.user} already has ${mine.length} open sessions, all busy (max_sessions_per_user)`;
@@ -36,9 +39,9 @@ export class SessionRegistry {
       const why = `the daemon runs its maximum of ${limits.max_children} MCP server processes, all busy (max_children)`;
       throw new GatekitError('LIMIT_EXCEEDED', `${why}; try again later`);
     }
-    const session = new Session(server, owner, this.#audit, (s) => this.#sessions.delete(s.id));
+    const session = new Session(server, owner, this.#audit, (s) => this.#sessions.delete(s.id), era);
     this.#sessions.set(session.id, session);
-    this.#audit({ event: 'session.start', server: server.name, session: session.id, user: owner.user, sub: owner.sub, pid: session.child.process.pid });
+    this.#audit({ event: 'session.start', era, server: server.name, session: session.id, user: owner.user, sub: owner.sub, pid: session.child.process.pid });
     return session;
   }
 

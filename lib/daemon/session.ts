@@ -3,7 +3,7 @@ import type { ServerResponse } from 'node:http';
 import { argumentsDigest, type AuditEvent, type TraceContext } from '../audit/index.js';
 import type { ServerConfig } from '../config/index.js';
 import { McpChild, type ChildIdentity } from './child.js';
-import type { Exchange } from './exchange.js';
+import type { ResponseSink } from './exchange.js';
 import { ERRORS, errorResponse, isNotification, isResponse, type RpcId, type RpcMessage, type RpcRequest } from './jsonrpc.js';
 import { writeSseMessage } from './sse.js';
 
@@ -12,7 +12,7 @@ export interface Caller { readonly user: string; readonly sub: string; readonly 
 
 interface Pending {
   readonly id: RpcId;
-  readonly exchange: Exchange;
+  readonly exchange: ResponseSink;
   /** performance.now(), for duration_ms. */
   readonly started: number;
   /** Date.now(), for the hang watchdog (the same clock as the child's lastOutput). */
@@ -44,18 +44,24 @@ export class Session {
   readonly server: ServerConfig;
   readonly owner: ChildIdentity;
   readonly child: McpChild;
+  /** "stateless": a pooled child serving 2026-07-28 requests (lib/daemon/era), no client-visible session. */
+  readonly era: 'session' | 'stateless';
   lastUsed = Date.now();
   #ended = false;
   #nextId = 1;
   readonly #pending = new Map<number, Pending>();
-  readonly #progress = new Map<string | number, Exchange>();
+  readonly #progress = new Map<string | number, ResponseSink>();
   #stream: ServerResponse | undefined;
   readonly #outbox: RpcMessage[] = [];
   readonly #audit: (event: AuditEvent) => void;
   readonly #onEnd: (session: Session) => void;
 
-  constructor(server: ServerConfig, owner: ChildIdentity, audit: (event: AuditEvent) => void, onEnd: (session: Session) => void) {
+  constructor(
+    server: ServerConfig, owner: ChildIdentity, audit: (event: AuditEvent) => void, onEnd: (session: Session) => void,
+    era: 'session' | 'stateless' = 'session',
+  ) {
     this.server = server;
+    this.era = era;
     this.owner = owner;
     this.#audit = audit;
     this.#onEnd = onEnd;
@@ -80,7 +86,9 @@ export class Session {
   }
 
   /** Passes a client request to the child; its response will go to `exchange`. */
-  forward(request: RpcRequest, exchange: Exchange, caller: Caller, filterTools?: (name: string) => boolean, trace?: TraceContext): void {
+  forward(request: RpcRequest, exchange: ResponseSink, caller: Caller, filterTools?: (name: string) => boolean, trace?: TraceContext): void {
+    // Ended while the request waited (e.g. evicted between lookup and forward): answer now, never hang.
+    if (this.#ended) return exchange.respond(errorResponse(request.id, ERRORS.SERVER_GONE, 'session ended'));
     this.lastUsed = Date.now();
     const childId = this.#nextId++;
     const params = request.params;
@@ -122,7 +130,7 @@ export class Session {
   }
 
   /** Abandons what `exchange` was waiting for (the client went away): tell the child, log it. */
-  abandon(exchange: Exchange): void {
+  abandon(exchange: ResponseSink): void {
     for (const [childId, p] of this.#pending) {
       if (p.exchange !== exchange) continue;
       this.#pending.delete(childId);
@@ -141,7 +149,7 @@ export class Session {
     }
     this.#stream?.end();
     this.#onEnd(this);
-    this.#audit({ event: 'session.end', server: this.server.name, session: this.id, user: this.owner.user, sub: this.owner.sub, reason });
+    this.#audit({ event: 'session.end', era: this.era, server: this.server.name, session: this.id, user: this.owner.user, sub: this.owner.sub, reason });
     await this.child.stop();
   }
 
@@ -178,7 +186,7 @@ export class Session {
 
   #logResult(p: Pending, outcome: 'ok' | 'error', error?: string): void {
     this.#audit({
-      event: 'request', server: this.server.name, session: this.id, user: p.caller.user, sub: p.caller.sub, jti: p.caller.jti,
+      event: 'request', era: this.era, server: this.server.name, session: this.id, user: p.caller.user, sub: p.caller.sub, jti: p.caller.jti,
       method: p.method, tool: p.tool, rpc_id: p.id, outcome, error, ...(p.arguments !== undefined ? { arguments: p.arguments } : {}), args_digest: p.argsDigest,
       trace_id: p.trace?.trace_id, span_id: p.trace?.span_id, parent_span_id: p.trace?.parent_span_id, duration_ms: Math.round((performance.now() - p.started) * 100) / 100,
     });

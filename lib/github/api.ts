@@ -23,10 +23,29 @@ function rateLimited(res: Response): GatekitError | undefined {
 }
 
 /**
- * GET every page of a GitHub REST list (Link: rel="next"), or one object. 401 means GitHub no
- * longer accepts the token: a new login is needed.
+ * The next page of a list (RFC 8288 `Link: <…>; rel="next"`), only on the API's own origin: the
+ * token goes with every request, so a hostile or compromised answer must not send it elsewhere.
+ */
+function nextPage(link: string | null, current: string, origin: string): string | undefined {
+  const target = /<([^>]+)>;\s*rel="next"/.exec(link ?? '')?.[1];
+  if (target === undefined) return undefined;
+  let url: URL;
+  try { url = new URL(target, current) } catch { url = new URL('invalid:') }
+  if (url.origin !== origin) {
+    const message = `the GitHub API sent a next-page link off its own origin (${origin}); not following it`;
+    throw new GatekitError('IDP_ERROR', message, {
+      hint: 'check [idp] api_url; something between Gatekit and GitHub rewrites its answers',
+    });
+  }
+  return url.href;
+}
+
+/**
+ * GET every page of a GitHub REST list (Link: rel="next", on the API's origin only), or one
+ * object. 401 means GitHub no longer accepts the token: a new login is needed.
  */
 export async function githubGet<T>(url: string, token: string, all = false): Promise<T> {
+  const origin = new URL(url).origin;
   const items: unknown[] = [];
   let next: string | undefined = all ? `${url}${url.includes('?') ? '&' : '?'}per_page=100` : url;
   while (next) {
@@ -50,7 +69,7 @@ export async function githubGet<T>(url: string, token: string, all = false): Pro
     const body = await res.json() as unknown;
     if (!all) return body as T;
     items.push(...(body as unknown[]));
-    next = /<([^>]+)>;\s*rel="next"/.exec(res.headers.get('link') ?? '')?.[1];
+    next = nextPage(res.headers.get('link'), next, origin);
   }
   return items as T;
 }

@@ -1,7 +1,8 @@
 import * as client from 'openid-client';
 import type { IdpConfig } from '../config/index.js';
 import { identityFromClaims, type Identity } from '../token/index.js';
-import type { OidcConfiguration } from './client.js';
+import { idpError, type OidcConfiguration } from './client.js';
+import { checkIdToken } from './id-token.js';
 
 /** What a successful login or refresh yields; the broker stores it. */
 export interface IdpSession {
@@ -14,9 +15,13 @@ export interface IdpSession {
 }
 
 /**
- * Turns a token response into an IdpSession. The person is named by [idp] user_claim and their
- * groups by groups_claim; when the ID token lacks them and the provider has a userinfo endpoint,
- * userinfo fills them in. Without a readable name the opaque `sub` stands in.
+ * Turns a token response into an IdpSession from what the provider says now, never from what an
+ * earlier answer said: the person is named by [idp] user_claim and their groups by groups_claim,
+ * from the new ID token (checked by checkIdToken) and, for what it lacks, from userinfo. A refresh
+ * without a new ID token (RFC 6749 §6 allows it) re-reads the person at userinfo, so a group
+ * removed at the provider is gone at the next mint; only a provider with neither keeps the login's
+ * claims. Without a readable name the opaque `sub` stands in.
+ * @see https://openid.net/specs/openid-connect-core-1_0.html#RefreshTokenResponse
  */
 export async function sessionFromTokens(
   config: OidcConfiguration,
@@ -25,15 +30,20 @@ export async function sessionFromTokens(
   previous?: IdpSession,
 ): Promise<IdpSession> {
   const idClaims = tokens.claims() as Record<string, unknown> | undefined;
-  // No new ID token on refresh is normal (RFC 6749 §6): keep what the login said.
-  let claims: Record<string, unknown> = { ...(previous?.claims ?? {}), ...(idClaims ?? {}) };
-  const sub = String(claims['sub'] ?? '');
-  const lacks = claims[idp.user_claim] === undefined || claims[idp.groups_claim] === undefined;
+  if (idClaims && tokens.id_token) checkIdToken(tokens.id_token, idClaims, idp.client_id);
+  let claims: Record<string, unknown> = idClaims ? { ...idClaims } : { sub: previous?.identity.sub };
+  const sub = typeof claims['sub'] === 'string' ? claims['sub'] : '';
+  const lacks = !idClaims || claims[idp.user_claim] === undefined || claims[idp.groups_claim] === undefined;
   if (lacks && tokens.access_token && config.serverMetadata().userinfo_endpoint && sub) {
+    let info: client.UserInfoResponse;
     try {
-      const info = await client.fetchUserInfo(config, tokens.access_token, sub);
-      claims = { ...info, ...claims, [idp.user_claim]: claims[idp.user_claim] ?? info[idp.user_claim], [idp.groups_claim]: claims[idp.groups_claim] ?? info[idp.groups_claim] };
-    } catch { /* userinfo is a bonus; the ID token stands */ }
+      info = await client.fetchUserInfo(config, tokens.access_token, sub);
+    } catch (err) {
+      throw idpError(err, 'reading who you are at the identity provider (userinfo) failed');
+    }
+    claims = { ...info, ...claims };
+  } else if (!idClaims) {
+    claims = { ...previous?.claims, sub };
   }
   const expiresIn = tokens.expiresIn();
   return {

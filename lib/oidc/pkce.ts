@@ -42,9 +42,12 @@ export async function pkceLogin(config: OidcConfiguration, idp: IdpConfig, io: L
     page(res, failed ? 400 : 200, failed ? 'Login failed' : 'Signed in to Gatekit',
       failed ? `The identity provider said: ${url.searchParams.get('error')}. Return to your terminal.` : 'You can close this tab and return to your terminal.');
   });
+  // Listen where the redirect URI points: a fixed http://[::1]:PORT/… is served on ::1 (RFC 8252 §7.3).
+  const host = fixed ? fixed.hostname.replace(/^\[|\]$/g, '') : '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => reject(new GatekitError('USAGE', `cannot listen for the login callback on ${fixed?.host ?? '127.0.0.1'}: ${(err as NodeJS.ErrnoException).code}`, { cause: err })));
-    server.listen(fixed ? Number(fixed.port || 80) : 0, '127.0.0.1', resolve);
+    server.once('error', (err) => reject(new GatekitError('USAGE',
+      `cannot listen for the login callback on ${fixed?.host ?? host}: ${(err as NodeJS.ErrnoException).code}`, { cause: err })));
+    server.listen(fixed ? Number(fixed.port || 80) : 0, host, resolve);
   });
   redirectUri = fixed ? fixed.href : `http://127.0.0.1:${(server.address() as AddressInfo).port}${callbackPath}`;
 

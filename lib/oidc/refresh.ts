@@ -5,9 +5,10 @@ import { idpError, type OidcConfiguration } from './client.js';
 import { sessionFromTokens, type IdpSession } from './identity.js';
 
 /**
- * Renews the IdP session with its refresh token (RFC 6749 §6). A provider that returns no new ID
- * token keeps the login's claims; one that rotates refresh tokens gets the new one stored.
- * `invalid_grant` means the session is over: LOGIN_REQUIRED.
+ * Renews the IdP session with its refresh token (RFC 6749 §6). The person is read again from what
+ * the provider says now: the new ID token, else userinfo (sessionFromTokens); a provider that
+ * rotates refresh tokens gets the new one stored. `invalid_grant` means the session is over:
+ * LOGIN_REQUIRED. A different `sub` than the login's is refused.
  */
 export async function refreshIdpSession(config: OidcConfiguration, idp: IdpConfig, session: IdpSession): Promise<IdpSession> {
   if (!session.refresh_token) {

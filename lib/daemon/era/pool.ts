@@ -1,0 +1,140 @@
+import type { DaemonLimits, ServerConfig } from '../../config/index.js';
+import { GatekitError } from '../../errors.js';
+import type { ChildIdentity } from '../child.js';
+import type { ResponseSink } from '../exchange.js';
+import type { RpcMessage, RpcRequest } from '../jsonrpc.js';
+import type { SessionRegistry } from '../registry.js';
+import type { Caller, Session } from '../session.js';
+import { META_SERVER_INFO, STATELESS_VERSION } from './wire.js';
+
+/** The session-era protocol version the daemon speaks to a pooled child on the person's behalf. */
+export const CHILD_PROTOCOL_VERSION = '2025-06-18';
+const DAEMON_INFO = { name: 'gatekit-daemon', version: '1' };
+
+/** A child the daemon initialized itself, kept for one person on one server. */
+export interface PooledChild {
+  readonly session: Session;
+  /** The child's `initialize` result. */
+  readonly initialized: Record<string, unknown>;
+}
+
+/** The daemon's own request to a child: its answer resolves a promise instead of going to a client. */
+function ask(
+  session: Session,
+  caller: Caller,
+  request: RpcRequest,
+  filter?: (tool: string) => boolean,
+): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const sink: ResponseSink = {
+      open: true,
+      interim: () => false,
+      respond: (m: RpcMessage) => {
+        if ('error' in m && m.error)
+          reject(new GatekitError('DAEMON_UNREACHABLE', `${request.method}: ${m.error.message}`));
+        else resolve('result' in m ? m.result : undefined);
+      },
+    };
+    session.forward(request, sink, caller, filter);
+  });
+}
+
+/**
+ * 2026-07-28 requests are served by children pooled per (verified `sub`, server): two people never
+ * share one. Each is a Session of era "stateless" in the registry, so max_children,
+ * max_sessions_per_user, eviction and idle reaping apply to it exactly as to a session. The daemon
+ * performs `initialize` once per child; a child that ended (evicted, idle, crashed) is replaced on the
+ * next request.
+ */
+export class StatelessPool {
+  readonly #children = new Map<string, Promise<PooledChild>>();
+  readonly #registry: SessionRegistry;
+
+  constructor(registry: SessionRegistry) {
+    this.#registry = registry;
+  }
+
+  /** The person's child for `server`, started and initialized if there is none. Throws LIMIT_EXCEEDED at a bound. */
+  async acquire(server: ServerConfig, caller: Caller, limits: DaemonLimits): Promise<PooledChild> {
+    const key = JSON.stringify([caller.sub, server.name]);
+    const known = this.#children.get(key);
+    if (known) {
+      const child = await known.catch(() => undefined);
+      if (child && !child.session.ended) return child;
+      if (this.#children.get(key) === known) this.#children.delete(key);
+      return this.acquire(server, caller, limits);
+    }
+    const owner: ChildIdentity = { user: caller.user, sub: caller.sub, groups: caller.groups };
+    const session = this.#registry.open(server, owner, limits, 'stateless');
+    const started = this.#initialize(session, caller);
+    this.#children.set(key, started);
+    started.catch(() => {
+      if (this.#children.get(key) === started) this.#children.delete(key);
+    });
+    return started;
+  }
+
+  async #initialize(session: Session, caller: Caller): Promise<PooledChild> {
+    const params = { protocolVersion: CHILD_PROTOCOL_VERSION, capabilities: {}, clientInfo: DAEMON_INFO };
+    try {
+      const initialized = await ask(session, caller, {
+        jsonrpc: '2.0',
+        id: 'gatekit/initialize',
+        method: 'initialize',
+        params,
+      });
+      session.deliver({ jsonrpc: '2.0', method: 'notifications/initialized' });
+      return { session, initialized: (initialized ?? {}) as Record<string, unknown> };
+    } catch (err) {
+      void session.end('initialize failed');
+      throw err;
+    }
+  }
+}
+
+/**
+ * `server/discover` answered from the child's initialize result and its tools list as the person may
+ * see it: with no tool allowed, the `tools` capability is not offered.
+ */
+export async function discover(
+  child: PooledChild,
+  caller: Caller,
+  mayCall: (tool: string) => boolean,
+): Promise<Record<string, unknown>> {
+  const { capabilities, serverInfo, instructions } = child.initialized as {
+    capabilities?: Record<string, unknown>;
+    serverInfo?: unknown;
+    instructions?: unknown;
+  };
+  const offered: Record<string, unknown> = {};
+  for (const name of ['tools', 'prompts', 'resources', 'logging', 'completions', 'experimental']) {
+    if (capabilities?.[name] !== undefined) offered[name] = capabilities[name];
+  }
+  if (offered['tools'] !== undefined) {
+    const list = await ask(
+      child.session,
+      caller,
+      { jsonrpc: '2.0', id: 'gatekit/discover', method: 'tools/list' },
+      mayCall,
+    );
+    if (((list as { tools?: unknown[] } | undefined)?.tools ?? []).length === 0) delete offered['tools'];
+  }
+  return {
+    supportedVersions: [STATELESS_VERSION],
+    capabilities: offered,
+    ...(typeof instructions === 'string' ? { instructions } : {}),
+    ...(serverInfo !== undefined ? { _meta: { [META_SERVER_INFO]: serverInfo } } : {}),
+    resultType: 'complete',
+    ttlMs: 0,
+    cacheScope: 'private',
+  };
+}
+
+const pools = new WeakMap<SessionRegistry, StatelessPool>();
+
+/** The pool that lives as long as the registry (the daemon's state is replaced on SIGHUP; these are not). */
+export function poolFor(registry: SessionRegistry): StatelessPool {
+  let pool = pools.get(registry);
+  if (!pool) pools.set(registry, (pool = new StatelessPool(registry)));
+  return pool;
+}

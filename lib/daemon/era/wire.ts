@@ -1,0 +1,133 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { ERRORS, isRequest, type RpcMessage, type RpcRequest } from '../jsonrpc.js';
+
+/**
+ * The wire of MCP 2026-07-28 as far as the daemon reads it: no protocol session, the version, client
+ * info and capabilities in every request's `_meta` (SEP-2575), and the standard headers `Mcp-Method` /
+ * `Mcp-Name` that must agree with the body (SEP-2243).
+ */
+export const STATELESS_VERSION = '2026-07-28';
+export const META_PROTOCOL_VERSION = 'io.modelcontextprotocol/protocolVersion';
+export const META_CLIENT_INFO = 'io.modelcontextprotocol/clientInfo';
+export const META_CLIENT_CAPABILITIES = 'io.modelcontextprotocol/clientCapabilities';
+export const META_LOG_LEVEL = 'io.modelcontextprotocol/logLevel';
+export const META_SERVER_INFO = 'io.modelcontextprotocol/serverInfo';
+const ENVELOPE_KEYS = [META_PROTOCOL_VERSION, META_CLIENT_INFO, META_CLIENT_CAPABILITIES, META_LOG_LEVEL];
+
+/** SEP-2243 HeaderMismatch (HTTP 400); SEP-2575 UnsupportedProtocolVersion. */
+export const HEADER_MISMATCH = -32020;
+export const UNSUPPORTED_VERSION = -32022;
+
+/** Which body field `Mcp-Name` mirrors, per method (SEP-2243 "Standard Request Headers"). */
+const NAME_SOURCE: Readonly<Record<string, string>> = {
+  'tools/call': 'name',
+  'prompts/get': 'name',
+  'resources/read': 'uri',
+  'tasks/get': 'taskId',
+  'tasks/update': 'taskId',
+  'tasks/cancel': 'taskId',
+};
+/** Results the 2026-07-28 schema marks cacheable: they carry `ttlMs` and `cacheScope` (SEP-2549). */
+const CACHEABLE = new Set([
+  'tools/list',
+  'prompts/list',
+  'resources/list',
+  'resources/templates/list',
+  'resources/read',
+]);
+
+export type Era = 'session' | 'stateless';
+export type EraVerdict =
+  | { readonly ok: true; readonly era: Era }
+  | { readonly ok: false; readonly era: Era; readonly code: number; readonly message: string };
+
+const single = (h: string | string[] | undefined): string | undefined => (Array.isArray(h) ? h.join(',') : h);
+
+/** The version a request claims in its `_meta` envelope, if any. */
+export function envelopeVersion(message: unknown): string | undefined {
+  if (!isRequest(message) && !(typeof message === 'object' && message !== null && 'method' in message))
+    return undefined;
+  const meta = (message as RpcRequest).params?.['_meta'];
+  const version =
+    typeof meta === 'object' && meta !== null ? (meta as Record<string, unknown>)[META_PROTOCOL_VERSION] : undefined;
+  return typeof version === 'string' ? version : undefined;
+}
+
+const isModern = (version: string | undefined): boolean => version !== undefined && version >= STATELESS_VERSION;
+
+/** An `Mcp-Name` value: plain ASCII, or `=?base64?…?=` around UTF-8 (SEP-2243 value encoding). */
+export function decodeHeaderValue(value: string): string | undefined {
+  const m = /^=\?base64\?([A-Za-z0-9+/]*={0,2})\?=$/.exec(value);
+  if (!m) return value;
+  const text = Buffer.from(m[1]!, 'base64').toString('utf8');
+  return text.includes('\uFFFD') ? undefined : text;
+}
+
+/**
+ * Decides the era of one POST from its parsed body, with the headers as a cross-check, before anything
+ * else happens to it. Session-era: an `Mcp-Session-Id`, an `initialize`, or no modern version anywhere.
+ * Stateless: a 2026-07-28 `_meta` version and no session. Every disagreement between a header and the
+ * body, in either era, is refused with -32020; policy is then decided on the body alone.
+ */
+export function classifyEra(headers: IncomingHttpHeaders, messages: readonly RpcMessage[], batch: boolean): EraVerdict {
+  const headerVersion = single(headers['mcp-protocol-version']);
+  const method = single(headers['mcp-method']);
+  const name = single(headers['mcp-name']);
+  const hasSession = headers['mcp-session-id'] !== undefined;
+  const bodyVersions = messages.map(envelopeVersion);
+  const modernBody = bodyVersions.some(isModern);
+  const era: Era = !hasSession && (modernBody || isModern(headerVersion)) ? 'stateless' : 'session';
+  const refuse = (message: string, code: number = HEADER_MISMATCH): EraVerdict => ({ ok: false, era, code, message });
+
+  if (batch && modernBody)
+    return refuse('a 2026-07-28 request cannot travel in a JSON-RPC batch', ERRORS.INVALID_REQUEST);
+  if ((method !== undefined || name !== undefined) && batch)
+    return refuse('Mcp-Method/Mcp-Name cannot describe a batch');
+  const first = messages[0]!;
+  const bodyMethod = 'method' in first ? first.method : undefined;
+  if (method !== undefined && method !== bodyMethod)
+    return refuse("the Mcp-Method header does not match the body's method");
+  const source =
+    bodyMethod !== undefined && Object.hasOwn(NAME_SOURCE, bodyMethod) ? NAME_SOURCE[bodyMethod]! : undefined;
+  const params = (first as RpcRequest).params;
+  const bodyName =
+    source !== undefined && typeof params?.[source] === 'string' ? (params[source] as string) : undefined;
+  if (name !== undefined && (bodyName === undefined || decodeHeaderValue(name) !== bodyName)) {
+    return refuse('the Mcp-Name header does not match the body');
+  }
+  if (era === 'session') {
+    if (modernBody) return refuse('a 2026-07-28 request cannot use an Mcp-Session-Id');
+    return { ok: true, era };
+  }
+  const version = bodyVersions[0];
+  if (version === undefined)
+    return refuse(`a ${headerVersion} request carries its version in params._meta`, ERRORS.INVALID_PARAMS);
+  if (headerVersion !== undefined && headerVersion !== version)
+    return refuse('MCP-Protocol-Version does not match the body');
+  if (version !== STATELESS_VERSION)
+    return refuse(`unsupported protocol version "${version.slice(0, 40)}"`, UNSUPPORTED_VERSION);
+  if (isRequest(first)) {
+    if (headerVersion === undefined || method === undefined)
+      return refuse('a 2026-07-28 request needs MCP-Protocol-Version and Mcp-Method');
+    if (bodyName !== undefined && name === undefined) return refuse(`a ${bodyMethod} request needs Mcp-Name`);
+    if (bodyMethod === 'initialize') return refuse('initialize belongs to the session era', ERRORS.INVALID_REQUEST);
+  }
+  return { ok: true, era };
+}
+
+/** The request as a session-era child reads it: the 2026-07-28 envelope keys taken out of `_meta`. */
+export function toChildRequest(request: RpcRequest): RpcRequest {
+  const meta = request.params?.['_meta'] as Record<string, unknown> | undefined;
+  if (!meta) return request;
+  const rest = Object.fromEntries(Object.entries(meta).filter(([k]) => !ENVELOPE_KEYS.includes(k)));
+  return { ...request, params: { ...request.params, _meta: rest } };
+}
+
+/**
+ * A child's result as a 2026-07-28 client expects it: `resultType: "complete"`, and on cacheable results
+ * `ttlMs: 0` with `cacheScope: "private"` — every answer is made for one person (SEP-2549).
+ */
+export function toStatelessResult(method: string, result: unknown): Record<string, unknown> {
+  const base = typeof result === 'object' && result !== null ? (result as Record<string, unknown>) : {};
+  return { ...base, resultType: 'complete', ...(CACHEABLE.has(method) ? { ttlMs: 0, cacheScope: 'private' } : {}) };
+}

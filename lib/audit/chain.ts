@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { fstatSync, readSync } from 'node:fs';
 
 /** `prev` of the first line of a new chain: the hash of no bytes. */
 export const GENESIS = `sha256:${createHash('sha256').digest('base64url')}`;
@@ -79,15 +79,5 @@ function seqOf(line: string): number | undefined {
     return Number.isSafeInteger(seq) ? (seq as number) : undefined;
   } catch {
     return undefined;
-  }
-}
-
-/** Opens `path` read-only just to read its chain tail. */
-export function chainTailOf(path: string): ChainPosition {
-  const fd = openSync(path, 'r');
-  try {
-    return chainTail(fd);
-  } finally {
-    closeSync(fd);
   }
 }

@@ -38,7 +38,8 @@ const auditLines = (file: string) =>
     .split('\n')
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 
-function mountTmpfs(t: TestContext): string | undefined {
+/** A 64 KiB tmpfs; `before` (the daemon's stop) runs first at clean-up, since an open file keeps it busy. */
+function mountTmpfs(t: TestContext, before: { close?: () => Promise<void> }): string | undefined {
   const dir = mkdtempSync(join(tmpdir(), 'gatekit-audit-fs-'));
   try {
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0700', 'tmpfs', dir], { stdio: 'ignore' });
@@ -46,7 +47,8 @@ function mountTmpfs(t: TestContext): string | undefined {
     rmSync(dir, { recursive: true, force: true });
     return undefined;
   }
-  t.after(() => {
+  t.after(async () => {
+    await before.close?.();
     execFileSync('umount', [dir]);
     rmSync(dir, { recursive: true, force: true });
   });
@@ -55,11 +57,12 @@ function mountTmpfs(t: TestContext): string | undefined {
 
 describe('audit: fail closed', () => {
   it('a full disk: new requests get 503, served requests lose no line, and it recovers when space is freed', async (t) => {
-    const mnt = mountTmpfs(t);
+    const cleanup: { close?: () => Promise<void> } = {};
+    const mnt = mountTmpfs(t, cleanup);
     if (!mnt) return t.skip('cannot mount a tmpfs here (needs root and mount permission)');
     const file = join(mnt, 'audit.jsonl');
     const h = await startHarness((await daemonConfig()).replace('audit_log = "audit.jsonl"', `audit_log = "${file}"`));
-    t.after(() => h.close());
+    cleanup.close = () => h.close();
     const call = await rawSession(h);
     const served: number[] = [];
     let id = 1;

@@ -20,6 +20,7 @@ import { loadSigningKey, loadTrustedKeys, mintAccessToken, verifyAccessToken, Ve
 import { daemonConfig, NOTES_SERVER } from '../test/helpers/daemon-harness.js';
 import { workspace } from '../test/helpers/workspace.js';
 import { ms, percentile, rssMb, sequential, throughput } from './stats.js';
+import { auditLineCost } from './audit.js';
 
 // The SDK's HTTP transport adds an abort listener per call to one long-lived signal.
 setMaxListeners(100_000);
@@ -131,6 +132,7 @@ async function main(): Promise<void> {
   const hot = await sequential(20000, () => cache.verify(good, options));
   await daemon.stop();
   const cli = await cliStartup(config, ws.env, await token('notes'));
+  const audit = auditLineCost();
   ws.remove();
 
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
@@ -147,6 +149,9 @@ async function main(): Promise<void> {
   console.log(`| bad token: signature check in-process (p50) | ${ms(percentile(badVerify, 50))} |`);
   console.log(`| token verification, uncached (per second) | ${(1000 / (cold.reduce((a, b) => a + b) / cold.length)).toFixed(0)} |`);
   console.log(`| token verification, cached (per second) | ${(1000 / (hot.reduce((a, b) => a + b) / hot.length)).toFixed(0)} |`);
+  console.log(`| audit line, plain JSON + write(2) (in-process, mean) | ${audit.plainUs.toFixed(2)} µs |`);
+  console.log(`| audit line, hash chain + checkpoint every 1000 (in-process, mean) | ${audit.chainedUs.toFixed(2)} µs (+${(audit.chainedUs - audit.plainUs).toFixed(2)} µs) |`);
+  console.log(`| tools/call args_digest (RFC 8785 + SHA-256) + traceparent (mean) | ${audit.digestAndTraceUs.toFixed(2)} µs |`);
   console.log(`| \`node -e 0\` (p50) | ${ms(cli.node)} |`);
   const ratio = cli.token / cli.node;
   console.log(`| \`gatekit broker token\`, cached, the shipped bin (p50) | ${ms(cli.token)} = ${ratio.toFixed(2)}× \`node -e 0\` (budget ≤ 1.5×) |`);

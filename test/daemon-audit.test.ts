@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { loadAuditKey, verifyAuditFiles } from '../lib/audit/index.js';
 import { daemonConfig, endSession, sdkClient, startHarness, type Harness } from './helpers/daemon-harness.js';
 
 const CLIENTS = 16;
@@ -46,5 +47,12 @@ describe('daemon: audit under load', () => {
     for (const token of tokens) for (const part of token.split('.').slice(1)) assert.ok(!text.includes(part), 'no token part in the audit log');
     assert.ok(!text.includes('secret-argument') && !text.includes('c0-1'), 'no tool arguments');
     assert.ok(calls.every((l) => l['user'] === 'alice@example.com' && typeof l['ts'] === 'string'));
+
+    // The hash chain holds under load: consecutive seq, each prev the hash of the line before, all sealed at stop.
+    await h.daemon.stop();
+    const report = await verifyAuditFiles([join(h.ws.dir, 'audit.jsonl')], [loadAuditKey(h.config.daemon.audit_key).publicJwk]);
+    assert.deepEqual(report.problems, []);
+    assert.ok(report.checkpoints >= Math.floor(lines.length / 1000), `${report.checkpoints} checkpoints for ${lines.length} lines`);
+    assert.ok(calls.every((l) => typeof l['args_digest'] === 'string' && typeof l['trace_id'] === 'string'));
   });
 });

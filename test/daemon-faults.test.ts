@@ -119,7 +119,8 @@ describe('daemon: signals (a real daemon process)', () => {
       assert.match(JSON.stringify(result), /done after 20 steps/);
       assert.equal(await exited, 0);
       const lines = readFileSync(join(ws.dir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-      assert.equal(lines.at(-1).event, 'daemon.stop');
+      assert.equal(lines.at(-2).event, 'daemon.stop');
+      assert.deepEqual([lines.at(-1).event, lines.at(-1).reason], ['audit.checkpoint', 'stop'], 'the stop seals the audit chain');
       assert.ok(lines.some((l) => l.event === 'session.end' && l.reason === 'the daemon is stopping'));
     } finally {
       await daemon.stop();

@@ -1,2 +1,12 @@
 export { AuditLog, MAX_FIELD_LENGTH } from './log.js';
-export type { AuditEvent, AuditEventName, AuditLogOptions } from './log.js';
+export type { AuditLogOptions, CheckpointReason } from './log.js';
+export type { AuditEvent, AuditEventName } from './event.js';
+export { argumentsDigest, canonicalJson, GENESIS, hashLine } from './chain.js';
+export { createAuditKey, loadAuditKey, signCompact } from './key.js';
+export type { AuditPublicJwk, AuditSigner } from './key.js';
+export { nextTrace, parseTraceparent } from './trace.js';
+export type { TraceContext } from './trace.js';
+export { verifyAuditFiles } from './verify.js';
+export type { AuditProblem, AuditProblemKind, AuditVerifyReport } from './verify.js';
+export { formatAuditLine, parseSince, tailAudit } from './tail.js';
+export type { TailOptions } from './tail.js';

@@ -1,28 +1,8 @@
 import { closeSync, constants, fchmodSync, fstatSync, openSync, writeSync } from 'node:fs';
 import { GatekitError } from '../errors.js';
-
-export type AuditEventName =
-  | 'daemon.start' | 'daemon.stop' | 'daemon.reload'
-  | 'session.start' | 'session.end'
-  | 'request' | 'denied' | 'auth.failed'
-  | 'server.exit' | 'token.exchange';
-
-/** One audit line (DESIGN.md §5). Never a token, a key or tool arguments (unless a server opts in). */
-export interface AuditEvent {
-  readonly event: AuditEventName;
-  readonly server?: string | undefined;
-  readonly user?: string | undefined;
-  readonly sub?: string | undefined;
-  readonly jti?: string | undefined;
-  readonly session?: string | undefined;
-  readonly method?: string | undefined;
-  readonly tool?: string | undefined;
-  readonly rpc_id?: string | number | null | undefined;
-  readonly outcome?: 'ok' | 'error' | 'denied' | undefined;
-  readonly error?: string | undefined;
-  readonly duration_ms?: number | undefined;
-  readonly [field: string]: unknown;
-}
+import { chainTail, GENESIS, hashLine } from './chain.js';
+import { signCompact, type AuditSigner } from './key.js';
+import type { AuditEvent } from './event.js';
 
 /** Longest string an audit line carries in any field; a hostile tool name or method cannot bloat a line. */
 export const MAX_FIELD_LENGTH = 512;
@@ -32,51 +12,202 @@ function capped(_key: string, value: unknown): unknown {
   return `${value.slice(0, MAX_FIELD_LENGTH)}…[${value.length - MAX_FIELD_LENGTH} more chars]`;
 }
 
+export type CheckpointReason = 'lines' | 'interval' | 'stop' | 'reload' | 'rotate';
+
 export interface AuditLogOptions {
   /** 0640 instead of 0600 for a new file: [daemon] socket_group is set, so the group may read it. */
   readonly groupReadable?: boolean;
+  /** Signs checkpoints; without one the chain is kept but nothing is sealed. */
+  readonly signer?: AuditSigner | undefined;
+  /** A checkpoint after this many lines or seconds, whichever comes first ([daemon] audit_checkpoint). */
+  readonly checkpoint?: { readonly lines: number; readonly interval: number };
+  /** Where failures and recoveries are told (the daemon's stderr). */
+  readonly say?: (line: string) => void;
 }
 
-const { O_WRONLY, O_APPEND, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK } = constants;
+const { O_RDWR, O_WRONLY, O_APPEND, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK } = constants;
+/** Lines kept in memory while the file cannot be written; new requests are refused meanwhile. */
+const MAX_QUEUED = 10_000;
 
 /**
- * Appends JSON lines to the audit file (or stdout for "-"), one write(2) per line so each is
- * flushed and lines from one process never interleave. `reopen()` follows log rotation. The file
- * is never reached through a symbolic link (O_NOFOLLOW) and must be a regular file; a new one is
- * created 0600 (0640 with a socket group). Every string field is capped at MAX_FIELD_LENGTH.
+ * Appends hash-chained JSON lines to the audit file (or stdout for "-"): each line carries `seq`
+ * and `prev`, the hash of the line before (across rotations and restarts), and signed checkpoints
+ * seal the chain. One write(2) per line. A line that cannot be written stays queued, in order,
+ * and `failure` says why until a retry succeeds (fail closed: the daemon refuses requests meanwhile).
+ * A file removed under the daemon is recreated at the same path, its first line chained to the last.
+ * The file is never reached through a symbolic link and must be a regular file, created 0600 (0640 with a group).
  */
 export class AuditLog {
   readonly #path: string;
   readonly #mode: number;
+  readonly #options: AuditLogOptions;
   #fd: number;
+  #seq: number;
+  #prev: string;
+  readonly #queue: Buffer[] = [];
+  #offset = 0;
+  #lost = 0;
+  #recreated = false;
+  #closed = false;
+  #linkChecked = false;
+  #failure: string | undefined;
+  #sinceCheckpoint = 0;
+  #lastCheckpoint = Date.now();
+  readonly #timer: NodeJS.Timeout | undefined;
 
   constructor(path: string, options: AuditLogOptions = {}) {
     this.#path = path;
+    this.#options = options;
     this.#mode = options.groupReadable ? 0o640 : 0o600;
     this.#fd = this.#open();
+    ({ seq: this.#seq, prev: this.#prev } = path === '-' ? { seq: 1, prev: GENESIS } : chainTail(this.#fd));
+    const interval = options.checkpoint?.interval;
+    if (interval !== undefined || path !== '-') {
+      this.#timer = setInterval(() => this.#tick(), Math.min(1000, (interval ?? 1) * 1000));
+      this.#timer.unref();
+    }
+  }
+
+  /** Why the log cannot be written right now (after one more try), or undefined when it can. */
+  get failure(): string | undefined {
+    if (this.#failure !== undefined) this.#flush();
+    return this.#failure;
   }
 
   write(event: AuditEvent): void {
-    const line = JSON.stringify({ ts: new Date().toISOString(), ...event }, capped);
-    writeSync(this.#fd, `${line}\n`);
+    this.#append({ ts: new Date().toISOString(), ...event });
+    const every = this.#options.checkpoint?.lines;
+    if (++this.#sinceCheckpoint >= (every ?? Infinity)) this.checkpoint('lines');
   }
 
+  /** Writes a signed checkpoint sealing every line so far (RFC 7515 JWS over seq and the chain hash). */
+  checkpoint(reason: CheckpointReason): void {
+    const signer = this.#options.signer;
+    if (!signer) return;
+    const ts = new Date().toISOString();
+    const sig = signCompact(signer, { seq: this.#seq, prev: this.#prev, ts, reason });
+    this.#append({ ts, event: 'audit.checkpoint', reason, kid: signer.kid, sig });
+    this.#sinceCheckpoint = 0;
+    this.#lastCheckpoint = Date.now();
+  }
+
+  /** SIGHUP: seal the old file (a rotation when the path now names another file), then open the path anew. */
   reopen(): void {
-    if (this.#path === '-') return;
+    if (this.#path === '-') return this.checkpoint('reload');
+    this.checkpoint(this.#isRotated() ? 'rotate' : 'reload');
+    this.#flush();
     const next = this.#open();
     const previous = this.#fd;
     this.#fd = next;
     closeSync(previous);
+    this.#flush();
   }
 
   close(): void {
+    if (this.#closed) return;
+    clearInterval(this.#timer);
+    this.#closed = true;
+    this.checkpoint('stop');
+    this.#flush();
+    if (this.#failure !== undefined)
+      this.#options.say?.(`audit log: ${this.#queue.length} line(s) could not be written`);
     if (this.#path !== '-') closeSync(this.#fd);
+  }
+
+  #append(fields: Record<string, unknown>): void {
+    if (this.#closed && fields['event'] !== 'audit.checkpoint') return; // a second stop() has nothing left to say
+    // seq and prev first, and never taken from the event's own fields.
+    const line = JSON.stringify(
+      Object.assign({ seq: 0, prev: '' }, fields, { seq: this.#seq, prev: this.#prev }),
+      capped,
+    );
+    this.#seq++;
+    this.#prev = hashLine(line);
+    if (this.#queue.length >= MAX_QUEUED) {
+      this.#lost++;
+      return;
+    }
+    this.#queue.push(Buffer.from(`${line}\n`));
+    this.#flush();
+  }
+
+  #flush(): void {
+    try {
+      if (this.#path !== '-' && this.#queue.length > 0 && this.#isUnlinked()) this.#recreate();
+      while (this.#queue.length > 0) {
+        const head = this.#queue[0]!;
+        this.#offset += writeSync(this.#fd, head, this.#offset, head.length - this.#offset);
+        if (this.#offset === head.length) {
+          this.#queue.shift();
+          this.#offset = 0;
+        }
+      }
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      const why = `cannot write the audit log ${this.#path}: ${code}`;
+      if (this.#failure === undefined) this.#options.say?.(`${why}; refusing new requests until it can (503)`);
+      this.#failure = why;
+      return;
+    }
+    if (this.#recreated) {
+      this.#recreated = false;
+      this.write({ event: 'audit.reopened', reason: 'the audit file was removed' });
+    }
+    if (this.#failure === undefined) return;
+    this.#failure = undefined;
+    this.#options.say?.(`audit log ${this.#path} writable again; serving requests`);
+    if (this.#lost > 0) {
+      const lost = this.#lost;
+      this.#lost = 0;
+      this.write({ event: 'audit.lost', lines: lost });
+    }
+  }
+
+  /** The file was unlinked under us: a new one at the path, its first line chained to the last of the old. */
+  #recreate(): void {
+    const next = this.#open();
+    closeSync(this.#fd);
+    this.#fd = next;
+    this.#recreated = true;
+    this.#options.say?.(`audit log ${this.#path} was removed; writing a new file chained to the old one`);
+  }
+
+  /** Was the file removed? Asked once per event-loop turn: an fstat(2) per line would cost more than the hash. */
+  #isUnlinked(): boolean {
+    if (this.#linkChecked) return false;
+    this.#linkChecked = true;
+    setImmediate(() => {
+      this.#linkChecked = false;
+    });
+    return fstatSync(this.#fd).nlink === 0;
+  }
+
+  #isRotated(): boolean {
+    try {
+      const open = fstatSync(this.#fd);
+      const named = openSync(this.#path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK);
+      try {
+        return fstatSync(named).ino !== open.ino;
+      } finally {
+        closeSync(named);
+      }
+    } catch {
+      return true;
+    }
+  }
+
+  #tick(): void {
+    if (this.#failure !== undefined) this.#flush();
+    const interval = this.#options.checkpoint?.interval;
+    if (interval !== undefined && this.#sinceCheckpoint > 0 && Date.now() - this.#lastCheckpoint >= interval * 1000) {
+      this.checkpoint('interval');
+    }
   }
 
   #open(): number {
     if (this.#path === '-') return 1;
     // O_NONBLOCK: a FIFO planted at the path must not hang the daemon; it is refused below.
-    const flags = O_WRONLY | O_APPEND | O_NOFOLLOW | O_NONBLOCK;
+    const flags = O_RDWR | O_APPEND | O_NOFOLLOW | O_NONBLOCK;
     let fd: number;
     try {
       try {
@@ -90,8 +221,11 @@ export class AuditLog {
       const code = (cause as NodeJS.ErrnoException).code;
       const why = code === 'ELOOP' ? 'it is a symbolic link, which Gatekit never follows' : code;
       throw new GatekitError('CONFIG_INVALID', `cannot open the audit log ${this.#path}: ${why}`, {
-        hint: code === 'ELOOP' ? 'point [daemon] audit_log at the real file, or remove the link'
-          : 'check [daemon] audit_log and that its directory exists and is writable', cause,
+        hint:
+          code === 'ELOOP'
+            ? 'point [daemon] audit_log at the real file, or remove the link'
+            : 'check [daemon] audit_log and that its directory exists and is writable',
+        cause,
       });
     }
     if (!fstatSync(fd).isFile()) {

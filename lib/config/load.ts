@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { hostname, homedir } from 'node:os';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 
 // smol-toml's single-file CommonJS build loads in a third of the time of its ESM module graph,
@@ -68,7 +68,7 @@ export function checkConfig(file: string, doc: Record<string, unknown>): Config 
   const idpSection = root.optTable('idp');
   const idp = idpSection ? checkIdp(idpSection) : undefined;
   const broker = checkBroker(root.table('broker'), path);
-  const daemon = checkDaemon(root.table('daemon'), path);
+  const daemon = checkDaemon(root.table('daemon'), path, broker.signing_key ?? path('keys/broker.jwk'));
   const devSection = root.table('dev');
   const dev: DevConfig = { idp: devSection.bool('idp', false) };
   devSection.done();
@@ -88,6 +88,7 @@ export function checkConfig(file: string, doc: Record<string, unknown>): Config 
   root.done();
   checkUnique(file, servers);
   if (broker.signing_key) checkPrivateFile(file, 'broker.signing_key', broker.signing_key);
+  checkPrivateFile(file, 'daemon.audit_key', daemon.audit_key);
   if (daemon.tls) checkPrivateFile(file, 'daemon.tls.key', daemon.tls.key);
   return deepFreeze({ file, dir, idp, broker, daemon, servers, dev, workloads }) as Config;
 }
@@ -150,7 +151,7 @@ function checkTls(s: Section | undefined, path: (p: string) => string, defaults:
   return tls;
 }
 
-function checkDaemon(s: Section, path: (p: string) => string): DaemonConfig {
+function checkDaemon(s: Section, path: (p: string) => string, brokerKey: string): DaemonConfig {
   const trusted = s.string('trusted_keys', 'keys/broker.jwks');
   const audit = s.string('audit_log', 'audit.jsonl');
   const tokenListen = s.optString('token_listen');
@@ -166,6 +167,8 @@ function checkDaemon(s: Section, path: (p: string) => string): DaemonConfig {
   const daemon: DaemonConfig = {
     trusted_keys: /^https?:\/\//i.test(trusted) ? checkKeysUrl(s, trusted) : path(trusted),
     audit_log: audit === '-' ? '-' : path(audit),
+    audit_key: path(s.string('audit_key', join(dirname(brokerKey), 'audit.jwk'))),
+    audit_checkpoint: checkCheckpoint(s.optTable('audit_checkpoint')),
     tls: checkTls(s.optTable('tls'), path, { ca: path('certs/ca.pem'), cert: path('certs/daemon.pem'), key: path('certs/daemon.key') }),
     client_tls: checkTls(s.optTable('client_tls'), path, { ca: path('certs/ca.pem'), cert: path('certs/client.pem'), key: path('certs/client.key') }),
     socket_group: s.optString('socket_group'),
@@ -188,6 +191,13 @@ function checkDaemon(s: Section, path: (p: string) => string): DaemonConfig {
   nb?.done();
   s.done();
   return daemon;
+}
+
+/** `[daemon] audit_checkpoint = { lines = 1000, interval = "60s" }`: both optional. */
+function checkCheckpoint(s: Section | undefined): DaemonConfig['audit_checkpoint'] {
+  const checkpoint = { lines: s?.int('lines', 1000, 1, 10_000_000) ?? 1000, interval: s?.duration('interval', 60, 86_400) ?? 60 };
+  s?.done();
+  return checkpoint;
 }
 
 /** Trusted keys travel over https, or plain http only to a loopback host where nobody sits in between. */

@@ -54,6 +54,10 @@ export interface DaemonLimits {
 export interface DaemonConfig {
   readonly trusted_keys: string;
   readonly audit_log: string;
+  /** The daemon's Ed25519 private JWK that signs audit checkpoints (default: audit.jwk beside the broker key). */
+  readonly audit_key: string;
+  /** A signed checkpoint after this many lines or seconds, whichever comes first. */
+  readonly audit_checkpoint: { readonly lines: number; readonly interval: number };
   readonly tls: TlsFiles | undefined;
   /** The client certificate `gatekit connect` presents to mTLS listeners. */
   readonly client_tls: TlsFiles | undefined;

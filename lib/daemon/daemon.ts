@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { AuditLog, type AuditEvent } from '../audit/index.js';
+import { AuditLog, createAuditKey, loadAuditKey, type AuditEvent } from '../audit/index.js';
 import { loadConfig, type Config } from '../config/index.js';
 import { loadTrustedKeys, openTrustedKeys, VerifiedTokenCache, type TrustedKeyOptions } from '../token/index.js';
 import { mcpHandler, type DaemonState } from './handler.js';
@@ -8,7 +8,7 @@ import { SessionRegistry } from './registry.js';
 import type { TokenEndpoint } from '../exchange/index.js';
 
 export interface Daemon {
-  /** SIGHUP: config, trusted keys and policy anew; the audit log reopened. Listeners stay as they are. */
+  /** SIGHUP: config, trusted keys and policy anew; the audit log sealed and reopened. Listeners stay as they are. */
   reload(): Promise<void>;
   /** SIGTERM: stop accepting, let in-flight requests finish (bounded by drain_timeout), end every child. */
   stop(): Promise<void>;
@@ -29,11 +29,17 @@ export async function startDaemon(
   initial: Config, say: (line: string) => void = () => {}, options: DaemonOptions = {},
 ): Promise<Daemon> {
   const keyOptions: TrustedKeyOptions = { say, ...options.trustedKeys };
-  const log = new AuditLog(initial.daemon.audit_log, { groupReadable: initial.daemon.socket_group !== undefined });
+  // A setup from before audit keys existed gets one now, so checkpoints are always signed.
+  if (createAuditKey(initial.daemon.audit_key)) say(`created the audit key ${initial.daemon.audit_key}`);
+  const log = new AuditLog(initial.daemon.audit_log, {
+    groupReadable: initial.daemon.socket_group !== undefined, signer: loadAuditKey(initial.daemon.audit_key),
+    checkpoint: initial.daemon.audit_checkpoint, say: (line) => process.stderr.write(`gatekit daemon: ${line}\n`),
+  });
   const audit = (event: AuditEvent) => log.write(event);
+  const auditFailure = () => log.failure;
   const sessions = new SessionRegistry(audit);
   const keys = await openTrustedKeys(initial.daemon.trusted_keys, keyOptions);
-  let state: DaemonState = { config: initial, keys, cache: new VerifiedTokenCache(), sessions, audit };
+  let state: DaemonState = { config: initial, keys, cache: new VerifiedTokenCache(), sessions, audit, auditFailure };
   const listeners = new Map<string, Server>();
   let inFlight = 0;
   let drained: (() => void) | undefined;
@@ -79,7 +85,7 @@ export async function startDaemon(
       for (const name of config.servers.keys()) if (!listeners.has(name)) say(`servers.${name} is new: restart the daemon to serve it`);
       await tokens?.reload(config);
       log.reopen();
-      state = { config, keys, cache: new VerifiedTokenCache(), sessions, audit };
+      state = { config, keys, cache: new VerifiedTokenCache(), sessions, audit, auditFailure };
       audit({ event: 'daemon.reload', servers: [...config.servers.keys()] });
     },
     async stop() {

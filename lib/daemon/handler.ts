@@ -1,5 +1,5 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import type { AuditEvent } from '../audit/index.js';
+import { argumentsDigest, nextTrace, parseTraceparent, type AuditEvent, type TraceContext } from '../audit/index.js';
 import type { Config, ServerConfig } from '../config/index.js';
 import { GatekitError } from '../errors.js';
 import { isToolAllowed } from '../policy/index.js';
@@ -20,6 +20,8 @@ export interface DaemonState {
   readonly cache: VerifiedTokenCache;
   readonly sessions: SessionRegistry;
   readonly audit: (event: AuditEvent) => void;
+  /** Why the audit log cannot be written (each call retries), or undefined: then every request is refused. */
+  readonly auditFailure: () => string | undefined;
 }
 
 export const PROTOCOL_VERSIONS = new Set(['2026-07-28', '2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05', '2024-10-07']);
@@ -50,6 +52,11 @@ async function handle(name: string, state: DaemonState, req: IncomingMessage, re
   const server = state.config.servers.get(name);
   const path = (req.url ?? '/').split('?')[0];
   if (!server) return rpcError(res, 503, `server "${name}" is no longer configured`);
+  // Fail closed (DESIGN.md §5): nothing is served that cannot be audited; the cause is on the daemon's stderr.
+  if (state.auditFailure() !== undefined) {
+    return rpcError(res, 503, 'the audit log cannot be written: refusing requests rather than serving them unaudited',
+      { 'retry-after': '1' }, ERRORS.INTERNAL);
+  }
   if (path === '/healthz' && req.method === 'GET') return sendJson(res, 200, { status: 'ok', server: name });
   if (!allowedHosts(server).has(req.headers.host ?? '')) return refuse(state, server, req, res, 403, 'Host header is not this listener\'s loopback name');
   const origin = req.headers.origin;
@@ -170,18 +177,26 @@ async function post(state: DaemonState, server: ServerConfig, req: IncomingMessa
     exchange.respond({ jsonrpc: '2.0', id, result: await discover(pooled, caller, mayCall) });
     return audit(state, server, caller, { era: era.era, method: 'server/discover', rpc_id: id, outcome: 'ok' });
   }
+  const headerTrace = req.headers['traceparent'];
   for (const request of requests) {
+    const metaTrace = (request.params?.['_meta'] as { traceparent?: unknown } | undefined)?.traceparent;
+    const trace = nextTrace(parseTraceparent(metaTrace) ? metaTrace : headerTrace);
     if (request.method === 'tools/call') {
       const tool = request.params?.['name'];
       if (typeof tool !== 'string' || !mayCall(tool)) {
         const why = `tool "${String(tool).slice(0, 100)}" is not allowed for ${caller.user} on ${server.name}`;
         exchange.respond(errorResponse(request.id, ERRORS.DENIED, why));
-        audit(state, server, caller, { event: 'denied', era: era.era, method: request.method, tool: typeof tool === 'string' ? tool.slice(0, 200) : undefined, rpc_id: request.id, outcome: 'denied', error: why, session: session!.id });
+        audit(state, server, caller, { event: 'denied', era: era.era, method: request.method, tool: typeof tool === 'string' ? tool.slice(0, 200) : undefined, rpc_id: request.id, outcome: 'denied', error: why, session: session!.id, args_digest: argumentsDigest(request.params?.['arguments']), ...traceFields(trace) });
         continue;
       }
     }
-    session!.forward(request, exchange, caller, request.method === 'tools/list' ? mayCall : undefined);
+    session!.forward(request, exchange, caller, request.method === 'tools/list' ? mayCall : undefined, trace);
   }
+}
+
+/** The audit fields of a W3C trace context; `traceparent` itself is what the child got. */
+export function traceFields(trace: TraceContext): Partial<AuditEvent> {
+  return { trace_id: trace.trace_id, span_id: trace.span_id, parent_span_id: trace.parent_span_id };
 }
 
 function readBody(req: IncomingMessage, max: number): Promise<string> {

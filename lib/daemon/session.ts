@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import type { AuditEvent } from '../audit/index.js';
+import { argumentsDigest, type AuditEvent, type TraceContext } from '../audit/index.js';
 import type { ServerConfig } from '../config/index.js';
 import { McpChild, type ChildIdentity } from './child.js';
 import type { ResponseSink } from './exchange.js';
@@ -24,6 +24,9 @@ interface Pending {
   readonly progressToken: string | number | undefined;
   /** Only when the server sets audit_arguments. */
   readonly arguments: unknown;
+  /** tools/call: SHA-256 of the RFC 8785 form of the arguments. */
+  readonly argsDigest: string | undefined;
+  readonly trace: TraceContext | undefined;
 }
 
 const OUTBOX_MAX = 256;
@@ -83,7 +86,7 @@ export class Session {
   }
 
   /** Passes a client request to the child; its response will go to `exchange`. */
-  forward(request: RpcRequest, exchange: ResponseSink, caller: Caller, filterTools?: (name: string) => boolean): void {
+  forward(request: RpcRequest, exchange: ResponseSink, caller: Caller, filterTools?: (name: string) => boolean, trace?: TraceContext): void {
     // Ended while the request waited (e.g. evicted between lookup and forward): answer now, never hang.
     if (this.#ended) return exchange.respond(errorResponse(request.id, ERRORS.SERVER_GONE, 'session ended'));
     this.lastUsed = Date.now();
@@ -94,11 +97,13 @@ export class Session {
     const args = this.server.audit_arguments && tool ? params?.['arguments'] : undefined;
     this.#pending.set(childId, {
       id: request.id, exchange, started: performance.now(), since: Date.now(), method: request.method, tool, caller,
-      filterTools, progressToken, arguments: args,
+      filterTools, progressToken, arguments: args, trace,
+      argsDigest: request.method === 'tools/call' ? argumentsDigest(params?.['arguments']) : undefined,
     });
     if (progressToken !== undefined) this.#progress.set(progressToken, exchange);
-    const meta = this.server.identity_meta
-      ? { params: { ...params, _meta: { ...(params?.['_meta'] as object | undefined), 'gatekit/user': caller.user, 'gatekit/sub': caller.sub, 'gatekit/groups': caller.groups } } }
+    const identity = this.server.identity_meta ? { 'gatekit/user': caller.user, 'gatekit/sub': caller.sub, 'gatekit/groups': caller.groups } : undefined;
+    const meta = identity || trace
+      ? { params: { ...params, _meta: { ...(params?.['_meta'] as object | undefined), ...identity, ...(trace ? { traceparent: trace.traceparent } : {}) } } }
       : {};
     this.child.send({ ...request, ...meta, id: childId });
   }
@@ -182,7 +187,8 @@ export class Session {
   #logResult(p: Pending, outcome: 'ok' | 'error', error?: string): void {
     this.#audit({
       event: 'request', era: this.era, server: this.server.name, session: this.id, user: p.caller.user, sub: p.caller.sub, jti: p.caller.jti,
-      method: p.method, tool: p.tool, rpc_id: p.id, outcome, error, ...(p.arguments !== undefined ? { arguments: p.arguments } : {}), duration_ms: Math.round((performance.now() - p.started) * 100) / 100,
+      method: p.method, tool: p.tool, rpc_id: p.id, outcome, error, ...(p.arguments !== undefined ? { arguments: p.arguments } : {}), args_digest: p.argsDigest,
+      trace_id: p.trace?.trace_id, span_id: p.trace?.span_id, parent_span_id: p.trace?.parent_span_id, duration_ms: Math.round((performance.now() - p.started) * 100) / 100,
     });
   }
 }

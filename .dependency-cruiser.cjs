@@ -68,7 +68,15 @@ const doorRules = [
   ),
 ];
 
-const HEAVY = ['yargs', 'jose', 'openid-client', 'oidc-provider', 'undici', '@modelcontextprotocol/sdk', '@peculiar/x509'];
+const HEAVY = [
+  'yargs',
+  'jose',
+  'openid-client',
+  'oidc-provider',
+  'undici',
+  '@modelcontextprotocol/sdk',
+  '@peculiar/x509',
+];
 
 module.exports = {
   forbidden: [
@@ -92,8 +100,15 @@ module.exports = {
       name: 'exchange-server-side',
       severity: 'error',
       comment: 'Only the daemon starts the token endpoint; the CLI side of lib/exchange never loads server code.',
-      from: { pathNot: ['^lib/daemon/', '^lib/exchange/(server|endpoint|subject|access-token|id-token|idp-metadata|rate-limit|replay)\\.ts$'] },
-      to: { path: '^lib/exchange/(server|endpoint|subject|access-token|id-token|idp-metadata|rate-limit|replay)\\.ts$' },
+      from: {
+        pathNot: [
+          '^lib/daemon/',
+          '^lib/exchange/(server|endpoint|subject|access-token|id-token|idp-metadata|rate-limit|replay)\\.ts$',
+        ],
+      },
+      to: {
+        path: '^lib/exchange/(server|endpoint|subject|access-token|id-token|idp-metadata|rate-limit|replay)\\.ts$',
+      },
     },
     {
       name: 'cli-lazy',
@@ -104,7 +119,7 @@ module.exports = {
       from: { path: '^lib/cli/' },
       to: {
         dependencyTypesNot: ['dynamic-import', 'type-only', 'import-equals'],
-        path: `(^|/)node_modules/(${HEAVY.join("|")})/`,
+        path: `(^|/)node_modules/(${HEAVY.join('|')})/`,
       },
     },
     {

@@ -70,8 +70,6 @@ export function isGatekitError(err: unknown, code?: ErrorCode): err is GatekitEr
   return err instanceof GatekitError && (code === undefined || err.code === code);
 }
 
-export function exitCodeOf(code: ErrorCode): number { return CODES[code].exit }
-
 /** For codes that crossed a process boundary (the token agent, the token endpoint). */
 export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && Object.hasOwn(CODES, value);

@@ -9,11 +9,10 @@ import { DEV_PASSWORD } from './users.js';
 class WebUser {
   readonly #cookies = new Map<string, string>();
 
-  async open(url: string, form?: Record<string, string>, stopAt?: (url: URL) => boolean): Promise<{ url: URL; status: number; html: string }> {
+  async open(url: string, form?: Record<string, string>): Promise<{ url: URL; status: number; html: string }> {
     let current = new URL(url);
     let init: RequestInit = form ? { method: 'POST', body: new URLSearchParams(form) } : { method: 'GET' };
     for (let hop = 0; hop < 20; hop++) {
-      if (stopAt?.(current)) return { url: current, status: 0, html: '' };
       const res = await fetch(current, { ...init, redirect: 'manual', headers: { cookie: this.#cookieHeader() } });
       for (const line of res.headers.getSetCookie()) {
         const [pair] = line.split(';');
@@ -51,9 +50,9 @@ function formIn(html: string, base: URL, id?: string): { action: string; fields:
   return { action: new URL(action.replace(/&amp;/g, '&'), base).href, fields };
 }
 
-async function signIn(user: WebUser, page: { url: URL; html: string }, email: string, stopAt?: (url: URL) => boolean) {
+async function signIn(user: WebUser, page: { url: URL; html: string }, email: string) {
   const login = formIn(page.html, page.url, 'login');
-  return user.open(login.action, { email, password: DEV_PASSWORD }, stopAt);
+  return user.open(login.action, { email, password: DEV_PASSWORD });
 }
 
 export interface DeviceApproval { readonly verification_uri: string; readonly user_code: string }
@@ -69,19 +68,4 @@ export async function approveDevice(prompt: DeviceApproval, email: string, optio
   if (options.deny) return;
   const done = await signIn(user, next, email);
   if (!/Signed in/.test(done.html)) throw new GatekitError('IDP_ERROR', `device approval did not finish (HTTP ${done.status} at ${done.url.pathname})`);
-}
-
-/**
- * Follows an authorization URL as a person would, signs in as `email`, and finally opens the
- * redirect to the client (its loopback listener). Returns that last URL.
- */
-export async function authorizeOverHttp(authorizationUrl: string, email: string): Promise<string> {
-  const user = new WebUser();
-  const issuer = new URL(authorizationUrl).origin;
-  const leaves = (u: URL) => u.origin !== issuer;
-  const page = await user.open(authorizationUrl, undefined, leaves);
-  const back = leaves(page.url) ? page : await signIn(user, page, email, leaves);
-  if (!leaves(back.url)) throw new GatekitError('IDP_ERROR', `sign-in did not return to the client (HTTP ${back.status} at ${back.url.pathname})`);
-  await user.open(back.url.href);
-  return back.url.href;
 }

@@ -55,7 +55,7 @@ const doorRule = (from, pathNot) => ({
   name: 'door',
   severity: 'error',
   comment:
-    'Another folder is entered only through its index.ts (STYLE.md "Layout"); lib/exchange has two doors, ' +
+    'Another folder is entered only through its index.ts (docs/architecture.md); lib/exchange has two doors, ' +
     'index.ts for the CLI side and server.ts for the daemon side.',
   from,
   to: { path: '^lib/[^/]+/', pathNot },

@@ -1,6 +1,7 @@
 /**
- * `npm run bench`: measures (never asserts) what DESIGN.md §8 budgets, with a direct stdio
- * connection to the same server in the same run as the baseline. Prints a markdown table.
+ * `npm run bench`: measures (never asserts) the budgets of the README's Performance section and of
+ * docs/architecture.md ("Not slower"), with a direct stdio connection to the same server and a lean
+ * no-auth proxy in the same run as baselines. Prints markdown tables.
  */
 import { spawnSync } from 'node:child_process';
 import { setMaxListeners } from 'node:events';

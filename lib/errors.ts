@@ -1,6 +1,6 @@
 /**
- * The one error type Gatekit throws for expected failures. Each code maps to a CLI exit code
- * (DESIGN.md §1) and an HTTP status for the daemon. Anything that is not a GatekitError is a bug.
+ * The one error type Gatekit throws for expected failures. Each code maps to a CLI exit code and an
+ * HTTP status for the daemon (docs/architecture.md, status mapping). Anything that is not a GatekitError is a bug.
  */
 export type ErrorCode =
   | 'USAGE'

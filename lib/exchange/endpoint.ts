@@ -19,7 +19,7 @@ export interface TokenEndpoint { reload(config: Config): Promise<void>; close():
 interface State { readonly config: Config; readonly key: SigningKey; readonly subjects: SubjectVerifier }
 
 /**
- * The daemon-held signing key's only door (DESIGN.md §7): `POST /token`, OAuth 2.0 Token Exchange
+ * The daemon-held signing key's only door (docs/security.md, daemon mode): `POST /token`, OAuth 2.0 Token Exchange
  * (RFC 8693) with one `resource` (RFC 8707). It verifies the subject token, applies the same
  * policy as local mode and returns the same token. Nothing is stored; errors never echo the token.
  * A peer with too many failed exchanges gets 429 (lib/exchange/rate-limit.ts); a token issued to a

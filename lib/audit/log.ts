@@ -7,7 +7,7 @@ export type AuditEventName =
   | 'request' | 'denied' | 'auth.failed'
   | 'server.exit' | 'token.exchange';
 
-/** One audit line (docs/architecture.md, where each rule lives). Never a token, a key or tool arguments (unless a server opts in). */
+/** One audit line (docs/architecture.md). Never a token, a key or tool arguments (unless a server opts in). */
 export interface AuditEvent {
   readonly event: AuditEventName;
   readonly server?: string | undefined;

@@ -13,7 +13,9 @@ const MAX_EVENT_CHARS = 64 * 1024 * 1024;
  * ends in the middle of is not dispatched. A line or event over `maxChars` is DAEMON_UNREACHABLE (a broken daemon).
  * @see https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation
  */
-export async function* sseEvents(body: AsyncIterable<Buffer | string>, maxChars = MAX_EVENT_CHARS): AsyncGenerator<SseEvent> {
+export async function* sseEvents(
+  body: AsyncIterable<Buffer | string>, maxChars = MAX_EVENT_CHARS,
+): AsyncGenerator<SseEvent> {
   const decoder = new TextDecoder();
   const ready: SseEvent[] = [];
   let failure: GatekitError | undefined;
@@ -21,8 +23,10 @@ export async function* sseEvents(body: AsyncIterable<Buffer | string>, maxChars 
     maxBufferSize: maxChars,
     onEvent: (event) => ready.push(event),
     onError: (err) => {
-      if (err.type !== 'max-buffer-size-exceeded') return; // an unknown field or a bad retry is ignored, as a browser does
-      failure = new GatekitError('DAEMON_UNREACHABLE', `the daemon's event stream sent an event over ${maxChars} characters`);
+      // An unknown field or a bad retry is ignored, as a browser does.
+      if (err.type !== 'max-buffer-size-exceeded') return;
+      const why = `the daemon's event stream sent an event over ${maxChars} characters`;
+      failure = new GatekitError('DAEMON_UNREACHABLE', why);
     },
   });
   for await (const chunk of body) {

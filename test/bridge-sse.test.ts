@@ -31,7 +31,7 @@ describe('the bridge reads the daemon\'s event stream', () => {
     assert.equal(events[0]!.event, 'message');
   });
 
-  it('joins UTF-8 split inside a character, skips comments and retry, and drops an event cut off by the end', async () => {
+  it('joins UTF-8 split inside a character, skips comments and retry, drops an event cut off by the end', async () => {
     const euro = Buffer.from('data: €\n\n', 'utf8');
     const events = await read(chunks(': keep-alive\nretry: 10\n', euro.subarray(0, 8), euro.subarray(8), 'data: cut'));
     assert.deepEqual(events.map((e) => e.data), ['€']);

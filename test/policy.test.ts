@@ -84,8 +84,8 @@ describe('policy: which tools (scope ∧ allow ∧ ¬deny, grants add, a deny an
   for (const [name, [user, groups], scope, tool, allowed] of TABLE) {
     const verdict = allowed ? 'allowed' : 'refused';
     it(`${name}: ${user} with scope ${JSON.stringify(scope)} → ${JSON.stringify(tool.slice(0, 40))} ${verdict}`, () => {
-        const decision = evaluate({ user, groups }, server(name));
-        assert.ok(decision.allowed);
+      const decision = evaluate({ user, groups }, server(name));
+      assert.ok(decision.allowed);
       assert.equal(isToolAllowed(tool, toolPatternsOf(scope), decision), allowed);
     });
   }

@@ -143,7 +143,8 @@ async function main(): Promise<void> {
     httpClient('http://localhost/mcp', unix, await token('notes')), pid);
   rows.push(daemonRow);
   const tlsUrl = `https://127.0.0.1:${tlsListen.kind === 'tcp' ? tlsListen.port : 0}/mcp`;
-  rows.push(await measure('daemon, loopback mTLS (SDK client, Streamable HTTP)', httpClient(tlsUrl, mtls, await token('tls')), pid));
+  const tlsClient = httpClient(tlsUrl, mtls, await token('tls'));
+  rows.push(await measure('daemon, loopback mTLS (SDK client, Streamable HTTP)', tlsClient, pid));
   clearInterval(sampler);
 
   const bad = `${(await token('notes')).slice(0, -8)}AAAAAAAA`;
@@ -166,13 +167,15 @@ async function main(): Promise<void> {
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   console.log(`\nGatekit bench — Node ${process.version}, ${cpus().length} × ${cpu}, ${new Date().toISOString().slice(0, 10)}`);
   console.log(`${CALLS} sequential tools/call (echo) for latency, ${LOAD} with 16 in flight for throughput, ${SESSIONS} sessions for set-up.\n`);
-  console.log('| path | p50 tools/call | p99 tools/call | calls/s (16 in flight) | session set-up p50 | proxy CPU per call |');
+  const columns = ['path', 'p50 tools/call', 'p99 tools/call', 'calls/s (16 in flight)', 'session set-up p50', 'proxy CPU per call'];
+  console.log(`| ${columns.join(' | ')} |`);
   console.log('|---|---|---|---|---|---|');
   for (const r of rows) {
     const cpuPerCall = r.cpu === undefined ? '—' : ms(r.cpu);
     console.log(`| ${r.path} | ${ms(r.p50)} | ${ms(r.p99)} | ${r.rps.toFixed(0)} | ${ms(r.setup)} | ${cpuPerCall} |`);
   }
-  const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? '—' : `${(a / b).toFixed(2)}×`);
+  const ratio = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined ? '—' : `${(a / b).toFixed(2)}×`;
   console.log('\n| daemon (Unix socket) ÷ lean no-auth proxy, same run | ratio | goal |');
   console.log('|---|---|---|');
   console.log(`| CPU per tools/call (proxy process only) | ${ratio(daemonRow.cpu, leanRow.cpu)} | ≤ 1.00× |`);
@@ -188,7 +191,8 @@ async function main(): Promise<void> {
   console.log(`| token verification, cached (per second) | ${(1000 / (hot.reduce((a, b) => a + b) / hot.length)).toFixed(0)} |`);
   console.log(`| \`node -e 0\` (p50) | ${ms(cli.node)} |`);
   const startRatio = cli.token / cli.node;
-  console.log(`| \`gatekit broker token\`, cached, the shipped bin (p50) | ${ms(cli.token)} = ${startRatio.toFixed(2)}× \`node -e 0\` (budget ≤ 1.5×) |`);
+  const times = `${ms(cli.token)} = ${startRatio.toFixed(2)}× \`node -e 0\` (budget ≤ 1.5×)`;
+  console.log(`| \`gatekit broker token\`, cached, the shipped bin (p50) | ${times} |`);
 }
 
 await main();

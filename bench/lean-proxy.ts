@@ -10,7 +10,10 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createInterface } from 'node:readline';
 
-interface Session { readonly child: ChildProcess; readonly waiting: Map<unknown, ServerResponse> }
+interface Session {
+  readonly child: ChildProcess;
+  readonly waiting: Map<unknown, ServerResponse>;
+}
 
 const [socket, serverScript] = process.argv.slice(2);
 if (!socket || !serverScript) throw new TypeError('usage: lean-proxy SOCKET SERVER.js');
@@ -46,7 +49,10 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     res.writeHead(200).end();
     return;
   }
-  if (req.method !== 'POST') { res.writeHead(405, { allow: 'POST, DELETE' }).end(); return }
+  if (req.method !== 'POST') {
+    res.writeHead(405, { allow: 'POST, DELETE' }).end();
+    return;
+  }
   const body = await readBody(req);
   const message = JSON.parse(body) as { id?: unknown; method?: string };
   let session = typeof sessionId === 'string' ? sessions.get(sessionId) : undefined;
@@ -55,13 +61,18 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     session = opened;
     res.setHeader('mcp-session-id', id);
   }
-  if (!session) { res.writeHead(404).end(); return }
+  if (!session) {
+    res.writeHead(404).end();
+    return;
+  }
   if (message.id === undefined) res.writeHead(202).end();
   else session.waiting.set(message.id, res);
   session.child.stdin!.write(`${body}\n`);
 }
 
-const server = createServer((req, res) => { handle(req, res).catch(() => res.destroy()) });
+const server = createServer((req, res) => {
+  handle(req, res).catch(() => res.destroy());
+});
 server.listen(socket, () => process.stdout.write('listening\n'));
 process.on('SIGTERM', () => {
   for (const s of sessions.values()) s.child.kill();

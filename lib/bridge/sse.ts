@@ -14,7 +14,8 @@ const MAX_EVENT_CHARS = 64 * 1024 * 1024;
  * @see https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation
  */
 export async function* sseEvents(
-  body: AsyncIterable<Buffer | string>, maxChars = MAX_EVENT_CHARS,
+  body: AsyncIterable<Buffer | string>,
+  maxChars = MAX_EVENT_CHARS,
 ): AsyncGenerator<SseEvent> {
   const decoder = new TextDecoder();
   const ready: SseEvent[] = [];

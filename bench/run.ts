@@ -1,8 +1,9 @@
 /**
- * `npm run bench`: measures (never asserts) what DESIGN.md §8 budgets, with a direct stdio
- * connection to the same server in the same run as the baseline. Prints a markdown table.
+ * `npm run bench`: measures (never asserts) the budgets of the README's Performance section and of
+ * docs/architecture.md ("Not slower"), with a direct stdio connection to the same server and a lean
+ * no-auth proxy in the same run as baselines. Prints markdown tables.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { setMaxListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -19,7 +20,7 @@ import { SessionStore } from '../lib/store/index.js';
 import { loadSigningKey, loadTrustedKeys, mintAccessToken, verifyAccessToken, VerifiedTokenCache } from '../lib/token/index.js';
 import { daemonConfig, NOTES_SERVER } from '../test/helpers/daemon-harness.js';
 import { workspace } from '../test/helpers/workspace.js';
-import { ms, percentile, rssMb, sequential, throughput } from './stats.js';
+import { cpuMs, ms, percentile, rssMb, sequential, throughput } from './stats.js';
 import { auditLineCost } from './audit.js';
 
 // The SDK's HTTP transport adds an abort listener per call to one long-lived signal.
@@ -30,16 +31,34 @@ const LOAD = Number(process.env['BENCH_LOAD'] ?? 6000);
 const SESSIONS = 30;
 const ECHO = { name: 'echo', arguments: { message: 'x' } };
 
-interface Row { readonly path: string; p50: string; p99: string; rps: string; setup: string }
+interface Row {
+  readonly path: string; readonly p50: number; readonly p99: number; readonly rps: number; readonly setup: number;
+  /** CPU the proxy process (not its child) spent per tools/call, in ms; undefined for direct stdio. */
+  readonly cpu: number | undefined;
+}
 
-async function measure(path: string, connect: () => Promise<Client>): Promise<Row> {
+/** `proxyPid`: the process between client and child, whose CPU per call is measured over the timed calls. */
+async function measure(path: string, connect: () => Promise<Client>, proxyPid?: number): Promise<Row> {
   const client = await connect();
   await sequential(300, () => client.callTool(ECHO));
+  const cpuBefore = proxyPid ? cpuMs(proxyPid) : 0;
   const lat = await sequential(CALLS, () => client.callTool(ECHO));
   const rps = await throughput(LOAD, 16, () => client.callTool(ECHO));
+  const cpu = proxyPid ? (cpuMs(proxyPid) - cpuBefore) / (CALLS + LOAD) : undefined;
   await close(client);
   const setups = await sequential(SESSIONS, async () => close(await connect()));
-  return { path, p50: ms(percentile(lat, 50)), p99: ms(percentile(lat, 99)), rps: rps.toFixed(0), setup: ms(percentile(setups, 50)) };
+  return { path, p50: percentile(lat, 50), p99: percentile(lat, 99), rps, setup: percentile(setups, 50), cpu };
+}
+
+/** bench/lean-proxy.ts on a Unix socket, as its own process like the daemon. */
+async function startLeanProxy(socket: string): Promise<{ pid: number; stop: () => void }> {
+  const script = fileURLToPath(new URL('./lean-proxy.js', import.meta.url));
+  const child = spawn(process.execPath, [script, socket, NOTES_SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`lean proxy exited (${code})`)));
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => { if (d.includes('listening')) resolve() });
+  });
+  return { pid: child.pid!, stop: () => child.kill('SIGTERM') };
 }
 
 async function close(client: Client): Promise<void> {
@@ -105,16 +124,28 @@ async function main(): Promise<void> {
   const mtls = new Agent({ connect: { ca: readFileSync(tlsFiles.ca), cert: readFileSync(tlsFiles.cert), key: readFileSync(tlsFiles.key) } });
   const tlsListen = config.servers.get('tls')!.listen;
 
+  const leanSocket = join(ws.dir, 'run', 'lean.sock');
+  const lean = await startLeanProxy(leanSocket);
+  const leanAgent = new Agent({ connect: { socketPath: leanSocket } });
+
   const rows: Row[] = [];
   rows.push(await measure('direct stdio (SDK client → notes fixture)', async () => {
     const client = new Client({ name: 'bench', version: '1' });
     await client.connect(new StdioClientTransport({ command: process.execPath, args: [NOTES_SERVER] }));
     return client;
   }));
+  const leanRow = await measure('lean no-auth proxy, Unix socket (node:http → stdio child, raw JSON-RPC)',
+    httpClient('http://localhost/mcp', leanAgent, 'none'), lean.pid);
+  rows.push(leanRow);
+  lean.stop();
   let rssLoad = 0;
   const sampler = setInterval(() => { rssLoad = Math.max(rssLoad, rssMb(pid)) }, 50);
-  rows.push(await measure('daemon, Unix socket (SDK client, Streamable HTTP)', httpClient('http://localhost/mcp', unix, await token('notes'))));
-  rows.push(await measure('daemon, loopback mTLS (SDK client, Streamable HTTP)', httpClient(`https://127.0.0.1:${tlsListen.kind === 'tcp' ? tlsListen.port : 0}/mcp`, mtls, await token('tls'))));
+  const daemonRow = await measure('daemon, Unix socket (SDK client, Streamable HTTP)',
+    httpClient('http://localhost/mcp', unix, await token('notes')), pid);
+  rows.push(daemonRow);
+  const tlsUrl = `https://127.0.0.1:${tlsListen.kind === 'tcp' ? tlsListen.port : 0}/mcp`;
+  const tlsClient = httpClient(tlsUrl, mtls, await token('tls'));
+  rows.push(await measure('daemon, loopback mTLS (SDK client, Streamable HTTP)', tlsClient, pid));
   clearInterval(sampler);
 
   const bad = `${(await token('notes')).slice(0, -8)}AAAAAAAA`;
@@ -138,9 +169,20 @@ async function main(): Promise<void> {
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   console.log(`\nGatekit bench — Node ${process.version}, ${cpus().length} × ${cpu}, ${new Date().toISOString().slice(0, 10)}`);
   console.log(`${CALLS} sequential tools/call (echo) for latency, ${LOAD} with 16 in flight for throughput, ${SESSIONS} sessions for set-up.\n`);
-  console.log('| path | p50 tools/call | p99 tools/call | calls/s (16 in flight) | session set-up p50 |');
-  console.log('|---|---|---|---|---|');
-  for (const r of rows) console.log(`| ${r.path} | ${r.p50} | ${r.p99} | ${r.rps} | ${r.setup} |`);
+  const columns = ['path', 'p50 tools/call', 'p99 tools/call', 'calls/s (16 in flight)', 'session set-up p50', 'proxy CPU per call'];
+  console.log(`| ${columns.join(' | ')} |`);
+  console.log('|---|---|---|---|---|---|');
+  for (const r of rows) {
+    const cpuPerCall = r.cpu === undefined ? '—' : ms(r.cpu);
+    console.log(`| ${r.path} | ${ms(r.p50)} | ${ms(r.p99)} | ${r.rps.toFixed(0)} | ${ms(r.setup)} | ${cpuPerCall} |`);
+  }
+  const ratio = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined ? '—' : `${(a / b).toFixed(2)}×`;
+  console.log('\n| daemon (Unix socket) ÷ lean no-auth proxy, same run | ratio | goal |');
+  console.log('|---|---|---|');
+  console.log(`| CPU per tools/call (proxy process only) | ${ratio(daemonRow.cpu, leanRow.cpu)} | ≤ 1.00× |`);
+  console.log(`| p50 tools/call | ${ratio(daemonRow.p50, leanRow.p50)} | ≤ 1.00× |`);
+  console.log(`| calls/s with 16 in flight | ${ratio(daemonRow.rps, leanRow.rps)} | ≥ 1.00× |`);
   console.log('\n| measure | value |');
   console.log('|---|---|');
   console.log(`| daemon RSS before any child | ${rssIdle.toFixed(1)} MB |`);
@@ -153,8 +195,9 @@ async function main(): Promise<void> {
   console.log(`| audit line, hash chain + checkpoint every 1000 (in-process, mean) | ${audit.chainedUs.toFixed(2)} µs (+${(audit.chainedUs - audit.plainUs).toFixed(2)} µs) |`);
   console.log(`| tools/call args_digest (RFC 8785 + SHA-256) + traceparent (mean) | ${audit.digestAndTraceUs.toFixed(2)} µs |`);
   console.log(`| \`node -e 0\` (p50) | ${ms(cli.node)} |`);
-  const ratio = cli.token / cli.node;
-  console.log(`| \`gatekit broker token\`, cached, the shipped bin (p50) | ${ms(cli.token)} = ${ratio.toFixed(2)}× \`node -e 0\` (budget ≤ 1.5×) |`);
+  const startRatio = cli.token / cli.node;
+  const times = `${ms(cli.token)} = ${startRatio.toFixed(2)}× \`node -e 0\` (budget ≤ 1.5×)`;
+  console.log(`| \`gatekit broker token\`, cached, the shipped bin (p50) | ${times} |`);
 }
 
 await main();

@@ -1,6 +1,6 @@
 /**
- * The one error type Gatekit throws for expected failures. Each code maps to a CLI exit code
- * (DESIGN.md §1) and an HTTP status for the daemon. Anything that is not a GatekitError is a bug.
+ * The one error type Gatekit throws for expected failures. Each code maps to a CLI exit code and an
+ * HTTP status for the daemon (docs/architecture.md, status mapping). Anything that is not a GatekitError is a bug.
  */
 export type ErrorCode =
   | 'USAGE'
@@ -69,8 +69,6 @@ export class GatekitError extends Error {
 export function isGatekitError(err: unknown, code?: ErrorCode): err is GatekitError {
   return err instanceof GatekitError && (code === undefined || err.code === code);
 }
-
-export function exitCodeOf(code: ErrorCode): number { return CODES[code].exit }
 
 /** For codes that crossed a process boundary (the token agent, the token endpoint). */
 export function isErrorCode(value: unknown): value is ErrorCode {

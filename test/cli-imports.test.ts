@@ -107,6 +107,14 @@ describe('start-up stays light', () => {
     for (const folder of ['oidc', 'token', 'daemon', 'devidp', 'policy']) assert.ok(!folders.has(folder), `fast path loads lib/${folder}`);
   });
 
+  it('in daemon mode the CLI side of the token exchange (lib/exchange/index) loads no server code', () => {
+    const { files, packages } = staticGraph(dist('lib/exchange/index.js'));
+    assert.deepEqual([...packages], [], 'the exchange client needs only node: modules');
+    const ours = [...files].map((f) => f.split('/dist/lib/')[1]);
+    const server = ours.filter((f) => /^(daemon|policy|audit|token)\/|^exchange\/(endpoint|subject|server)\./.test(f!));
+    assert.deepEqual(server, [], `loads server code: ${server.join(', ')}`);
+  });
+
   it('the shipped bin answers a cached `broker token` from one CommonJS file: itself', async (t) => {
     const { ws, token } = await workspaceWithCachedToken();
     t.after(() => ws.remove());

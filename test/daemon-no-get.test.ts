@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
-import { sseData } from '../lib/bridge/index.js';
+import { sseEvents, type SseEvent } from '../lib/bridge/index.js';
 import { INITIALIZE, JSON_HEADERS, raw, startHarness, type Harness } from './helpers/daemon-harness.js';
 
 // A client that never opens the GET stream (MCP Streamable HTTP lets it): the server's requests
@@ -32,15 +32,15 @@ describe('daemon: a client without a GET stream', () => {
     });
     assert.equal(call.statusCode, 200);
     assert.match(String(call.headers['content-type']), /^text\/event-stream/);
-    const events = sseData(call.body);
-    const asked = JSON.parse((await events.next()).value as string);
+    const events = sseEvents(call.body);
+    const asked = JSON.parse(((await events.next()).value as SseEvent).data);
     assert.equal(asked.method, 'sampling/createMessage');
     assert.match(JSON.stringify(asked.params), /meaning of life\?/);
 
     const sampled = { role: 'assistant', content: { type: 'text', text: 'forty-two' }, model: 'test-model' };
     const answer = { jsonrpc: '2.0', id: asked.id, result: sampled };
     assert.equal((await raw(h.unix('notes'), 'POST', session, JSON.stringify(answer))).status, 202);
-    const result = JSON.parse((await events.next()).value as string);
+    const result = JSON.parse(((await events.next()).value as SseEvent).data);
     const expected = { content: [{ type: 'text', text: 'the client said: forty-two' }] };
     assert.deepEqual(result, { jsonrpc: '2.0', id: 'call-1', result: expected });
     assert.equal((await events.next()).done, true, 'the stream ends with the response');

@@ -30,7 +30,7 @@ describe('tokens', () => {
   });
   after(() => ws.remove());
 
-  it('are minted exactly as DESIGN.md §3: header and claims', async () => {
+  it('are minted exactly as the RFC 9068 profile Gatekit documents: header and claims', async () => {
     const signing = await loadSigningKey(join(ws.dir, 'keys', 'broker.jwk'));
     const { token } = await mintAccessToken(signing, {
       identity: { user: 'alice@example.com', sub: 'opaque-sub-1', groups: ['eng'], auth_time: 1_700_000_000 },

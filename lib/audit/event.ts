@@ -13,7 +13,7 @@ export type AuditEventName =
   | 'audit.reopened'
   | 'audit.lost';
 
-/** One audit line (DESIGN.md §5). Never a token, a key or tool arguments (unless a server opts in). */
+/** One audit line (docs/architecture.md). Never a token, a key or tool arguments (unless a server opts in). */
 export interface AuditEvent {
   readonly event: AuditEventName;
   readonly server?: string | undefined;

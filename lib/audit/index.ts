@@ -1,7 +1,7 @@
 export { AuditLog, MAX_FIELD_LENGTH } from './log.js';
 export type { AuditLogOptions, CheckpointReason } from './log.js';
 export type { AuditEvent, AuditEventName } from './event.js';
-export { argumentsDigest, canonicalJson, GENESIS, hashLine } from './chain.js';
+export { argumentsDigest, canonicalJson, hashLine } from './chain.js';
 export { createAuditKey, loadAuditKey, signCompact } from './key.js';
 export type { AuditPublicJwk, AuditSigner } from './key.js';
 export { nextTrace, parseTraceparent } from './trace.js';

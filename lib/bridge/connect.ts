@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import type { BrokerContext } from '../broker/index.js';
 import { serverByName } from '../config/index.js';
 import { GatekitError, isGatekitError } from '../errors.js';
-import { sseData } from './sse.js';
+import { sseEvents } from './sse.js';
 import { TokenSource } from './tokens.js';
 import { daemonEndpoint, header, send, type DaemonEndpoint, type DaemonResponse } from './transport.js';
 
@@ -115,7 +115,7 @@ export class Bridge {
     if (res.status === 202) return res.body.dump();
     const type = header(res, 'content-type') ?? '';
     if (res.status === 200 && type.includes('text/event-stream')) {
-      for await (const data of sseData(res.body)) this.#deliver(data, initializing, quiet);
+      for await (const event of sseEvents(res.body)) this.#deliver(event.data, initializing, quiet);
       return;
     }
     const text = await res.body.text();
@@ -158,7 +158,7 @@ export class Bridge {
         try {
           const res = await this.#send('GET', undefined, undefined, controller.signal);
           if (res.status === 405 || res.status === 404) { await res.body.dump(); return }
-          if (res.status === 200) { delay = 250; for await (const data of sseData(res.body)) this.#deliver(data, false, false) }
+          if (res.status === 200) { delay = 250; for await (const event of sseEvents(res.body)) this.#deliver(event.data, false, false) }
           else await res.body.dump();
         } catch (err) {
           if (controller.signal.aborted) return;

@@ -1,3 +1,4 @@
 export { Bridge } from './connect.js';
 export type { ConnectIO } from './connect.js';
-export { sseData } from './sse.js';
+export { sseEvents } from './sse.js';
+export type { SseEvent } from './sse.js';

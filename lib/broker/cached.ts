@@ -3,7 +3,7 @@ import type { CachedToken } from '../store/index.js';
 import { certificateBinding } from './binding.js';
 import type { BrokerContext } from './context.js';
 
-export function isFresh(token: CachedToken | undefined, minTtl: number, now = Date.now()): token is CachedToken {
+function isFresh(token: CachedToken | undefined, minTtl: number, now = Date.now()): token is CachedToken {
   return token !== undefined && token.expires_at - now / 1000 >= minTtl;
 }
 

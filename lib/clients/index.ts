@@ -1,2 +1,2 @@
-export { clientSnippet, connectLaunch, CLIENT_KINDS } from './snippet.js';
+export { clientSnippet, connectLaunch } from './snippet.js';
 export type { ClientKind, Launch } from './snippet.js';

@@ -1,7 +1,7 @@
 import type { Config } from '../config/index.js';
 import { serverByName } from '../config/index.js';
 
-export const CLIENT_KINDS = ['claude', 'vscode', 'cursor', 'json'] as const;
+const CLIENT_KINDS = ['claude', 'vscode', 'cursor', 'json'] as const;
 export type ClientKind = (typeof CLIENT_KINDS)[number];
 
 /** How an MCP client launches `gatekit connect NAME`: absolute paths, as clients start servers with a bare PATH. */

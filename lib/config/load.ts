@@ -14,7 +14,7 @@ import type {
   BrokerConfig, Config, DaemonConfig, DevConfig, Grant, IdpConfig, ServerConfig, TlsFiles, ToolRules, WorkloadTrust,
 } from './types.js';
 
-/** Hard cap on token lifetime (DESIGN.md §2–§3). */
+/** Hard cap on token lifetime, whatever token_ttl says (docs/security.md; the daemon refuses exp − iat > 1 h). */
 export const MAX_TOKEN_TTL = 3600;
 
 export interface ConfigLookup { readonly config?: string | undefined; readonly env?: NodeJS.ProcessEnv; readonly cwd?: string }

@@ -26,7 +26,7 @@ function certThumbprint(req: IncomingMessage): string | undefined {
 }
 
 /**
- * The daemon's door (DESIGN.md §3): a Bearer token from the Authorization header only, verified
+ * The daemon's door (RFC 6750 §2.1): a Bearer token from the Authorization header only, verified
  * (signature cached per token) for this server's resource, then the *current* policy. Throws a
  * Refusal; never looks at query strings or cookies.
  */

@@ -3,9 +3,9 @@ import { AuditLog, createAuditKey, loadAuditKey, type AuditEvent } from '../audi
 import { loadConfig, type Config } from '../config/index.js';
 import { loadTrustedKeys, openTrustedKeys, VerifiedTokenCache, type TrustedKeyOptions } from '../token/index.js';
 import { mcpHandler, type DaemonState } from './handler.js';
-import { bindListener } from './listeners.js';
+import { bindListener, bindTokenListener } from './listeners.js';
 import { SessionRegistry } from './registry.js';
-import type { TokenEndpoint } from '../exchange/index.js';
+import type { TokenEndpoint } from '../exchange/server.js';
 
 export interface Daemon {
   /** SIGHUP: config, trusted keys and policy anew; the audit log sealed and reopened. Listeners stay as they are. */
@@ -65,7 +65,8 @@ export async function startDaemon(
   let tokens: TokenEndpoint | undefined;
   if (initial.broker.mode === 'daemon') {
     try {
-      tokens = await (await import('../exchange/index.js')).startTokenEndpoint(initial, audit);
+      const { startTokenEndpoint } = await import('../exchange/server.js');
+      tokens = await startTokenEndpoint(initial, audit, (handler) => bindTokenListener(initial, handler));
     } catch (err) {
       await Promise.all([...listeners.values()].map((l) => new Promise((r) => l.close(r))));
       log.close();

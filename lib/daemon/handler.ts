@@ -52,7 +52,7 @@ async function handle(name: string, state: DaemonState, req: IncomingMessage, re
   const server = state.config.servers.get(name);
   const path = (req.url ?? '/').split('?')[0];
   if (!server) return rpcError(res, 503, `server "${name}" is no longer configured`);
-  // Fail closed (DESIGN.md §5): nothing is served that cannot be audited; the cause is on the daemon's stderr.
+  // Fail closed (docs/security.md, audit): nothing is served that cannot be audited; the cause is on the daemon's stderr.
   if (state.auditFailure() !== undefined) {
     return rpcError(res, 503, 'the audit log cannot be written: refusing requests rather than serving them unaudited',
       { 'retry-after': '1' }, ERRORS.INTERNAL);

@@ -21,8 +21,19 @@ export async function bindListener(config: Config, server: ServerConfig, handler
   return bindUnix(server.listen.path, handler, group ? { mode: 0o660, gid: groupId(config, group) } : { mode: 0o600 }, server.name);
 }
 
+/**
+ * [daemon] token_listen, for lib/exchange's token endpoint: a Unix socket at 0666, which is fine because it grants
+ * nothing without a subject token the daemon accepts, or loopback TCP with mutual TLS.
+ */
+export async function bindTokenListener(config: Config, handler: RequestListener): Promise<Server> {
+  const at = config.daemon.token_listen;
+  if (!at) throw new TypeError('bindTokenListener needs [daemon] token_listen');
+  if (at.kind === 'unix') return bindUnix(at.path, handler, { mode: 0o666 }, 'the token endpoint');
+  return bindMtls(config, at, handler, 'daemon.token_listen');
+}
+
 /** Loopback TCP with mutual TLS: only clients with a certificate from the local CA get in. */
-export async function bindMtls(config: Config, address: Extract<Listen, { kind: 'tcp' }>, handler: RequestListener, key: string): Promise<Server> {
+async function bindMtls(config: Config, address: Extract<Listen, { kind: 'tcp' }>, handler: RequestListener, key: string): Promise<Server> {
   const tls = config.daemon.tls;
   if (!tls) throw new GatekitError('CONFIG_INVALID', `${config.file}: ${key} listens on TCP, which needs [daemon] tls`, { hint: 'add tls = { ca, cert, key } and run "gatekit init"' });
   let files;
@@ -37,7 +48,7 @@ export async function bindMtls(config: Config, address: Extract<Listen, { kind: 
 }
 
 /** A Unix socket with the given mode (and group); a stale socket file is replaced, a live one is an error. */
-export async function bindUnix(path: string, handler: RequestListener, access: { mode: number; gid?: number }, name: string): Promise<Server> {
+async function bindUnix(path: string, handler: RequestListener, access: { mode: number; gid?: number }, name: string): Promise<Server> {
   // A socket others may use needs a directory they can enter; a private one stays private.
   mkdirSync(dirname(path), { recursive: true, mode: access.mode & 0o066 ? 0o755 : 0o700 });
   await removeStaleSocket(path, name);

@@ -6,7 +6,6 @@ import type { Config } from '../config/index.js';
 import { GatekitError } from '../errors.js';
 import { evaluate, scopeFor } from '../policy/index.js';
 import { loadSigningKey, mintAccessToken, type SigningKey } from '../token/index.js';
-import { bindMtls, bindUnix } from '../daemon/listeners.js';
 import { oauthError } from './errors.js';
 import { FailureLimiter, peerOf } from './rate-limit.js';
 import { ReplayGuard } from './replay.js';
@@ -20,13 +19,15 @@ export interface TokenEndpoint { reload(config: Config): Promise<void>; close():
 interface State { readonly config: Config; readonly key: SigningKey; readonly subjects: SubjectVerifier }
 
 /**
- * The daemon-held signing key's only door (DESIGN.md §7): `POST /token`, OAuth 2.0 Token Exchange
+ * The daemon-held signing key's only door (docs/security.md, daemon mode): `POST /token`, OAuth 2.0 Token Exchange
  * (RFC 8693) with one `resource` (RFC 8707). It verifies the subject token, applies the same
  * policy as local mode and returns the same token. Nothing is stored; errors never echo the token.
  * A peer with too many failed exchanges gets 429 (lib/exchange/rate-limit.ts); a token issued to a
  * caller that presented a client certificate is bound to it (`cnf.x5t#S256`, RFC 8705 §3).
  */
-export async function startTokenEndpoint(config: Config, audit: (event: AuditEvent) => void): Promise<TokenEndpoint> {
+export async function startTokenEndpoint(
+  config: Config, audit: (event: AuditEvent) => void, listen: (handler: RequestListener) => Promise<Server>,
+): Promise<TokenEndpoint> {
   const listenAt = config.daemon.token_listen;
   if (!listenAt) throw new GatekitError('CONFIG_INVALID', `${config.file}: broker.mode = "daemon" needs [daemon] token_listen`, { hint: 'e.g. token_listen = "unix:run/token.sock"' });
   const load = async (c: Config): Promise<State> => {
@@ -56,8 +57,7 @@ export async function startTokenEndpoint(config: Config, audit: (event: AuditEve
       },
     );
   };
-  // 0666 is fine for the socket: it grants nothing without a subject token the daemon accepts.
-  const server: Server = listenAt.kind === 'unix' ? await bindUnix(listenAt.path, handler, { mode: 0o666 }, 'the token endpoint') : await bindMtls(config, listenAt, handler, 'daemon.token_listen');
+  const server = await listen(handler);
   return {
     reload: async (c) => { state = await load(c) },
     close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()) }),

@@ -8,12 +8,8 @@ import { introspectAccessToken, verifyJwtAccessToken } from './access-token.js';
 import { verifyIdToken } from './id-token.js';
 import { algorithmsOf, describeJoseError, IdpMetadata, invalidSubject as invalid, type Discovery } from './idp-metadata.js';
 import { ReplayGuard } from './replay.js';
+import { TOKEN_TYPES } from './token-types.js';
 
-export const TOKEN_TYPES = {
-  id_token: 'urn:ietf:params:oauth:token-type:id_token',
-  access_token: 'urn:ietf:params:oauth:token-type:access_token',
-  jwt: 'urn:ietf:params:oauth:token-type:jwt',
-} as const;
 
 const USERINFO_TTL_MS = 60_000;
 

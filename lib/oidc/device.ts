@@ -8,7 +8,7 @@ import type { DevicePrompt, LoginIO } from './io.js';
 const MAX_BACKOFF_S = 60;
 
 /** Asks the provider for a device code; the person completes the login elsewhere. */
-export async function startDeviceLogin(config: OidcConfiguration, idp: IdpConfig): Promise<client.DeviceAuthorizationResponse> {
+async function startDeviceLogin(config: OidcConfiguration, idp: IdpConfig): Promise<client.DeviceAuthorizationResponse> {
   if (!config.serverMetadata().device_authorization_endpoint) {
     throw new GatekitError('IDP_ERROR', `${idp.issuer} does not offer the device authorization grant`, { hint: 'use --flow pkce' });
   }
@@ -19,7 +19,7 @@ export async function startDeviceLogin(config: OidcConfiguration, idp: IdpConfig
   }
 }
 
-export function devicePrompt(response: client.DeviceAuthorizationResponse): DevicePrompt {
+function devicePrompt(response: client.DeviceAuthorizationResponse): DevicePrompt {
   return {
     verification_uri: response.verification_uri,
     verification_uri_complete: response.verification_uri_complete,
@@ -33,7 +33,7 @@ export function devicePrompt(response: client.DeviceAuthorizationResponse): Devi
  * `slow_down`, backing off on network errors, and giving up when the code expires.
  * @see https://www.rfc-editor.org/rfc/rfc8628#section-3.5
  */
-export async function finishDeviceLogin(
+async function finishDeviceLogin(
   config: OidcConfiguration, idp: IdpConfig, response: client.DeviceAuthorizationResponse, signal?: AbortSignal,
 ): Promise<IdpSession> {
   const expiry = AbortSignal.timeout(response.expires_in * 1000);

@@ -9,7 +9,7 @@ export { certificateInfo } from './x509.js';
 export type { CertificateInfo, PemFiles } from './x509.js';
 
 /** The subject CN of the client certificate `gatekit init` issues. */
-export const CLIENT_CN = 'gatekit-client';
+const CLIENT_CN = 'gatekit-client';
 const DAEMON_CN = 'gatekit-daemon';
 
 /** What `ensureLocalCa` wrote and what it found and left alone (absolute paths). */
@@ -22,7 +22,7 @@ export interface SetupFiles { readonly created: string[]; readonly kept: string[
 export type CaSource = string | { readonly ca: string } | PemFiles;
 
 /** The CA's private key lives beside its certificate: `ca.pem` → `ca.key`. */
-export const caKeyFile = (caCert: string): string => `${caCert.slice(0, caCert.length - extname(caCert).length)}.key`;
+const caKeyFile = (caCert: string): string => `${caCert.slice(0, caCert.length - extname(caCert).length)}.key`;
 
 /** Whether anything listens on loopback TCP, which is always mutual TLS with the local CA. */
 export const needsLocalCa = (config: Config): boolean =>

@@ -7,7 +7,7 @@ export interface Identity {
   readonly auth_time?: number | undefined;
 }
 
-/** RFC 9068 access-token claims as Gatekit mints them (DESIGN.md §3). */
+/** RFC 9068 §2.2 access-token claims as Gatekit mints them. */
 export interface AccessTokenClaims {
   readonly iss: string;
   readonly sub: string;

@@ -41,7 +41,7 @@ function invalid(description: string, cause?: unknown): GatekitError {
 }
 
 /**
- * Checks a Gatekit access token exactly as the daemon does (DESIGN.md §3): compact JWS, alg pinned
+ * Checks a Gatekit access token exactly as the daemon does (RFC 9068 §4, RFC 8725): compact JWS, alg pinned
  * to EdDSA whatever the header says, typ at+jwt, a trusted kid (jwk/jku/x5u headers are never
  * used), trusted iss, aud equal to this resource and nothing else, exp/iat/jti/sub present, not
  * expired, iat not in the future, lifetime ≤ 1 h, cnf bound to the presented certificate. It does

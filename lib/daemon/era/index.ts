@@ -1,6 +1,6 @@
 /** MCP 2026-07-28 stateless requests beside session-era clients, on the same listener. */
-export { classifyEra, toChildRequest, toStatelessResult, STATELESS_VERSION, HEADER_MISMATCH } from './wire.js';
+export { classifyEra, toChildRequest } from './wire.js';
 export type { Era, EraVerdict } from './wire.js';
-export { discover, poolFor, StatelessPool, CHILD_PROTOCOL_VERSION } from './pool.js';
+export { discover, poolFor } from './pool.js';
 export type { PooledChild } from './pool.js';
 export { statelessAnswer } from './answer.js';

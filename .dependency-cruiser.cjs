@@ -1,0 +1,158 @@
+/**
+ * Import direction for lib/ (see docs/architecture.md, "Layers and import direction").
+ * Run: `npm run lint:imports`. A folder may import only folders on a LOWER layer; two folders on the
+ * same layer never import each other. Every exception is a named rule below, scoped to one file.
+ */
+
+/** Top to bottom. lib/errors.ts and lib/files.ts are the ground floor. */
+const LAYERS = [
+  ['cli'],
+  ['bridge', 'exec'],
+  ['agent', 'dev', 'doctor'],
+  ['broker'],
+  ['daemon', 'github', 'setup', 'devidp', 'clients'],
+  ['exchange', 'oidc', 'store'],
+  ['token', 'policy', 'audit'],
+  ['config'],
+];
+
+/**
+ * Named exceptions against the layer order: importing folder → the files it may still reach.
+ * docs/architecture.md lists each one under "Known exceptions", with why and when it goes.
+ */
+const EXCEPTIONS_TO = {};
+
+const folder = (name) => `^lib/${name}/`;
+const group = (names) => `^lib/(${names.join('|')})/`;
+
+/** One rule per folder: nothing on its own layer but itself, nothing above it. */
+const layerRules = LAYERS.flatMap((layer, i) =>
+  layer.map((name) => {
+    const notBelow = [...LAYERS.slice(0, i).flat(), ...layer.filter((other) => other !== name)];
+    return {
+      name: `layer-${name}`,
+      severity: 'error',
+      comment: `lib/${name} may import only lower layers (docs/architecture.md): not ${notBelow.join(', ')}`,
+      from: { path: folder(name) },
+      to: { path: group(notBelow), pathNot: EXCEPTIONS_TO[name] ?? [] },
+    };
+  }),
+);
+
+/**
+ * Files that reach past another folder's index.ts on purpose, with the one file each may reach. All are the
+ * CLI's start-up path: an index.ts would load the folder's heavy siblings (docs/architecture.md).
+ */
+const DOOR_EXCEPTIONS = {
+  'lib/cli/main.ts': ['lib/config/load.ts', 'lib/agent/client.ts'],
+  'lib/cli/fast-token.ts': ['lib/broker/context.ts', 'lib/broker/cached.ts'],
+  'lib/cli/commands/token.ts': ['lib/daemon/verify-request.ts', 'lib/broker/binding.ts'],
+  'lib/agent/client.ts': ['lib/store/paths.ts'],
+};
+const exact = (path) => `^${path.replace(/[.]/g, '\\.')}$`;
+const DOORS = ['^lib/$1/', '^lib/[^/]+/index\\.ts$', '^lib/exchange/server\\.ts$'];
+const doorRule = (from, pathNot) => ({
+  name: 'door',
+  severity: 'error',
+  comment:
+    'Another folder is entered only through its index.ts (docs/architecture.md); lib/exchange has two doors, ' +
+    'index.ts for the CLI side and server.ts for the daemon side.',
+  from,
+  to: { path: '^lib/[^/]+/', pathNot },
+});
+const doorRules = [
+  doorRule({ path: '^lib/([^/]+)/', pathNot: Object.keys(DOOR_EXCEPTIONS).map(exact) }, DOORS),
+  ...Object.entries(DOOR_EXCEPTIONS).map(([from, to]) =>
+    // The capture group is the file's own top folder, for '^lib/$1/' in DOORS.
+    doorRule({ path: exact(from).replace(/^\^lib\/([^/]+)\//, '^lib/($1)/') }, [...DOORS, ...to.map(exact)]),
+  ),
+];
+
+const HEAVY = [
+  'yargs',
+  'jose',
+  'openid-client',
+  'oidc-provider',
+  'undici',
+  '@modelcontextprotocol/sdk',
+  '@peculiar/x509',
+];
+
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment: 'No import cycles, type-only imports included: a cycle makes two modules one and the layers a lie.',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'ground-floor',
+      severity: 'error',
+      comment: 'lib/errors.ts and lib/files.ts import nothing of ours but each other.',
+      from: { path: '^lib/(errors|files)\\.ts$' },
+      to: { path: '^lib/[^/]+/' },
+    },
+    ...layerRules,
+    ...doorRules,
+    {
+      name: 'exchange-server-side',
+      severity: 'error',
+      comment: 'Only the daemon starts the token endpoint; the CLI side of lib/exchange never loads server code.',
+      from: {
+        pathNot: [
+          '^lib/daemon/',
+          '^lib/exchange/(server|endpoint|subject|access-token|id-token|idp-metadata|rate-limit|replay)\\.ts$',
+        ],
+      },
+      to: {
+        path: '^lib/exchange/(server|endpoint|subject|access-token|id-token|idp-metadata|rate-limit|replay)\\.ts$',
+      },
+    },
+    {
+      name: 'cli-lazy',
+      severity: 'error',
+      comment:
+        'lib/cli loads heavy dependencies only by import() inside a handler, so --help and a cached token stay fast ' +
+        '(test/cli-imports.test.ts checks the whole static graph of lib/cli/main.ts at run time).',
+      from: { path: '^lib/cli/' },
+      to: {
+        dependencyTypesNot: ['dynamic-import', 'type-only', 'import-equals'],
+        path: `(^|/)node_modules/(${HEAVY.join('|')})/`,
+      },
+    },
+    {
+      name: 'not-to-test',
+      severity: 'error',
+      comment: 'Shipped code never imports tests, test helpers, fixtures or the bench.',
+      from: { path: '^(lib|bin)/' },
+      to: { path: '^(test|fixtures|bench)/' },
+    },
+    {
+      name: 'not-to-dev-deps',
+      severity: 'error',
+      comment: 'Shipped code imports only package.json dependencies (devDependencies are not installed for users).',
+      from: { path: '^(lib|bin)/' },
+      to: { dependencyTypes: ['npm-dev'], dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'not-to-unresolvable',
+      severity: 'error',
+      comment: 'An import that does not resolve is a typo or a missing dependency.',
+      from: {},
+      to: { couldNotResolve: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: '(^|/)node_modules/' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+      mainFields: ['module', 'main', 'types', 'typings'],
+    },
+    skipAnalysisNotInRules: true,
+  },
+};

@@ -1,0 +1,81 @@
+/**
+ * The bench's lean baseline: a no-auth pass-through proxy. node:http on a Unix socket → one stdio child per MCP
+ * session, raw JSON-RPC lines, nothing else: no token, no policy, no audit line, no id rewriting, no SSE. The daemon
+ * is measured against it in the same run (docs/architecture.md, "Not slower").
+ *
+ * Usage: node dist/bench/lean-proxy.js SOCKET SERVER.js — prints "listening" on stdout when ready.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createInterface } from 'node:readline';
+
+interface Session {
+  readonly child: ChildProcess;
+  readonly waiting: Map<unknown, ServerResponse>;
+}
+
+const [socket, serverScript] = process.argv.slice(2);
+if (!socket || !serverScript) throw new TypeError('usage: lean-proxy SOCKET SERVER.js');
+const sessions = new Map<string, Session>();
+
+function openSession(): [string, Session] {
+  const child = spawn(process.execPath, [serverScript!], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const session: Session = { child, waiting: new Map() };
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    const id = (JSON.parse(line) as { id?: unknown }).id;
+    const res = session.waiting.get(id);
+    if (!res) return; // a server notification: the lean proxy has no stream to put it on
+    session.waiting.delete(id);
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(line) }).end(line);
+  });
+  const id = randomUUID();
+  sessions.set(id, session);
+  return [id, session];
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const sessionId = req.headers['mcp-session-id'];
+  if (req.method === 'DELETE') {
+    const session = typeof sessionId === 'string' ? sessions.get(sessionId) : undefined;
+    session?.child.kill();
+    sessions.delete(String(sessionId));
+    res.writeHead(200).end();
+    return;
+  }
+  if (req.method !== 'POST') {
+    res.writeHead(405, { allow: 'POST, DELETE' }).end();
+    return;
+  }
+  const body = await readBody(req);
+  const message = JSON.parse(body) as { id?: unknown; method?: string };
+  let session = typeof sessionId === 'string' ? sessions.get(sessionId) : undefined;
+  if (message.method === 'initialize') {
+    const [id, opened] = openSession();
+    session = opened;
+    res.setHeader('mcp-session-id', id);
+  }
+  if (!session) {
+    res.writeHead(404).end();
+    return;
+  }
+  if (message.id === undefined) res.writeHead(202).end();
+  else session.waiting.set(message.id, res);
+  session.child.stdin!.write(`${body}\n`);
+}
+
+const server = createServer((req, res) => {
+  handle(req, res).catch(() => res.destroy());
+});
+server.listen(socket, () => process.stdout.write('listening\n'));
+process.on('SIGTERM', () => {
+  for (const s of sessions.values()) s.child.kill();
+  server.close(() => process.exit(0));
+  server.closeAllConnections();
+});

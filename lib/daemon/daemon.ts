@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import { AuditLog, type AuditEvent } from '../audit/index.js';
 import { loadConfig, type Config } from '../config/index.js';
 import { loadTrustedKeys, openTrustedKeys, VerifiedTokenCache, type TrustedKeyOptions } from '../token/index.js';
+import { RateLimiter } from '../policy/index.js';
 import { mcpHandler, type DaemonState } from './handler.js';
 import { bindListener } from './listeners.js';
 import { SessionRegistry } from './registry.js';
@@ -33,7 +34,9 @@ export async function startDaemon(
   const audit = (event: AuditEvent) => log.write(event);
   const sessions = new SessionRegistry(audit);
   const keys = await openTrustedKeys(initial.daemon.trusted_keys, keyOptions);
-  let state: DaemonState = { config: initial, keys, cache: new VerifiedTokenCache(), sessions, audit };
+  // Rate-limit buckets outlive a config reload, so SIGHUP does not reset anyone's budget.
+  const limiter = new RateLimiter();
+  let state: DaemonState = { config: initial, keys, cache: new VerifiedTokenCache(), sessions, audit, limiter };
   const listeners = new Map<string, Server>();
   let inFlight = 0;
   let drained: (() => void) | undefined;
@@ -79,7 +82,7 @@ export async function startDaemon(
       for (const name of config.servers.keys()) if (!listeners.has(name)) say(`servers.${name} is new: restart the daemon to serve it`);
       await tokens?.reload(config);
       log.reopen();
-      state = { config, keys, cache: new VerifiedTokenCache(), sessions, audit };
+      state = { config, keys, cache: new VerifiedTokenCache(), sessions, audit, limiter };
       audit({ event: 'daemon.reload', servers: [...config.servers.keys()] });
     },
     async stop() {

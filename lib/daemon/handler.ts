@@ -2,7 +2,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import type { AuditEvent } from '../audit/index.js';
 import type { Config, ServerConfig } from '../config/index.js';
 import { GatekitError } from '../errors.js';
-import { isToolAllowed } from '../policy/index.js';
+import { isToolAllowed, type RateLimiter } from '../policy/index.js';
 import type { TrustedKeys, VerifiedTokenCache } from '../token/index.js';
 import { authenticate, challenge, isRefusal, type Authenticated, type Refusal } from './auth.js';
 import { Exchange } from './exchange.js';
@@ -11,6 +11,7 @@ import { allowedHosts, allowedOrigins, metadataUrl, protectedResourceMetadata } 
 import type { SessionRegistry } from './registry.js';
 import type { Caller, Session } from './session.js';
 import { SSE_HEADERS } from './sse.js';
+import { gateToolCall } from './tool-gate.js';
 
 /** What every listener shares; replaced as a whole on SIGHUP. */
 export interface DaemonState {
@@ -19,6 +20,8 @@ export interface DaemonState {
   readonly cache: VerifiedTokenCache;
   readonly sessions: SessionRegistry;
   readonly audit: (event: AuditEvent) => void;
+  /** `rate` rules' buckets (lib/policy/rate.ts), kept across reloads. */
+  readonly limiter: RateLimiter;
 }
 
 export const PROTOCOL_VERSIONS = new Set(['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05', '2024-10-07']);
@@ -154,6 +157,8 @@ async function post(state: DaemonState, server: ServerConfig, req: IncomingMessa
         audit(state, server, caller, { event: 'denied', method: request.method, tool: typeof tool === 'string' ? tool.slice(0, 200) : undefined, rpc_id: request.id, outcome: 'denied', error: why, session: session!.id });
         continue;
       }
+      const refused = gateToolCall(state, server, auth, caller, request, session!.id);
+      if (refused) { exchange.respond(refused); continue }
     }
     session!.forward(request, exchange, caller, request.method === 'tools/list' ? mayCall : undefined);
   }

@@ -92,7 +92,10 @@ function checkSchema(s: Section): SchemaCheck | undefined {
   if (!isTable(schema) && typeof schema !== 'boolean') s.fail('schema', 'a JSON Schema object, as a JSON string or a table');
   const Ajv = (createRequire(import.meta.url)('ajv') as typeof import('ajv')).default;
   const noRegExp = () => { throw new Error('"pattern" is not allowed: use args.NAME.pattern (a linear-time glob)') };
-  const ajv = new Ajv({ strict: true, allErrors: false, code: { regExp: noRegExp as never } });
+  const ajv = new Ajv({
+    strictSchema: true, strictNumbers: true, strictTypes: false, strictTuples: false, strictRequired: false, logger: false,
+    allErrors: false, code: { regExp: noRegExp as never },
+  });
   let validate: ReturnType<typeof ajv.compile>;
   try { validate = ajv.compile(schema as object) } catch (err) {
     s.fail('schema', `a valid JSON Schema (${(err as Error).message.slice(0, 160)})`);

@@ -70,6 +70,7 @@ describe('the packed package, installed without the repository', () => {
     const toml = readFileSync(join(installed, 'gatekit.toml'), 'utf8')
       .replace('"node_modules/@modelcontextprotocol/server-everything/dist/index.js", "stdio"', JSON.stringify(notes))
       .replace('"dist/fixtures/servers/notes.js"', JSON.stringify(notes))
+      .replace('"dist/fixtures/servers/files.js"', JSON.stringify(join(installed, 'dist', 'fixtures', 'servers', 'files.js')))
       .replace('127.0.0.1:7400', `127.0.0.1:${await freePort()}`)
       .replace('127.0.0.1:7401', `127.0.0.1:${await freePort()}`);
     assert.doesNotMatch(toml, /"(node_modules|dist)\//, 'the example config names a path only the repository has');

@@ -6,3 +6,7 @@ export type { Authorization, TokenIdentity } from './authorize.js';
 export { applicableRules, checkCall, pathOutside, PATH_MAX } from './rules.js';
 export type { Call, RuleKind, Verdict } from './rules.js';
 export { RateLimiter, RATE_BUCKETS_MAX } from './rate.js';
+export { explain } from './explain.js';
+export type { Answer, Question } from './explain.js';
+export { parseCases, runCases } from './cases.js';
+export type { CaseResult, PolicyCase } from './cases.js';

@@ -9,5 +9,6 @@ import { clientConfigCommand } from './client-config.js';
 import { doctorCommand } from './doctor.js';
 import { connectCommand } from './connect.js';
 import { daemonCommand } from './daemon.js';
+import { policyCommand } from './policy.js';
 
-export const COMMANDS: readonly Command[] = [initCommand, keysCommand, brokerCommand, tokenCommand, daemonCommand, connectCommand, execCommand, clientConfigCommand, doctorCommand, devCommand];
+export const COMMANDS: readonly Command[] = [initCommand, keysCommand, brokerCommand, tokenCommand, daemonCommand, connectCommand, execCommand, clientConfigCommand, doctorCommand, policyCommand, devCommand];

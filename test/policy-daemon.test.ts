@@ -1,21 +1,20 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { mintAccessToken } from '../lib/token/index.js';
+import { FILES_SERVER } from './helpers/files.js';
 import { BROKER_ISSUER, daemonConfig, endSession, sdkClient, startHarness, type Harness } from './helpers/daemon-harness.js';
 
-export const FILES_SERVER = fileURLToPath(new URL('../fixtures/servers/files.js', import.meta.url));
 
 const WRITE_SCHEMA = JSON.stringify({
   type: 'object', additionalProperties: false, required: ['path', 'text'],
   properties: { path: { type: 'string' }, text: { type: 'string', maxLength: 100 } },
 });
 
-export const FS_RULES = `
+const FS_RULES = `
 [servers.fs]
 command = ["${process.execPath}", "${FILES_SERVER}"]
 allow_groups = ["eng", "ops"]

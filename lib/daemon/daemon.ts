@@ -20,6 +20,8 @@ export interface Daemon {
 export interface DaemonOptions {
   /** How the trusted keys are kept current (tests shorten the re-read interval or add a CA). */
   readonly trustedKeys?: TrustedKeyOptions;
+  /** The clock `rate` and `fresh_login` rules read, in milliseconds (tests move it); default Date.now. */
+  readonly now?: () => number;
 }
 
 /**
@@ -36,7 +38,7 @@ export async function startDaemon(
   const keys = await openTrustedKeys(initial.daemon.trusted_keys, keyOptions);
   // Rate-limit buckets outlive a config reload, so SIGHUP does not reset anyone's budget.
   const limiter = new RateLimiter();
-  let state: DaemonState = { config: initial, keys, cache: new VerifiedTokenCache(), sessions, audit, limiter };
+  let state: DaemonState = { config: initial, keys, cache: new VerifiedTokenCache(), sessions, audit, limiter, now: options.now ?? Date.now };
   const listeners = new Map<string, Server>();
   let inFlight = 0;
   let drained: (() => void) | undefined;
@@ -82,7 +84,7 @@ export async function startDaemon(
       for (const name of config.servers.keys()) if (!listeners.has(name)) say(`servers.${name} is new: restart the daemon to serve it`);
       await tokens?.reload(config);
       log.reopen();
-      state = { config, keys, cache: new VerifiedTokenCache(), sessions, audit, limiter };
+      state = { config, keys, cache: new VerifiedTokenCache(), sessions, audit, limiter, now: options.now ?? Date.now };
       audit({ event: 'daemon.reload', servers: [...config.servers.keys()] });
     },
     async stop() {

@@ -22,6 +22,8 @@ export interface DaemonState {
   readonly audit: (event: AuditEvent) => void;
   /** `rate` rules' buckets (lib/policy/rate.ts), kept across reloads. */
   readonly limiter: RateLimiter;
+  /** The rules' clock, in milliseconds. */
+  readonly now: () => number;
 }
 
 export const PROTOCOL_VERSIONS = new Set(['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05', '2024-10-07']);

@@ -21,7 +21,7 @@ export function gateToolCall(
   const tool = request.params?.['name'] as string;
   const verdict = checkCall(server, {
     user: caller.user, sub: caller.sub, groups: caller.groups, tool,
-    args: request.params?.['arguments'], auth_time: auth.claims.auth_time, now: Date.now() / 1000,
+    args: request.params?.['arguments'], auth_time: auth.claims.auth_time, now: state.now() / 1000,
   }, state.limiter);
   if (verdict.allowed) return undefined;
   const message = `${verdict.rule}: ${verdict.reason}`;

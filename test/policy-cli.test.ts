@@ -22,17 +22,27 @@ describe('gatekit policy', () => {
 
   it('policy test: a case whose expectation the config breaks exits 1 and names it', async () => {
     const broken = join(ws.dir, 'broken.toml');
-    writeFileSync(broken, readFileSync(CASES, 'utf8').replace('rule   = "servers.fs.tools.allow"', 'rule   = "servers.fs.tools.deny"'));
+    writeFileSync(
+      broken,
+      readFileSync(CASES, 'utf8').replace('rule   = "servers.fs.tools.allow"', 'rule   = "servers.fs.tools.deny"'),
+    );
     const r = await gatekit(['policy', 'test', broken, '--config', EXAMPLE, '--json']);
     assert.equal(r.code, 1, r.stderr);
     const results = JSON.parse(r.stdout) as Array<{ name: string; ok: boolean; rule: string }>;
-    assert.deepEqual(results.filter((x) => !x.ok).map((x) => [x.name, x.rule]), [['eng may not write', 'servers.fs.tools.allow']]);
+    assert.deepEqual(
+      results.filter((x) => !x.ok).map((x) => [x.name, x.rule]),
+      [['eng may not write', 'servers.fs.tools.allow']],
+    );
   });
 
   it('policy test: a malformed case file is a usage error (exit 2), not a pass', async () => {
     const bad = join(ws.dir, 'bad.json');
-    for (const text of ['{"case":[{"user":"a","server":"fs","expect":"maybe"}]}', '{"case":[]}', 'not json',
-      '{"case":[{"user":"a","server":"fs","expect":"allow","tools":"x"}]}']) {
+    for (const text of [
+      '{"case":[{"user":"a","server":"fs","expect":"maybe"}]}',
+      '{"case":[]}',
+      'not json',
+      '{"case":[{"user":"a","server":"fs","expect":"allow","tools":"x"}]}',
+    ]) {
       writeFileSync(bad, text);
       const r = await gatekit(['policy', 'test', bad, '--config', EXAMPLE]);
       assert.equal(r.code, 2, `${text}: ${r.stdout}${r.stderr}`);
@@ -40,18 +50,50 @@ describe('gatekit policy', () => {
   });
 
   it('policy explain: the decision and the rule, as text and JSON; deny exits 1', async () => {
-    const base = ['policy', 'explain', '--config', EXAMPLE, '--user', 'erin@example.com', '--groups', 'eng', '--server', 'fs'];
+    const base = [
+      'policy',
+      'explain',
+      '--config',
+      EXAMPLE,
+      '--user',
+      'erin@example.com',
+      '--groups',
+      'eng',
+      '--server',
+      'fs',
+    ];
     const allowed = await gatekit([...base, '--tool', 'read_file', '--args', '{"path":"/srv/shared/a"}']);
     assert.equal(allowed.code, 0, allowed.stderr);
     assert.match(allowed.stdout, /^allow by servers\.fs\.allow_groups \(eng\)/);
-    const denied = await gatekit([...base, '--tool', 'read_file', '--args', '{"path":"/srv/shared/../../etc/shadow"}', '--json']);
+    const denied = await gatekit([
+      ...base,
+      '--tool',
+      'read_file',
+      '--args',
+      '{"path":"/srv/shared/../../etc/shadow"}',
+      '--json',
+    ]);
     assert.equal(denied.code, 1, denied.stderr);
     const answer = JSON.parse(denied.stdout);
     assert.equal(answer.decision, 'deny');
     assert.equal(answer.rule, 'servers.fs.rule[0].args.path.path_under');
     assert.ok(!denied.stdout.includes('shadow'), 'the argument is not echoed');
-    const stale = await gatekit([...base.slice(0, -6), '--user', 'o@example.com', '--groups', 'ops', '--server', 'fs',
-      '--tool', 'delete_file', '--args', '{"path":"/srv/shared/a"}', '--login-age', '600', '--json']);
+    const stale = await gatekit([
+      ...base.slice(0, -6),
+      '--user',
+      'o@example.com',
+      '--groups',
+      'ops',
+      '--server',
+      'fs',
+      '--tool',
+      'delete_file',
+      '--args',
+      '{"path":"/srv/shared/a"}',
+      '--login-age',
+      '600',
+      '--json',
+    ]);
     assert.equal(JSON.parse(stale.stdout).rule, 'servers.fs.rule[2].fresh_login');
   });
 

@@ -140,7 +140,8 @@ export class Bridge {
    * as a tool error the model and the person can read; the retried call then goes through.
    */
   async #stepUp(answer: Message): Promise<void> {
-    const rule = String(((answer['error'] as Message)['data'] as Message)['rule'] ?? 'a fresh_login rule').slice(0, 200);
+    const data = (answer['error'] as Message)['data'] as Message;
+    const rule = String(data['rule'] ?? 'a fresh_login rule').slice(0, 200);
     let text: string;
     try {
       text = `This tool needs a recent login (${rule}). ${(await this.#tokens.stepUp()).message}`;

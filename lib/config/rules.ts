@@ -46,12 +46,15 @@ function checkArgs(s: Section | undefined): Record<string, ArgumentRule> {
     if (a.has('pattern')) {
       const v = a.raw('pattern');
       rule.pattern = typeof v === 'string' ? [v] : a.strings('pattern');
-      if (rule.pattern.length === 0 || rule.pattern.some((p) => p === '')) a.fail('pattern', 'a glob or an array of globs');
+      if (rule.pattern.length === 0 || rule.pattern.some((p) => p === ''))
+        a.fail('pattern', 'a glob or an array of globs');
     }
     if (a.has('enum')) {
       const v = a.raw('enum');
-      const ok = (x: unknown) => typeof x === 'string' || typeof x === 'boolean' || (typeof x === 'number' && Number.isFinite(x));
-      if (!Array.isArray(v) || v.length === 0 || !v.every(ok)) a.fail('enum', 'a non-empty array of strings, numbers or booleans');
+      const ok = (x: unknown) =>
+        typeof x === 'string' || typeof x === 'boolean' || (typeof x === 'number' && Number.isFinite(x));
+      if (!Array.isArray(v) || v.length === 0 || !v.every(ok))
+        a.fail('enum', 'a non-empty array of strings, numbers or booleans');
       rule.enum = [...(v as (string | number | boolean)[])];
     }
     if (a.has('max_length')) rule.max_length = a.int('max_length', 0, 0, 1 << 30);
@@ -87,17 +90,32 @@ function checkSchema(s: Section): SchemaCheck | undefined {
   if (raw === undefined) return undefined;
   let schema: unknown = raw;
   if (typeof raw === 'string') {
-    try { schema = JSON.parse(raw) } catch (err) { s.fail('schema', `JSON (${(err as Error).message.slice(0, 80)})`) }
+    try {
+      schema = JSON.parse(raw);
+    } catch (err) {
+      s.fail('schema', `JSON (${(err as Error).message.slice(0, 80)})`);
+    }
   }
-  if (!isTable(schema) && typeof schema !== 'boolean') s.fail('schema', 'a JSON Schema object, as a JSON string or a table');
+  if (!isTable(schema) && typeof schema !== 'boolean')
+    s.fail('schema', 'a JSON Schema object, as a JSON string or a table');
   const Ajv = (createRequire(import.meta.url)('ajv') as typeof import('ajv')).default;
-  const noRegExp = () => { throw new Error('"pattern" is not allowed: use args.NAME.pattern (a linear-time glob)') };
+  const noRegExp = () => {
+    throw new Error('"pattern" is not allowed: use args.NAME.pattern (a linear-time glob)');
+  };
   const ajv = new Ajv({
-    strictSchema: true, strictNumbers: true, strictTypes: false, strictTuples: false, strictRequired: false, logger: false,
-    allErrors: false, code: { regExp: noRegExp as never },
+    strictSchema: true,
+    strictNumbers: true,
+    strictTypes: false,
+    strictTuples: false,
+    strictRequired: false,
+    logger: false,
+    allErrors: false,
+    code: { regExp: noRegExp as never },
   });
   let validate: ReturnType<typeof ajv.compile>;
-  try { validate = ajv.compile(schema as object) } catch (err) {
+  try {
+    validate = ajv.compile(schema as object);
+  } catch (err) {
     s.fail('schema', `a valid JSON Schema (${(err as Error).message.slice(0, 160)})`);
   }
   return (args) => {

@@ -38,7 +38,8 @@ export async function startDaemon(
   const keys = await openTrustedKeys(initial.daemon.trusted_keys, keyOptions);
   // Rate-limit buckets outlive a config reload, so SIGHUP does not reset anyone's budget.
   const limiter = new RateLimiter();
-  let state: DaemonState = { config: initial, keys, cache: new VerifiedTokenCache(), sessions, audit, limiter, now: options.now ?? Date.now };
+  const now = options.now ?? Date.now;
+  let state: DaemonState = { config: initial, keys, cache: new VerifiedTokenCache(), sessions, audit, limiter, now };
   const listeners = new Map<string, Server>();
   let inFlight = 0;
   let drained: (() => void) | undefined;
@@ -84,7 +85,7 @@ export async function startDaemon(
       for (const name of config.servers.keys()) if (!listeners.has(name)) say(`servers.${name} is new: restart the daemon to serve it`);
       await tokens?.reload(config);
       log.reopen();
-      state = { config, keys, cache: new VerifiedTokenCache(), sessions, audit, limiter, now: options.now ?? Date.now };
+      state = { config, keys, cache: new VerifiedTokenCache(), sessions, audit, limiter, now };
       audit({ event: 'daemon.reload', servers: [...config.servers.keys()] });
     },
     async stop() {

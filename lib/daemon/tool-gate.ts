@@ -15,26 +15,56 @@ import type { Caller } from './session.js';
  * log the person in again and the client can retry on the same session.
  */
 export function gateToolCall(
-  state: DaemonState, server: ServerConfig, auth: Authenticated, caller: Caller, request: RpcRequest, session: string,
+  state: DaemonState,
+  server: ServerConfig,
+  auth: Authenticated,
+  caller: Caller,
+  request: RpcRequest,
+  session: string,
 ): RpcResponse | undefined {
   if (server.rules.length === 0) return undefined;
   const tool = request.params?.['name'] as string;
-  const verdict = checkCall(server, {
-    user: caller.user, sub: caller.sub, groups: caller.groups, tool,
-    args: request.params?.['arguments'], auth_time: auth.claims.auth_time, now: state.now() / 1000,
-  }, state.limiter);
+  const verdict = checkCall(
+    server,
+    {
+      user: caller.user,
+      sub: caller.sub,
+      groups: caller.groups,
+      tool,
+      args: request.params?.['arguments'],
+      auth_time: auth.claims.auth_time,
+      now: state.now() / 1000,
+    },
+    state.limiter,
+  );
   if (verdict.allowed) return undefined;
   const message = `${verdict.rule}: ${verdict.reason}`;
   state.audit({
-    event: 'denied', server: server.name, user: caller.user, sub: caller.sub, jti: caller.jti, session,
-    method: request.method, tool: tool.slice(0, 200), rpc_id: request.id, outcome: 'denied', rule: verdict.rule, error: message,
+    event: 'denied',
+    server: server.name,
+    user: caller.user,
+    sub: caller.sub,
+    jti: caller.jti,
+    session,
+    method: request.method,
+    tool: tool.slice(0, 200),
+    rpc_id: request.id,
+    outcome: 'denied',
+    rule: verdict.rule,
+    error: message,
   });
   if (verdict.kind === 'rate') {
-    return errorResponse(request.id, ERRORS.RATE_LIMITED, message, { rule: verdict.rule, retry_after: verdict.retry_after });
+    return errorResponse(request.id, ERRORS.RATE_LIMITED, message, {
+      rule: verdict.rule,
+      retry_after: verdict.retry_after,
+    });
   }
   if (verdict.kind === 'fresh_login') {
-    return errorResponse(request.id, ERRORS.DENIED, message,
-      { rule: verdict.rule, error: 'insufficient_user_authentication', max_age: verdict.max_age });
+    return errorResponse(request.id, ERRORS.DENIED, message, {
+      rule: verdict.rule,
+      error: 'insufficient_user_authentication',
+      max_age: verdict.max_age,
+    });
   }
   return errorResponse(request.id, ERRORS.DENIED, message, { rule: verdict.rule });
 }

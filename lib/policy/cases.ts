@@ -9,7 +9,11 @@ export interface PolicyCase extends Question {
   readonly rule?: string | undefined;
 }
 
-export interface CaseResult { readonly case: PolicyCase; readonly answer: Answer; readonly ok: boolean }
+export interface CaseResult {
+  readonly case: PolicyCase;
+  readonly answer: Answer;
+  readonly ok: boolean;
+}
 
 const KEYS = new Set(['name', 'user', 'groups', 'server', 'tool', 'args', 'login_age', 'expect', 'rule']);
 
@@ -40,8 +44,14 @@ export function parseCases(file: string, doc: unknown): PolicyCase[] {
     if (row['args'] !== undefined && tool === undefined) bad('tool', 'set when args is set');
     return {
       name: str('name', true) ?? `case ${i + 1}`,
-      user: str('user')!, groups: groups as string[], server: str('server')!, tool, args: row['args'],
-      login_age: age as number | undefined, expect: expect as 'allow' | 'deny', rule: str('rule', true),
+      user: str('user')!,
+      groups: groups as string[],
+      server: str('server')!,
+      tool,
+      args: row['args'],
+      login_age: age as number | undefined,
+      expect: expect as 'allow' | 'deny',
+      rule: str('rule', true),
     };
   });
 }

@@ -38,20 +38,37 @@ export function explain(config: Config, q: Question): Answer {
     const rule = `${base}.${server.allow_groups.length ? 'allow_groups' : 'allow_users'}`;
     return { decision: 'deny', rule, reason: admission.reason, rules: [] };
   }
-  if (q.tool === undefined) return { decision: 'allow', rule: admission.rule, reason: 'admitted to the server', rules: [] };
+  if (q.tool === undefined)
+    return { decision: 'allow', rule: admission.rule, reason: 'admitted to the server', rules: [] };
   if (q.tool.length > MAX_TOOL_NAME_LENGTH || !matchesAny(admission.allow, q.tool)) {
-    return { decision: 'deny', rule: `${base}.tools.allow`, reason: `tool "${q.tool.slice(0, 100)}" is not allowed`, rules: [] };
+    return {
+      decision: 'deny',
+      rule: `${base}.tools.allow`,
+      reason: `tool "${q.tool.slice(0, 100)}" is not allowed`,
+      rules: [],
+    };
   }
   if (matchesAny(admission.deny, q.tool)) {
     return { decision: 'deny', rule: `${base}.tools.deny`, reason: `tool "${q.tool}" is denied`, rules: [] };
   }
   const now = Math.floor(Date.now() / 1000);
   const age = q.login_age ?? 0;
-  if (!Number.isFinite(age) || age < 0) throw new GatekitError('USAGE', 'the login age must be a number of seconds ≥ 0');
+  if (!Number.isFinite(age) || age < 0)
+    throw new GatekitError('USAGE', 'the login age must be a number of seconds ≥ 0');
   const verdict = checkCall(server, {
-    user: q.user, groups: q.groups, tool: q.tool, args: q.args ?? {}, auth_time: now - age, now,
+    user: q.user,
+    groups: q.groups,
+    tool: q.tool,
+    args: q.args ?? {},
+    auth_time: now - age,
+    now,
   });
   if (!verdict.allowed) return { decision: 'deny', rule: verdict.rule, reason: verdict.reason, rules: [] };
   const checked = verdict.rules.length ? `; checked against ${verdict.rules.join(', ')}` : '';
-  return { decision: 'allow', rule: admission.rule, reason: `tool "${q.tool}" is allowed${checked}`, rules: verdict.rules };
+  return {
+    decision: 'allow',
+    rule: admission.rule,
+    reason: `tool "${q.tool}" is allowed${checked}`,
+    rules: verdict.rules,
+  };
 }

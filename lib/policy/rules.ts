@@ -22,17 +22,17 @@ export type RuleKind = 'args' | 'schema' | 'rate' | 'fresh_login';
 export type Verdict =
   | { readonly allowed: true; readonly rules: readonly string[] }
   | {
-    readonly allowed: false;
-    /** The key that refused, e.g. `servers.fs.rule[0].args.path.path_under`. */
-    readonly rule: string;
-    readonly kind: RuleKind;
-    /** Why, never quoting the argument's value (arguments stay out of errors and logs). */
-    readonly reason: string;
-    /** Rate: seconds until the call may be retried. */
-    readonly retry_after?: number;
-    /** Fresh login: the most seconds since the person last authenticated. */
-    readonly max_age?: number;
-  };
+      readonly allowed: false;
+      /** The key that refused, e.g. `servers.fs.rule[0].args.path.path_under`. */
+      readonly rule: string;
+      readonly kind: RuleKind;
+      /** Why, never quoting the argument's value (arguments stay out of errors and logs). */
+      readonly reason: string;
+      /** Rate: seconds until the call may be retried. */
+      readonly retry_after?: number;
+      /** Fresh login: the most seconds since the person last authenticated. */
+      readonly max_age?: number;
+    };
 
 /** The rules that apply to this person and tool: every rule whose tools and people match, in config order. */
 export function applicableRules(server: ServerConfig, call: Pick<Call, 'user' | 'groups' | 'tool'>): ToolRule[] {
@@ -63,8 +63,13 @@ export function checkCall(server: ServerConfig, call: Call, limiter?: RateLimite
       const wait = limiter.wait(key(rule), rule.rate!, call.now);
       if (wait > 0) {
         const retry = Math.max(1, Math.ceil(wait));
-        return { allowed: false, rule: `${rule.key}.rate`, kind: 'rate', retry_after: retry,
-          reason: `more than ${rule.rate!.text} calls of this tool; retry in ${retry}s` };
+        return {
+          allowed: false,
+          rule: `${rule.key}.rate`,
+          kind: 'rate',
+          retry_after: retry,
+          reason: `more than ${rule.rate!.text} calls of this tool; retry in ${retry}s`,
+        };
       }
     }
     for (const rule of limited) limiter.take(key(rule), rule.rate!, call.now);
@@ -75,8 +80,13 @@ export function checkCall(server: ServerConfig, call: Call, limiter?: RateLimite
 function checkFresh(rule: ToolRule, call: Call): Verdict | undefined {
   if (rule.fresh_login === undefined) return undefined;
   if (call.auth_time !== undefined && call.now - call.auth_time <= rule.fresh_login) return undefined;
-  return { allowed: false, rule: `${rule.key}.fresh_login`, kind: 'fresh_login', max_age: rule.fresh_login,
-    reason: `this tool needs a login within the last ${rule.fresh_login}s; log in again` };
+  return {
+    allowed: false,
+    rule: `${rule.key}.fresh_login`,
+    kind: 'fresh_login',
+    max_age: rule.fresh_login,
+    reason: `this tool needs a login within the last ${rule.fresh_login}s; log in again`,
+  };
 }
 
 function checkArguments(rule: ToolRule, args: unknown): Verdict | undefined {
@@ -95,8 +105,12 @@ function checkArguments(rule: ToolRule, args: unknown): Verdict | undefined {
   }
   const schemaFailure = rule.schema?.(object);
   if (schemaFailure) {
-    return { allowed: false, rule: `${rule.key}.schema`, kind: 'schema',
-      reason: `the arguments break the schema at ${schemaFailure.path.slice(0, 200)}: ${schemaFailure.message}` };
+    return {
+      allowed: false,
+      rule: `${rule.key}.schema`,
+      kind: 'schema',
+      reason: `the arguments break the schema at ${schemaFailure.path.slice(0, 200)}: ${schemaFailure.message}`,
+    };
   }
   return undefined;
 }
@@ -107,7 +121,8 @@ function checkArgument(rule: ArgumentRule, value: unknown): [keyof ArgumentRule,
     if (typeof value !== 'string') return ['max_length', 'is not a string'];
     if (value.length > rule.max_length) return ['max_length', `is longer than ${rule.max_length} characters`];
   }
-  if (rule.enum !== undefined && !rule.enum.some((v) => v === value)) return ['enum', 'is not one of the allowed values'];
+  if (rule.enum !== undefined && !rule.enum.some((v) => v === value))
+    return ['enum', 'is not one of the allowed values'];
   if (rule.pattern !== undefined) {
     if (typeof value !== 'string') return ['pattern', 'is not a string'];
     if (!rule.pattern.some((p) => globMatch(p, value))) return ['pattern', 'does not match the allowed patterns'];

@@ -11,4 +11,7 @@ import { connectCommand } from './connect.js';
 import { daemonCommand } from './daemon.js';
 import { policyCommand } from './policy.js';
 
-export const COMMANDS: readonly Command[] = [initCommand, keysCommand, brokerCommand, tokenCommand, daemonCommand, connectCommand, execCommand, clientConfigCommand, doctorCommand, policyCommand, devCommand];
+export const COMMANDS: readonly Command[] = [
+  initCommand, keysCommand, brokerCommand, tokenCommand, daemonCommand, connectCommand, execCommand,
+  clientConfigCommand, doctorCommand, policyCommand, devCommand,
+];

@@ -13,7 +13,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Agent, fetch as undiciFetch, request, type Dispatcher } from 'undici';
-import { loadConfig, type Config } from '../lib/config/index.js';
+import { checkConfig, loadConfig, type Config } from '../lib/config/index.js';
+import { checkCall } from '../lib/policy/index.js';
 import { startDaemonProcess } from '../lib/dev/index.js';
 import { initialize } from '../lib/setup/index.js';
 import { SessionStore } from '../lib/store/index.js';
@@ -106,6 +107,31 @@ async function cliStartup(config: Config, env: NodeJS.ProcessEnv, token: string)
   return { node: time(['-e', '0'], ''), token: time([SHIPPED_BIN, 'broker', 'token', '--resource', 'notes'], `${token}\n`) };
 }
 
+/** Argument rules per tools/call, in-process: a path_under + schema rule vs a server without rules (calls/s). */
+async function ruleCost(): Promise<{ ruled: number; bare: number }> {
+  const schema = '{"type":"object","required":["path"],"properties":{"path":{"type":"string","maxLength":1024}}}';
+  const config = checkConfig('/bench/gatekit.toml', {
+    broker: { signing_key: '/nonexistent' },
+    servers: {
+      ruled: {
+        command: ['true'], allow_users: ['*'],
+        rule: [{ tools: ['read_*'], args: { path: { path_under: ['/srv/shared'] } }, schema }],
+      },
+      bare: { command: ['true'], allow_users: ['*'] },
+    },
+  });
+  const args = { path: '/srv/shared/docs/q3.txt' };
+  const call = { user: 'alice@example.com', groups: ['eng'], tool: 'read_file', args, auth_time: 0, now: 0 };
+  const rate = async (name: string) => {
+    const server = config.servers.get(name)!;
+    const times = await sequential(50_000, async () => {
+      if (!checkCall(server, call).allowed) throw new Error('refused');
+    });
+    return 1000 / (times.reduce((a, b) => a + b) / times.length);
+  };
+  return { ruled: await rate('ruled'), bare: await rate('bare') };
+}
+
 async function main(): Promise<void> {
   const ws = workspace(await daemonConfig('', ''));
   ws.write(readFileSync(ws.config, 'utf8').replace('max_sessions_per_user = 4', 'max_sessions_per_user = 64').replace('max_children = 6', 'max_children = 64'));
@@ -164,6 +190,7 @@ async function main(): Promise<void> {
   await daemon.stop();
   const cli = await cliStartup(config, ws.env, await token('notes'));
   const audit = auditLineCost();
+  const rules = await ruleCost();
   ws.remove();
 
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
@@ -194,6 +221,8 @@ async function main(): Promise<void> {
   console.log(`| audit line, plain JSON + write(2) (in-process, mean) | ${audit.plainUs.toFixed(2)} µs |`);
   console.log(`| audit line, hash chain + checkpoint every 1000 (in-process, mean) | ${audit.chainedUs.toFixed(2)} µs (+${(audit.chainedUs - audit.plainUs).toFixed(2)} µs) |`);
   console.log(`| tools/call args_digest (RFC 8785 + SHA-256) + traceparent (mean) | ${audit.digestAndTraceUs.toFixed(2)} µs |`);
+  console.log(`| argument rules, path_under + schema, in-process (checks per second) | ${rules.ruled.toFixed(0)} |`);
+  console.log(`| argument rules, server without rules, in-process (checks per second) | ${rules.bare.toFixed(0)} |`);
   console.log(`| \`node -e 0\` (p50) | ${ms(cli.node)} |`);
   const startRatio = cli.token / cli.node;
   const times = `${ms(cli.token)} = ${startRatio.toFixed(2)}× \`node -e 0\` (budget ≤ 1.5×)`;

@@ -41,6 +41,9 @@ const result = await build({
   // An import.meta left in the bundle would be undefined and break every command at load: refuse to build.
   logOverride: { 'empty-import-meta': 'error' },
   plugins: [bundleOnlyTheFastPath],
+  // ajv compiles `[[servers.NAME.rule]] schema` at config load, only when a rule has one: left as a
+  // runtime require, so the cached-token path never carries it.
+  external: ['ajv'],
 });
 const inputs = Object.keys(result.metafile.inputs);
 const packages = inputs.filter((f) => f.includes('node_modules/'));

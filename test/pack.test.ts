@@ -67,9 +67,11 @@ describe('the packed package, installed without the repository', () => {
     // The example config the package ships, with its servers pointed at the package's own MCP server
     // (the example's "everything" server is a devDependency) and its ports moved to free ones.
     const notes = join(installed, 'dist', 'fixtures', 'servers', 'notes.js');
+    const files = join(installed, 'dist', 'fixtures', 'servers', 'files.js');
     const toml = readFileSync(join(installed, 'gatekit.toml'), 'utf8')
       .replace('"node_modules/@modelcontextprotocol/server-everything/dist/index.js", "stdio"', JSON.stringify(notes))
       .replace('"dist/fixtures/servers/notes.js"', JSON.stringify(notes))
+      .replace('"dist/fixtures/servers/files.js"', JSON.stringify(files))
       .replace('127.0.0.1:7400', `127.0.0.1:${await freePort()}`)
       .replace('127.0.0.1:7401', `127.0.0.1:${await freePort()}`);
     assert.doesNotMatch(toml, /"(node_modules|dist)\//, 'the example config names a path only the repository has');

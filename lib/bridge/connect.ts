@@ -130,7 +130,26 @@ export class Bridge {
       const version = ((value as Message)['result'] as Message | undefined)?.['protocolVersion'];
       if (typeof version === 'string') this.#protocol = version;
     }
+    if (!quiet && isStepUp(value)) { void this.#stepUp(value); return }
     if (!quiet) this.#io.write(value);
+  }
+
+  /**
+   * The daemon refused a call for want of a fresh login (RFC 9470 `insufficient_user_authentication`
+   * in the JSON-RPC error's data): answer it with a device login that re-authenticates the person,
+   * as a tool error the model and the person can read; the retried call then goes through.
+   */
+  async #stepUp(answer: Message): Promise<void> {
+    const data = (answer['error'] as Message)['data'] as Message;
+    const rule = String(data['rule'] ?? 'a fresh_login rule').slice(0, 200);
+    let text: string;
+    try {
+      text = `This tool needs a recent login (${rule}). ${(await this.#tokens.stepUp()).message}`;
+    } catch (err) {
+      text = `This tool needs a recent login (${rule}), and starting one failed: ${(err as Error).message}`;
+    }
+    this.#io.say(`gatekit connect: ${text}`);
+    this.#io.write({ jsonrpc: '2.0', id: answer['id'], result: { content: [{ type: 'text', text }], isError: true } });
   }
 
   /** The daemon lost our session (it restarted): replay the client's initialize, quietly. */
@@ -183,6 +202,13 @@ export class Bridge {
     }
     this.#io.say(`gatekit connect: ${e.message}`);
   }
+}
+
+function isStepUp(value: unknown): value is Message {
+  const error = (value as Message | null)?.['error'] as Message | undefined;
+  const data = error?.['data'] as Message | undefined;
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && error?.['code'] === -32003 &&
+    data?.['error'] === 'insufficient_user_authentication';
 }
 
 function refusal(status: number, body: string, authenticate: string | undefined): GatekitError {

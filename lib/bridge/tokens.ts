@@ -49,14 +49,23 @@ export class TokenSource {
     }
   }
 
-  #startLogin(): Promise<DevicePrompt> {
+  /**
+   * The daemon wants a fresher login for a call (a `fresh_login` rule): start a device login that
+   * makes the provider authenticate the person again, and return its URL and code as LOGIN_REQUIRED.
+   * The current token keeps serving other calls until the login completes; then a new one is minted.
+   */
+  async stepUp(): Promise<GatekitError> {
+    return loginRequired(this.#ctx, await this.#startLogin(true));
+  }
+
+  #startLogin(reauthenticate = false): Promise<DevicePrompt> {
     if (this.#login) return this.#login.prompt;
     let shown!: (p: DevicePrompt) => void;
     let failed!: (err: unknown) => void;
     const prompt = new Promise<DevicePrompt>((resolve, reject) => { shown = resolve; failed = reject });
     this.#login = { prompt };
-    login(this.#ctx, { flow: 'device', resources: [] }, { say: this.#say, onDeviceCode: shown })
-      .then(() => this.#say('gatekit connect: logged in again; calls work now'))
+    login(this.#ctx, { flow: 'device', resources: [] }, { say: this.#say, onDeviceCode: shown, reauthenticate })
+      .then(() => { this.#token = undefined; this.#say('gatekit connect: logged in again; calls work now') })
       .catch((err: unknown) => { failed(err); this.#say(`gatekit connect: the login did not complete: ${(err as Error).message}`) })
       .finally(() => { this.#login = undefined });
     return prompt;

@@ -3,7 +3,8 @@ export type { ConfigLookup } from './load.js';
 export { parseDuration, formatDuration } from './duration.js';
 export { parseListen, isLoopbackHost, formatListen } from './listen.js';
 export type {
-  Config, IdpConfig, IdpKind, BrokerConfig, DaemonConfig, DaemonLimits, DevConfig, Grant, Listen, ServerConfig, TlsFiles, ToolRules, WorkloadTrust,
+  Config, IdpConfig, IdpKind, BrokerConfig, DaemonConfig, DaemonLimits, DevConfig, Grant, Listen, ServerConfig,
+  TlsFiles, ToolRules, ToolRule, ArgumentRule, RateRule, SchemaCheck, WorkloadTrust,
 } from './types.js';
 
 import type { Config, IdpConfig, ServerConfig } from './types.js';

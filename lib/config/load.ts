@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 const { parse, TomlError } = createRequire(import.meta.url)('smol-toml') as typeof import('smol-toml');
 import { GatekitError } from '../errors.js';
 import { isLoopbackHost, parseListen } from './listen.js';
+import { checkRules } from './rules.js';
 import { isTable, Section } from './section.js';
 import { checkConfigTrust } from './trust.js';
 import type {
@@ -254,6 +255,7 @@ function checkServer(name: string, s: Section, path: (p: string) => string, dir:
     env,
     identity_meta: s.bool('identity_meta', false),
     audit_arguments: s.bool('audit_arguments', false),
+    rules: checkRules(s),
   };
   s.done();
   return server;

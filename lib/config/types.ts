@@ -97,6 +97,39 @@ export interface ServerConfig {
   readonly env: Readonly<Record<string, string>>;
   readonly identity_meta: boolean;
   readonly audit_arguments: boolean;
+  /** `[[servers.NAME.rule]]`: argument, rate and fresh-login rules for tool calls (lib/policy/rules.ts). */
+  readonly rules: readonly ToolRule[];
+}
+
+/** Checks on one argument of a tool call; every key set must pass. */
+export interface ArgumentRule {
+  /** Absolute, normalised directories; the (lexically normalised) path must be one of them or inside one. */
+  readonly path_under?: readonly string[];
+  /** Globs (lib/policy/glob.ts: `*` any run, `?` one character); the whole string must match one. */
+  readonly pattern?: readonly string[];
+  /** Exact values (strings, numbers or booleans). */
+  readonly enum?: readonly (string | number | boolean)[];
+  /** The most UTF-16 code units a string may have. */
+  readonly max_length?: number;
+}
+
+/** A compiled JSON Schema check (ajv); returns the first failing instance path, or undefined when valid. */
+export type SchemaCheck = (args: unknown) => { readonly path: string; readonly message: string } | undefined;
+
+export interface RateRule { readonly count: number; readonly seconds: number; readonly text: string }
+
+export interface ToolRule {
+  /** Where it came from, e.g. `servers.fs.rule[0]`: every refusal names it. */
+  readonly key: string;
+  readonly tools: readonly string[];
+  /** Empty users and groups: the rule is for everyone admitted to the server. */
+  readonly users: readonly string[];
+  readonly groups: readonly string[];
+  readonly args: Readonly<Record<string, ArgumentRule>>;
+  readonly schema: SchemaCheck | undefined;
+  readonly rate: RateRule | undefined;
+  /** Seconds: the token's auth_time may be at most this old (step-up). */
+  readonly fresh_login: number | undefined;
 }
 
 export interface DevConfig {

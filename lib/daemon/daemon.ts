@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import { AuditLog, createAuditKey, loadAuditKey, type AuditEvent } from '../audit/index.js';
 import { loadConfig, type Config } from '../config/index.js';
 import { loadTrustedKeys, openTrustedKeys, VerifiedTokenCache, type TrustedKeyOptions } from '../token/index.js';
+import { RateLimiter } from '../policy/index.js';
 import { mcpHandler, type DaemonState } from './handler.js';
 import { bindListener, bindTokenListener } from './listeners.js';
 import { SessionRegistry } from './registry.js';
@@ -19,6 +20,8 @@ export interface Daemon {
 export interface DaemonOptions {
   /** How the trusted keys are kept current (tests shorten the re-read interval or add a CA). */
   readonly trustedKeys?: TrustedKeyOptions;
+  /** The clock `rate` and `fresh_login` rules read, in milliseconds (tests move it); default Date.now. */
+  readonly now?: () => number;
 }
 
 /**
@@ -39,7 +42,10 @@ export async function startDaemon(
   const auditFailure = () => log.failure;
   const sessions = new SessionRegistry(audit);
   const keys = await openTrustedKeys(initial.daemon.trusted_keys, keyOptions);
-  let state: DaemonState = { config: initial, keys, cache: new VerifiedTokenCache(), sessions, audit, auditFailure };
+  // Rate-limit buckets outlive a config reload, so SIGHUP does not reset anyone's budget.
+  const limiter = new RateLimiter();
+  const now = options.now ?? Date.now;
+  let state: DaemonState = { config: initial, keys, cache: new VerifiedTokenCache(), sessions, audit, auditFailure, limiter, now };
   const listeners = new Map<string, Server>();
   let inFlight = 0;
   let drained: (() => void) | undefined;
@@ -86,7 +92,7 @@ export async function startDaemon(
       for (const name of config.servers.keys()) if (!listeners.has(name)) say(`servers.${name} is new: restart the daemon to serve it`);
       await tokens?.reload(config);
       log.reopen();
-      state = { config, keys, cache: new VerifiedTokenCache(), sessions, audit, auditFailure };
+      state = { config, keys, cache: new VerifiedTokenCache(), sessions, audit, auditFailure, limiter, now };
       audit({ event: 'daemon.reload', servers: [...config.servers.keys()] });
     },
     async stop() {

@@ -2,7 +2,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import { argumentsDigest, nextTrace, parseTraceparent, type AuditEvent, type TraceContext } from '../audit/index.js';
 import type { Config, ServerConfig } from '../config/index.js';
 import { GatekitError } from '../errors.js';
-import { isToolAllowed } from '../policy/index.js';
+import { isToolAllowed, type RateLimiter } from '../policy/index.js';
 import type { TrustedKeys, VerifiedTokenCache } from '../token/index.js';
 import { authenticate, challenge, isRefusal, type Authenticated, type Refusal } from './auth.js';
 import { classifyEra, discover, poolFor, statelessAnswer, toChildRequest, type PooledChild } from './era/index.js';
@@ -12,6 +12,7 @@ import { allowedHosts, allowedOrigins, metadataUrl, protectedResourceMetadata } 
 import type { SessionRegistry } from './registry.js';
 import type { Caller, Session } from './session.js';
 import { SSE_HEADERS } from './sse.js';
+import { gateToolCall } from './tool-gate.js';
 
 /** What every listener shares; replaced as a whole on SIGHUP. */
 export interface DaemonState {
@@ -22,6 +23,10 @@ export interface DaemonState {
   readonly audit: (event: AuditEvent) => void;
   /** Why the audit log cannot be written (each call retries), or undefined: then every request is refused. */
   readonly auditFailure: () => string | undefined;
+  /** `rate` rules' buckets (lib/policy/rate.ts), kept across reloads. */
+  readonly limiter: RateLimiter;
+  /** The rules' clock, in milliseconds. */
+  readonly now: () => number;
 }
 
 export const PROTOCOL_VERSIONS = new Set(['2026-07-28', '2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05', '2024-10-07']);
@@ -183,12 +188,19 @@ async function post(state: DaemonState, server: ServerConfig, req: IncomingMessa
     const trace = nextTrace(parseTraceparent(metaTrace) ? metaTrace : headerTrace);
     if (request.method === 'tools/call') {
       const tool = request.params?.['name'];
+      const fields = { era: era.era, args_digest: argumentsDigest(request.params?.['arguments']), ...traceFields(trace) };
       if (typeof tool !== 'string' || !mayCall(tool)) {
         const why = `tool "${String(tool).slice(0, 100)}" is not allowed for ${caller.user} on ${server.name}`;
         exchange.respond(errorResponse(request.id, ERRORS.DENIED, why));
-        audit(state, server, caller, { event: 'denied', era: era.era, method: request.method, tool: typeof tool === 'string' ? tool.slice(0, 200) : undefined, rpc_id: request.id, outcome: 'denied', error: why, session: session!.id, args_digest: argumentsDigest(request.params?.['arguments']), ...traceFields(trace) });
+        const name = typeof tool === 'string' ? tool.slice(0, 200) : undefined;
+        audit(state, server, caller, {
+          ...fields, event: 'denied', method: request.method, tool: name, rpc_id: request.id, outcome: 'denied',
+          error: why, session: session!.id,
+        });
         continue;
       }
+      const refused = gateToolCall(state, server, auth, caller, request, session!.id, fields);
+      if (refused) { exchange.respond(refused); continue }
     }
     session!.forward(request, exchange, caller, request.method === 'tools/list' ? mayCall : undefined, trace);
   }

@@ -25,8 +25,10 @@ export const ERRORS = {
   SERVER_GONE: -32001,
   DENIED: -32003,
   TIMEOUT: -32004,
+  /** A `rate` rule refused the call; `data.retry_after` says in how many seconds to try again. */
+  RATE_LIMITED: -32005,
 } as const;
 
-export function errorResponse(id: RpcId | null, code: number, message: string): RpcResponse {
-  return { jsonrpc: '2.0', id, error: { code, message } };
+export function errorResponse(id: RpcId | null, code: number, message: string, data?: unknown): RpcResponse {
+  return { jsonrpc: '2.0', id, error: data === undefined ? { code, message } : { code, message, data } };
 }

@@ -8,12 +8,17 @@ import type { DevicePrompt, LoginIO } from './io.js';
 const MAX_BACKOFF_S = 60;
 
 /** Asks the provider for a device code; the person completes the login elsewhere. */
-async function startDeviceLogin(config: OidcConfiguration, idp: IdpConfig): Promise<client.DeviceAuthorizationResponse> {
+export async function startDeviceLogin(
+  config: OidcConfiguration, idp: IdpConfig, reauthenticate = false,
+): Promise<client.DeviceAuthorizationResponse> {
   if (!config.serverMetadata().device_authorization_endpoint) {
     throw new GatekitError('IDP_ERROR', `${idp.issuer} does not offer the device authorization grant`, { hint: 'use --flow pkce' });
   }
   try {
-    return await client.initiateDeviceAuthorization(config, { scope: idp.scopes.join(' ') });
+    // max_age=0 (OIDC Core §3.1.2.1) makes the provider authenticate the person again; the device
+    // authorization request takes the authorization request's parameters (RFC 8628 §3.1).
+    const params = { scope: idp.scopes.join(' '), ...(reauthenticate ? { max_age: '0' } : {}) };
+    return await client.initiateDeviceAuthorization(config, params);
   } catch (err) {
     throw idpError(err, 'device authorization failed');
   }
@@ -62,7 +67,7 @@ async function finishDeviceLogin(
 
 /** The whole device flow: the URL and code are always printed, and opened in a browser when one can be. */
 export async function deviceLogin(config: OidcConfiguration, idp: IdpConfig, io: LoginIO): Promise<IdpSession> {
-  const response = await startDeviceLogin(config, idp);
+  const response = await startDeviceLogin(config, idp, io.reauthenticate);
   const prompt = devicePrompt(response);
   io.onDeviceCode?.(prompt);
   io.say(`To sign in, open ${prompt.verification_uri} and enter the code ${prompt.user_code}`);

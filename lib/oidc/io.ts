@@ -7,6 +7,11 @@ export interface LoginIO {
   readonly signal?: AbortSignal | undefined;
   /** Device flow only: called with the URL and code as soon as they exist (gatekit connect shows them in a tool error). */
   readonly onDeviceCode?: ((prompt: DevicePrompt) => void) | undefined;
+  /**
+   * Step-up: ask the provider to authenticate the person again even if it still has a session
+   * (OIDC Core §3.1.2.1 `max_age=0`, plus `prompt=login` where the flow takes it), so `auth_time` is now.
+   */
+  readonly reauthenticate?: boolean | undefined;
 }
 
 export interface DevicePrompt {

@@ -62,6 +62,7 @@ export async function pkceLogin(config: OidcConfiguration, idp: IdpConfig, io: L
       code_challenge_method: 'S256',
       state,
       nonce,
+      ...(io.reauthenticate ? { max_age: '0', prompt: 'login' } : {}),
     });
     io.say(`Opening your browser to sign in. If it does not open, visit:\n  ${authorizationUrl.href}`);
     if (io.openBrowser) await io.openBrowser(authorizationUrl.href);

@@ -10,5 +10,9 @@ import { doctorCommand } from './doctor.js';
 import { connectCommand } from './connect.js';
 import { daemonCommand } from './daemon.js';
 import { auditCommand } from './audit.js';
+import { policyCommand } from './policy.js';
 
-export const COMMANDS: readonly Command[] = [initCommand, keysCommand, brokerCommand, tokenCommand, daemonCommand, auditCommand, connectCommand, execCommand, clientConfigCommand, doctorCommand, devCommand];
+export const COMMANDS: readonly Command[] = [
+  initCommand, keysCommand, brokerCommand, tokenCommand, daemonCommand, auditCommand, connectCommand, execCommand,
+  clientConfigCommand, doctorCommand, policyCommand, devCommand,
+];

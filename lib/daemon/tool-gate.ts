@@ -1,9 +1,16 @@
 import type { ServerConfig } from '../config/index.js';
-import { checkCall } from '../policy/index.js';
+import type { AuditEvent } from '../audit/index.js';
+import { checkCall, type RateLimiter } from '../policy/index.js';
 import type { Authenticated } from './auth.js';
-import type { DaemonState } from './handler.js';
 import { ERRORS, errorResponse, type RpcRequest, type RpcResponse } from './jsonrpc.js';
 import type { Caller } from './session.js';
+
+/** What the gate needs of the daemon's state (the daemon's `DaemonState` has it). */
+interface GateState {
+  readonly audit: (event: AuditEvent) => void;
+  readonly limiter: RateLimiter;
+  readonly now: () => number;
+}
 
 /**
  * `[[servers.NAME.rule]]` for one tools/call the tool allow-list already let through: the JSON-RPC
@@ -15,7 +22,7 @@ import type { Caller } from './session.js';
  * log the person in again and the client can retry on the same session.
  */
 export function gateToolCall(
-  state: DaemonState,
+  state: GateState,
   server: ServerConfig,
   auth: Authenticated,
   caller: Caller,

@@ -4,6 +4,7 @@ export { parseDuration, formatDuration } from './duration.js';
 export { parseListen, isLoopbackHost, formatListen } from './listen.js';
 export type {
   Config, IdpConfig, IdpKind, BrokerConfig, DaemonConfig, DaemonLimits, DevConfig, Grant, Listen, ServerConfig, TlsFiles, ToolRules, WorkloadTrust,
+  TokenBinding,
 } from './types.js';
 
 import type { Config, IdpConfig, ServerConfig } from './types.js';

@@ -24,7 +24,7 @@ export class VerifiedTokenCache {
       if (this.#entries.size >= this.#max) this.#evict(now);
       this.#entries.set(token, verdict);
     }
-    checkBinding(verdict.claims, options.audience, options.certThumbprint, now);
+    checkBinding(verdict.claims, options.audience, options.certThumbprint, now, options.dpopJkt);
     return verdict.claims;
   }
 

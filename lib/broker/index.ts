@@ -12,4 +12,5 @@ export type { LogoutResult } from './logout.js';
 export { describeIdentity } from './session.js';
 export type { LoginFlow } from './session.js';
 export { isWorkload, workloadToken } from './workload.js';
-export { certificateBinding, certificateThumbprint } from './binding.js';
+export { certificateBinding, certificateThumbprint, connectBinding } from './binding.js';
+export type { DpopBinding } from './binding.js';

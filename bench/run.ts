@@ -16,7 +16,9 @@ import { loadConfig, type Config } from '../lib/config/index.js';
 import { startDaemonProcess } from '../lib/dev/index.js';
 import { initialize } from '../lib/setup/index.js';
 import { SessionStore } from '../lib/store/index.js';
-import { loadSigningKey, loadTrustedKeys, mintAccessToken, verifyAccessToken, VerifiedTokenCache } from '../lib/token/index.js';
+import {
+  DpopKey, DpopReplayCache, loadSigningKey, loadTrustedKeys, mintAccessToken, verifyAccessToken, verifyDpopProof, VerifiedTokenCache,
+} from '../lib/token/index.js';
 import { daemonConfig, NOTES_SERVER } from '../test/helpers/daemon-harness.js';
 import { workspace } from '../test/helpers/workspace.js';
 import { ms, percentile, rssMb, sequential, throughput } from './stats.js';
@@ -47,11 +49,19 @@ async function close(client: Client): Promise<void> {
   await client.close();
 }
 
-function httpClient(url: string, dispatcher: Dispatcher, token: string): () => Promise<Client> {
+function httpClient(url: string, dispatcher: Dispatcher, token: string, dpop?: DpopKey): () => Promise<Client> {
   return async () => {
     const client = new Client({ name: 'bench', version: '1' });
+    const viaDispatcher = (u: string | URL, init?: RequestInit) => undiciFetch(u, { ...(init as object), dispatcher } as never);
+    // RFC 9449: a fresh proof per request, signed on the client as gatekit connect does.
+    const withProof = async (u: string | URL, init?: RequestInit) => {
+      const headers = new Headers(init?.headers);
+      headers.set('authorization', `DPoP ${token}`);
+      headers.set('dpop', await dpop!.proof(init?.method ?? 'GET', String(u), token));
+      return viaDispatcher(u, { ...init, headers });
+    };
     await client.connect(new StreamableHTTPClientTransport(new URL(url), {
-      fetch: ((u: string | URL, init?: RequestInit) => undiciFetch(u, { ...(init as object), dispatcher } as never)) as typeof fetch,
+      fetch: (dpop ? withProof : viaDispatcher) as typeof fetch,
       requestInit: { headers: { authorization: `Bearer ${token}` } },
     }));
     return client;
@@ -92,9 +102,9 @@ async function main(): Promise<void> {
   const config = loadConfig({ config: ws.config });
   await initialize(config, { force: false });
   const key = await loadSigningKey(join(ws.dir, 'keys', 'broker.jwk'));
-  const token = async (server: string) => (await mintAccessToken(key, {
+  const token = async (server: string, jkt?: string) => (await mintAccessToken(key, {
     identity: { user: 'alice@example.com', sub: 'sub-alice', groups: [] }, issuer: config.broker.issuer,
-    resource: config.servers.get(server)!.resource, scope: 'tools:*', clientId: 'gatekit-cli', userClaim: 'email', ttl: 3600,
+    resource: config.servers.get(server)!.resource, scope: 'tools:*', clientId: 'gatekit-cli', userClaim: 'email', ttl: 3600, jkt,
   })).token;
   const daemon = await startDaemonProcess(config, process.env, () => {});
   const pid = daemon.child.pid!;
@@ -113,6 +123,8 @@ async function main(): Promise<void> {
   let rssLoad = 0;
   const sampler = setInterval(() => { rssLoad = Math.max(rssLoad, rssMb(pid)) }, 50);
   rows.push(await measure('daemon, Unix socket (SDK client, Streamable HTTP)', httpClient('http://localhost/mcp', unix, await token('notes'))));
+  const dpopKey = await DpopKey.generate();
+  rows.push(await measure('daemon, Unix socket, DPoP-bound token + proof per request', httpClient('http://localhost/mcp', unix, await token('notes', dpopKey.jkt), dpopKey)));
   rows.push(await measure('daemon, loopback mTLS (SDK client, Streamable HTTP)', httpClient(`https://127.0.0.1:${tlsListen.kind === 'tcp' ? tlsListen.port : 0}/mcp`, mtls, await token('tls'))));
   clearInterval(sampler);
 
@@ -129,6 +141,13 @@ async function main(): Promise<void> {
   const badVerify = await sequential(2000, () => verifyAccessToken(bad, options).catch(() => undefined));
   const cache = new VerifiedTokenCache();
   const hot = await sequential(20000, () => cache.verify(good, options));
+  // DPoP: proofs are made ahead (signing is the client's cost), then each verified once, in-process.
+  const bound = await token('notes', dpopKey.jkt);
+  const proofs = await Promise.all(Array.from({ length: 2000 }, () => dpopKey.proof('POST', 'http://localhost/mcp', bound)));
+  const replays = new DpopReplayCache();
+  let next = 0;
+  const proofChecks = await sequential(2000, () => verifyDpopProof(proofs[next++]!, { method: 'POST', url: 'http://localhost/mcp', accessToken: bound, replays }));
+  const proofSigning = await sequential(2000, () => dpopKey.proof('POST', 'http://localhost/mcp', bound));
   await daemon.stop();
   const cli = await cliStartup(config, ws.env, await token('notes'));
   ws.remove();
@@ -147,6 +166,8 @@ async function main(): Promise<void> {
   console.log(`| bad token: signature check in-process (p50) | ${ms(percentile(badVerify, 50))} |`);
   console.log(`| token verification, uncached (per second) | ${(1000 / (cold.reduce((a, b) => a + b) / cold.length)).toFixed(0)} |`);
   console.log(`| token verification, cached (per second) | ${(1000 / (hot.reduce((a, b) => a + b) / hot.length)).toFixed(0)} |`);
+  console.log(`| DPoP proof verification, ES256, in-process (per second) | ${(1000 / (proofChecks.reduce((a, b) => a + b) / proofChecks.length)).toFixed(0)} |`);
+  console.log(`| DPoP proof signing, ES256, client side (p50) | ${ms(percentile(proofSigning, 50))} |`);
   console.log(`| \`node -e 0\` (p50) | ${ms(cli.node)} |`);
   const ratio = cli.token / cli.node;
   console.log(`| \`gatekit broker token\`, cached, the shipped bin (p50) | ${ms(cli.token)} = ${ratio.toFixed(2)}× \`node -e 0\` (budget ≤ 1.5×) |`);

@@ -17,7 +17,7 @@ import { deviceLoginCli } from './helpers/login.js';
 import { GRANT, startTokenHost, TOKEN_TYPE, type TokenHost } from './helpers/token-endpoint.js';
 import { workspace, type Workspace } from './helpers/workspace.js';
 
-const text = (r: unknown) => ((r as { content: Array<{ text?: string }> }).content[0]?.text ?? '');
+const text = (r: unknown) => (r as { content: Array<{ text?: string }> }).content[0]?.text ?? '';
 
 function localConfig(issuer: string): string {
   return `[idp]
@@ -40,7 +40,10 @@ token_binding = "dpop"
 
 async function callEcho(ws: Workspace, command: string[], message: string): Promise<string> {
   const transport = new StdioClientTransport({
-    command: process.execPath, args: [GATEKIT_BIN, ...command], env: { ...process.env, ...ws.env } as Record<string, string>, stderr: 'pipe',
+    command: process.execPath,
+    args: [GATEKIT_BIN, ...command],
+    env: { ...process.env, ...ws.env } as Record<string, string>,
+    stderr: 'pipe',
   });
   const client = new Client({ name: 'dpop-connect-test', version: '1.0.0' });
   await client.connect(transport);
@@ -69,9 +72,12 @@ describe('gatekit connect with DPoP: a per-process key, tokens bound to it, a pr
     ws?.remove();
   });
 
-  const accepted = () => readFileSync(join(ws.dir, 'audit.jsonl'), 'utf8').split('\n').filter(Boolean)
-    .map((l) => JSON.parse(l) as Record<string, unknown>)
-    .filter((l) => l['event'] === 'request' && l['tool'] === 'echo' && l['outcome'] === 'ok');
+  const accepted = () =>
+    readFileSync(join(ws.dir, 'audit.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l['event'] === 'request' && l['tool'] === 'echo' && l['outcome'] === 'ok');
 
   it('a real SDK client through gatekit connect calls a tool on a token_binding = "dpop" server', async () => {
     assert.equal(await callEcho(ws, ['connect', 'notes'], 'bound by dpop'), 'bound by dpop');
@@ -82,7 +88,10 @@ describe('gatekit connect with DPoP: a per-process key, tokens bound to it, a pr
   });
 
   it('inside gatekit exec, connect gets its bound token from the agent (which checks the proof)', async () => {
-    assert.equal(await callEcho(ws, ['exec', '--', process.execPath, GATEKIT_BIN, 'connect', 'notes'], 'via the agent'), 'via the agent');
+    assert.equal(
+      await callEcho(ws, ['exec', '--', process.execPath, GATEKIT_BIN, 'connect', 'notes'], 'via the agent'),
+      'via the agent',
+    );
     assert.equal(accepted().length, 2);
   });
 });
@@ -102,20 +111,32 @@ describe('the token endpoint binds the exchanged token to the key of the DPoP pr
     await idp?.close();
   });
 
-  const exchange = (dpop?: string) => new Promise<{ status: number; body: Record<string, unknown> }>((resolve, reject) => {
-    const form = new URLSearchParams({
-      grant_type: GRANT, resource: 'urn:gatekit:server:notes', subject_token: idToken, subject_token_type: TOKEN_TYPE.id,
-    }).toString();
-    const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', ...(dpop ? { dpop } : {}) };
-    const req = request({ socketPath: host.socket, path: '/token', method: 'POST', headers }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (d: string) => { body += d }).on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(body) }));
+  const exchange = (dpop?: string) =>
+    new Promise<{ status: number; body: Record<string, unknown> }>((resolve, reject) => {
+      const form = new URLSearchParams({
+        grant_type: GRANT,
+        resource: 'urn:gatekit:server:notes',
+        subject_token: idToken,
+        subject_token_type: TOKEN_TYPE.id,
+      }).toString();
+      const headers: Record<string, string> = {
+        'content-type': 'application/x-www-form-urlencoded',
+        ...(dpop ? { dpop } : {}),
+      };
+      const req = request({ socketPath: host.socket, path: '/token', method: 'POST', headers }, (res) => {
+        let body = '';
+        res
+          .setEncoding('utf8')
+          .on('data', (d: string) => {
+            body += d;
+          })
+          .on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(body) }));
+      });
+      req.on('error', reject);
+      req.end(form);
     });
-    req.on('error', reject);
-    req.end(form);
-  });
 
-  it('with a proof: token_type DPoP and cnf.jkt = the proof key\'s thumbprint; without one: an unbound bearer token', async () => {
+  it("with a proof: token_type DPoP and cnf.jkt = the proof key's thumbprint; without one: an unbound bearer token", async () => {
     const key = await DpopKey.generate();
     const bound = await exchange(await key.proof('POST', 'http://localhost/token'));
     assert.equal(bound.status, 200, JSON.stringify(bound.body));
@@ -131,7 +152,12 @@ describe('the token endpoint binds the exchanged token to the key of the DPoP pr
     const key = await DpopKey.generate('EdDSA');
     const proof = await key.proof('POST', 'http://localhost/token');
     assert.equal((await exchange(proof)).status, 200);
-    const bad = [proof, await key.proof('POST', 'http://localhost/mcp'), await key.proof('GET', 'http://localhost/token'), 'x.y.z'];
+    const bad = [
+      proof,
+      await key.proof('POST', 'http://localhost/mcp'),
+      await key.proof('GET', 'http://localhost/token'),
+      'x.y.z',
+    ];
     for (const dpop of bad) {
       const failures = host.audit().filter((l) => l['event'] === 'auth.failed').length;
       const r = await exchange(dpop);

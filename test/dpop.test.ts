@@ -5,7 +5,15 @@ import { Client, DpopSession, StreamableHTTPClientTransport, withDpop } from '@m
 import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
 import { fetch as undiciFetch, request, type Dispatcher } from 'undici';
 import { accessTokenHash, DpopKey, mintAccessToken } from '../lib/token/index.js';
-import { BROKER_ISSUER, daemonConfig, INITIALIZE, JSON_HEADERS, NOTES_SERVER, startHarness, type Harness } from './helpers/daemon-harness.js';
+import {
+  BROKER_ISSUER,
+  daemonConfig,
+  INITIALIZE,
+  JSON_HEADERS,
+  NOTES_SERVER,
+  startHarness,
+  type Harness,
+} from './helpers/daemon-harness.js';
 
 const URL_MCP = 'http://localhost/mcp';
 const STRICT = `
@@ -16,15 +24,23 @@ tools = { allow = ["echo"] }
 token_binding = "dpop"
 `;
 
-const text = (r: unknown) => ((r as { content: Array<{ text?: string }> }).content[0]?.text ?? '');
+const text = (r: unknown) => (r as { content: Array<{ text?: string }> }).content[0]?.text ?? '';
 
 /** A hand-signed proof: what a careless or hostile client can send. */
 async function handProof(
-  claims: Record<string, unknown>, header: Record<string, unknown> = {}, pair?: Awaited<ReturnType<typeof generateKeyPair>>,
+  claims: Record<string, unknown>,
+  header: Record<string, unknown> = {},
+  pair?: Awaited<ReturnType<typeof generateKeyPair>>,
 ): Promise<string> {
-  const { publicKey, privateKey } = pair ?? await generateKeyPair('ES256', { extractable: true });
+  const { publicKey, privateKey } = pair ?? (await generateKeyPair('ES256', { extractable: true }));
   const jwk = await exportJWK(publicKey);
-  const payload = { jti: randomBytes(16).toString('base64url'), htm: 'POST', htu: URL_MCP, iat: Math.floor(Date.now() / 1000), ...claims };
+  const payload = {
+    jti: randomBytes(16).toString('base64url'),
+    htm: 'POST',
+    htu: URL_MCP,
+    iat: Math.floor(Date.now() / 1000),
+    ...claims,
+  };
   return new SignJWT(payload).setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk, ...header }).sign(privateKey);
 }
 
@@ -40,15 +56,31 @@ describe('DPoP (RFC 9449): the daemon takes DPoP-bound tokens only with a valid 
     strictVia = h.unix('strict');
     key = await DpopKey.generate();
   });
-  after(async () => { await h.close() });
+  after(async () => {
+    await h.close();
+  });
 
-  const boundToken = async (server: string, jkt: string) => (await mintAccessToken(h.key, {
-    identity: { user: 'alice@example.com', sub: 'sub-alice', groups: [] }, issuer: BROKER_ISSUER,
-    resource: h.config.servers.get(server)!.resource, scope: 'tools:*', clientId: 'gatekit-cli', userClaim: 'email', ttl: 300, jkt,
-  })).token;
+  const boundToken = async (server: string, jkt: string) =>
+    (
+      await mintAccessToken(h.key, {
+        identity: { user: 'alice@example.com', sub: 'sub-alice', groups: [] },
+        issuer: BROKER_ISSUER,
+        resource: h.config.servers.get(server)!.resource,
+        scope: 'tools:*',
+        clientId: 'gatekit-cli',
+        userClaim: 'email',
+        ttl: 300,
+        jkt,
+      })
+    ).token;
 
   const post = async (headers: Record<string, string>, dispatcher = via) => {
-    const res = await request(URL_MCP, { method: 'POST', headers: { ...JSON_HEADERS, host: 'localhost', ...headers }, body: INITIALIZE, dispatcher });
+    const res = await request(URL_MCP, {
+      method: 'POST',
+      headers: { ...JSON_HEADERS, host: 'localhost', ...headers },
+      body: INITIALIZE,
+      dispatcher,
+    });
     const body = await res.body.text();
     if (res.statusCode === 200) {
       const session = res.headers['mcp-session-id'] as string;
@@ -56,7 +88,9 @@ describe('DPoP (RFC 9449): the daemon takes DPoP-bound tokens only with a valid 
       if (headers['authorization']?.startsWith('DPoP')) {
         Object.assign(del, { dpop: await key.proof('DELETE', URL_MCP, headers['authorization'].slice(5)) });
       }
-      await (await request(URL_MCP, { method: 'DELETE', headers: { host: 'localhost', ...del }, dispatcher })).body.dump();
+      await (
+        await request(URL_MCP, { method: 'DELETE', headers: { host: 'localhost', ...del }, dispatcher })
+      ).body.dump();
     }
     return { status: res.statusCode, challenge: String(res.headers['www-authenticate'] ?? ''), body };
   };
@@ -106,11 +140,23 @@ describe('DPoP (RFC 9449): the daemon takes DPoP-bound tokens only with a valid 
 
   it('refuses a proof for another URL, another method or another token', async () => {
     const token = await boundToken('notes', key.jkt);
-    await refused({ authorization: `DPoP ${token}`, dpop: await key.proof('POST', 'http://localhost/other', token) }, 'invalid_dpop_proof');
-    await refused({ authorization: `DPoP ${token}`, dpop: await key.proof('POST', 'https://localhost/mcp', token) }, 'invalid_dpop_proof');
-    await refused({ authorization: `DPoP ${token}`, dpop: await key.proof('GET', URL_MCP, token) }, 'invalid_dpop_proof');
+    await refused(
+      { authorization: `DPoP ${token}`, dpop: await key.proof('POST', 'http://localhost/other', token) },
+      'invalid_dpop_proof',
+    );
+    await refused(
+      { authorization: `DPoP ${token}`, dpop: await key.proof('POST', 'https://localhost/mcp', token) },
+      'invalid_dpop_proof',
+    );
+    await refused(
+      { authorization: `DPoP ${token}`, dpop: await key.proof('GET', URL_MCP, token) },
+      'invalid_dpop_proof',
+    );
     const another = await boundToken('notes', key.jkt);
-    await refused({ authorization: `DPoP ${token}`, dpop: await key.proof('POST', URL_MCP, another) }, 'invalid_dpop_proof');
+    await refused(
+      { authorization: `DPoP ${token}`, dpop: await key.proof('POST', URL_MCP, another) },
+      'invalid_dpop_proof',
+    );
   });
 
   it('refuses a stale proof and one from the future (iat outside ±60 s)', async () => {
@@ -119,9 +165,15 @@ describe('DPoP (RFC 9449): the daemon takes DPoP-bound tokens only with a valid 
     // A token bound to the hand-made key, so that only freshness can fail.
     const token = await boundToken('notes', await calculateJwkThumbprint(await exportJWK(pair.publicKey), 'sha256'));
     const ath = accessTokenHash(token);
-    assert.equal((await post({ authorization: `DPoP ${token}`, dpop: await handProof({ iat: now - 50, ath }, {}, pair) })).status, 200);
+    assert.equal(
+      (await post({ authorization: `DPoP ${token}`, dpop: await handProof({ iat: now - 50, ath }, {}, pair) })).status,
+      200,
+    );
     for (const iat of [now - 120, now + 120]) {
-      await refused({ authorization: `DPoP ${token}`, dpop: await handProof({ iat, ath }, {}, pair) }, 'invalid_dpop_proof');
+      await refused(
+        { authorization: `DPoP ${token}`, dpop: await handProof({ iat, ath }, {}, pair) },
+        'invalid_dpop_proof',
+      );
     }
   });
 
@@ -129,16 +181,39 @@ describe('DPoP (RFC 9449): the daemon takes DPoP-bound tokens only with a valid 
     const token = await boundToken('notes', key.jkt);
     const ath = accessTokenHash(token);
     const secret = new TextEncoder().encode('x'.repeat(32));
-    const hs256 = await new SignJWT({ jti: 'abcdefghijkl', htm: 'POST', htu: URL_MCP, iat: Math.floor(Date.now() / 1000), ath })
-      .setProtectedHeader({ alg: 'HS256', typ: 'dpop+jwt', jwk: { kty: 'oct', k: Buffer.from(secret).toString('base64url') } as never }).sign(secret);
+    const hs256 = await new SignJWT({
+      jti: 'abcdefghijkl',
+      htm: 'POST',
+      htu: URL_MCP,
+      iat: Math.floor(Date.now() / 1000),
+      ath,
+    })
+      .setProtectedHeader({
+        alg: 'HS256',
+        typ: 'dpop+jwt',
+        jwk: { kty: 'oct', k: Buffer.from(secret).toString('base64url') } as never,
+      })
+      .sign(secret);
     const { privateKey } = await generateKeyPair('ES256', { extractable: true });
     const privateJwk = await exportJWK(privateKey);
-    const withPrivate = await new SignJWT({ jti: 'abcdefghijkl', htm: 'POST', htu: URL_MCP, iat: Math.floor(Date.now() / 1000), ath })
-      .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: privateJwk as never }).sign(privateKey);
+    const withPrivate = await new SignJWT({
+      jti: 'abcdefghijkl',
+      htm: 'POST',
+      htu: URL_MCP,
+      iat: Math.floor(Date.now() / 1000),
+      ath,
+    })
+      .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: privateJwk as never })
+      .sign(privateKey);
     const good = await key.proof('POST', URL_MCP, token);
     const hostile = [
-      hs256, withPrivate, await handProof({ ath }, { typ: 'JWT' }), await handProof({ ath }, { jwk: undefined }),
-      `${good}, ${await key.proof('POST', URL_MCP, token)}`, 'not.a.jws', 'a'.repeat(10_000),
+      hs256,
+      withPrivate,
+      await handProof({ ath }, { typ: 'JWT' }),
+      await handProof({ ath }, { jwk: undefined }),
+      `${good}, ${await key.proof('POST', URL_MCP, token)}`,
+      'not.a.jws',
+      'a'.repeat(10_000),
     ];
     for (const dpop of hostile) await refused({ authorization: `DPoP ${token}`, dpop }, 'invalid_dpop_proof');
   });
@@ -155,7 +230,10 @@ describe('DPoP (RFC 9449): the daemon takes DPoP-bound tokens only with a valid 
     assert.equal(none.status, 401);
     assert.match(none.challenge, /^DPoP resource_metadata="[^"]+", algs="ES256 EdDSA"$/);
     const bound = await boundToken('strict', key.jkt);
-    assert.equal((await post({ authorization: `DPoP ${bound}`, dpop: await key.proof('POST', URL_MCP, bound) }, strictVia)).status, 200);
+    assert.equal(
+      (await post({ authorization: `DPoP ${bound}`, dpop: await key.proof('POST', URL_MCP, bound) }, strictVia)).status,
+      200,
+    );
   });
 
   it('token_binding = "any" (the default) still takes a plain bearer token', async () => {
@@ -165,15 +243,24 @@ describe('DPoP (RFC 9449): the daemon takes DPoP-bound tokens only with a valid 
   it('the MCP SDK v2 client with its DPoP support (withDpop, DpopSession) calls a tool on a "dpop" server', async () => {
     const session = await DpopSession.create();
     const token = await boundToken('strict', session.thumbprint);
-    const viaUnix = ((url: string | URL, init?: RequestInit) => undiciFetch(url, { ...(init as object), dispatcher: strictVia } as never)) as typeof fetch;
+    const viaUnix = ((url: string | URL, init?: RequestInit) =>
+      undiciFetch(url, { ...(init as object), dispatcher: strictVia } as never)) as typeof fetch;
     const transport = new StreamableHTTPClientTransport(new URL(URL_MCP), {
-      fetch: withDpop(session, async () => token)(viaUnix), authProvider: { token: async () => token },
+      fetch: withDpop(session, async () => token)(viaUnix),
+      authProvider: { token: async () => token },
     });
     const client = new Client({ name: 'gatekit-dpop-test', version: '1.0.0' });
     await client.connect(transport);
     try {
       assert.equal(text(await client.callTool({ name: 'echo', arguments: { message: 'bound' } })), 'bound');
-      assert.ok(h.audit().some((l) => l['event'] === 'request' && l['server'] === 'strict' && l['tool'] === 'echo' && l['outcome'] === 'ok'));
+      assert.ok(
+        h
+          .audit()
+          .some(
+            (l) =>
+              l['event'] === 'request' && l['server'] === 'strict' && l['tool'] === 'echo' && l['outcome'] === 'ok',
+          ),
+      );
     } finally {
       await transport.terminateSession().catch(() => {});
       await client.close();

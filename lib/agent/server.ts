@@ -63,7 +63,9 @@ function parseRequest(body: string): AgentTokenRequest {
   if (typeof value.resource !== 'string' || typeof value.min_ttl !== 'number' || typeof value.config !== 'string') {
     throw new GatekitError('BAD_REQUEST', 'expected {"resource": NAME, "min_ttl": SECONDS, "config": PATH}');
   }
-  if (value.dpop_proof !== undefined && typeof value.dpop_proof !== 'string') throw new GatekitError('BAD_REQUEST', 'dpop_proof must be a string');
+  if (value.dpop_proof !== undefined && typeof value.dpop_proof !== 'string') {
+    throw new GatekitError('BAD_REQUEST', 'dpop_proof must be a string');
+  }
   return { resource: value.resource, min_ttl: value.min_ttl, config: value.config, dpop_proof: value.dpop_proof };
 }
 

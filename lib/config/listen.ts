@@ -30,5 +30,6 @@ export function formatListen(listen: Listen): string {
  */
 export function tokenEndpointUrl(tokenListen: Listen | undefined): string {
   if (!tokenListen || tokenListen.kind === 'unix') return 'http://localhost/token';
-  return `https://${tokenListen.host.includes(':') ? `[${tokenListen.host}]` : tokenListen.host}:${tokenListen.port}/token`;
+  const host = tokenListen.host.includes(':') ? `[${tokenListen.host}]` : tokenListen.host;
+  return `https://${host}:${tokenListen.port}/token`;
 }

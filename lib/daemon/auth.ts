@@ -58,7 +58,8 @@ async function checkProof(req: IncomingMessage, server: ServerConfig, token: str
     throw refuse(401, 'invalid_dpop_proof', 'send exactly one DPoP proof header with the DPoP scheme', 'DPoP');
   }
   try {
-    return (await verifyDpopProof(proof, { method: req.method ?? '', url: requestHtu(req, server), accessToken: token, replays })).jkt;
+    const check = { method: req.method ?? '', url: requestHtu(req, server), accessToken: token, replays };
+    return (await verifyDpopProof(proof, check)).jkt;
   } catch (err) {
     if (!(err instanceof GatekitError)) throw err;
     throw refuse(401, 'invalid_dpop_proof', err.message, 'DPoP');
@@ -93,14 +94,17 @@ export async function authenticate(req: IncomingMessage, config: Config, server:
     throw { status: 401, ...(dpopOnly ? { scheme: 'DPoP' } : {}) } satisfies Refusal;
   }
   const match = CREDENTIALS.exec(header);
-  if (!match) throw refuse(400, 'invalid_request', 'use the Authorization: Bearer or DPoP scheme', dpopOnly ? 'DPoP' : undefined);
+  if (!match) {
+    throw refuse(400, 'invalid_request', 'use the Authorization: Bearer or DPoP scheme', dpopOnly ? 'DPoP' : undefined);
+  }
   const scheme = match[1]!.toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer';
   const token = match[2]!;
   const dpopJkt = scheme === 'DPoP' ? await checkProof(req, server, token) : undefined;
   let claims: AccessTokenClaims;
   try {
-    const options = { keys, issuers: [config.broker.issuer], audience: server.resource, certThumbprint: certThumbprint(req), dpopJkt };
-    claims = await cache.verify(token, options);
+    const issuers = [config.broker.issuer];
+    const audience = server.resource;
+    claims = await cache.verify(token, { keys, issuers, audience, certThumbprint: certThumbprint(req), dpopJkt });
   } catch (err) {
     const description = err instanceof GatekitError ? err.message : 'invalid token';
     throw refuse(401, 'invalid_token', description, scheme === 'DPoP' || dpopOnly ? 'DPoP' : undefined);
@@ -110,8 +114,9 @@ export async function authenticate(req: IncomingMessage, config: Config, server:
     return { claims, admission: admit(config, server, claims) };
   } catch (err) {
     const e = err as GatekitError;
-    if (e.code === 'TOKEN_INVALID') throw refuse(401, 'invalid_token', e.message, scheme === 'DPoP' ? 'DPoP' : undefined);
-    throw { status: 403, error: 'insufficient_scope', description: e.message, ...(scheme === 'DPoP' ? { scheme } : {}) } satisfies Refusal;
+    const dpopScheme = scheme === 'DPoP' ? 'DPoP' : undefined;
+    if (e.code === 'TOKEN_INVALID') throw refuse(401, 'invalid_token', e.message, dpopScheme);
+    throw { status: 403, error: 'insufficient_scope', description: e.message, scheme: dpopScheme } satisfies Refusal;
   }
 }
 

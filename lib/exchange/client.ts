@@ -17,7 +17,11 @@ export function exchangeToken(
   const at = config.daemon.token_listen;
   if (!at) throw new GatekitError('CONFIG_INVALID', `${config.file}: broker.mode = "daemon" needs [daemon] token_listen (the daemon's token endpoint)`);
   const body = new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', resource, subject_token: subjectToken, subject_token_type: subjectTokenType }).toString();
-  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(Buffer.byteLength(body)), accept: 'application/json' };
+  const headers: Record<string, string> = {
+    'content-type': 'application/x-www-form-urlencoded',
+    'content-length': String(Buffer.byteLength(body)),
+    accept: 'application/json',
+  };
   if (dpopProof !== undefined) headers['dpop'] = dpopProof;
   return new Promise((resolve, reject) => {
     const onResponse = (res: import('node:http').IncomingMessage) => {

@@ -75,8 +75,11 @@ const replays = new DpopReplayCache();
 async function proofKeyOf(req: IncomingMessage, config: Config, seen: DpopReplayCache): Promise<string | undefined> {
   const proof = req.headers['dpop'];
   if (proof === undefined) return undefined;
-  if (typeof proof !== 'string' || proof.includes(',')) throw new GatekitError('DPOP_INVALID', 'send exactly one DPoP proof');
-  return (await verifyDpopProof(proof, { method: 'POST', url: tokenEndpointUrl(config.daemon.token_listen), replays: seen })).jkt;
+  if (typeof proof !== 'string' || proof.includes(',')) {
+    throw new GatekitError('DPOP_INVALID', 'send exactly one DPoP proof');
+  }
+  const url = tokenEndpointUrl(config.daemon.token_listen);
+  return (await verifyDpopProof(proof, { method: 'POST', url, replays: seen })).jkt;
 }
 
 async function exchange(state: State, req: IncomingMessage, audit: (event: AuditEvent) => void): Promise<Record<string, unknown>> {
@@ -115,7 +118,12 @@ async function exchange(state: State, req: IncomingMessage, audit: (event: Audit
     ...(jkt ? { jkt } : { certThumbprint: certThumbprintOf(req) }),
   });
   audit({ event: 'token.exchange', server: server.name, user: identity.user, sub: identity.sub, jti: claims.jti, outcome: 'ok', ...(workload ? { workload } : {}) });
-  return { access_token: token, issued_token_type: 'urn:ietf:params:oauth:token-type:access_token', token_type: jkt ? 'DPoP' : 'Bearer', expires_in: claims.exp - claims.iat, scope: claims.scope };
+  return {
+    access_token: token,
+    issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+    token_type: jkt ? 'DPoP' : 'Bearer',
+    expires_in: claims.exp - claims.iat, scope: claims.scope,
+  };
 }
 
 function readBody(req: IncomingMessage): Promise<string> {

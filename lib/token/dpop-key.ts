@@ -24,7 +24,10 @@ export class DpopKey {
   static async generate(alg: 'ES256' | 'EdDSA' = 'ES256'): Promise<DpopKey> {
     const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: false });
     const jwk = await exportJWK(publicKey);
-    const publicJwk: JWK = alg === 'ES256' ? { kty: jwk.kty!, crv: jwk.crv!, x: jwk.x!, y: jwk.y! } : { kty: jwk.kty!, crv: jwk.crv!, x: jwk.x! };
+    const publicJwk: JWK =
+      alg === 'ES256'
+        ? { kty: jwk.kty!, crv: jwk.crv!, x: jwk.x!, y: jwk.y! }
+        : { kty: jwk.kty!, crv: jwk.crv!, x: jwk.x! };
     return new DpopKey(privateKey, publicJwk, alg, await calculateJwkThumbprint(publicJwk, 'sha256'));
   }
 
@@ -37,6 +40,8 @@ export class DpopKey {
       iat: Math.floor(Date.now() / 1000),
     };
     if (accessToken !== undefined) payload['ath'] = accessTokenHash(accessToken);
-    return new SignJWT(payload).setProtectedHeader({ alg: this.alg, typ: 'dpop+jwt', jwk: this.#publicJwk }).sign(this.#privateKey);
+    return new SignJWT(payload)
+      .setProtectedHeader({ alg: this.alg, typ: 'dpop+jwt', jwk: this.#publicJwk })
+      .sign(this.#privateKey);
   }
 }

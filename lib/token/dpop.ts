@@ -62,7 +62,10 @@ export async function verifyDpopProof(proof: string, check: ProofCheck): Promise
   let jwk: JWK;
   try {
     const verified = await jwtVerify(proof, EmbeddedJWK, {
-      typ: 'dpop+jwt', algorithms: [...DPOP_ALGORITHMS], currentDate: new Date(now), requiredClaims: ['iat', 'jti'],
+      typ: 'dpop+jwt',
+      algorithms: [...DPOP_ALGORITHMS],
+      currentDate: new Date(now),
+      requiredClaims: ['iat', 'jti'],
     });
     payload = verified.payload as Record<string, unknown>;
     jwk = verified.protectedHeader.jwk as JWK;
@@ -70,13 +73,15 @@ export async function verifyDpopProof(proof: string, check: ProofCheck): Promise
     throw invalidProof(describe(err), err);
   }
   const { htm, htu, iat, jti, ath } = payload;
-  if (typeof jti !== 'string' || jti.length < 8 || jti.length > 256) throw invalidProof('DPoP proof jti missing or malformed');
+  if (typeof jti !== 'string' || jti.length < 8 || jti.length > 256)
+    throw invalidProof('DPoP proof jti missing or malformed');
   if (htm !== check.method) throw invalidProof('DPoP proof is for another HTTP method');
   const expected = normalizeHtu(check.url);
   if (typeof htu !== 'string' || expected === undefined || normalizeHtu(htu) !== expected) {
     throw invalidProof('DPoP proof is for another URL');
   }
-  if (typeof iat !== 'number' || Math.abs(iat - now / 1000) > DPOP_MAX_AGE) throw invalidProof('DPoP proof is stale or from the future');
+  if (typeof iat !== 'number' || Math.abs(iat - now / 1000) > DPOP_MAX_AGE)
+    throw invalidProof('DPoP proof is stale or from the future');
   if (check.accessToken !== undefined && ath !== accessTokenHash(check.accessToken)) {
     throw invalidProof('DPoP proof ath does not match the access token');
   }
@@ -102,7 +107,9 @@ export class DpopReplayCache {
   readonly #seen = new Map<string, number>();
   readonly #max: number;
 
-  constructor(maxEntries = 100_000) { this.#max = maxEntries }
+  constructor(maxEntries = 100_000) {
+    this.#max = maxEntries;
+  }
 
   remember(key: string, iat: number, now = Date.now()): void {
     const seen = this.#seen.get(key);
@@ -114,5 +121,7 @@ export class DpopReplayCache {
     this.#seen.set(key, (iat + DPOP_MAX_AGE + 1) * 1000);
   }
 
-  get size(): number { return this.#seen.size }
+  get size(): number {
+    return this.#seen.size;
+  }
 }

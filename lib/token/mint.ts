@@ -43,7 +43,7 @@ export async function mintAccessToken(key: SigningKey, input: MintInput): Promis
   };
   if (!REGISTERED_CLAIMS.has(input.userClaim) && input.userClaim !== 'sub') claims[input.userClaim] = identity.user;
   if (identity.auth_time !== undefined) claims['auth_time'] = identity.auth_time;
-  if (input.certThumbprint && input.jkt) throw new TypeError('a token is bound to a certificate or a DPoP key, not both');
+  if (input.certThumbprint && input.jkt) throw new TypeError('bind a token to a certificate or a DPoP key, not both');
   if (input.certThumbprint) claims['cnf'] = { 'x5t#S256': input.certThumbprint };
   if (input.jkt) claims['cnf'] = { jkt: input.jkt };
   const token = await new SignJWT(claims)

@@ -57,7 +57,9 @@ export async function verifyAccessToken(token: string, options: VerifyOptions): 
 }
 
 /** Signature and time-independent checks: the part worth caching per token. */
-export async function verifySignedClaims(token: string, options: Omit<VerifyOptions, 'audience' | 'certThumbprint' | 'dpopJkt'>): Promise<AccessTokenClaims> {
+export async function verifySignedClaims(
+  token: string, options: Omit<VerifyOptions, 'audience' | 'certThumbprint' | 'dpopJkt'>,
+): Promise<AccessTokenClaims> {
   if (token.length > MAX_TOKEN_LENGTH || !JWS_COMPACT.test(token)) throw invalid('malformed token');
   const now = options.now ?? Date.now();
   let payload: Record<string, unknown>;
@@ -112,7 +114,9 @@ export function checkBinding(
   if (typeof x5t === 'string' && x5t !== certThumbprint) throw invalid('token is bound to another client certificate');
   // RFC 9449 §7.1: a DPoP-bound token needs a proof by its key; presented as Bearer, it has none.
   if (typeof jkt === 'string' && jkt !== dpopJkt) {
-    throw invalid(dpopJkt === undefined ? 'token is DPoP-bound: send it with a DPoP proof' : 'token is bound to another DPoP key');
+    throw invalid(dpopJkt === undefined
+      ? 'token is DPoP-bound: send it with a DPoP proof'
+      : 'token is bound to another DPoP key');
   }
 }
 

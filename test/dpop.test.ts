@@ -236,6 +236,17 @@ describe('DPoP (RFC 9449): the daemon takes DPoP-bound tokens only with a valid 
     );
   });
 
+  it('the RFC 9728 metadata lists the DPoP algorithms and whether DPoP-bound tokens are required', async () => {
+    for (const [server, required] of [['strict', true], ['notes', false]] as const) {
+      const res = await request('http://localhost/.well-known/oauth-protected-resource', {
+        headers: { host: 'localhost' }, dispatcher: server === 'strict' ? strictVia : via,
+      });
+      const doc = (await res.body.json()) as Record<string, unknown>;
+      assert.deepEqual(doc['dpop_signing_alg_values_supported'], ['ES256', 'EdDSA']);
+      assert.equal(doc['dpop_bound_access_tokens_required'], required);
+    }
+  });
+
   it('token_binding = "any" (the default) still takes a plain bearer token', async () => {
     assert.equal((await post({ authorization: `Bearer ${await h.token('notes')}` })).status, 200);
   });

@@ -168,3 +168,48 @@ describe('the token endpoint binds the exchanged token to the key of the DPoP pr
     assert.ok(!host.auditText().includes(idToken));
   });
 });
+
+describe("gatekit connect in daemon mode: the exchange binds its token to the connect process's key", () => {
+  let idp: DevIdp;
+  let host: TokenHost;
+  let cli: Workspace;
+
+  before(async () => {
+    idp = await startDevIdp();
+    host = await startTokenHost(idp.issuer, '', 'token_binding = "dpop"', {
+      notesCommand: `["${process.execPath}", "${NOTES_SERVER}"]`,
+    });
+    cli = workspace(`[idp]
+issuer = "${idp.issuer}"
+client_id = "gatekit-cli"
+scopes = ["openid", "email", "offline_access"]
+
+[broker]
+mode = "daemon"
+issuer = "urn:gatekit:broker:shared-host"
+
+[daemon]
+token_listen = "unix:${host.socket}"
+
+[servers.notes]
+command = ["node", "notes.js"]
+listen = "unix:${join(host.ws.dir, 'run', 'notes.sock')}"
+allow_users = ["alice@example.com"]
+token_binding = "dpop"
+`);
+    assert.equal((await deviceLoginCli(cli, 'alice@example.com')).code, 0);
+  });
+  after(async () => {
+    await host?.close();
+    await idp?.close();
+    cli?.remove();
+  });
+
+  it('a real SDK client through gatekit connect calls a tool; the exchanged token was bound (token.exchange, no auth.failed)', async () => {
+    assert.equal(await callEcho(cli, ['connect', 'notes'], 'daemon mode'), 'daemon mode');
+    const lines = host.audit();
+    assert.equal(lines.filter((l) => l['event'] === 'token.exchange').length, 1);
+    assert.equal(lines.filter((l) => l['event'] === 'auth.failed').length, 0);
+    assert.ok(lines.some((l) => l['event'] === 'request' && l['tool'] === 'echo' && l['outcome'] === 'ok'));
+  });
+});

@@ -218,6 +218,11 @@ describe('DPoP (RFC 9449): the daemon takes DPoP-bound tokens only with a valid 
     for (const dpop of hostile) await refused({ authorization: `DPoP ${token}`, dpop }, 'invalid_dpop_proof');
   });
 
+  it('checks the token before the proof: a forged token with a garbage proof is invalid_token', async () => {
+    const forged = `${(await boundToken('notes', key.jkt)).slice(0, -8)}AAAAAAAA`;
+    await refused({ authorization: `DPoP ${forged}`, dpop: 'x.y.z' }, 'invalid_token');
+  });
+
   it('refuses an unbound token presented with the DPoP scheme', async () => {
     const token = await h.token('notes');
     await refused({ authorization: `DPoP ${token}`, dpop: await key.proof('POST', URL_MCP, token) }, 'invalid_token');

@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Config, ServerConfig } from '../config/index.js';
 import { GatekitError } from '../errors.js';
-import { DPOP_ALGORITHMS, DpopReplayCache, verifyDpopProof } from '../token/index.js';
+import { checkBinding, DPOP_ALGORITHMS, DpopReplayCache, verifyDpopProof } from '../token/index.js';
 import type { AccessTokenClaims, TrustedKeys, VerifiedTokenCache } from '../token/index.js';
 import { admit, type Admission } from './verify-request.js';
 
@@ -99,15 +99,23 @@ export async function authenticate(req: IncomingMessage, config: Config, server:
   }
   const scheme = match[1]!.toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer';
   const token = match[2]!;
-  const dpopJkt = scheme === 'DPoP' ? await checkProof(req, server, token) : undefined;
-  let claims: AccessTokenClaims;
-  try {
-    const issuers = [config.broker.issuer];
-    const audience = server.resource;
-    claims = await cache.verify(token, { keys, issuers, audience, certThumbprint: certThumbprint(req), dpopJkt });
-  } catch (err) {
+  const tokenRefusal = (err: unknown) => {
     const description = err instanceof GatekitError ? err.message : 'invalid token';
-    throw refuse(401, 'invalid_token', description, scheme === 'DPoP' || dpopOnly ? 'DPoP' : undefined);
+    return refuse(401, 'invalid_token', description, scheme === 'DPoP' || dpopOnly ? 'DPoP' : undefined);
+  };
+  let claims: AccessTokenClaims;
+  // The token first (cached, cheap to refuse), then its proof: a bad token never costs a proof
+  // check, and only holders of a good token can fill the replay cache.
+  try {
+    claims = await cache.verifySigned(token, { keys, issuers: [config.broker.issuer] });
+  } catch (err) {
+    throw tokenRefusal(err);
+  }
+  const dpopJkt = scheme === 'DPoP' ? await checkProof(req, server, token) : undefined;
+  try {
+    checkBinding(claims, server.resource, certThumbprint(req), Date.now(), dpopJkt);
+  } catch (err) {
+    throw tokenRefusal(err);
   }
   checkTokenBinding(server, claims, scheme);
   try {

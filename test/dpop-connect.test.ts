@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -94,7 +95,46 @@ describe('gatekit connect with DPoP: a per-process key, tokens bound to it, a pr
     );
     assert.equal(accepted().length, 2);
   });
+
+  it('the exec agent binds to the key of a proof it checked, and refuses a replayed, misdirected or garbage proof', async () => {
+    const script = join(ws.dir, 'agent-proofs.mjs');
+    writeFileSync(script, AGENT_SCRIPT);
+    const tokenModule = pathToFileURL(
+      join(fileURLToPath(new URL('.', import.meta.url)), '..', 'lib', 'token', 'index.js'),
+    ).href;
+    const r = await gatekit(['exec', '--', process.execPath, script, tokenModule], { env: ws.env });
+    assert.equal(r.code, 0, r.stderr);
+    const seen = JSON.parse(r.stdout) as { good: number; jkt: string; cnf: unknown; codes: string[] };
+    assert.equal(seen.good, 200);
+    assert.deepEqual(seen.cnf, { jkt: seen.jkt });
+    assert.deepEqual(seen.codes, ['BAD_REQUEST', 'BAD_REQUEST', 'BAD_REQUEST']);
+  });
 });
+
+/** Run under `gatekit exec`: asks its agent directly, with good, replayed, misdirected and garbage proofs. */
+const AGENT_SCRIPT = `
+import { realpathSync } from 'node:fs';
+import { request } from 'node:http';
+const { DpopKey } = await import(process.argv[2]);
+const config = realpathSync(process.env.GATEKIT_CONFIG);
+const post = (proof) => new Promise((resolve, reject) => {
+  const body = JSON.stringify({ resource: 'notes', min_ttl: 60, config, dpop_proof: proof });
+  const req = request({ socketPath: process.env.GATEKIT_AGENT, path: '/token', method: 'POST' }, (res) => {
+    let t = '';
+    res.on('data', (d) => { t += d }).on('end', () => resolve({ status: res.statusCode, body: JSON.parse(t) }));
+  });
+  req.on('error', reject);
+  req.end(body);
+});
+const key = await DpopKey.generate();
+const proof = await key.proof('POST', 'http://localhost/token');
+const good = await post(proof);
+const cnf = JSON.parse(Buffer.from(good.body.access_token.split('.')[1], 'base64url')).cnf;
+const replayed = await post(proof);
+const wrongUrl = await post(await key.proof('POST', 'http://localhost/mcp'));
+const garbage = await post('x.y.z');
+console.log(JSON.stringify({ good: good.status, jkt: key.jkt, cnf, codes: [replayed, wrongUrl, garbage].map((r) => r.body.error) }));
+`;
 
 describe('the token endpoint binds the exchanged token to the key of the DPoP proof (RFC 9449 §5)', () => {
   let idp: DevIdp;

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client, DpopSession, StreamableHTTPClientTransport, withDpop } from '@modelcontextprotocol/client';
 import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
 import { fetch as undiciFetch, request, type Dispatcher } from 'undici';
 import { accessTokenHash, DpopKey, mintAccessToken } from '../lib/token/index.js';
+import { brokerKey, signEd25519 } from './helpers/forge.js';
 import {
   BROKER_ISSUER,
   daemonConfig,
@@ -223,6 +225,63 @@ describe('DPoP (RFC 9449): the daemon takes DPoP-bound tokens only with a valid 
     await refused({ authorization: `DPoP ${forged}`, dpop: 'x.y.z' }, 'invalid_token');
   });
 
+  it('refuses hostile cnf claims and malformed DPoP credentials, proof or not', async () => {
+    const signer = brokerKey(join(h.ws.dir, 'keys', 'broker.jwk'));
+    const forge = (cnf: unknown) => {
+      const now = Math.floor(Date.now() / 1000);
+      const claims = {
+        iss: BROKER_ISSUER,
+        sub: 'sub-alice',
+        aud: 'urn:gatekit:server:notes',
+        exp: now + 300,
+        iat: now,
+        cnf,
+        jti: randomBytes(16).toString('base64url'),
+        client_id: 'gatekit-cli',
+        scope: 'tools:*',
+        email: 'alice@example.com',
+      };
+      return signEd25519({ alg: 'EdDSA', typ: 'at+jwt', kid: signer.kid }, claims, signer.key);
+    };
+    const hostileCnf = [{ jkt: key.jkt, 'x5t#S256': 'abc' }, { jkt: 42 }, 'jkt', {}, null, { jkt: key.jkt, extra: 1 }];
+    for (const cnf of hostileCnf) {
+      const token = forge(cnf);
+      await refused({ authorization: `DPoP ${token}`, dpop: await key.proof('POST', URL_MCP, token) }, 'invalid_token');
+    }
+    const sessions = h.daemon.sessions.size;
+    for (const authorization of ['DPoP', 'DPoP a b', 'DPoP tok"en', 'DPoP tok;en']) {
+      const r = await post({ authorization, dpop: await key.proof('POST', URL_MCP) });
+      assert.equal(r.status, 400, authorization);
+      assert.match(r.challenge, /error="invalid_request"/);
+    }
+    assert.equal(h.daemon.sessions.size, sessions);
+  });
+
+  it('refuses proofs without jti, htm or htu, with a short jti, or signed over another token', async () => {
+    const pair = await generateKeyPair('ES256', { extractable: true });
+    const token = await boundToken('notes', await calculateJwkThumbprint(await exportJWK(pair.publicKey), 'sha256'));
+    const ath = accessTokenHash(token);
+    for (const claims of [
+      { jti: undefined },
+      { htm: undefined },
+      { htu: undefined },
+      { jti: 'short' },
+      { htu: 'not a url' },
+      {},
+    ]) {
+      await refused(
+        { authorization: `DPoP ${token}`, dpop: await handProof({ ath: 'x', ...claims }, {}, pair) },
+        'invalid_dpop_proof',
+      );
+      if (Object.keys(claims).length) {
+        await refused(
+          { authorization: `DPoP ${token}`, dpop: await handProof({ ath, ...claims }, {}, pair) },
+          'invalid_dpop_proof',
+        );
+      }
+    }
+  });
+
   it('refuses an unbound token presented with the DPoP scheme', async () => {
     const token = await h.token('notes');
     await refused({ authorization: `DPoP ${token}`, dpop: await key.proof('POST', URL_MCP, token) }, 'invalid_token');
@@ -242,9 +301,13 @@ describe('DPoP (RFC 9449): the daemon takes DPoP-bound tokens only with a valid 
   });
 
   it('the RFC 9728 metadata lists the DPoP algorithms and whether DPoP-bound tokens are required', async () => {
-    for (const [server, required] of [['strict', true], ['notes', false]] as const) {
+    for (const [server, required] of [
+      ['strict', true],
+      ['notes', false],
+    ] as const) {
       const res = await request('http://localhost/.well-known/oauth-protected-resource', {
-        headers: { host: 'localhost' }, dispatcher: server === 'strict' ? strictVia : via,
+        headers: { host: 'localhost' },
+        dispatcher: server === 'strict' ? strictVia : via,
       });
       const doc = (await res.body.json()) as Record<string, unknown>;
       assert.deepEqual(doc['dpop_signing_alg_values_supported'], ['ES256', 'EdDSA']);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { EmbeddedJWK, calculateJwkThumbprint, errors, jwtVerify, type JWK } from 'jose';
+import { EmbeddedJWK, calculateJwkThumbprint, errors, jwtVerify, type JWK, type JWSHeaderParameters } from 'jose';
 import { GatekitError } from '../errors.js';
 
 /** Asymmetric algorithms only (RFC 9449 §4.3 step 5: never "none", never a MAC). */
@@ -61,7 +61,7 @@ export async function verifyDpopProof(proof: string, check: ProofCheck): Promise
   let payload: Record<string, unknown>;
   let jwk: JWK;
   try {
-    const verified = await jwtVerify(proof, EmbeddedJWK, {
+    const verified = await jwtVerify(proof, embeddedKey, {
       typ: 'dpop+jwt',
       algorithms: [...DPOP_ALGORITHMS],
       currentDate: new Date(now),
@@ -88,6 +88,27 @@ export async function verifyDpopProof(proof: string, check: ProofCheck): Promise
   const jkt = await calculateJwkThumbprint(jwk, 'sha256');
   check.replays.remember(`${jkt}.${jti}`, iat, now);
   return { jkt, jti };
+}
+
+const PUBLIC_MEMBERS = new Set(['kty', 'crv', 'x', 'y']);
+const importedKeys = new Map<string, Awaited<ReturnType<typeof EmbeddedJWK>>>();
+
+/**
+ * jose's EmbeddedJWK (a public key only; `use`/`alg` members checked), remembering the imported key
+ * for a `jwk` made of public members alone, so a client's next proof skips the import. Bounded.
+ */
+async function embeddedKey(header: JWSHeaderParameters, token: Parameters<typeof EmbeddedJWK>[1]) {
+  const jwk = header.jwk as Record<string, unknown> | undefined;
+  const cacheable = typeof jwk === 'object' && jwk !== null && Object.keys(jwk).every((m) => PUBLIC_MEMBERS.has(m));
+  const id = cacheable ? JSON.stringify([header.alg, jwk['kty'], jwk['crv'], jwk['x'], jwk['y']]) : undefined;
+  const known = id === undefined ? undefined : importedKeys.get(id);
+  if (known) return known;
+  const key = await EmbeddedJWK(header, token);
+  if (id !== undefined) {
+    if (importedKeys.size >= 1000) importedKeys.clear();
+    importedKeys.set(id, key);
+  }
+  return key;
 }
 
 function describe(err: unknown): string {

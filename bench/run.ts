@@ -17,7 +17,8 @@ import { startDaemonProcess } from '../lib/dev/index.js';
 import { initialize } from '../lib/setup/index.js';
 import { SessionStore } from '../lib/store/index.js';
 import {
-  DpopKey, DpopReplayCache, loadSigningKey, loadTrustedKeys, mintAccessToken, verifyAccessToken, verifyDpopProof, VerifiedTokenCache,
+  DpopKey, DpopReplayCache, loadSigningKey, loadTrustedKeys, mintAccessToken, verifyAccessToken, verifyDpopProof,
+  VerifiedTokenCache,
 } from '../lib/token/index.js';
 import { daemonConfig, NOTES_SERVER } from '../test/helpers/daemon-harness.js';
 import { workspace } from '../test/helpers/workspace.js';
@@ -52,7 +53,8 @@ async function close(client: Client): Promise<void> {
 function httpClient(url: string, dispatcher: Dispatcher, token: string, dpop?: DpopKey): () => Promise<Client> {
   return async () => {
     const client = new Client({ name: 'bench', version: '1' });
-    const viaDispatcher = (u: string | URL, init?: RequestInit) => undiciFetch(u, { ...(init as object), dispatcher } as never);
+    const viaDispatcher = (u: string | URL, init?: RequestInit) =>
+      undiciFetch(u, { ...(init as object), dispatcher } as never);
     // RFC 9449: a fresh proof per request, signed on the client as gatekit connect does.
     const withProof = async (u: string | URL, init?: RequestInit) => {
       const headers = new Headers(init?.headers);
@@ -104,7 +106,8 @@ async function main(): Promise<void> {
   const key = await loadSigningKey(join(ws.dir, 'keys', 'broker.jwk'));
   const token = async (server: string, jkt?: string) => (await mintAccessToken(key, {
     identity: { user: 'alice@example.com', sub: 'sub-alice', groups: [] }, issuer: config.broker.issuer,
-    resource: config.servers.get(server)!.resource, scope: 'tools:*', clientId: 'gatekit-cli', userClaim: 'email', ttl: 3600, jkt,
+    resource: config.servers.get(server)!.resource, scope: 'tools:*', clientId: 'gatekit-cli', userClaim: 'email', ttl: 3600,
+    jkt,
   })).token;
   const daemon = await startDaemonProcess(config, process.env, () => {});
   const pid = daemon.child.pid!;
@@ -124,7 +127,8 @@ async function main(): Promise<void> {
   const sampler = setInterval(() => { rssLoad = Math.max(rssLoad, rssMb(pid)) }, 50);
   rows.push(await measure('daemon, Unix socket (SDK client, Streamable HTTP)', httpClient('http://localhost/mcp', unix, await token('notes'))));
   const dpopKey = await DpopKey.generate();
-  rows.push(await measure('daemon, Unix socket, DPoP-bound token + proof per request', httpClient('http://localhost/mcp', unix, await token('notes', dpopKey.jkt), dpopKey)));
+  const dpopClient = httpClient('http://localhost/mcp', unix, await token('notes', dpopKey.jkt), dpopKey);
+  rows.push(await measure('daemon, Unix socket, DPoP-bound token + proof per request', dpopClient));
   rows.push(await measure('daemon, loopback mTLS (SDK client, Streamable HTTP)', httpClient(`https://127.0.0.1:${tlsListen.kind === 'tcp' ? tlsListen.port : 0}/mcp`, mtls, await token('tls'))));
   clearInterval(sampler);
 
@@ -143,11 +147,13 @@ async function main(): Promise<void> {
   const hot = await sequential(20000, () => cache.verify(good, options));
   // DPoP: proofs are made ahead (signing is the client's cost), then each verified once, in-process.
   const bound = await token('notes', dpopKey.jkt);
-  const proofs = await Promise.all(Array.from({ length: 2000 }, () => dpopKey.proof('POST', 'http://localhost/mcp', bound)));
+  const proof = () => dpopKey.proof('POST', 'http://localhost/mcp', bound);
+  const proofs = await Promise.all(Array.from({ length: 2000 }, proof));
   const replays = new DpopReplayCache();
   let next = 0;
-  const proofChecks = await sequential(2000, () => verifyDpopProof(proofs[next++]!, { method: 'POST', url: 'http://localhost/mcp', accessToken: bound, replays }));
-  const proofSigning = await sequential(2000, () => dpopKey.proof('POST', 'http://localhost/mcp', bound));
+  const check = { method: 'POST', url: 'http://localhost/mcp', accessToken: bound, replays };
+  const proofChecks = await sequential(2000, () => verifyDpopProof(proofs[next++]!, check));
+  const proofSigning = await sequential(2000, proof);
   await daemon.stop();
   const cli = await cliStartup(config, ws.env, await token('notes'));
   ws.remove();
@@ -166,7 +172,8 @@ async function main(): Promise<void> {
   console.log(`| bad token: signature check in-process (p50) | ${ms(percentile(badVerify, 50))} |`);
   console.log(`| token verification, uncached (per second) | ${(1000 / (cold.reduce((a, b) => a + b) / cold.length)).toFixed(0)} |`);
   console.log(`| token verification, cached (per second) | ${(1000 / (hot.reduce((a, b) => a + b) / hot.length)).toFixed(0)} |`);
-  console.log(`| DPoP proof verification, ES256, in-process (per second) | ${(1000 / (proofChecks.reduce((a, b) => a + b) / proofChecks.length)).toFixed(0)} |`);
+  const proofRate = 1000 / (proofChecks.reduce((a, b) => a + b) / proofChecks.length);
+  console.log(`| DPoP proof verification, ES256, in-process (per second) | ${proofRate.toFixed(0)} |`);
   console.log(`| DPoP proof signing, ES256, client side (p50) | ${ms(percentile(proofSigning, 50))} |`);
   console.log(`| \`node -e 0\` (p50) | ${ms(cli.node)} |`);
   const ratio = cli.token / cli.node;

@@ -18,7 +18,10 @@ import { checkCall } from '../lib/policy/index.js';
 import { startDaemonProcess } from '../lib/dev/index.js';
 import { initialize } from '../lib/setup/index.js';
 import { SessionStore } from '../lib/store/index.js';
-import { loadSigningKey, loadTrustedKeys, mintAccessToken, verifyAccessToken, VerifiedTokenCache } from '../lib/token/index.js';
+import {
+  DpopKey, DpopReplayCache, loadSigningKey, loadTrustedKeys, mintAccessToken, verifyAccessToken, verifyDpopProof,
+  VerifiedTokenCache,
+} from '../lib/token/index.js';
 import { daemonConfig, NOTES_SERVER } from '../test/helpers/daemon-harness.js';
 import { workspace } from '../test/helpers/workspace.js';
 import { cpuMs, ms, percentile, rssMb, sequential, throughput } from './stats.js';
@@ -68,11 +71,20 @@ async function close(client: Client): Promise<void> {
   await client.close();
 }
 
-function httpClient(url: string, dispatcher: Dispatcher, token: string): () => Promise<Client> {
+function httpClient(url: string, dispatcher: Dispatcher, token: string, dpop?: DpopKey): () => Promise<Client> {
   return async () => {
     const client = new Client({ name: 'bench', version: '1' });
+    const viaDispatcher = (u: string | URL, init?: RequestInit) =>
+      undiciFetch(u, { ...(init as object), dispatcher } as never);
+    // RFC 9449: a fresh proof per request, signed on the client as gatekit connect does.
+    const withProof = async (u: string | URL, init?: RequestInit) => {
+      const headers = new Headers(init?.headers);
+      headers.set('authorization', `DPoP ${token}`);
+      headers.set('dpop', await dpop!.proof(init?.method ?? 'GET', String(u), token));
+      return viaDispatcher(u, { ...init, headers });
+    };
     await client.connect(new StreamableHTTPClientTransport(new URL(url), {
-      fetch: ((u: string | URL, init?: RequestInit) => undiciFetch(u, { ...(init as object), dispatcher } as never)) as typeof fetch,
+      fetch: (dpop ? withProof : viaDispatcher) as typeof fetch,
       requestInit: { headers: { authorization: `Bearer ${token}` } },
     }));
     return client;
@@ -138,9 +150,10 @@ async function main(): Promise<void> {
   const config = loadConfig({ config: ws.config });
   await initialize(config, { force: false });
   const key = await loadSigningKey(join(ws.dir, 'keys', 'broker.jwk'));
-  const token = async (server: string) => (await mintAccessToken(key, {
+  const token = async (server: string, jkt?: string) => (await mintAccessToken(key, {
     identity: { user: 'alice@example.com', sub: 'sub-alice', groups: [] }, issuer: config.broker.issuer,
     resource: config.servers.get(server)!.resource, scope: 'tools:*', clientId: 'gatekit-cli', userClaim: 'email', ttl: 3600,
+    jkt,
   })).token;
   const daemon = await startDaemonProcess(config, process.env, () => {});
   const pid = daemon.child.pid!;
@@ -169,6 +182,9 @@ async function main(): Promise<void> {
   const daemonRow = await measure('daemon, Unix socket (SDK client, Streamable HTTP)',
     httpClient('http://localhost/mcp', unix, await token('notes')), pid);
   rows.push(daemonRow);
+  const dpopKey = await DpopKey.generate();
+  const dpopClient = httpClient('http://localhost/mcp', unix, await token('notes', dpopKey.jkt), dpopKey);
+  rows.push(await measure('daemon, Unix socket, DPoP-bound token + proof per request', dpopClient, pid));
   const tlsUrl = `https://127.0.0.1:${tlsListen.kind === 'tcp' ? tlsListen.port : 0}/mcp`;
   const tlsClient = httpClient(tlsUrl, mtls, await token('tls'));
   rows.push(await measure('daemon, loopback mTLS (SDK client, Streamable HTTP)', tlsClient, pid));
@@ -187,6 +203,15 @@ async function main(): Promise<void> {
   const badVerify = await sequential(2000, () => verifyAccessToken(bad, options).catch(() => undefined));
   const cache = new VerifiedTokenCache();
   const hot = await sequential(20000, () => cache.verify(good, options));
+  // DPoP: proofs are made ahead (signing is the client's cost), then each verified once, in-process.
+  const bound = await token('notes', dpopKey.jkt);
+  const proof = () => dpopKey.proof('POST', 'http://localhost/mcp', bound);
+  const proofs = await Promise.all(Array.from({ length: 2000 }, proof));
+  const replays = new DpopReplayCache();
+  let next = 0;
+  const check = { method: 'POST', url: 'http://localhost/mcp', accessToken: bound, replays };
+  const proofChecks = await sequential(2000, () => verifyDpopProof(proofs[next++]!, check));
+  const proofSigning = await sequential(2000, proof);
   await daemon.stop();
   const cli = await cliStartup(config, ws.env, await token('notes'));
   const audit = auditLineCost();
@@ -223,6 +248,9 @@ async function main(): Promise<void> {
   console.log(`| tools/call args_digest (RFC 8785 + SHA-256) + traceparent (mean) | ${audit.digestAndTraceUs.toFixed(2)} µs |`);
   console.log(`| argument rules, path_under + schema, in-process (checks per second) | ${rules.ruled.toFixed(0)} |`);
   console.log(`| argument rules, server without rules, in-process (checks per second) | ${rules.bare.toFixed(0)} |`);
+  const proofRate = 1000 / (proofChecks.reduce((a, b) => a + b) / proofChecks.length);
+  console.log(`| DPoP proof verification, ES256, in-process (per second) | ${proofRate.toFixed(0)} |`);
+  console.log(`| DPoP proof signing, ES256, client side (p50) | ${ms(percentile(proofSigning, 50))} |`);
   console.log(`| \`node -e 0\` (p50) | ${ms(cli.node)} |`);
   const startRatio = cli.token / cli.node;
   const times = `${ms(cli.token)} = ${startRatio.toFixed(2)}× \`node -e 0\` (budget ≤ 1.5×)`;

@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'LOGIN_REQUIRED'
   | 'TOKEN_INVALID'
   | 'TOKEN_EXPIRED'
+  | 'DPOP_INVALID'
   | 'POLICY_DENIED'
   | 'INSUFFICIENT_SCOPE'
   | 'IDP_ERROR'
@@ -34,6 +35,7 @@ const CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
   LOGIN_REQUIRED: { exit: 3, status: 401 },
   TOKEN_INVALID: { exit: 1, status: 401 },
   TOKEN_EXPIRED: { exit: 1, status: 401 },
+  DPOP_INVALID: { exit: 1, status: 401 },
   POLICY_DENIED: { exit: 4, status: 403 },
   INSUFFICIENT_SCOPE: { exit: 4, status: 403 },
   IDP_ERROR: { exit: 1, status: 502 },

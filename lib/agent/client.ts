@@ -9,9 +9,9 @@ import type { AgentError } from './protocol.js';
  * the child stays as light as the cached path.
  */
 export function agentToken(
-  socketPath: string, resource: string, minTtl: number, configFile: string,
+  socketPath: string, resource: string, minTtl: number, configFile: string, dpopProof?: string,
 ): Promise<CachedToken> {
-  const body = JSON.stringify({ resource, min_ttl: minTtl, config: configRealPath(configFile) });
+  const body = JSON.stringify({ resource, min_ttl: minTtl, config: configRealPath(configFile), dpop_proof: dpopProof });
   return new Promise((resolve, reject) => {
     const req = request({ socketPath, path: '/token', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
       let text = '';

@@ -3,7 +3,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrokerContext } from '../broker/index.js';
-import { getToken } from '../broker/index.js';
+import { getToken, type DpopBinding } from '../broker/index.js';
+import { tokenEndpointUrl } from '../config/index.js';
+import { DpopReplayCache, verifyDpopProof } from '../token/index.js';
 import { GatekitError } from '../errors.js';
 import type { LoginIO } from '../oidc/index.js';
 import type { AgentError, AgentTokenRequest } from './protocol.js';
@@ -45,7 +47,8 @@ async function answer(ctx: BrokerContext, io: LoginIO, req: IncomingMessage, res
         `this gatekit exec token agent serves ${ctx.store.configFile} only; the asking process uses ${input.config}`,
         { hint: 'inside gatekit exec, use its config (GATEKIT_CONFIG), or unset GATEKIT_AGENT and log in with yours' });
     }
-    const token = await getToken(ctx, { server: input.resource, minTtl: input.min_ttl, interactive: false }, io);
+    const dpop = input.dpop_proof === undefined ? undefined : await proofBinding(ctx, input.dpop_proof);
+    const token = await getToken(ctx, { server: input.resource, minTtl: input.min_ttl, interactive: false, dpop }, io);
     send(res, 200, token);
   } catch (err) {
     const e = err instanceof GatekitError ? err : new GatekitError('INTERNAL', 'the token agent failed', { cause: err });
@@ -60,7 +63,25 @@ function parseRequest(body: string): AgentTokenRequest {
   if (typeof value.resource !== 'string' || typeof value.min_ttl !== 'number' || typeof value.config !== 'string') {
     throw new GatekitError('BAD_REQUEST', 'expected {"resource": NAME, "min_ttl": SECONDS, "config": PATH}');
   }
-  return { resource: value.resource, min_ttl: value.min_ttl, config: value.config };
+  if (value.dpop_proof !== undefined && typeof value.dpop_proof !== 'string') {
+    throw new GatekitError('BAD_REQUEST', 'dpop_proof must be a string');
+  }
+  return { resource: value.resource, min_ttl: value.min_ttl, config: value.config, dpop_proof: value.dpop_proof };
+}
+
+const replays = new DpopReplayCache(10_000);
+
+/**
+ * The caller proves it holds the key it wants its token bound to (RFC 9449 §5's checks, htu the
+ * token endpoint URL): the same proof then goes on to the daemon's token endpoint in daemon mode.
+ */
+async function proofBinding(ctx: BrokerContext, proof: string): Promise<DpopBinding> {
+  const url = tokenEndpointUrl(ctx.config.daemon.token_listen);
+  try {
+    return { jkt: (await verifyDpopProof(proof, { method: 'POST', url, replays })).jkt, proof };
+  } catch (err) {
+    throw new GatekitError('BAD_REQUEST', `the DPoP proof was refused: ${(err as Error).message}`);
+  }
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {

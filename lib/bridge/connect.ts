@@ -1,8 +1,9 @@
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import type { BrokerContext } from '../broker/index.js';
+import { connectBinding, type BrokerContext } from '../broker/index.js';
 import { serverByName } from '../config/index.js';
 import { GatekitError, isGatekitError } from '../errors.js';
+import { DpopKey } from '../token/index.js';
 import { sseEvents } from './sse.js';
 import { TokenSource } from './tokens.js';
 import { daemonEndpoint, header, send, type DaemonEndpoint, type DaemonResponse } from './transport.js';
@@ -29,6 +30,8 @@ export class Bridge {
   readonly #endpoint: DaemonEndpoint;
   readonly #tokens: TokenSource;
   readonly #io: ConnectIO;
+  /** This process's DPoP key (RFC 9449), when the server's tokens are bound to one; never leaves memory. */
+  readonly #dpop: Promise<DpopKey> | undefined;
   #session: string | undefined;
   #protocol: string | undefined;
   #initialize: Message | undefined;
@@ -36,8 +39,10 @@ export class Bridge {
   #closed = false;
 
   constructor(ctx: BrokerContext, serverName: string, io: ConnectIO) {
-    this.#endpoint = daemonEndpoint(ctx.config, serverByName(ctx.config, serverName));
-    this.#tokens = new TokenSource(ctx, serverName, io.say);
+    const server = serverByName(ctx.config, serverName);
+    this.#endpoint = daemonEndpoint(ctx.config, server);
+    this.#dpop = connectBinding(ctx.config, server) === 'dpop' ? DpopKey.generate() : undefined;
+    this.#tokens = new TokenSource(ctx, serverName, io.say, this.#dpop);
     this.#io = io;
   }
 
@@ -100,10 +105,14 @@ export class Bridge {
   }
 
   async #send(method: 'POST' | 'GET' | 'DELETE', body?: string, token?: string, signal?: AbortSignal): Promise<DaemonResponse> {
+    const credential = token ?? await this.#tokens.get();
+    const key = await this.#dpop;
     const headers: Record<string, string> = {
-      authorization: `Bearer ${token ?? await this.#tokens.get()}`,
+      authorization: `${key ? 'DPoP' : 'Bearer'} ${credential}`,
       accept: method === 'GET' ? 'text/event-stream' : 'application/json, text/event-stream',
     };
+    // RFC 9449 §7.1: a fresh proof for this very request (method, URL, token hash).
+    if (key) headers['dpop'] = await key.proof(method, this.#endpoint.url, credential);
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.#session) headers['mcp-session-id'] = this.#session;
     if (this.#protocol) headers['mcp-protocol-version'] = this.#protocol;

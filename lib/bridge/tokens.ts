@@ -1,4 +1,6 @@
-import type { BrokerContext } from '../broker/index.js';
+import type { BrokerContext, DpopBinding } from '../broker/index.js';
+import { tokenEndpointUrl } from '../config/index.js';
+import type { DpopKey } from '../token/index.js';
 import { getToken, login } from '../broker/index.js';
 import { agentToken } from '../agent/index.js';
 import { GatekitError, isGatekitError } from '../errors.js';
@@ -19,13 +21,16 @@ export class TokenSource {
   readonly #ctx: BrokerContext;
   readonly #server: string;
   readonly #say: (line: string) => void;
+  readonly #key: Promise<DpopKey> | undefined;
   #token: { value: string; expires_at: number } | undefined;
   #login: { prompt: Promise<DevicePrompt> } | undefined;
 
-  constructor(ctx: BrokerContext, server: string, say: (line: string) => void) {
+  /** With `key`, every token is bound to it (RFC 9449 `cnf.jkt`) and lives in this process only. */
+  constructor(ctx: BrokerContext, server: string, say: (line: string) => void, key?: Promise<DpopKey>) {
     this.#ctx = ctx;
     this.#server = server;
     this.#say = say;
+    this.#key = key;
   }
 
   async get(force = false): Promise<string> {
@@ -36,9 +41,10 @@ export class TokenSource {
     try {
       const minTtl = force ? FORCE_NEW : MIN_TTL;
       const agent = this.#ctx.env['GATEKIT_AGENT'];
+      const dpop = await this.#binding();
       const t = agent
-        ? await agentToken(agent, this.#server, minTtl, this.#ctx.store.configFile)
-        : await getToken(this.#ctx, { server: this.#server, minTtl, interactive: false }, { say: this.#say });
+        ? await agentToken(agent, this.#server, minTtl, this.#ctx.store.configFile, dpop?.proof)
+        : await getToken(this.#ctx, { server: this.#server, minTtl, interactive: false, dpop }, { say: this.#say });
       this.#token = { value: t.access_token, expires_at: t.expires_at };
       return t.access_token;
     } catch (err) {
@@ -56,6 +62,13 @@ export class TokenSource {
    */
   async stepUp(): Promise<GatekitError> {
     return loginRequired(this.#ctx, await this.#startLogin(true));
+  }
+
+  /** RFC 9449 §5: the key's thumbprint plus a fresh proof for the token endpoint (or the exec agent). */
+  async #binding(): Promise<DpopBinding | undefined> {
+    const key = await this.#key;
+    if (!key) return undefined;
+    return { jkt: key.jkt, proof: await key.proof('POST', tokenEndpointUrl(this.#ctx.config.daemon.token_listen)) };
   }
 
   #startLogin(reauthenticate = false): Promise<DevicePrompt> {

@@ -28,3 +28,17 @@ export function certificateBinding(config: Config, server: ServerConfig): string
   if (server.listen.kind !== 'tcp' || config.broker.mode !== 'local' || !config.daemon.client_tls) return undefined;
   return certificateThumbprint(config.daemon.client_tls.cert);
 }
+
+/**
+ * How `gatekit connect` binds its tokens for `server` (RFC 8705 or RFC 9449): "mtls" when the server
+ * asks for it, or listens on mTLS and this CLI mints locally with [daemon] client_tls (as before);
+ * otherwise "dpop" — a per-process key, a proof on every request.
+ */
+export function connectBinding(config: Config, server: ServerConfig): 'dpop' | 'mtls' {
+  if (server.token_binding === 'mtls') return 'mtls';
+  if (server.token_binding === 'dpop') return 'dpop';
+  return certificateBinding(config, server) === undefined ? 'dpop' : 'mtls';
+}
+
+/** A token request bound to a DPoP key: its thumbprint, and a proof for tokenEndpointUrl(). */
+export interface DpopBinding { readonly jkt: string; readonly proof: string }

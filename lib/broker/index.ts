@@ -10,3 +10,5 @@ export { logout } from './logout.js';
 export type { LogoutResult } from './logout.js';
 export type { LoginFlow } from './session.js';
 export { isWorkload, workloadToken } from './workload.js';
+export { connectBinding } from './binding.js';
+export type { DpopBinding } from './binding.js';

@@ -3,15 +3,17 @@ import { GatekitError } from '../errors.js';
 import { evaluate, scopeFor } from '../policy/index.js';
 import type { CachedToken, StoredSession } from '../store/index.js';
 import { loadSigningKey, mintAccessToken } from '../token/index.js';
-import { certificateBinding } from './binding.js';
+import { certificateBinding, type DpopBinding } from './binding.js';
 import type { BrokerContext } from './context.js';
 
 /**
  * Applies the policy for one server and, if the person is admitted, mints and caches a token for
  * it. A refusal is POLICY_DENIED naming the rule; nothing is minted or cached then.
  */
-export async function mintForServer(ctx: BrokerContext, server: ServerConfig, session: StoredSession): Promise<CachedToken> {
-  if (ctx.config.broker.mode === 'daemon') return exchangeForServer(ctx, server, session);
+export async function mintForServer(
+  ctx: BrokerContext, server: ServerConfig, session: StoredSession, dpop?: DpopBinding,
+): Promise<CachedToken> {
+  if (ctx.config.broker.mode === 'daemon') return exchangeForServer(ctx, server, session, dpop);
   const { identity } = session;
   const decision = evaluate(identity, server);
   if (!decision.allowed) {
@@ -21,9 +23,11 @@ export async function mintForServer(ctx: BrokerContext, server: ServerConfig, se
   const { broker } = ctx.config;
   if (!broker.signing_key) throw new GatekitError('CONFIG_INVALID', `${ctx.config.file}: local mode needs broker.signing_key`);
   const key = await loadSigningKey(broker.signing_key);
-  const binding = certificateBinding(ctx.config, server);
+  // A DPoP key, when the caller has one, replaces the certificate binding (a token carries one cnf).
+  const binding = dpop ? undefined : certificateBinding(ctx.config, server);
   const { token, claims } = await mintAccessToken(key, {
     certThumbprint: binding,
+    jkt: dpop?.jkt,
     identity,
     issuer: broker.issuer,
     resource: server.resource,
@@ -32,13 +36,13 @@ export async function mintForServer(ctx: BrokerContext, server: ServerConfig, se
     userClaim: ctx.idp.user_claim,
     ttl: broker.token_ttl,
   });
-  return cache(ctx, server, token, claims, binding);
+  return cache(ctx, server, token, claims, binding, dpop !== undefined);
 }
 
 type CachedClaims = { exp: number; iat: number; scope: string; jti: string };
 
 function cache(
-  ctx: BrokerContext, server: ServerConfig, token: string, claims: CachedClaims, binding?: string,
+  ctx: BrokerContext, server: ServerConfig, token: string, claims: CachedClaims, binding?: string, processBound = false,
 ): CachedToken {
   const cached: CachedToken = {
     access_token: token,
@@ -51,7 +55,8 @@ function cache(
     jti: claims.jti,
     ...(binding === undefined ? {} : { cnf_x5t: binding }),
   };
-  ctx.store.writeToken(cached);
+  // A DPoP-bound token works only with its process's key: never written to the shared cache.
+  if (!processBound) ctx.store.writeToken(cached);
   return cached;
 }
 
@@ -61,7 +66,9 @@ function cache(
  * `[daemon] id_token_max_age` allows (less a minute). It sends the IdP's access token instead only
  * when `[daemon] accept_access_tokens` says the daemon takes them and no fresh ID token is at hand.
  */
-async function exchangeForServer(ctx: BrokerContext, server: ServerConfig, session: StoredSession): Promise<CachedToken> {
+async function exchangeForServer(
+  ctx: BrokerContext, server: ServerConfig, session: StoredSession, dpop?: DpopBinding,
+): Promise<CachedToken> {
   const { exchangeToken, TOKEN_TYPES } = await import('../exchange/index.js');
   const { daemon } = ctx.config;
   let current = session;
@@ -78,8 +85,8 @@ async function exchangeForServer(ctx: BrokerContext, server: ServerConfig, sessi
       'the login has no fresh ID token to exchange (the identity provider sent none on renewal)',
       { hint: 'run "gatekit broker login"' });
   }
-  const { access_token } = await exchangeToken(ctx.config, subject[0], subject[1], server.resource);
-  return cache(ctx, server, access_token, claimsOf(access_token));
+  const { access_token } = await exchangeToken(ctx.config, subject[0], subject[1], server.resource, dpop?.proof);
+  return cache(ctx, server, access_token, claimsOf(access_token), undefined, dpop !== undefined);
 }
 
 /** Unverified: the daemon checks it; this only decides whether it is worth sending. */

@@ -2,6 +2,7 @@ import { serverByName } from '../config/index.js';
 import { GatekitError, isGatekitError } from '../errors.js';
 import type { LoginIO } from '../oidc/index.js';
 import type { CachedToken, StoredSession } from '../store/index.js';
+import type { DpopBinding } from './binding.js';
 import { cachedToken } from './cached.js';
 import type { BrokerContext } from './context.js';
 import { interactiveLogin, refreshStored } from './session.js';
@@ -12,6 +13,11 @@ export interface TokenInput {
   readonly minTtl: number;
   /** May a login be started (a person at a TTY)? Otherwise LOGIN_REQUIRED. */
   readonly interactive: boolean;
+  /**
+   * Bind the token to this DPoP key (RFC 9449 `cnf.jkt`). Such a token is useless to any other
+   * process, so it bypasses the shared token cache (the login's lock still makes renewal single-flight).
+   */
+  readonly dpop?: DpopBinding | undefined;
 }
 
 /**
@@ -21,7 +27,7 @@ export interface TokenInput {
  */
 export async function getToken(ctx: BrokerContext, input: TokenInput, io: LoginIO): Promise<CachedToken> {
   const server = serverByName(ctx.config, input.server);
-  const hit = cachedToken(ctx, input.server, input.minTtl);
+  const hit = input.dpop ? undefined : cachedToken(ctx, input.server, input.minTtl);
   if (hit) return hit;
   const release = await ctx.store.lock({
     signal: io.signal,
@@ -36,10 +42,10 @@ export async function getToken(ctx: BrokerContext, input: TokenInput, io: LoginI
     },
   });
   try {
-    const again = cachedToken(ctx, input.server, input.minTtl);
+    const again = input.dpop ? undefined : cachedToken(ctx, input.server, input.minTtl);
     if (again) return again;
     const session = await usableSession(ctx, input.interactive, io);
-    return await (await import('./mint.js')).mintForServer(ctx, server, session);
+    return await (await import('./mint.js')).mintForServer(ctx, server, session, input.dpop);
   } finally {
     release();
   }

@@ -22,3 +22,14 @@ export function formatListen(listen: Listen): string {
   if (listen.kind === 'unix') return `unix:${listen.path}`;
   return listen.host.includes(':') ? `[${listen.host}]:${listen.port}` : `${listen.host}:${listen.port}`;
 }
+
+/**
+ * The `htu` of a DPoP proof sent with a token request (RFC 9449 §5): the daemon's token endpoint —
+ * `http://localhost/token` on a Unix socket, `https://HOST:PORT/token` on mTLS. The exec agent checks
+ * the same URL in local mode, where no endpoint exists.
+ */
+export function tokenEndpointUrl(tokenListen: Listen | undefined): string {
+  if (!tokenListen || tokenListen.kind === 'unix') return 'http://localhost/token';
+  const host = tokenListen.host.includes(':') ? `[${tokenListen.host}]` : tokenListen.host;
+  return `https://${host}:${tokenListen.port}/token`;
+}

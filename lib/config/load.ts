@@ -256,7 +256,11 @@ function checkServer(name: string, s: Section, path: (p: string) => string, dir:
     identity_meta: s.bool('identity_meta', false),
     audit_arguments: s.bool('audit_arguments', false),
     rules: checkRules(s),
+    token_binding: s.oneOf('token_binding', ['any', 'dpop', 'mtls'] as const, 'any'),
   };
+  if (server.token_binding === 'mtls' && server.listen.kind !== 'tcp') {
+    s.fail('token_binding', '"any" or "dpop" for a Unix-socket listener ("mtls" needs a loopback TCP listen address)');
+  }
   s.done();
   return server;
 }

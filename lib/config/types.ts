@@ -97,6 +97,12 @@ export interface ServerConfig {
   readonly env: Readonly<Record<string, string>>;
   readonly identity_meta: boolean;
   readonly audit_arguments: boolean;
+  /**
+   * Which access tokens this server accepts: "any" (bearer too, but a bound token always with its
+   * proof or certificate), "dpop" (RFC 9449 DPoP-bound tokens with a valid proof only), "mtls"
+   * (RFC 8705 certificate-bound tokens on an mTLS listener only).
+   */
+  readonly token_binding: TokenBinding;
   /** `[[servers.NAME.rule]]`: argument, rate and fresh-login rules for tool calls (lib/policy/rules.ts). */
   readonly rules: readonly ToolRule[];
 }
@@ -131,6 +137,8 @@ export interface ToolRule {
   /** Seconds: the token's auth_time may be at most this old (step-up). */
   readonly fresh_login: number | undefined;
 }
+
+export type TokenBinding = 'any' | 'dpop' | 'mtls';
 
 export interface DevConfig {
   /** `gatekit dev` serves [idp] issuer itself with the embedded development provider. */

@@ -1,5 +1,6 @@
 import type { Config, ServerConfig } from '../config/index.js';
 import { toolPatternsOf } from '../policy/index.js';
+import { DPOP_ALGORITHMS } from '../token/index.js';
 
 const cache = new WeakMap<ServerConfig, { hosts: Set<string>; origins: Set<string> }>();
 
@@ -38,5 +39,8 @@ export function protectedResourceMetadata(config: Config, server: ServerConfig):
     bearer_methods_supported: ['header'],
     scopes_supported: [...scopes],
     resource_name: `Gatekit: ${server.name}`,
+    // RFC 9728 §2: the DPoP algorithms the daemon verifies, and whether bearer tokens are refused.
+    dpop_signing_alg_values_supported: [...DPOP_ALGORITHMS],
+    dpop_bound_access_tokens_required: server.token_binding === 'dpop',
   };
 }

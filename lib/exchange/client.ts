@@ -7,12 +7,22 @@ import { fromOauthError } from './errors.js';
 
 export interface ExchangedToken { readonly access_token: string; readonly expires_in: number; readonly scope: string }
 
-/** The CLI's half of daemon mode: trades a subject token for a Gatekit token at [daemon] token_listen. */
-export function exchangeToken(config: Config, subjectToken: string, subjectTokenType: string, resource: string): Promise<ExchangedToken> {
+/**
+ * The CLI's half of daemon mode: trades a subject token for a Gatekit token at [daemon] token_listen.
+ * With `dpopProof` (RFC 9449 §5, htu = the token endpoint), the token comes back bound to its key.
+ */
+export function exchangeToken(
+  config: Config, subjectToken: string, subjectTokenType: string, resource: string, dpopProof?: string,
+): Promise<ExchangedToken> {
   const at = config.daemon.token_listen;
   if (!at) throw new GatekitError('CONFIG_INVALID', `${config.file}: broker.mode = "daemon" needs [daemon] token_listen (the daemon's token endpoint)`);
   const body = new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', resource, subject_token: subjectToken, subject_token_type: subjectTokenType }).toString();
-  const headers = { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(Buffer.byteLength(body)), accept: 'application/json' };
+  const headers: Record<string, string> = {
+    'content-type': 'application/x-www-form-urlencoded',
+    'content-length': String(Buffer.byteLength(body)),
+    accept: 'application/json',
+  };
+  if (dpopProof !== undefined) headers['dpop'] = dpopProof;
   return new Promise((resolve, reject) => {
     const onResponse = (res: import('node:http').IncomingMessage) => {
       let text = '';

@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { AuditEvent } from '../audit/index.js';
-import type { Config } from '../config/index.js';
+import { tokenEndpointUrl, type Config } from '../config/index.js';
 import { GatekitError } from '../errors.js';
 import { evaluate, scopeFor } from '../policy/index.js';
-import { loadSigningKey, mintAccessToken, type SigningKey } from '../token/index.js';
+import { DpopReplayCache, loadSigningKey, mintAccessToken, verifyDpopProof, type SigningKey } from '../token/index.js';
 import { oauthError } from './errors.js';
 import { FailureLimiter, peerOf } from './rate-limit.js';
 import { ReplayGuard } from './replay.js';
@@ -23,7 +23,8 @@ interface State { readonly config: Config; readonly key: SigningKey; readonly su
  * (RFC 8693) with one `resource` (RFC 8707). It verifies the subject token, applies the same
  * policy as local mode and returns the same token. Nothing is stored; errors never echo the token.
  * A peer with too many failed exchanges gets 429 (lib/exchange/rate-limit.ts); a token issued to a
- * caller that presented a client certificate is bound to it (`cnf.x5t#S256`, RFC 8705 §3).
+ * caller that presented a client certificate is bound to it (`cnf.x5t#S256`, RFC 8705 §3), one that
+ * sent a DPoP proof to the proof's key (`cnf.jkt`, RFC 9449 §5; the proof wins over the certificate).
  */
 export async function startTokenEndpoint(
   config: Config, audit: (event: AuditEvent) => void, listen: (handler: RequestListener) => Promise<Server>,
@@ -64,6 +65,23 @@ export async function startTokenEndpoint(
   };
 }
 
+/** Proof jtis seen at the token endpoint (RFC 9449 §11.1), for as long as the process runs. */
+const replays = new DpopReplayCache();
+
+/**
+ * RFC 9449 §5: the key of the request's DPoP proof (htm POST, htu the token endpoint's URL, see
+ * tokenEndpointUrl), or undefined when none was sent. A bad proof is DPOP_INVALID (invalid_dpop_proof).
+ */
+async function proofKeyOf(req: IncomingMessage, config: Config, seen: DpopReplayCache): Promise<string | undefined> {
+  const proof = req.headers['dpop'];
+  if (proof === undefined) return undefined;
+  if (typeof proof !== 'string' || proof.includes(',')) {
+    throw new GatekitError('DPOP_INVALID', 'send exactly one DPoP proof');
+  }
+  const url = tokenEndpointUrl(config.daemon.token_listen);
+  return (await verifyDpopProof(proof, { method: 'POST', url, replays: seen })).jkt;
+}
+
 async function exchange(state: State, req: IncomingMessage, audit: (event: AuditEvent) => void): Promise<Record<string, unknown>> {
   if (req.method !== 'POST' || (req.url ?? '').split('?')[0] !== '/token') throw new GatekitError('BAD_REQUEST', 'POST /token only');
   if (!String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) throw new GatekitError('BAD_REQUEST', 'the body must be application/x-www-form-urlencoded');
@@ -78,7 +96,9 @@ async function exchange(state: State, req: IncomingMessage, audit: (event: Audit
   if (!subjectToken || !type) throw new GatekitError('BAD_REQUEST', 'subject_token and subject_token_type are required');
 
   let subject;
+  let jkt: string | undefined;
   try {
+    jkt = await proofKeyOf(req, state.config, replays);
     subject = await state.subjects.verify(subjectToken, type);
   } catch (err) {
     audit({ event: 'auth.failed', server: server.name, method: 'token-exchange', outcome: 'error', error: (err as Error).message });
@@ -94,10 +114,16 @@ async function exchange(state: State, req: IncomingMessage, audit: (event: Audit
   const { token, claims } = await mintAccessToken(state.key, {
     identity, issuer: config.broker.issuer, resource: server.resource, scope: scopeFor(decision),
     clientId: config.idp?.client_id ?? 'gatekit', userClaim: config.idp?.user_claim ?? 'email', ttl: config.broker.token_ttl,
-    certThumbprint: certThumbprintOf(req),
+    // RFC 9449 §5: a DPoP proof on the request binds the token to its key (instead of the certificate).
+    ...(jkt ? { jkt } : { certThumbprint: certThumbprintOf(req) }),
   });
   audit({ event: 'token.exchange', server: server.name, user: identity.user, sub: identity.sub, jti: claims.jti, outcome: 'ok', ...(workload ? { workload } : {}) });
-  return { access_token: token, issued_token_type: 'urn:ietf:params:oauth:token-type:access_token', token_type: 'Bearer', expires_in: claims.exp - claims.iat, scope: claims.scope };
+  return {
+    access_token: token,
+    issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+    token_type: jkt ? 'DPoP' : 'Bearer',
+    expires_in: claims.exp - claims.iat, scope: claims.scope,
+  };
 }
 
 function readBody(req: IncomingMessage): Promise<string> {

@@ -7,6 +7,8 @@ const OAUTH: Partial<Record<ErrorCode, { error: string; status: number }>> = {
   TOKEN_INVALID: { error: 'invalid_grant', status: 400 },
   TOKEN_EXPIRED: { error: 'invalid_grant', status: 400 },
   NOT_FOUND: { error: 'invalid_target', status: 400 },
+  // RFC 9449 §5: a bad proof on the token request.
+  DPOP_INVALID: { error: 'invalid_dpop_proof', status: 400 },
   POLICY_DENIED: { error: 'access_denied', status: 403 },
   IDP_UNREACHABLE: { error: 'temporarily_unavailable', status: 503 },
   LIMIT_EXCEEDED: { error: 'invalid_request', status: 413 },
@@ -25,6 +27,7 @@ export function fromOauthError(status: number, body: { error?: string; error_des
   switch (body.error) {
     case 'access_denied': return new GatekitError('POLICY_DENIED', `the daemon refused: ${why}`);
     case 'invalid_grant': return new GatekitError('LOGIN_REQUIRED', `the daemon did not accept the login: ${why}`, { hint: 'run "gatekit broker login"' });
+    case 'invalid_dpop_proof': return new GatekitError('DPOP_INVALID', `the daemon refused the DPoP proof: ${why}`);
     case 'invalid_target': return new GatekitError('USAGE', `the daemon does not serve that resource: ${why}`);
     case 'temporarily_unavailable': return new GatekitError('IDP_UNREACHABLE', `the daemon could not check the login: ${why}`);
     default: return new GatekitError('DAEMON_UNREACHABLE', `the daemon's token endpoint answered ${status}: ${why}`);

@@ -15,6 +15,16 @@ export class VerifiedTokenCache {
   constructor(maxEntries = 10_000) { this.#max = maxEntries }
 
   async verify(token: string, options: VerifyOptions): Promise<AccessTokenClaims> {
+    const claims = await this.verifySigned(token, options);
+    checkBinding(claims, options.audience, options.certThumbprint, options.now ?? Date.now(), options.dpopJkt);
+    return claims;
+  }
+
+  /**
+   * The cached half alone (signature and claims), for a caller that checks the binding itself
+   * afterwards with checkBinding — e.g. only once the token is known good, a DPoP proof.
+   */
+  async verifySigned(token: string, options: Omit<VerifyOptions, 'audience'>): Promise<AccessTokenClaims> {
     const now = options.now ?? Date.now();
     let verdict = this.#entries.get(token);
     if (verdict === undefined || verdict.keysVersion !== options.keys.version) {
@@ -24,7 +34,6 @@ export class VerifiedTokenCache {
       if (this.#entries.size >= this.#max) this.#evict(now);
       this.#entries.set(token, verdict);
     }
-    checkBinding(verdict.claims, options.audience, options.certThumbprint, now);
     return verdict.claims;
   }
 

@@ -19,7 +19,8 @@ export interface AccessTokenClaims {
   readonly scope: string;
   readonly groups: readonly string[];
   readonly auth_time?: number;
-  readonly cnf?: { readonly 'x5t#S256': string };
+  /** RFC 8705 `x5t#S256` (a client certificate) or RFC 9449 `jkt` (a DPoP key): one of the two. */
+  readonly cnf?: { readonly 'x5t#S256'?: string; readonly jkt?: string };
   readonly [claim: string]: unknown;
 }
 

@@ -13,3 +13,6 @@ export { loadTrustedKeys, openTrustedKeys, TrustedKeySource } from './trusted.js
 export type { TrustedKeyOptions } from './trusted.js';
 export { fetchJwks, isAllowedKeyUrl, JWKS_MAX_BYTES } from './jwks-fetch.js';
 export type { JwksFetchOptions } from './jwks-fetch.js';
+export { verifyDpopProof, accessTokenHash, DpopReplayCache, DPOP_ALGORITHMS } from './dpop.js';
+export type { ProofCheck, VerifiedProof } from './dpop.js';
+export { DpopKey } from './dpop-key.js';

@@ -14,6 +14,8 @@ export interface MintInput {
   readonly ttl: number;
   /** RFC 8705 certificate thumbprint binding the token to one client certificate. */
   readonly certThumbprint?: string | undefined;
+  /** RFC 9449 §6 JWK thumbprint binding the token to one DPoP key; not together with certThumbprint. */
+  readonly jkt?: string | undefined;
   readonly now?: number;
 }
 
@@ -41,7 +43,9 @@ export async function mintAccessToken(key: SigningKey, input: MintInput): Promis
   };
   if (!REGISTERED_CLAIMS.has(input.userClaim) && input.userClaim !== 'sub') claims[input.userClaim] = identity.user;
   if (identity.auth_time !== undefined) claims['auth_time'] = identity.auth_time;
+  if (input.certThumbprint && input.jkt) throw new TypeError('bind a token to a certificate or a DPoP key, not both');
   if (input.certThumbprint) claims['cnf'] = { 'x5t#S256': input.certThumbprint };
+  if (input.jkt) claims['cnf'] = { jkt: input.jkt };
   const token = await new SignJWT(claims)
     .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid: key.kid })
     .sign(key.key);

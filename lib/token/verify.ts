@@ -34,6 +34,8 @@ export interface VerifyOptions {
   readonly now?: number;
   /** RFC 8705 thumbprint of the client certificate on this connection, if any. */
   readonly certThumbprint?: string | undefined;
+  /** RFC 9449: thumbprint of the key of a DPoP proof that checked out for this request, if any. */
+  readonly dpopJkt?: string | undefined;
 }
 
 function invalid(description: string, cause?: unknown): GatekitError {
@@ -50,12 +52,14 @@ function invalid(description: string, cause?: unknown): GatekitError {
  */
 export async function verifyAccessToken(token: string, options: VerifyOptions): Promise<AccessTokenClaims> {
   const claims = await verifySignedClaims(token, options);
-  checkBinding(claims, options.audience, options.certThumbprint, options.now);
+  checkBinding(claims, options.audience, options.certThumbprint, options.now, options.dpopJkt);
   return claims;
 }
 
 /** Signature and time-independent checks: the part worth caching per token. */
-export async function verifySignedClaims(token: string, options: Omit<VerifyOptions, 'audience' | 'certThumbprint'>): Promise<AccessTokenClaims> {
+export async function verifySignedClaims(
+  token: string, options: Omit<VerifyOptions, 'audience' | 'certThumbprint' | 'dpopJkt'>,
+): Promise<AccessTokenClaims> {
   if (token.length > MAX_TOKEN_LENGTH || !JWS_COMPACT.test(token)) throw invalid('malformed token');
   const now = options.now ?? Date.now();
   let payload: Record<string, unknown>;
@@ -90,13 +94,30 @@ export async function verifySignedClaims(token: string, options: Omit<VerifyOpti
   return payload as AccessTokenClaims;
 }
 
-/** The per-request checks: expiry against now, audience, certificate binding. */
-export function checkBinding(claims: AccessTokenClaims, audience: string, certThumbprint?: string, now = Date.now()): void {
+/**
+ * The per-request checks: expiry against now, audience, and the token's binding — a certificate
+ * (RFC 8705 `cnf.x5t#S256`) or a DPoP key (RFC 9449 `cnf.jkt`) — to what this request presented.
+ */
+export function checkBinding(
+  claims: AccessTokenClaims, audience: string, certThumbprint?: string, now = Date.now(), dpopJkt?: string,
+): void {
   if (claims.exp + MAX_SKEW <= now / 1000) throw new GatekitError('TOKEN_EXPIRED', 'token expired');
   if (claims.aud !== audience) throw invalid('token is for another resource');
-  const bound = claims.cnf?.['x5t#S256'];
-  if (claims.cnf !== undefined && typeof bound !== 'string') throw invalid('unsupported cnf confirmation');
-  if (bound !== undefined && bound !== certThumbprint) throw invalid('token is bound to another client certificate');
+  if (claims.cnf === undefined) return;
+  if (typeof claims.cnf !== 'object' || claims.cnf === null) throw invalid('unsupported cnf confirmation');
+  const cnf = claims.cnf as Record<string, unknown>;
+  const x5t = cnf['x5t#S256'];
+  const jkt = cnf['jkt'];
+  if (Object.keys(cnf).length !== 1 || (typeof x5t !== 'string' && typeof jkt !== 'string')) {
+    throw invalid('unsupported cnf confirmation');
+  }
+  if (typeof x5t === 'string' && x5t !== certThumbprint) throw invalid('token is bound to another client certificate');
+  // RFC 9449 §7.1: a DPoP-bound token needs a proof by its key; presented as Bearer, it has none.
+  if (typeof jkt === 'string' && jkt !== dpopJkt) {
+    throw invalid(dpopJkt === undefined
+      ? 'token is DPoP-bound: send it with a DPoP proof'
+      : 'token is bound to another DPoP key');
+  }
 }
 
 function translate(err: unknown): GatekitError {

@@ -1,0 +1,154 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Client, DpopSession, StreamableHTTPClientTransport, withDpop } from '@modelcontextprotocol/client';
+import { fetch as undiciFetch, request } from 'undici';
+import { loadConfig } from '../lib/config/index.js';
+import { certificateInfo } from '../lib/setup/index.js';
+import { DpopKey, DpopReplayCache, mintAccessToken, verifyDpopProof } from '../lib/token/index.js';
+import {
+  BROKER_ISSUER,
+  daemonConfig,
+  freePort,
+  INITIALIZE,
+  JSON_HEADERS,
+  NOTES_SERVER,
+  startHarness,
+  type Harness,
+} from './helpers/daemon-harness.js';
+import { basicConfig, workspace } from './helpers/workspace.js';
+
+const text = (r: unknown) => (r as { content: Array<{ text?: string }> }).content[0]?.text ?? '';
+
+describe('token_binding = "mtls" and DPoP over an mTLS listener', () => {
+  let h: Harness;
+  let certOnlyUrl: string;
+  let tlsUrl: string;
+
+  before(async () => {
+    const port = await freePort();
+    h = await startHarness(
+      await daemonConfig(`
+[servers.certonly]
+command = ["${process.execPath}", "${NOTES_SERVER}"]
+listen = "127.0.0.1:${port}"
+allow_users = ["alice@example.com"]
+token_binding = "mtls"
+`),
+    );
+    certOnlyUrl = `https://127.0.0.1:${port}/mcp`;
+    const tls = h.config.servers.get('tls')!.listen;
+    tlsUrl = `https://127.0.0.1:${tls.kind === 'tcp' ? tls.port : 0}/mcp`;
+  });
+  after(async () => {
+    await h.close();
+  });
+
+  const mint = async (server: string, binding: { certThumbprint?: string; jkt?: string }) =>
+    (
+      await mintAccessToken(h.key, {
+        identity: { user: 'alice@example.com', sub: 'sub-alice', groups: [] },
+        issuer: BROKER_ISSUER,
+        resource: h.config.servers.get(server)!.resource,
+        scope: 'tools:*',
+        clientId: 'gatekit-cli',
+        userClaim: 'email',
+        ttl: 300,
+        ...binding,
+      })
+    ).token;
+
+  const post = async (url: string, headers: Record<string, string>) => {
+    const res = await request(url, {
+      method: 'POST',
+      headers: { ...JSON_HEADERS, ...headers },
+      body: INITIALIZE,
+      dispatcher: h.mtls,
+    });
+    await res.body.dump();
+    return res.statusCode;
+  };
+
+  it(
+    'refuses a bearer token and a DPoP-bound token with a valid proof; accepts a certificate-bound token',
+    async () => {
+    const sessions = h.daemon.sessions.size;
+    assert.equal(await post(certOnlyUrl, { authorization: `Bearer ${await h.token('certonly')}` }), 401);
+    const key = await DpopKey.generate();
+    const bound = await mint('certonly', { jkt: key.jkt });
+    assert.equal(
+      await post(certOnlyUrl, { authorization: `DPoP ${bound}`, dpop: await key.proof('POST', certOnlyUrl, bound) }),
+      401,
+    );
+    assert.equal(h.daemon.sessions.size, sessions, 'no child started');
+    const thumbprint = certificateInfo(h.config.daemon.client_tls!.cert).thumbprint;
+    assert.equal(
+      await post(certOnlyUrl, { authorization: `Bearer ${await mint('certonly', { certThumbprint: thumbprint })}` }),
+      200,
+    );
+  });
+
+  it('is refused at load time for a Unix-socket listener (and a value outside "any", "dpop", "mtls")', () => {
+    assert.equal(h.config.servers.get('certonly')!.token_binding, 'mtls');
+    assert.equal(h.config.servers.get('notes')!.token_binding, 'any');
+    for (const value of ['"mtls"', '"bearer"', 'true']) {
+      const ws = workspace(
+        basicConfig('http://127.0.0.1:9', `\n[servers.sock]\ncommand = ["node"]\ntoken_binding = ${value}\n`),
+      );
+      try {
+        assert.throws(
+          () => loadConfig({ config: ws.config }),
+          (err: { code?: string }) => err.code === 'CONFIG_INVALID',
+        );
+      } finally {
+        ws.remove();
+      }
+    }
+  });
+
+  it(
+    'the htu of an mTLS listener is https://127.0.0.1:PORT/mcp: the SDK v2 client with DPoP calls a tool over it',
+    async () => {
+    const session = await DpopSession.create({ alg: 'EdDSA' });
+    const token = await mint('tls', { jkt: session.thumbprint });
+    const viaMtls = ((url: string | URL, init?: RequestInit) =>
+      undiciFetch(url, { ...(init as object), dispatcher: h.mtls } as never)) as typeof fetch;
+    const transport = new StreamableHTTPClientTransport(new URL(tlsUrl), {
+      fetch: withDpop(session, async () => token)(viaMtls),
+      authProvider: { token: async () => token },
+    });
+    const client = new Client({ name: 'gatekit-dpop-mtls', version: '1.0.0' });
+    await client.connect(transport);
+    try {
+      assert.equal(text(await client.callTool({ name: 'echo', arguments: { message: 'over tls' } })), 'over tls');
+    } finally {
+      await transport.terminateSession().catch(() => {});
+      await client.close();
+    }
+    const key = await DpopKey.generate();
+    const other = await mint('tls', { jkt: key.jkt });
+    const wrongHtu = await key.proof('POST', 'http://localhost/mcp', other);
+    assert.equal(await post(tlsUrl, { authorization: `DPoP ${other}`, dpop: wrongHtu }), 401);
+  });
+});
+
+describe('the DPoP replay cache is bounded', () => {
+  it('refuses new proofs when full of live ones, and makes room once they are outside the window', async () => {
+    const key = await DpopKey.generate();
+    const replays = new DpopReplayCache(2);
+    const check = (now: number) => ({ method: 'POST', url: 'http://localhost/mcp', replays, now });
+    const now = Date.now();
+    await verifyDpopProof(await key.proof('POST', 'http://localhost/mcp'), check(now));
+    await verifyDpopProof(await key.proof('POST', 'http://localhost/mcp'), check(now));
+    const third = await key.proof('POST', 'http://localhost/mcp');
+    await assert.rejects(verifyDpopProof(third, check(now)), (err: { code?: string }) => err.code === 'DPOP_INVALID');
+    assert.equal(replays.size, 2);
+    // 50 s on: the first two are still replayable (their iat is within 60 s), so still refused.
+    await assert.rejects(
+      verifyDpopProof(third, check(now + 50_000)),
+      (err: { code?: string }) => err.code === 'DPOP_INVALID',
+    );
+    // 62 s on, the old entries are outside the window and dropped to make room.
+    replays.remember('later', Math.floor((now + 62_000) / 1000), now + 62_000);
+    assert.equal(replays.size, 1);
+  });
+});

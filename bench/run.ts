@@ -19,7 +19,13 @@ import { startDaemonProcess } from '../lib/dev/index.js';
 import { initialize } from '../lib/setup/index.js';
 import { SessionStore } from '../lib/store/index.js';
 import {
-  DpopKey, DpopReplayCache, loadSigningKey, loadTrustedKeys, mintAccessToken, verifyAccessToken, verifyDpopProof,
+  DpopKey,
+  DpopReplayCache,
+  loadSigningKey,
+  loadTrustedKeys,
+  mintAccessToken,
+  verifyAccessToken,
+  verifyDpopProof,
   VerifiedTokenCache,
 } from '../lib/token/index.js';
 import { daemonConfig, NOTES_SERVER } from '../test/helpers/daemon-harness.js';
@@ -36,7 +42,11 @@ const SESSIONS = 30;
 const ECHO = { name: 'echo', arguments: { message: 'x' } };
 
 interface Row {
-  readonly path: string; readonly p50: number; readonly p99: number; readonly rps: number; readonly setup: number;
+  readonly path: string;
+  readonly p50: number;
+  readonly p99: number;
+  readonly rps: number;
+  readonly setup: number;
   /** CPU the proxy process (not its child) spent per tools/call, in ms; undefined for direct stdio. */
   readonly cpu: number | undefined;
 }
@@ -60,7 +70,9 @@ async function startLeanProxy(socket: string): Promise<{ pid: number; stop: () =
   const child = spawn(process.execPath, [script, socket, NOTES_SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`lean proxy exited (${code})`)));
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => { if (d.includes('listening')) resolve() });
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      if (d.includes('listening')) resolve();
+    });
   });
   return { pid: child.pid!, stop: () => child.kill('SIGTERM') };
 }
@@ -83,15 +95,20 @@ function httpClient(url: string, dispatcher: Dispatcher, token: string, dpop?: D
       headers.set('dpop', await dpop!.proof(init?.method ?? 'GET', String(u), token));
       return viaDispatcher(u, { ...init, headers });
     };
-    await client.connect(new StreamableHTTPClientTransport(new URL(url), {
-      fetch: (dpop ? withProof : viaDispatcher) as typeof fetch,
-      requestInit: { headers: { authorization: `Bearer ${token}` } },
-    }));
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(url), {
+        fetch: (dpop ? withProof : viaDispatcher) as typeof fetch,
+        requestInit: { headers: { authorization: `Bearer ${token}` } },
+      }),
+    );
     return client;
   };
 }
 
-interface StartupTimes { readonly node: number; readonly token: number }
+interface StartupTimes {
+  readonly node: number;
+  readonly token: number;
+}
 
 /** package.json's `bin`: the file `npm install` links as `gatekit` (the esbuild bundle, scripts/build.mjs). */
 const PACKAGE_JSON = new URL('../../package.json', import.meta.url);
@@ -102,8 +119,14 @@ async function cliStartup(config: Config, env: NodeJS.ProcessEnv, token: string)
   const store = new SessionStore(config.idp!.issuer, config.idp!.client_id, config.file, env);
   const resource = config.servers.get('notes')!.resource;
   store.writeToken({
-    access_token: token, expires_at: Math.floor(Date.now() / 1000) + 3000, issued_at: 0, server: 'notes', resource,
-    issuer: config.broker.issuer, scope: 'tools:*', jti: 'bench',
+    access_token: token,
+    expires_at: Math.floor(Date.now() / 1000) + 3000,
+    issued_at: 0,
+    server: 'notes',
+    resource,
+    issuer: config.broker.issuer,
+    scope: 'tools:*',
+    jti: 'bench',
   });
   const time = (args: string[], expected: string) => {
     const runs: number[] = [];
@@ -116,7 +139,10 @@ async function cliStartup(config: Config, env: NodeJS.ProcessEnv, token: string)
     return percentile(runs, 50);
   };
   time(['-e', '0'], '');
-  return { node: time(['-e', '0'], ''), token: time([SHIPPED_BIN, 'broker', 'token', '--resource', 'notes'], `${token}\n`) };
+  return {
+    node: time(['-e', '0'], ''),
+    token: time([SHIPPED_BIN, 'broker', 'token', '--resource', 'notes'], `${token}\n`),
+  };
 }
 
 /** Argument rules per tools/call, in-process: a path_under + schema rule vs a server without rules (calls/s). */
@@ -126,7 +152,8 @@ async function ruleCost(): Promise<{ ruled: number; bare: number }> {
     broker: { signing_key: '/nonexistent' },
     servers: {
       ruled: {
-        command: ['true'], allow_users: ['*'],
+        command: ['true'],
+        allow_users: ['*'],
         rule: [{ tools: ['read_*'], args: { path: { path_under: ['/srv/shared'] } }, schema }],
       },
       bare: { command: ['true'], allow_users: ['*'] },
@@ -146,21 +173,35 @@ async function ruleCost(): Promise<{ ruled: number; bare: number }> {
 
 async function main(): Promise<void> {
   const ws = workspace(await daemonConfig('', ''));
-  ws.write(readFileSync(ws.config, 'utf8').replace('max_sessions_per_user = 4', 'max_sessions_per_user = 64').replace('max_children = 6', 'max_children = 64'));
+  ws.write(
+    readFileSync(ws.config, 'utf8')
+      .replace('max_sessions_per_user = 4', 'max_sessions_per_user = 64')
+      .replace('max_children = 6', 'max_children = 64'),
+  );
   const config = loadConfig({ config: ws.config });
   await initialize(config, { force: false });
   const key = await loadSigningKey(join(ws.dir, 'keys', 'broker.jwk'));
-  const token = async (server: string, jkt?: string) => (await mintAccessToken(key, {
-    identity: { user: 'alice@example.com', sub: 'sub-alice', groups: [] }, issuer: config.broker.issuer,
-    resource: config.servers.get(server)!.resource, scope: 'tools:*', clientId: 'gatekit-cli', userClaim: 'email', ttl: 3600,
-    jkt,
-  })).token;
+  const token = async (server: string, jkt?: string) =>
+    (
+      await mintAccessToken(key, {
+        identity: { user: 'alice@example.com', sub: 'sub-alice', groups: [] },
+        issuer: config.broker.issuer,
+        resource: config.servers.get(server)!.resource,
+        scope: 'tools:*',
+        clientId: 'gatekit-cli',
+        userClaim: 'email',
+        ttl: 3600,
+        jkt,
+      })
+    ).token;
   const daemon = await startDaemonProcess(config, process.env, () => {});
   const pid = daemon.child.pid!;
   const rssIdle = rssMb(pid);
   const unix = new Agent({ connect: { socketPath: join(ws.dir, 'run', 'notes.sock') } });
   const tlsFiles = config.daemon.client_tls!;
-  const mtls = new Agent({ connect: { ca: readFileSync(tlsFiles.ca), cert: readFileSync(tlsFiles.cert), key: readFileSync(tlsFiles.key) } });
+  const mtls = new Agent({
+    connect: { ca: readFileSync(tlsFiles.ca), cert: readFileSync(tlsFiles.cert), key: readFileSync(tlsFiles.key) },
+  });
   const tlsListen = config.servers.get('tls')!.listen;
 
   const leanSocket = join(ws.dir, 'run', 'lean.sock');
@@ -168,19 +209,29 @@ async function main(): Promise<void> {
   const leanAgent = new Agent({ connect: { socketPath: leanSocket } });
 
   const rows: Row[] = [];
-  rows.push(await measure('direct stdio (SDK client → notes fixture)', async () => {
-    const client = new Client({ name: 'bench', version: '1' });
-    await client.connect(new StdioClientTransport({ command: process.execPath, args: [NOTES_SERVER] }));
-    return client;
-  }));
-  const leanRow = await measure('lean no-auth proxy, Unix socket (node:http → stdio child, raw JSON-RPC)',
-    httpClient('http://localhost/mcp', leanAgent, 'none'), lean.pid);
+  rows.push(
+    await measure('direct stdio (SDK client → notes fixture)', async () => {
+      const client = new Client({ name: 'bench', version: '1' });
+      await client.connect(new StdioClientTransport({ command: process.execPath, args: [NOTES_SERVER] }));
+      return client;
+    }),
+  );
+  const leanRow = await measure(
+    'lean no-auth proxy, Unix socket (node:http → stdio child, raw JSON-RPC)',
+    httpClient('http://localhost/mcp', leanAgent, 'none'),
+    lean.pid,
+  );
   rows.push(leanRow);
   lean.stop();
   let rssLoad = 0;
-  const sampler = setInterval(() => { rssLoad = Math.max(rssLoad, rssMb(pid)) }, 50);
-  const daemonRow = await measure('daemon, Unix socket (SDK client, Streamable HTTP)',
-    httpClient('http://localhost/mcp', unix, await token('notes')), pid);
+  const sampler = setInterval(() => {
+    rssLoad = Math.max(rssLoad, rssMb(pid));
+  }, 50);
+  const daemonRow = await measure(
+    'daemon, Unix socket (SDK client, Streamable HTTP)',
+    httpClient('http://localhost/mcp', unix, await token('notes')),
+    pid,
+  );
   rows.push(daemonRow);
   const dpopKey = await DpopKey.generate();
   const dpopClient = httpClient('http://localhost/mcp', unix, await token('notes', dpopKey.jkt), dpopKey);
@@ -192,7 +243,12 @@ async function main(): Promise<void> {
 
   const bad = `${(await token('notes')).slice(0, -8)}AAAAAAAA`;
   const rejects = await sequential(2000, async () => {
-    const res = await request('http://localhost/mcp', { method: 'POST', dispatcher: unix, headers: { host: 'localhost', authorization: `Bearer ${bad}`, 'content-type': 'application/json' }, body: '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}' });
+    const res = await request('http://localhost/mcp', {
+      method: 'POST',
+      dispatcher: unix,
+      headers: { host: 'localhost', authorization: `Bearer ${bad}`, 'content-type': 'application/json' },
+      body: '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}',
+    });
     await res.body.dump();
     if (res.statusCode !== 401) throw new Error(`expected 401, got ${res.statusCode}`);
   });
@@ -219,9 +275,20 @@ async function main(): Promise<void> {
   ws.remove();
 
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
-  console.log(`\nGatekit bench — Node ${process.version}, ${cpus().length} × ${cpu}, ${new Date().toISOString().slice(0, 10)}`);
-  console.log(`${CALLS} sequential tools/call (echo) for latency, ${LOAD} with 16 in flight for throughput, ${SESSIONS} sessions for set-up.\n`);
-  const columns = ['path', 'p50 tools/call', 'p99 tools/call', 'calls/s (16 in flight)', 'session set-up p50', 'proxy CPU per call'];
+  console.log(
+    `\nGatekit bench — Node ${process.version}, ${cpus().length} × ${cpu}, ${new Date().toISOString().slice(0, 10)}`,
+  );
+  console.log(
+    `${CALLS} sequential tools/call (echo) for latency, ${LOAD} with 16 in flight for throughput, ${SESSIONS} sessions for set-up.\n`,
+  );
+  const columns = [
+    'path',
+    'p50 tools/call',
+    'p99 tools/call',
+    'calls/s (16 in flight)',
+    'session set-up p50',
+    'proxy CPU per call',
+  ];
   console.log(`| ${columns.join(' | ')} |`);
   console.log('|---|---|---|---|---|---|');
   for (const r of rows) {
@@ -241,11 +308,19 @@ async function main(): Promise<void> {
   console.log(`| daemon RSS peak under load | ${rssLoad.toFixed(1)} MB |`);
   console.log(`| bad token rejected (HTTP round trip over the socket, p50) | ${ms(percentile(rejects, 50))} |`);
   console.log(`| bad token: signature check in-process (p50) | ${ms(percentile(badVerify, 50))} |`);
-  console.log(`| token verification, uncached (per second) | ${(1000 / (cold.reduce((a, b) => a + b) / cold.length)).toFixed(0)} |`);
-  console.log(`| token verification, cached (per second) | ${(1000 / (hot.reduce((a, b) => a + b) / hot.length)).toFixed(0)} |`);
+  console.log(
+    `| token verification, uncached (per second) | ${(1000 / (cold.reduce((a, b) => a + b) / cold.length)).toFixed(0)} |`,
+  );
+  console.log(
+    `| token verification, cached (per second) | ${(1000 / (hot.reduce((a, b) => a + b) / hot.length)).toFixed(0)} |`,
+  );
   console.log(`| audit line, plain JSON + write(2) (in-process, mean) | ${audit.plainUs.toFixed(2)} µs |`);
-  console.log(`| audit line, hash chain + checkpoint every 1000 (in-process, mean) | ${audit.chainedUs.toFixed(2)} µs (+${(audit.chainedUs - audit.plainUs).toFixed(2)} µs) |`);
-  console.log(`| tools/call args_digest (RFC 8785 + SHA-256) + traceparent (mean) | ${audit.digestAndTraceUs.toFixed(2)} µs |`);
+  console.log(
+    `| audit line, hash chain + checkpoint every 1000 (in-process, mean) | ${audit.chainedUs.toFixed(2)} µs (+${(audit.chainedUs - audit.plainUs).toFixed(2)} µs) |`,
+  );
+  console.log(
+    `| tools/call args_digest (RFC 8785 + SHA-256) + traceparent (mean) | ${audit.digestAndTraceUs.toFixed(2)} µs |`,
+  );
   console.log(`| argument rules, path_under + schema, in-process (checks per second) | ${rules.ruled.toFixed(0)} |`);
   console.log(`| argument rules, server without rules, in-process (checks per second) | ${rules.bare.toFixed(0)} |`);
   const proofRate = 1000 / (proofChecks.reduce((a, b) => a + b) / proofChecks.length);

@@ -23,7 +23,11 @@ export async function sequential(count: number, fn: () => Promise<unknown>): Pro
 export async function throughput(total: number, inFlight: number, fn: () => Promise<unknown>): Promise<number> {
   let next = 0;
   const t = performance.now();
-  await Promise.all(Array.from({ length: inFlight }, async () => { while (next++ < total) await fn() }));
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (next++ < total) await fn();
+    }),
+  );
   return total / ((performance.now() - t) / 1000);
 }
 

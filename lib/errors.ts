@@ -25,7 +25,10 @@ export type ErrorCode =
   | 'COMMAND_NOT_FOUND'
   | 'INTERNAL';
 
-interface CodeInfo { readonly exit: number; readonly status: number }
+interface CodeInfo {
+  readonly exit: number;
+  readonly status: number;
+}
 
 const CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
   USAGE: { exit: 2, status: 400 },
@@ -51,7 +54,10 @@ const CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
   INTERNAL: { exit: 1, status: 500 },
 };
 
-export interface GatekitErrorOptions { hint?: string; cause?: unknown }
+export interface GatekitErrorOptions {
+  hint?: string;
+  cause?: unknown;
+}
 
 export class GatekitError extends Error {
   readonly code: ErrorCode;
@@ -64,8 +70,12 @@ export class GatekitError extends Error {
     this.hint = options.hint;
   }
 
-  get exitCode(): number { return CODES[this.code].exit }
-  get httpStatus(): number { return CODES[this.code].status }
+  get exitCode(): number {
+    return CODES[this.code].exit;
+  }
+  get httpStatus(): number {
+    return CODES[this.code].status;
+  }
 }
 
 export function isGatekitError(err: unknown, code?: ErrorCode): err is GatekitError {

@@ -27,8 +27,16 @@ export function ensurePrivateDir(path: string): void {
 /** Reads a JSON file; undefined when it does not exist or is not valid JSON (a torn cache is a miss). */
 export function readJsonFile<T>(path: string): T | undefined {
   let text: string;
-  try { text = readFileSync(path, 'utf8') } catch { return undefined }
-  try { return JSON.parse(text) as T } catch { return undefined }
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -39,7 +47,11 @@ export function readJsonFile<T>(path: string): T | undefined {
  */
 export function untrustedReason(path: string, kind: 'owned' | 'shared-dir'): string | undefined {
   let st: Stats;
-  try { st = statSync(path) } catch { return undefined }
+  try {
+    st = statSync(path);
+  } catch {
+    return undefined;
+  }
   const mode = (st.mode & 0o7777).toString(8).padStart(4, '0');
   if (kind === 'owned') {
     const uid = process.getuid?.();

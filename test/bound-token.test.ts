@@ -8,11 +8,18 @@ import { Agent, request, type Dispatcher } from 'undici';
 import { startDevIdp, type DevIdp } from '../lib/devidp/index.js';
 import { certificateInfo, issueClientCertificate } from '../lib/setup/index.js';
 import { gatekit, GATEKIT_BIN } from './helpers/cli.js';
-import { baseUrl, daemonConfig, INITIALIZE, JSON_HEADERS, startHarness, type Harness } from './helpers/daemon-harness.js';
+import {
+  baseUrl,
+  daemonConfig,
+  INITIALIZE,
+  JSON_HEADERS,
+  startHarness,
+  type Harness,
+} from './helpers/daemon-harness.js';
 import { decodePart } from './helpers/forge.js';
 import { deviceLoginCli } from './helpers/login.js';
 
-const text = (r: unknown) => ((r as { content: Array<{ text?: string }> }).content[0]?.text ?? '');
+const text = (r: unknown) => (r as { content: Array<{ text?: string }> }).content[0]?.text ?? '';
 
 describe('RFC 8705 on the connect side: tokens for an mTLS listener are bound to [daemon] client_tls', () => {
   let idp: DevIdp;
@@ -27,7 +34,13 @@ describe('RFC 8705 on the connect side: tokens for an mTLS listener are bound to
     const out = { cert: join(h.ws.dir, 'mallory', 'client.pem'), key: join(h.ws.dir, 'mallory', 'client.key') };
     await issueClientCertificate(join(h.ws.dir, 'certs', 'ca.pem'), out, 'mallory@example.com');
     otherCert = out.cert;
-    other = new Agent({ connect: { ca: readFileSync(join(h.ws.dir, 'certs', 'ca.pem')), cert: readFileSync(out.cert), key: readFileSync(out.key) } });
+    other = new Agent({
+      connect: {
+        ca: readFileSync(join(h.ws.dir, 'certs', 'ca.pem')),
+        cert: readFileSync(out.cert),
+        key: readFileSync(out.key),
+      },
+    });
   });
   after(async () => {
     await other.close();
@@ -36,13 +49,23 @@ describe('RFC 8705 on the connect side: tokens for an mTLS listener are bound to
   });
 
   const initialize = async (token: string, via: Dispatcher) => {
-    const res = await request(baseUrl(h, 'tls'), { method: 'POST', headers: { ...JSON_HEADERS, authorization: `Bearer ${token}` }, body: INITIALIZE, dispatcher: via });
+    const res = await request(baseUrl(h, 'tls'), {
+      method: 'POST',
+      headers: { ...JSON_HEADERS, authorization: `Bearer ${token}` },
+      body: INITIALIZE,
+      dispatcher: via,
+    });
     await res.body.dump();
     return res.statusCode;
   };
 
   it('gatekit connect works over mTLS with a token bound to its client certificate; replayed with another certificate: 401', async () => {
-    const transport = new StdioClientTransport({ command: process.execPath, args: [GATEKIT_BIN, 'connect', 'tls'], env: { ...process.env, ...h.ws.env } as Record<string, string>, stderr: 'pipe' });
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [GATEKIT_BIN, 'connect', 'tls'],
+      env: { ...process.env, ...h.ws.env } as Record<string, string>,
+      stderr: 'pipe',
+    });
     const client = new Client({ name: 'bound', version: '1' });
     await client.connect(transport);
     try {
@@ -67,7 +90,9 @@ describe('RFC 8705 on the connect side: tokens for an mTLS listener are bound to
 
   it('token verify --cert checks the binding', async () => {
     const token = (await gatekit(['broker', 'token', '--resource', 'tls'], { env: h.ws.env })).stdout.trim();
-    const own = await gatekit(['token', 'verify', token, '--cert', h.config.daemon.client_tls!.cert], { env: h.ws.env });
+    const own = await gatekit(['token', 'verify', token, '--cert', h.config.daemon.client_tls!.cert], {
+      env: h.ws.env,
+    });
     assert.equal(own.code, 0, own.stderr);
     const wrong = await gatekit(['token', 'verify', token, '--cert', otherCert], { env: h.ws.env });
     assert.equal(wrong.code, 1, wrong.stderr);

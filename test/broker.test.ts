@@ -10,7 +10,11 @@ import { chromiumAvailable, loginInBrowser } from './helpers/browser.js';
 import { basicConfig, expireCachedTokens, workspace, type Workspace } from './helpers/workspace.js';
 
 function stateFiles(ws: Workspace): string[] {
-  try { return readdirSync(ws.home).map((f) => join(ws.home, f)) } catch { return [] }
+  try {
+    return readdirSync(ws.home).map((f) => join(ws.home, f));
+  } catch {
+    return [];
+  }
 }
 
 describe('broker against a real OpenID provider', () => {
@@ -54,7 +58,7 @@ describe('broker against a real OpenID provider', () => {
     assert.equal(claims.client_id, 'gatekit-cli');
     assert.equal(claims.scope, 'tools:read_* tools:list_*');
     assert.deepEqual(claims.groups, ['eng']);
-    assert.notEqual(claims.sub, 'alice@example.com', 'sub is the provider\'s opaque subject');
+    assert.notEqual(claims.sub, 'alice@example.com', "sub is the provider's opaque subject");
     assert.equal(typeof claims.auth_time, 'number');
     assert.equal(claims.exp - claims.iat, 300);
   });
@@ -72,7 +76,9 @@ describe('broker against a real OpenID provider', () => {
     assert.match(raw, /^[\w-]+\.[\w-]+\.[\w-]+$/);
     const env = (await gatekit(['broker', 'token', '--resource', 'notes', '--format', 'env'], { env: ws.env })).stdout;
     assert.ok(env.startsWith(`GATEKIT_TOKEN=${raw}\nGATEKIT_TOKEN_EXPIRES_AT=`), env);
-    const headers = JSON.parse((await gatekit(['broker', 'token', '--resource', 'notes', '--format', 'headers'], { env: ws.env })).stdout);
+    const headers = JSON.parse(
+      (await gatekit(['broker', 'token', '--resource', 'notes', '--format', 'headers'], { env: ws.env })).stdout,
+    );
     assert.deepEqual(headers, { Authorization: `Bearer ${raw}` });
   });
 
@@ -82,7 +88,10 @@ describe('broker against a real OpenID provider', () => {
     const status = JSON.parse(r.stdout);
     assert.equal(status.user, 'alice@example.com');
     assert.equal(status.renewable, true);
-    assert.deepEqual(status.tokens.map((t: { server: string }) => t.server), ['notes']);
+    assert.deepEqual(
+      status.tokens.map((t: { server: string }) => t.server),
+      ['notes'],
+    );
     assert.doesNotMatch(r.stdout, /eyJ/);
   });
 
@@ -99,7 +108,9 @@ describe('broker against a real OpenID provider', () => {
   it('10 parallel broker token calls with an expired cache: exactly one refresh at the provider', async () => {
     expireCachedTokens(ws);
     const before = idp.counts['refresh_token'] ?? 0;
-    const results = await Promise.all(Array.from({ length: 10 }, () => gatekit(['broker', 'token', '--resource', 'notes'], { env: ws.env })));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => gatekit(['broker', 'token', '--resource', 'notes'], { env: ws.env })),
+    );
     for (const r of results) assert.equal(r.code, 0, r.stderr);
     assert.equal(new Set(results.map((r) => r.stdout)).size, 1, 'all got the one new token');
     assert.equal(idp.counts['refresh_token'], before + 1);
@@ -107,7 +118,9 @@ describe('broker against a real OpenID provider', () => {
 
   it('a lock left by a dead process is taken over', async () => {
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
-    const lock = stateFiles(ws).find((f) => f.endsWith('.session.json'))!.replace(/\.session\.json$/, '.lock');
+    const lock = stateFiles(ws)
+      .find((f) => f.endsWith('.session.json'))!
+      .replace(/\.session\.json$/, '.lock');
     writeFileSync(lock, dead.stdout);
     expireCachedTokens(ws);
     const started = Date.now();
@@ -118,12 +131,19 @@ describe('broker against a real OpenID provider', () => {
 
   it('without a terminal, a lock held by a live process (a login elsewhere) is waited for only briefly: exit 3', async (t) => {
     const holder = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
-    t.after(() => { holder.kill() });
-    const lock = stateFiles(ws).find((f) => f.endsWith('.session.json'))!.replace(/\.session\.json$/, '.lock');
+    t.after(() => {
+      holder.kill();
+    });
+    const lock = stateFiles(ws)
+      .find((f) => f.endsWith('.session.json'))!
+      .replace(/\.session\.json$/, '.lock');
     writeFileSync(lock, `${holder.pid}\n`);
     t.after(() => rmSync(lock, { force: true }));
     expireCachedTokens(ws);
-    const r = await gatekit(['broker', 'token', '--resource', 'notes'], { env: { ...ws.env, GATEKIT_TEST_LOCK_WAIT_MS: '200' }, timeoutMs: 20_000 });
+    const r = await gatekit(['broker', 'token', '--resource', 'notes'], {
+      env: { ...ws.env, GATEKIT_TEST_LOCK_WAIT_MS: '200' },
+      timeoutMs: 20_000,
+    });
     assert.equal(r.code, 3, r.stderr);
     assert.equal(r.stdout, '');
     assert.match(r.stderr, /in progress elsewhere/);
@@ -157,47 +177,69 @@ describe('broker against a real OpenID provider', () => {
     }
   });
 
-  it('PKCE login (S256, loopback redirect) in headless Chromium', { skip: !chromiumAvailable() && !process.env['CI'] ? 'Debian chromium not installed (npm test installs it as root)' : false }, async () => {
-    const other = workspace(basicConfig(idp.issuer));
-    try {
-      assert.equal((await gatekit(['init'], { env: other.env })).code, 0);
-      const child = spawnGatekit(['broker', 'login', '--flow', 'pkce', '--resource', 'notes'], { env: { ...other.env, BROWSER: 'true' } });
-      const done = collect(child, { timeoutMs: 60_000 });
-      const [, url] = await waitForStderr(child, /visit:\s+(http\S+)/);
-      const authorize = new URL(url!);
-      assert.equal(authorize.searchParams.get('code_challenge_method'), 'S256');
-      assert.match(authorize.searchParams.get('redirect_uri')!, /^http:\/\/127\.0\.0\.1:\d+\//);
-      assert.ok(authorize.searchParams.get('state') && authorize.searchParams.get('nonce'));
-      const landing = await loginInBrowser(url!, 'bob@example.com');
-      assert.match(landing, /You can close this tab/);
-      const r = await done;
-      assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stderr, /Logged in as bob@example\.com \(groups: ops, eng\)/);
-      const token = await gatekit(['broker', 'token', '--resource', 'notes', '--format', 'json'], { env: other.env });
-      assert.equal(token.code, 0);
-      assert.equal(JSON.parse(token.stdout).scope, 'tools:read_* tools:list_* tools:write_*');
-    } finally {
-      other.remove();
-    }
-  });
+  it(
+    'PKCE login (S256, loopback redirect) in headless Chromium',
+    {
+      skip:
+        !chromiumAvailable() && !process.env['CI']
+          ? 'Debian chromium not installed (npm test installs it as root)'
+          : false,
+    },
+    async () => {
+      const other = workspace(basicConfig(idp.issuer));
+      try {
+        assert.equal((await gatekit(['init'], { env: other.env })).code, 0);
+        const child = spawnGatekit(['broker', 'login', '--flow', 'pkce', '--resource', 'notes'], {
+          env: { ...other.env, BROWSER: 'true' },
+        });
+        const done = collect(child, { timeoutMs: 60_000 });
+        const [, url] = await waitForStderr(child, /visit:\s+(http\S+)/);
+        const authorize = new URL(url!);
+        assert.equal(authorize.searchParams.get('code_challenge_method'), 'S256');
+        assert.match(authorize.searchParams.get('redirect_uri')!, /^http:\/\/127\.0\.0\.1:\d+\//);
+        assert.ok(authorize.searchParams.get('state') && authorize.searchParams.get('nonce'));
+        const landing = await loginInBrowser(url!, 'bob@example.com');
+        assert.match(landing, /You can close this tab/);
+        const r = await done;
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stderr, /Logged in as bob@example\.com \(groups: ops, eng\)/);
+        const token = await gatekit(['broker', 'token', '--resource', 'notes', '--format', 'json'], { env: other.env });
+        assert.equal(token.code, 0);
+        assert.equal(JSON.parse(token.stdout).scope, 'tools:read_* tools:list_* tools:write_*');
+      } finally {
+        other.remove();
+      }
+    },
+  );
 
   it('logout revokes the refresh token at the provider and forgets the session', async () => {
     const sessionFile = stateFiles(ws).find((f) => f.endsWith('.session.json'))!;
     const { refresh_token: refreshToken } = JSON.parse(readFileSync(sessionFile, 'utf8'));
     assert.equal(typeof refreshToken, 'string');
-    const discovery = await (await fetch(`${idp.issuer}/.well-known/openid-configuration`)).json() as { token_endpoint: string };
-    const refresh = () => fetch(discovery.token_endpoint, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: 'gatekit-cli' }),
-    });
+    const discovery = (await (await fetch(`${idp.issuer}/.well-known/openid-configuration`)).json()) as {
+      token_endpoint: string;
+    };
+    const refresh = () =>
+      fetch(discovery.token_endpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'refresh_token',
+          refresh_token: refreshToken,
+          client_id: 'gatekit-cli',
+        }),
+      });
     const r = await gatekit(['broker', 'logout'], { env: ws.env });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, '');
     const after = await refresh();
     assert.equal(after.status, 400, 'the provider no longer honours the refresh token');
     assert.equal(((await after.json()) as { error: string }).error, 'invalid_grant');
-    assert.deepEqual(stateFiles(ws).filter((f) => !f.endsWith('.lock')), [], 'session and cached tokens removed');
+    assert.deepEqual(
+      stateFiles(ws).filter((f) => !f.endsWith('.lock')),
+      [],
+      'session and cached tokens removed',
+    );
     const token = await gatekit(['broker', 'token', '--resource', 'notes'], { env: ws.env });
     assert.equal(token.code, 3);
     assert.equal(token.stdout, '');

@@ -35,7 +35,9 @@ const KEYS = ['ca.key', 'daemon.key', 'client.key'];
 const DAY = 86_400_000;
 
 /** A temp dir with a gatekit.toml, loaded and initialised as `gatekit init` would. */
-async function setUp(text = TCP): Promise<{ ws: Workspace; config: Config; path: (name: string) => string; pem: (name: string) => Buffer }> {
+async function setUp(
+  text = TCP,
+): Promise<{ ws: Workspace; config: Config; path: (name: string) => string; pem: (name: string) => Buffer }> {
   const ws = workspace(text);
   const config = loadConfig({ config: ws.config });
   await initialize(config, { force: false });
@@ -51,8 +53,12 @@ function attempt(port: number, options: ConnectionOptions): Promise<string> {
     const socket = connect({ host: '127.0.0.1', port, ...options });
     let answer = '';
     socket.setEncoding('utf8');
-    socket.once('secureConnect', () => socket.write(`GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`));
-    socket.on('data', (d: string) => { answer += d });
+    socket.once('secureConnect', () =>
+      socket.write(`GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`),
+    );
+    socket.on('data', (d: string) => {
+      answer += d;
+    });
     socket.on('error', reject);
     socket.on('close', () => (answer ? resolve(answer) : reject(new Error('closed without an answer'))));
   });
@@ -71,7 +77,9 @@ describe('local CA: files from gatekit init', () => {
       const again = await initialize(config, { force: false });
       assert.deepEqual(again.created, []);
       for (const f of [...CERTS, ...KEYS]) assert.ok(again.kept.includes(path(f)), `kept ${f}`);
-    } finally { ws.remove() }
+    } finally {
+      ws.remove();
+    }
   });
 
   it('re-running keeps every file; --force replaces CA, daemon and client certificates', async () => {
@@ -83,8 +91,14 @@ describe('local CA: files from gatekit init', () => {
       const forced = await initialize(config, { force: true });
       for (const f of [...CERTS, ...KEYS]) assert.ok(forced.created.includes(path(f)), `created ${f}`);
       fingerprints(path).forEach((fp, i) => assert.notEqual(fp, first[i], CERTS[i]));
-      assert.ok(new X509Certificate(readFileSync(path('daemon.pem'))).verify(new X509Certificate(readFileSync(path('ca.pem'))).publicKey));
-    } finally { ws.remove() }
+      assert.ok(
+        new X509Certificate(readFileSync(path('daemon.pem'))).verify(
+          new X509Certificate(readFileSync(path('ca.pem'))).publicKey,
+        ),
+      );
+    } finally {
+      ws.remove();
+    }
   });
 
   it('issues only a missing client certificate, from the existing CA', async () => {
@@ -97,7 +111,9 @@ describe('local CA: files from gatekit init', () => {
       assert.deepEqual(result.created, [path('client.pem'), path('client.key')]);
       assert.deepEqual(fingerprints(path).slice(0, 2), [ca, daemon]);
       assert.ok(new X509Certificate(pem('client.pem')).verify(new X509Certificate(pem('ca.pem')).publicKey));
-    } finally { ws.remove() }
+    } finally {
+      ws.remove();
+    }
   });
 
   it('never replaces a certificate without --force: a missing CA or CA key is an error naming the file', async () => {
@@ -105,19 +121,32 @@ describe('local CA: files from gatekit init', () => {
     try {
       const daemon = certificateInfo(path('daemon.pem')).fingerprint256;
       rmSync(path('ca.pem'));
-      await assert.rejects(initialize(config, { force: false }), (e: GatekitError) => e.code === 'FILE_EXISTS' && e.message.includes(path('ca.key')));
+      await assert.rejects(
+        initialize(config, { force: false }),
+        (e: GatekitError) => e.code === 'FILE_EXISTS' && e.message.includes(path('ca.key')),
+      );
       assert.equal(certificateInfo(path('daemon.pem')).fingerprint256, daemon);
       await initialize(config, { force: true });
       rmSync(path('ca.key'));
       rmSync(path('client.pem'));
       rmSync(path('client.key'));
-      await assert.rejects(initialize(config, { force: false }), (e: GatekitError) => e.code === 'KEY_INVALID' && e.message.includes(path('ca.key')));
+      await assert.rejects(
+        initialize(config, { force: false }),
+        (e: GatekitError) => e.code === 'KEY_INVALID' && e.message.includes(path('ca.key')),
+      );
       const half = await setUp();
       try {
         rmSync(half.path('daemon.key'));
-        await assert.rejects(initialize(half.config, { force: false }), (e: GatekitError) => e.code === 'FILE_EXISTS' && e.message.includes(half.path('daemon.pem')));
-      } finally { half.ws.remove() }
-    } finally { ws.remove() }
+        await assert.rejects(
+          initialize(half.config, { force: false }),
+          (e: GatekitError) => e.code === 'FILE_EXISTS' && e.message.includes(half.path('daemon.pem')),
+        );
+      } finally {
+        half.ws.remove();
+      }
+    } finally {
+      ws.remove();
+    }
   });
 
   it('creates no CA when every listener is a Unix socket', async () => {
@@ -125,7 +154,9 @@ describe('local CA: files from gatekit init', () => {
     try {
       const result = await initialize(config, { force: false });
       assert.ok(!result.created.concat(result.kept).some((f) => f.includes('certs')), JSON.stringify(result));
-    } finally { ws.remove() }
+    } finally {
+      ws.remove();
+    }
   });
 
   it('gives client_tls.ca a copy of the CA certificate when it is another file', async () => {
@@ -133,7 +164,9 @@ describe('local CA: files from gatekit init', () => {
     try {
       assert.deepEqual(readFileSync(join(ws.dir, 'trust', 'ca.pem')), pem('ca.pem'));
       assert.equal(statSync(join(ws.dir, 'trust', 'ca.pem')).mode & 0o777, 0o644);
-    } finally { ws.remove() }
+    } finally {
+      ws.remove();
+    }
   });
 });
 
@@ -149,7 +182,10 @@ describe('local CA: certificate contents', () => {
     assert.ok(await ca.isSelfSigned());
     const bc = ca.getExtension(x509.BasicConstraintsExtension)!;
     assert.deepEqual([bc.ca, bc.pathLength, bc.critical], [true, 0, true]);
-    assert.equal(ca.getExtension(x509.KeyUsagesExtension)!.usages, x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign);
+    assert.equal(
+      ca.getExtension(x509.KeyUsagesExtension)!.usages,
+      x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign,
+    );
     assert.ok(ca.serialNumber.length >= 16, 'at least 64 bits of serial');
     const years = (ca.notAfter.getTime() - ca.notBefore.getTime()) / DAY / 365;
     assert.ok(years >= 9.9 && years <= 10.1, String(years));
@@ -162,7 +198,8 @@ describe('local CA: certificate contents', () => {
     assert.ok(!daemon.ca);
     assert.equal(daemon.subjectAltName, 'IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1, DNS:localhost');
     assert.deepEqual(daemon.keyUsage, ['1.3.6.1.5.5.7.3.1']);
-    for (const host of ['127.0.0.1', '::1', 'localhost']) assert.equal(checkServerIdentity(host, daemon.toLegacyObject()), undefined, host);
+    for (const host of ['127.0.0.1', '::1', 'localhost'])
+      assert.equal(checkServerIdentity(host, daemon.toLegacyObject()), undefined, host);
     assert.ok(checkServerIdentity('example.com', daemon.toLegacyObject()));
     const leaf = new x509.X509Certificate(pem('daemon.pem'));
     assert.ok((leaf.notAfter.getTime() - leaf.notBefore.getTime()) / DAY <= 825);
@@ -179,7 +216,7 @@ describe('local CA: certificate contents', () => {
   });
 });
 
-describe('local CA: real mutual TLS at the daemon\'s listener', () => {
+describe("local CA: real mutual TLS at the daemon's listener", () => {
   let ws: Workspace;
   let other: Workspace;
   let pem: (name: string) => Buffer;
@@ -205,7 +242,9 @@ describe('local CA: real mutual TLS at the daemon\'s listener', () => {
     const client = { ca: pem('ca.pem'), cert: pem('client.pem'), key: pem('client.key') };
     assert.match(await attempt(port, client), HEALTHY);
     assert.match(await attempt(port, { ...client, host: 'localhost', servername: 'localhost' }), HEALTHY);
-    await assert.rejects(attempt(port, { ...client, servername: 'example.com' }), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
+    await assert.rejects(attempt(port, { ...client, servername: 'example.com' }), {
+      code: 'ERR_TLS_CERT_ALTNAME_INVALID',
+    });
   });
 
   it('refuses a client without a certificate, or with one from another CA (even one with the same name)', async () => {
@@ -227,6 +266,9 @@ describe('local CA: real mutual TLS at the daemon\'s listener', () => {
     assert.equal(info.subject, 'CN=bob@example.com');
     assert.notEqual(info.thumbprint, certificateInfo(join(ws.dir, 'certs', 'client.pem')).thumbprint);
     assert.equal(statSync(out.key).mode & 0o777, 0o600);
-    assert.match(await attempt(port, { ca: pem('ca.pem'), cert: readFileSync(out.cert), key: readFileSync(out.key) }), HEALTHY);
+    assert.match(
+      await attempt(port, { ca: pem('ca.pem'), cert: readFileSync(out.cert), key: readFileSync(out.key) }),
+      HEALTHY,
+    );
   });
 });

@@ -12,16 +12,25 @@ function placeholderValue(token: string): string {
   return token.includes('|') ? token.split('|')[0]! : token.toLowerCase();
 }
 
-const isPlaceholder = (t: string) => t !== '--' && !t.startsWith('-') && (t.includes('|') || /^[A-Z][A-Z0-9_]*$/.test(t));
+const isPlaceholder = (t: string) =>
+  t !== '--' && !t.startsWith('-') && (t.includes('|') || /^[A-Z][A-Z0-9_]*$/.test(t));
 
 /**
  * The README's command table, row by row: `gatekit broker login [--resource NAME]… [--no-browser]`
  * becomes an argv with every documented flag (and a value where the README shows one).
  */
 function documentedCommands(): Array<{ usage: string; argv: string[]; flags: string[] }> {
-  const rows = readFileSync(README, 'utf8').split('\n').map((l) => /^\| `(gatekit [^`]+)` \|/.exec(l)?.[1]).filter((u): u is string => !!u);
+  const rows = readFileSync(README, 'utf8')
+    .split('\n')
+    .map((l) => /^\| `(gatekit [^`]+)` \|/.exec(l)?.[1])
+    .filter((u): u is string => !!u);
   return rows.map((usage) => {
-    const tokens = usage.replace(/\\\|/g, '|').replace(/[[\]…]/g, ' ').split(/\s+/).filter(Boolean).slice(1);
+    const tokens = usage
+      .replace(/\\\|/g, '|')
+      .replace(/[[\]…]/g, ' ')
+      .split(/\s+/)
+      .filter(Boolean)
+      .slice(1);
     const argv: string[] = [];
     const flags: string[] = [];
     for (let i = 0; i < tokens.length; i++) {

@@ -9,7 +9,16 @@ import { SessionStore } from '../lib/store/index.js';
 import { createKeys, loadSigningKey, mintAccessToken } from '../lib/token/index.js';
 import { basicConfig, workspace, type Workspace } from './helpers/workspace.js';
 
-const HEAVY = ['yargs', 'jose', 'openid-client', 'oidc-provider', 'undici', '@modelcontextprotocol/sdk', '@peculiar/x509', 'playwright-core'];
+const HEAVY = [
+  'yargs',
+  'jose',
+  'openid-client',
+  'oidc-provider',
+  'undici',
+  '@modelcontextprotocol/sdk',
+  '@peculiar/x509',
+  'playwright-core',
+];
 const STATIC_IMPORT = /^\s*(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|^\s*import\s*['"]([^'"]+)['"]/gm;
 
 /** Every module reached from `entry` by static imports (dynamic `import()` is not followed). */
@@ -22,7 +31,8 @@ function staticGraph(entry: string): { files: Set<string>; packages: Set<string>
     for (const m of readFileSync(file, 'utf8').matchAll(STATIC_IMPORT)) {
       const spec = m[1] ?? m[2]!;
       if (spec.startsWith('.')) visit(resolve(dirname(file), spec));
-      else if (!spec.startsWith('node:')) packages.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!);
+      else if (!spec.startsWith('node:'))
+        packages.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!);
     }
   };
   visit(entry);
@@ -53,7 +63,11 @@ process.on('exit', () => {
 });
 `;
 
-interface TracedRun { readonly code: number | null; readonly stdout: string; readonly loaded: string[] }
+interface TracedRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly loaded: string[];
+}
 
 /** Runs the shipped `gatekit ARGS…` and lists the files of ours or of node_modules that it loaded. */
 async function filesLoadedBy(ws: Workspace, args: string[], env: NodeJS.ProcessEnv = {}): Promise<TracedRun> {
@@ -65,13 +79,25 @@ async function filesLoadedBy(ws: Workspace, args: string[], env: NodeJS.ProcessE
   writeFileSync(trace, '');
   const { CI: _ci, GATEKIT_AGENT: _agent, ...inherited } = process.env;
   const child = spawn(process.execPath, ['--import', pathToFileURL(preload).href, SHIPPED_BIN, ...args], {
-    env: { ...inherited, ...ws.env, ...env }, stdio: ['ignore', 'pipe', 'ignore'],
+    env: { ...inherited, ...ws.env, ...env },
+    stdio: ['ignore', 'pipe', 'ignore'],
   });
   let stdout = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d });
-  const code = await new Promise<number | null>((done, fail) => { child.on('error', fail); child.on('close', done) });
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+  });
+  const code = await new Promise<number | null>((done, fail) => {
+    child.on('error', fail);
+    child.on('close', done);
+  });
   const ignored = new Set([pathToFileURL(preload).href, pathToFileURL(hooks).href]);
-  const loaded = [...new Set(readFileSync(trace, 'utf8').split('\n').filter((u) => u && !ignored.has(u)))];
+  const loaded = [
+    ...new Set(
+      readFileSync(trace, 'utf8')
+        .split('\n')
+        .filter((u) => u && !ignored.has(u)),
+    ),
+  ];
   return { code, stdout, loaded: loaded.map((u) => fileURLToPath(u)) };
 }
 
@@ -83,12 +109,23 @@ async function workspaceWithCachedToken(): Promise<{ ws: Workspace; token: strin
   await createKeys(files, false);
   const resource = config.servers.get('notes')!.resource;
   const { token, claims } = await mintAccessToken(await loadSigningKey(files.signingKey), {
-    identity: { user: 'alice@example.com', sub: 'sub-alice', groups: [] }, issuer: config.broker.issuer,
-    resource, scope: 'tools:*', clientId: 'gatekit-cli', userClaim: 'email', ttl: 300,
+    identity: { user: 'alice@example.com', sub: 'sub-alice', groups: [] },
+    issuer: config.broker.issuer,
+    resource,
+    scope: 'tools:*',
+    clientId: 'gatekit-cli',
+    userClaim: 'email',
+    ttl: 300,
   });
   new SessionStore(config.idp!.issuer, config.idp!.client_id, config.file, ws.env).writeToken({
-    access_token: token, expires_at: claims.exp, issued_at: claims.iat, server: 'notes', resource,
-    issuer: config.broker.issuer, scope: claims.scope, jti: claims.jti,
+    access_token: token,
+    expires_at: claims.exp,
+    issued_at: claims.iat,
+    server: 'notes',
+    resource,
+    issuer: config.broker.issuer,
+    scope: claims.scope,
+    jti: claims.jti,
   });
   return { ws, token };
 }
@@ -104,7 +141,8 @@ describe('start-up stays light', () => {
     const { files, packages } = staticGraph(dist('lib/cli/fast-path.js'));
     assert.deepEqual([...packages], [], 'smol-toml is required lazily as CommonJS; nothing else');
     const folders = new Set([...files].map((f) => f.split('/dist/lib/')[1]?.split('/')[0]));
-    for (const folder of ['oidc', 'token', 'daemon', 'devidp', 'policy']) assert.ok(!folders.has(folder), `fast path loads lib/${folder}`);
+    for (const folder of ['oidc', 'token', 'daemon', 'devidp', 'policy'])
+      assert.ok(!folders.has(folder), `fast path loads lib/${folder}`);
   });
 
   it('in daemon mode the CLI side of the token exchange (lib/exchange/index) loads no server code', () => {

@@ -33,7 +33,10 @@ describe('client-config', () => {
     assert.equal(json.type, 'stdio');
     const cursor = (await gatekit(['client-config', 'cursor', 'notes'], { env: ws.env })).stdout;
     const link = /cursor:\/\/anysphere\.cursor-deeplink\/mcp\/install\?name=notes&config=(\S+)/.exec(cursor)!;
-    assert.deepEqual(JSON.parse(Buffer.from(decodeURIComponent(link[1]!), 'base64').toString()).args.slice(1, 3), ['connect', 'notes']);
+    assert.deepEqual(JSON.parse(Buffer.from(decodeURIComponent(link[1]!), 'base64').toString()).args.slice(1, 3), [
+      'connect',
+      'notes',
+    ]);
   });
 
   it('an unknown server or client is a usage error naming the choices', async () => {

@@ -23,7 +23,10 @@ describe('Node compile cache directory', () => {
 
   it('ignores a relative $XDG_CACHE_HOME (XDG spec) and uses ~/.cache', () => {
     const home = cacheHome();
-    assert.equal(compileCacheDir({ XDG_CACHE_HOME: 'relative/cache' }, process.getuid?.(), home), join(home, '.cache', 'gatekit', 'node-compile-cache'));
+    assert.equal(
+      compileCacheDir({ XDG_CACHE_HOME: 'relative/cache' }, process.getuid?.(), home),
+      join(home, '.cache', 'gatekit', 'node-compile-cache'),
+    );
   });
 
   it('closes an existing directory of ours that others could write', () => {
@@ -34,16 +37,20 @@ describe('Node compile cache directory', () => {
     assert.equal(statSync(dir!).mode & 0o777, 0o700);
   });
 
-  it('refuses a directory owned by another user (no cache rather than theirs)', { skip: isRoot ? false : 'needs root to chown to another uid' }, () => {
-    const home = cacheHome();
-    mkdirSync(join(home, 'gatekit', 'node-compile-cache'), { recursive: true, mode: 0o700 });
-    chownSync(join(home, 'gatekit', 'node-compile-cache'), 4242, 4242);
-    assert.equal(compileCacheDir({ XDG_CACHE_HOME: home }), undefined);
-    const parent = cacheHome();
-    mkdirSync(join(parent, 'gatekit'), { recursive: true, mode: 0o777 });
-    chownSync(join(parent, 'gatekit'), 4242, 4242);
-    assert.equal(compileCacheDir({ XDG_CACHE_HOME: parent }), undefined);
-  });
+  it(
+    'refuses a directory owned by another user (no cache rather than theirs)',
+    { skip: isRoot ? false : 'needs root to chown to another uid' },
+    () => {
+      const home = cacheHome();
+      mkdirSync(join(home, 'gatekit', 'node-compile-cache'), { recursive: true, mode: 0o700 });
+      chownSync(join(home, 'gatekit', 'node-compile-cache'), 4242, 4242);
+      assert.equal(compileCacheDir({ XDG_CACHE_HOME: home }), undefined);
+      const parent = cacheHome();
+      mkdirSync(join(parent, 'gatekit'), { recursive: true, mode: 0o777 });
+      chownSync(join(parent, 'gatekit'), 4242, 4242);
+      assert.equal(compileCacheDir({ XDG_CACHE_HOME: parent }), undefined);
+    },
+  );
 
   it('refuses when the uid does not match (any user, without root)', () => {
     const home = cacheHome();

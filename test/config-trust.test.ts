@@ -20,74 +20,110 @@ async function assertRefused(ws: Workspace, path: string): Promise<void> {
 function withWorkspace(toml: string, fn: (ws: Workspace) => Promise<void>): () => Promise<void> {
   return async () => {
     const ws = workspace(toml);
-    try { await fn(ws) } finally { ws.remove() }
+    try {
+      await fn(ws);
+    } finally {
+      ws.remove();
+    }
   };
 }
 
 describe('refuses files and directories someone else could write', () => {
-  it('accepts the ordinary case: config 0644 in a 0700 directory', withWorkspace(basicConfig(ISSUER), async (ws) => {
-    assert.equal((await gatekit(['broker', 'status'], { env: ws.env })).code, 0);
-  }));
+  it(
+    'accepts the ordinary case: config 0644 in a 0700 directory',
+    withWorkspace(basicConfig(ISSUER), async (ws) => {
+      assert.equal((await gatekit(['broker', 'status'], { env: ws.env })).code, 0);
+    }),
+  );
 
-  it('a config file writable by group or others', withWorkspace(basicConfig(ISSUER), async (ws) => {
-    chmodSync(ws.config, 0o664);
-    await assertRefused(ws, ws.config);
-    chmodSync(ws.config, 0o646);
-    await assertRefused(ws, ws.config);
-  }));
+  it(
+    'a config file writable by group or others',
+    withWorkspace(basicConfig(ISSUER), async (ws) => {
+      chmodSync(ws.config, 0o664);
+      await assertRefused(ws, ws.config);
+      chmodSync(ws.config, 0o646);
+      await assertRefused(ws, ws.config);
+    }),
+  );
 
-  it('a config file owned by another user', { skip: isRoot ? false : 'needs root to chown to another uid' },
+  it(
+    'a config file owned by another user',
+    { skip: isRoot ? false : 'needs root to chown to another uid' },
     withWorkspace(basicConfig(ISSUER), async (ws) => {
       chownSync(ws.config, OTHER_UID, OTHER_UID);
       await assertRefused(ws, ws.config);
-    }));
+    }),
+  );
 
-  it('a state directory (GATEKIT_HOME) writable by others', withWorkspace(basicConfig(ISSUER), async (ws) => {
-    mkdirSync(ws.home);
-    chmodSync(ws.home, 0o777);
-    await assertRefused(ws, ws.home);
-  }));
+  it(
+    'a state directory (GATEKIT_HOME) writable by others',
+    withWorkspace(basicConfig(ISSUER), async (ws) => {
+      mkdirSync(ws.home);
+      chmodSync(ws.home, 0o777);
+      await assertRefused(ws, ws.home);
+    }),
+  );
 
-  it('a state directory owned by another user', { skip: isRoot ? false : 'needs root to chown to another uid' },
+  it(
+    'a state directory owned by another user',
+    { skip: isRoot ? false : 'needs root to chown to another uid' },
     withWorkspace(basicConfig(ISSUER), async (ws) => {
       mkdirSync(ws.home, { mode: 0o700 });
       chownSync(ws.home, OTHER_UID, OTHER_UID);
       await assertRefused(ws, ws.home);
-    }));
+    }),
+  );
 
-  it('a config directory writable by others, unless sticky', withWorkspace(basicConfig(ISSUER), async (ws) => {
-    chmodSync(ws.dir, 0o777);
-    await assertRefused(ws, ws.dir);
-    chmodSync(ws.dir, 0o1777);
-    assert.equal((await gatekit(['broker', 'status'], { env: ws.env })).code, 0);
-    chmodSync(ws.dir, 0o700);
-  }));
+  it(
+    'a config directory writable by others, unless sticky',
+    withWorkspace(basicConfig(ISSUER), async (ws) => {
+      chmodSync(ws.dir, 0o777);
+      await assertRefused(ws, ws.dir);
+      chmodSync(ws.dir, 0o1777);
+      assert.equal((await gatekit(['broker', 'status'], { env: ws.env })).code, 0);
+      chmodSync(ws.dir, 0o700);
+    }),
+  );
 
-  it('a trusted_keys directory writable by others', withWorkspace(
-    basicConfig(ISSUER).replace('trusted_keys = "keys/broker.jwks"', 'trusted_keys = "shared/broker.jwks"'), async (ws) => {
-      mkdirSync(join(ws.dir, 'shared'));
-      chmodSync(join(ws.dir, 'shared'), 0o777);
-      await assertRefused(ws, join(ws.dir, 'shared'));
-    }));
+  it(
+    'a trusted_keys directory writable by others',
+    withWorkspace(
+      basicConfig(ISSUER).replace('trusted_keys = "keys/broker.jwks"', 'trusted_keys = "shared/broker.jwks"'),
+      async (ws) => {
+        mkdirSync(join(ws.dir, 'shared'));
+        chmodSync(join(ws.dir, 'shared'), 0o777);
+        await assertRefused(ws, join(ws.dir, 'shared'));
+      },
+    ),
+  );
 
-  it('a signing_key directory writable by others', withWorkspace(
-    basicConfig(ISSUER).replace('[broker]', '[broker]\nsigning_key = "open/broker.jwk"'), async (ws) => {
+  it(
+    'a signing_key directory writable by others',
+    withWorkspace(basicConfig(ISSUER).replace('[broker]', '[broker]\nsigning_key = "open/broker.jwk"'), async (ws) => {
       mkdirSync(join(ws.dir, 'open'));
       chmodSync(join(ws.dir, 'open'), 0o777);
       await assertRefused(ws, join(ws.dir, 'open'));
-    }));
+    }),
+  );
 
-  it('a Unix-socket directory writable by others', withWorkspace(
-    basicConfig(ISSUER, 'listen = "unix:sockets/fs.sock"'), async (ws) => {
+  it(
+    'a Unix-socket directory writable by others',
+    withWorkspace(basicConfig(ISSUER, 'listen = "unix:sockets/fs.sock"'), async (ws) => {
       mkdirSync(join(ws.dir, 'sockets'));
       chmodSync(join(ws.dir, 'sockets'), 0o777);
       await assertRefused(ws, join(ws.dir, 'sockets'));
-    }));
+    }),
+  );
 
-  it('a token_listen socket directory writable by others', withWorkspace(
-    basicConfig(ISSUER).replace('[daemon]', '[daemon]\ntoken_listen = "unix:tok/token.sock"'), async (ws) => {
-      mkdirSync(join(ws.dir, 'tok'));
-      chmodSync(join(ws.dir, 'tok'), 0o757);
-      await assertRefused(ws, join(ws.dir, 'tok'));
-    }));
+  it(
+    'a token_listen socket directory writable by others',
+    withWorkspace(
+      basicConfig(ISSUER).replace('[daemon]', '[daemon]\ntoken_listen = "unix:tok/token.sock"'),
+      async (ws) => {
+        mkdirSync(join(ws.dir, 'tok'));
+        chmodSync(join(ws.dir, 'tok'), 0o757);
+        await assertRefused(ws, join(ws.dir, 'tok'));
+      },
+    ),
+  );
 });

@@ -29,14 +29,34 @@ describe('config', () => {
 
   // Each case: a broken config, and what the one-line error must name.
   const cases: Array<[string, string, { key: RegExp; detail?: RegExp }]> = [
-    ['unknown key', basicConfig(ISSUER).replace('token_ttl = "5m"', 'token_ttl = "5m"\ntoken_tll = "1m"'), { key: /broker\.token_tll/, detail: /did you mean "broker\.token_ttl"/ }],
-    ['wrong type', basicConfig(ISSUER).replace('client_id = "gatekit-cli"', 'client_id = 42'), { key: /idp\.client_id/, detail: /string/ }],
-    ['listen off loopback', basicConfig(ISSUER, 'listen = "0.0.0.0:7401"'), { key: /servers\.fs\.listen/, detail: /loopback/ }],
+    [
+      'unknown key',
+      basicConfig(ISSUER).replace('token_ttl = "5m"', 'token_ttl = "5m"\ntoken_tll = "1m"'),
+      { key: /broker\.token_tll/, detail: /did you mean "broker\.token_ttl"/ },
+    ],
+    [
+      'wrong type',
+      basicConfig(ISSUER).replace('client_id = "gatekit-cli"', 'client_id = 42'),
+      { key: /idp\.client_id/, detail: /string/ },
+    ],
+    [
+      'listen off loopback',
+      basicConfig(ISSUER, 'listen = "0.0.0.0:7401"'),
+      { key: /servers\.fs\.listen/, detail: /loopback/ },
+    ],
     ['listen on a public address', basicConfig(ISSUER, 'listen = "10.0.0.5:7401"'), { key: /servers\.fs\.listen/ }],
     ['ttl above the hard maximum', basicConfig(ISSUER).replace('"5m"', '"2h"'), { key: /broker\.token_ttl/ }],
     ['bad duration', basicConfig(ISSUER).replace('"5m"', '"5 minutes-ish"'), { key: /broker\.token_ttl/ }],
-    ['tools not a list', basicConfig(ISSUER).replace('allow = ["read_*", "list_*"]', 'allow = "read_*"'), { key: /servers\.notes\.tools\.allow/ }],
-    ['empty command', basicConfig(ISSUER).replace('command = ["node", "fs.js"]', 'command = []'), { key: /servers\.fs\.command/ }],
+    [
+      'tools not a list',
+      basicConfig(ISSUER).replace('allow = ["read_*", "list_*"]', 'allow = "read_*"'),
+      { key: /servers\.notes\.tools\.allow/ },
+    ],
+    [
+      'empty command',
+      basicConfig(ISSUER).replace('command = ["node", "fs.js"]', 'command = []'),
+      { key: /servers\.fs\.command/ },
+    ],
     ['issuer not a URL', basicConfig('login.example.com'), { key: /idp\.issuer/ }],
     ['not TOML', `${basicConfig(ISSUER)}\n[servers.x\ncommand = 1`, { key: /not valid TOML \(line \d+, column \d+\)/ }],
     ['two servers on one socket', basicConfig(ISSUER, 'listen = "unix:run/notes.sock"'), { key: /listen/ }],
@@ -92,8 +112,19 @@ describe('config', () => {
   it('--help explains every command', async () => {
     const r = await gatekit(['--help']);
     assert.equal(r.code, 0);
-    for (const command of ['init', 'keys', 'broker', 'token', 'daemon', 'connect', 'exec', 'client-config', 'doctor', 'dev']) assert.match(r.stdout, new RegExp(`gatekit ${command}`));
+    for (const command of [
+      'init',
+      'keys',
+      'broker',
+      'token',
+      'daemon',
+      'connect',
+      'exec',
+      'client-config',
+      'doctor',
+      'dev',
+    ])
+      assert.match(r.stdout, new RegExp(`gatekit ${command}`));
     assert.match(r.stdout, /Exit codes/);
   });
 });
-

@@ -35,10 +35,15 @@ allow_users = ["alice@example.com"]
 `;
 }
 
-const text = (r: unknown) => ((r as { content: Array<{ text?: string }> }).content[0]?.text ?? '');
+const text = (r: unknown) => (r as { content: Array<{ text?: string }> }).content[0]?.text ?? '';
 
 async function connectClient(ws: Workspace, server: string, stderr: string[]): Promise<Client> {
-  const transport = new StdioClientTransport({ command: process.execPath, args: [GATEKIT_BIN, 'connect', server], env: { ...process.env, ...ws.env } as Record<string, string>, stderr: 'pipe' });
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [GATEKIT_BIN, 'connect', server],
+    env: { ...process.env, ...ws.env } as Record<string, string>,
+    stderr: 'pipe',
+  });
   transport.stderr?.on('data', (d: Buffer) => stderr.push(d.toString()));
   const client = new Client({ name: 'connect-test', version: '1.0.0' });
   await client.connect(transport);
@@ -71,11 +76,17 @@ describe('gatekit connect', () => {
       const deadline = Date.now() + 7000;
       let calls = 0;
       while (Date.now() < deadline) {
-        assert.equal(text(await client.callTool({ name: 'echo', arguments: { message: `n${calls}` } })), `Echo: n${calls}`);
+        assert.equal(
+          text(await client.callTool({ name: 'echo', arguments: { message: `n${calls}` } })),
+          `Echo: n${calls}`,
+        );
         calls++;
         await new Promise((r) => setTimeout(r, 200));
       }
-      const audit = readFileSync(join(ws.dir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const audit = readFileSync(join(ws.dir, 'audit.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       const jtis = new Set(audit.filter((l) => l.server === 'everything' && l.tool === 'echo').map((l) => l.jti));
       assert.ok(jtis.size >= 2, `tokens rotated (${jtis.size} distinct jti over ${calls} calls)`);
       assert.ok(audit.filter((l) => l.tool === 'echo').every((l) => l.outcome === 'ok'));
@@ -129,7 +140,9 @@ describe('gatekit connect', () => {
 
   it('gatekit exec: connect and broker token inside the command get tokens from the agent; exit code passes through', async () => {
     const script = join(ws.dir, 'client.mjs');
-    writeFileSync(script, `
+    writeFileSync(
+      script,
+      `
 import { execFileSync } from 'node:child_process';
 import { Client } from ${JSON.stringify(import.meta.resolve('@modelcontextprotocol/sdk/client/index.js'))};
 import { StdioClientTransport } from ${JSON.stringify(import.meta.resolve('@modelcontextprotocol/sdk/client/stdio.js'))};
@@ -140,7 +153,8 @@ await client.close();
 const token = execFileSync(process.execPath, [${JSON.stringify(GATEKIT_BIN)}, 'broker', 'token', '--resource', 'notes'], { encoding: 'utf8' });
 console.log(JSON.stringify({ who: JSON.parse(r.content[0].text).user, agent: process.env.GATEKIT_AGENT, token: token.trim().length > 0 }));
 process.exit(5);
-`);
+`,
+    );
     const r = await gatekit(['exec', '--', process.execPath, script], { env: ws.env, timeoutMs: 60_000 });
     assert.equal(r.code, 5, r.stderr);
     const seen = JSON.parse(r.stdout.trim().split('\n').at(-1)!);

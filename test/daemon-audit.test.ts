@@ -18,21 +18,30 @@ describe('daemon: audit under load', () => {
       .replace('first_response_timeout = "3s"', 'first_response_timeout = "1h"\nstart_timeout = "1h"');
     h = await startHarness(toml);
   });
-  after(async () => { await h.close() });
+  after(async () => {
+    await h.close();
+  });
 
   it(`${CLIENTS} clients × ${CALLS} calls: exactly one terminal line per request, all valid JSON, no token anywhere`, async () => {
     const tokens = await Promise.all(Array.from({ length: CLIENTS }, () => h.token('notes')));
     const clients = await Promise.all(tokens.map((t) => sdkClient(h, 'notes', t)));
-    await Promise.all(clients.map(async (client, c) => {
-      for (let i = 0; i < CALLS; i++) {
-        const tool = i % 50 === 49 ? 'write_note' : 'echo';
-        await client.callTool({ name: tool, arguments: { message: `c${c}-${i}`, name: 'n', text: 'secret-argument' } }).catch(() => undefined);
-      }
-    }));
+    await Promise.all(
+      clients.map(async (client, c) => {
+        for (let i = 0; i < CALLS; i++) {
+          const tool = i % 50 === 49 ? 'write_note' : 'echo';
+          await client
+            .callTool({ name: tool, arguments: { message: `c${c}-${i}`, name: 'n', text: 'secret-argument' } })
+            .catch(() => undefined);
+        }
+      }),
+    );
     await Promise.all(clients.map((c) => endSession(c)));
 
     const text = readFileSync(join(h.ws.dir, 'audit.jsonl'), 'utf8');
-    const lines = text.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = text
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const calls = lines.filter((l) => l['method'] === 'tools/call');
     assert.equal(calls.length, CLIENTS * CALLS, 'one line per tools/call');
     const bySession = new Map<string, Set<unknown>>();
@@ -43,16 +52,27 @@ describe('daemon: audit under load', () => {
       bySession.set(String(l['session']), seen);
     }
     assert.equal(bySession.size, CLIENTS);
-    assert.equal(calls.filter((l) => l['event'] === 'denied').length, CLIENTS * (CALLS / 50), 'write_note is outside alice\'s policy');
-    for (const token of tokens) for (const part of token.split('.').slice(1)) assert.ok(!text.includes(part), 'no token part in the audit log');
+    assert.equal(
+      calls.filter((l) => l['event'] === 'denied').length,
+      CLIENTS * (CALLS / 50),
+      "write_note is outside alice's policy",
+    );
+    for (const token of tokens)
+      for (const part of token.split('.').slice(1)) assert.ok(!text.includes(part), 'no token part in the audit log');
     assert.ok(!text.includes('secret-argument') && !text.includes('c0-1'), 'no tool arguments');
     assert.ok(calls.every((l) => l['user'] === 'alice@example.com' && typeof l['ts'] === 'string'));
 
     // The hash chain holds under load: consecutive seq, each prev the hash of the line before, all sealed at stop.
     await h.daemon.stop();
-    const report = await verifyAuditFiles([join(h.ws.dir, 'audit.jsonl')], [loadAuditKey(h.config.daemon.audit_key).publicJwk]);
+    const report = await verifyAuditFiles(
+      [join(h.ws.dir, 'audit.jsonl')],
+      [loadAuditKey(h.config.daemon.audit_key).publicJwk],
+    );
     assert.deepEqual(report.problems, []);
-    assert.ok(report.checkpoints >= Math.floor(lines.length / 1000), `${report.checkpoints} checkpoints for ${lines.length} lines`);
+    assert.ok(
+      report.checkpoints >= Math.floor(lines.length / 1000),
+      `${report.checkpoints} checkpoints for ${lines.length} lines`,
+    );
     assert.ok(calls.every((l) => typeof l['args_digest'] === 'string' && typeof l['trace_id'] === 'string'));
   });
 });

@@ -3,7 +3,13 @@ import { after, before, describe, it } from 'node:test';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
-  daemonConfig, INITIALIZE, JSON_HEADERS, raw, sdkClient, startHarness, type Harness,
+  daemonConfig,
+  INITIALIZE,
+  JSON_HEADERS,
+  raw,
+  sdkClient,
+  startHarness,
+  type Harness,
 } from './helpers/daemon-harness.js';
 import { gates, type Gates } from './helpers/gated.js';
 
@@ -23,9 +29,11 @@ describe('daemon: sessions nobody closes never lock a person out', () => {
     await h.close();
     g.remove();
   });
-  const evicted = () => h.audit()
-    .filter((l) => l['event'] === 'session.end' && l['reason'] === 'evicted')
-    .map((l) => l['session']);
+  const evicted = () =>
+    h
+      .audit()
+      .filter((l) => l['event'] === 'session.end' && l['reason'] === 'evicted')
+      .map((l) => l['session']);
 
   it('40 sessions opened in a row by one person, none DELETEd, all work; the least recently used go', async () => {
     const token = await h.token('notes');
@@ -46,7 +54,7 @@ describe('daemon: sessions nobody closes never lock a person out', () => {
     await Promise.all(clients.splice(0).map((c) => c.close()));
   });
 
-  it('all of a person\'s or the daemon\'s sessions busy: a new one gets 429; once one is idle, it goes', async () => {
+  it("all of a person's or the daemon's sessions busy: a new one gets 429; once one is idle, it goes", async () => {
     const before = evicted().length;
     for (const s of h.daemon.sessions.all()) await s.end('test reset');
     const alice = await h.token('gated');
@@ -88,7 +96,7 @@ describe('daemon: sessions nobody closes never lock a person out', () => {
     await Promise.all(clients.splice(0).map((c) => c.close()));
   });
 
-  it('at max_children the person\'s own idle session goes first, else the daemon\'s least recently used', async () => {
+  it("at max_children the person's own idle session goes first, else the daemon's least recently used", async () => {
     for (const s of h.daemon.sessions.all()) await s.end('test reset');
     const before = evicted().length;
     const open = async (user: string) => {
@@ -100,9 +108,9 @@ describe('daemon: sessions nobody closes never lock a person out', () => {
     for (let i = 0; i < 4; i++) a.push(await open('alice@example.com'));
     const b = [await open('bob@example.com'), await open('bob@example.com')];
     await open('bob@example.com');
-    assert.deepEqual(evicted().slice(before), [b[0]], 'bob makes room among his own sessions, not alice\'s older one');
+    assert.deepEqual(evicted().slice(before), [b[0]], "bob makes room among his own sessions, not alice's older one");
     await open('carol@example.com');
-    assert.deepEqual(evicted().slice(before), [b[0], a[0]], 'carol has none: the daemon\'s least recently used goes');
+    assert.deepEqual(evicted().slice(before), [b[0], a[0]], "carol has none: the daemon's least recently used goes");
     await Promise.all(clients.splice(0).map((c) => c.close()));
   });
 });

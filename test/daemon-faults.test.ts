@@ -16,15 +16,24 @@ import { workspace } from './helpers/workspace.js';
 function auditLine(file: string, event: string): Promise<void> {
   return new Promise((resolve) => {
     const watcher = watch(file, () => check());
-    const check = () => { if (readFileSync(file, 'utf8').includes(`"event":"${event}"`)) { watcher.close(); resolve() } };
+    const check = () => {
+      if (readFileSync(file, 'utf8').includes(`"event":"${event}"`)) {
+        watcher.close();
+        resolve();
+      }
+    };
     check();
   });
 }
 
 describe('daemon: faults', () => {
   let h: Harness;
-  before(async () => { h = await startHarness() });
-  after(async () => { await h.close() });
+  before(async () => {
+    h = await startHarness();
+  });
+  after(async () => {
+    await h.close();
+  });
 
   it('a child that crashes mid-call: the call gets a JSON-RPC error, the session ends, the daemon stays up', async () => {
     const client = await sdkClient(h, 'notes', await h.token('notes'));
@@ -34,14 +43,19 @@ describe('daemon: faults', () => {
     assert.equal(h.daemon.sessions.size, sessions - 1);
     assert.ok(h.audit().some((l) => l['event'] === 'server.exit' && l['code'] === 3));
     const again = await client.callTool({ name: 'list_notes', arguments: {} }).catch((e: Error) => e);
-    assert.match(String(again), /404|unknown or ended session/, 'the ended session answers 404 so the client starts over');
+    assert.match(
+      String(again),
+      /404|unknown or ended session/,
+      'the ended session answers 404 so the client starts over',
+    );
     await client.close();
     assert.equal((await raw(h.unix('notes'), 'GET', {}, undefined, '/healthz')).status, 200);
   });
 
   it('a child that hangs: after first_response_timeout the pending call fails and the child is ended', async () => {
     const client = await sdkClient(h, 'notes', await h.token('notes'));
-    const err = await client.callTool({ name: 'hang', arguments: {} }, undefined, { timeout: 600_000 })
+    const err = await client
+      .callTool({ name: 'hang', arguments: {} }, undefined, { timeout: 600_000 })
       .catch((e: Error) => e);
     assert.match(String(err), /did not answer within 3s/);
     await client.close();
@@ -50,7 +64,7 @@ describe('daemon: faults', () => {
 
 describe('daemon: idle sessions and log rotation', () => {
   it('a session idle past idle_timeout ends its child; reload reopens a rotated audit log', async () => {
-    const h = await startHarness((await daemonConfig('', 'idle_timeout = "1s"')));
+    const h = await startHarness(await daemonConfig('', 'idle_timeout = "1s"'));
     try {
       const client = await sdkClient(h, 'notes', await h.token('notes'));
       assert.equal(h.daemon.sessions.size, 1);
@@ -69,7 +83,7 @@ describe('daemon: idle sessions and log rotation', () => {
 });
 
 describe('daemon: its sockets', () => {
-  it('a live daemon\'s socket is an error; a stale one from a dead daemon is replaced', async () => {
+  it("a live daemon's socket is an error; a stale one from a dead daemon is replaced", async () => {
     const ws = workspace(await daemonConfig());
     try {
       const config = loadConfig({ config: ws.config });
@@ -79,10 +93,16 @@ describe('daemon: its sockets', () => {
       await first.stop();
       // A daemon killed with SIGKILL leaves its socket file behind.
       const path = join(ws.dir, 'run', 'notes.sock');
-      spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+      spawnSync(process.execPath, [
+        '-e',
+        `require('net').createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, 'SIGKILL'))`,
+      ]);
       assert.ok(existsSync(path));
       const second = await startDaemon(config);
-      assert.equal((await raw(new Agent({ connect: { socketPath: path } }), 'GET', {}, undefined, '/healthz')).status, 200);
+      assert.equal(
+        (await raw(new Agent({ connect: { socketPath: path } }), 'GET', {}, undefined, '/healthz')).status,
+        200,
+      );
       await second.stop();
     } finally {
       ws.remove();
@@ -96,12 +116,24 @@ describe('daemon: signals (a real daemon process)', () => {
     const config = loadConfig({ config: ws.config });
     await initialize(config, { force: false });
     const key = await loadSigningKey(join(ws.dir, 'keys', 'broker.jwk'));
-    const token = async (user = 'alice@example.com', groups: string[] = []) => (await mintAccessToken(key, {
-      identity: { user, sub: `sub-${user}`, groups }, issuer: 'urn:gatekit:broker:test', resource: 'urn:gatekit:server:notes', scope: 'tools:*', clientId: 'gatekit-cli', userClaim: 'email', ttl: 300,
-    })).token;
+    const token = async (user = 'alice@example.com', groups: string[] = []) =>
+      (
+        await mintAccessToken(key, {
+          identity: { user, sub: `sub-${user}`, groups },
+          issuer: 'urn:gatekit:broker:test',
+          resource: 'urn:gatekit:server:notes',
+          scope: 'tools:*',
+          clientId: 'gatekit-cli',
+          userClaim: 'email',
+          ttl: 300,
+        })
+      ).token;
     const daemon = await startDaemonProcess(config, { ...process.env }, () => {});
     // Enough of a Harness for sdkClient: the config and a dispatcher for the notes socket.
-    const harness = { config, unix: () => new Agent({ connect: { socketPath: join(ws.dir, 'run', 'notes.sock') } }) } as unknown as Harness;
+    const harness = {
+      config,
+      unix: () => new Agent({ connect: { socketPath: join(ws.dir, 'run', 'notes.sock') } }),
+    } as unknown as Harness;
     return { ws, daemon, token, harness };
   };
 
@@ -110,17 +142,28 @@ describe('daemon: signals (a real daemon process)', () => {
     try {
       const client = await sdkClient(harness, 'notes', await token());
       let inFlight!: () => void;
-      const started = new Promise<void>((resolve) => { inFlight = resolve });
-      const call = client.callTool({ name: 'slow', arguments: { steps: 20 } }, undefined, { onprogress: () => inFlight() });
+      const started = new Promise<void>((resolve) => {
+        inFlight = resolve;
+      });
+      const call = client.callTool({ name: 'slow', arguments: { steps: 20 } }, undefined, {
+        onprogress: () => inFlight(),
+      });
       await started;
       const exited = new Promise<number | null>((resolve) => daemon.child.once('exit', (code) => resolve(code)));
       daemon.child.kill('SIGTERM');
       const result = await call;
       assert.match(JSON.stringify(result), /done after 20 steps/);
       assert.equal(await exited, 0);
-      const lines = readFileSync(join(ws.dir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const lines = readFileSync(join(ws.dir, 'audit.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       assert.equal(lines.at(-2).event, 'daemon.stop');
-      assert.deepEqual([lines.at(-1).event, lines.at(-1).reason], ['audit.checkpoint', 'stop'], 'the stop seals the audit chain');
+      assert.deepEqual(
+        [lines.at(-1).event, lines.at(-1).reason],
+        ['audit.checkpoint', 'stop'],
+        'the stop seals the audit chain',
+      );
       assert.ok(lines.some((l) => l.event === 'session.end' && l.reason === 'the daemon is stopping'));
     } finally {
       await daemon.stop();
@@ -133,7 +176,12 @@ describe('daemon: signals (a real daemon process)', () => {
     try {
       const client = await sdkClient(harness, 'notes', await token());
       assert.ok(await client.callTool({ name: 'list_notes', arguments: {} }));
-      ws.write(readFileSync(ws.config, 'utf8').replace('allow_users = ["alice@example.com"]\nallow_groups = ["ops"]', 'allow_users = []\nallow_groups = ["ops"]'));
+      ws.write(
+        readFileSync(ws.config, 'utf8').replace(
+          'allow_users = ["alice@example.com"]\nallow_groups = ["ops"]',
+          'allow_users = []\nallow_groups = ["ops"]',
+        ),
+      );
       const reloaded = auditLine(join(ws.dir, 'audit.jsonl'), 'daemon.reload');
       daemon.child.kill('SIGHUP');
       await reloaded;

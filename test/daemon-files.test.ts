@@ -34,7 +34,7 @@ async function setUp(t: TestContext, text: string): Promise<Workspace> {
 }
 
 describe('daemon: files it creates or refuses', () => {
-  it('refuses to start when the audit log path is a symbolic link, and leaves the link\'s target alone', async (t) => {
+  it("refuses to start when the audit log path is a symbolic link, and leaves the link's target alone", async (t) => {
     const ws = await setUp(t, config());
     const target = join(ws.dir, 'elsewhere.txt');
     writeFileSync(target, 'precious\n');
@@ -42,7 +42,13 @@ describe('daemon: files it creates or refuses', () => {
     const run = await gatekit(['daemon'], { env: ws.env });
     assert.equal(run.code, 2, run.stderr);
     assert.match(run.stderr, /audit log .*symbolic link/);
-    assert.equal(run.stderr.trim().split('\n').filter((l) => l.startsWith('gatekit:')).length, 1);
+    assert.equal(
+      run.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => l.startsWith('gatekit:')).length,
+      1,
+    );
     assert.equal(readFileSync(target, 'utf8'), 'precious\n');
   });
 
@@ -54,7 +60,10 @@ describe('daemon: files it creates or refuses', () => {
   });
 
   it('creates the audit log 0600, or 0640 with a socket group, whatever the umask', async (t) => {
-    for (const [extra, mode] of [['', 0o600], [`socket_group = "${process.getgid!()}"`, 0o640]] as const) {
+    for (const [extra, mode] of [
+      ['', 0o600],
+      [`socket_group = "${process.getgid!()}"`, 0o640],
+    ] as const) {
       // The config is written under the usual umask: one others could write would be refused (config/trust).
       const ws = await setUp(t, config('unix:run/notes.sock', extra));
       const loaded = loadConfig({ config: ws.config });
@@ -88,8 +97,12 @@ describe('daemon: files it creates or refuses', () => {
     const opened = await raw(h.unix('notes'), 'POST', { ...JSON_HEADERS, ...auth }, INITIALIZE);
     const session = String(opened.headers['mcp-session-id']);
     const method = 'x'.repeat(100_000);
-    const r = await raw(h.unix('notes'), 'POST', { ...JSON_HEADERS, ...auth, 'mcp-session-id': session },
-      JSON.stringify({ jsonrpc: '2.0', id: 9, method }));
+    const r = await raw(
+      h.unix('notes'),
+      'POST',
+      { ...JSON_HEADERS, ...auth, 'mcp-session-id': session },
+      JSON.stringify({ jsonrpc: '2.0', id: 9, method }),
+    );
     assert.equal(JSON.parse(r.body).error.code, -32601); // the server's own "method not found"
     await raw(h.unix('notes'), 'DELETE', { ...auth, 'mcp-session-id': session });
     const text = readFileSync(join(h.ws.dir, 'audit.jsonl'), 'utf8');
@@ -100,13 +113,13 @@ describe('daemon: files it creates or refuses', () => {
   it('listen = "unix:FILE" never deletes a regular file or follows a link there: refused', async (t) => {
     const ws = await setUp(t, config('unix:data.txt'));
     const file = join(ws.dir, 'data.txt');
-    writeFileSync(file, 'someone\'s data\n');
+    writeFileSync(file, "someone's data\n");
     await assert.rejects(startDaemon(loadConfig({ config: ws.config })), { code: 'CONFIG_INVALID' });
-    assert.equal(readFileSync(file, 'utf8'), 'someone\'s data\n');
+    assert.equal(readFileSync(file, 'utf8'), "someone's data\n");
     const run = await gatekit(['daemon'], { env: ws.env });
     assert.equal(run.code, 2, run.stderr);
     assert.match(run.stderr, /not a socket/);
-    assert.equal(readFileSync(file, 'utf8'), 'someone\'s data\n');
+    assert.equal(readFileSync(file, 'utf8'), "someone's data\n");
 
     const linked = await setUp(t, config('unix:link.sock'));
     const target = join(linked.dir, 'target.txt');

@@ -7,7 +7,16 @@ import { request } from 'undici';
 import { once } from 'node:events';
 import { connect as tlsConnect } from 'node:tls';
 import { brokerKey, signEd25519, signHs256, strangerKey, unsigned } from './helpers/forge.js';
-import { BROKER_ISSUER, INITIALIZE, JSON_HEADERS, raw, sdkClient, endSession, startHarness, type Harness } from './helpers/daemon-harness.js';
+import {
+  BROKER_ISSUER,
+  INITIALIZE,
+  JSON_HEADERS,
+  raw,
+  sdkClient,
+  endSession,
+  startHarness,
+  type Harness,
+} from './helpers/daemon-harness.js';
 
 describe('daemon: hostile requests', () => {
   let h: Harness;
@@ -15,22 +24,44 @@ describe('daemon: hostile requests', () => {
   const children = () => h.daemon.sessions.size;
   const claims = (o: Record<string, unknown> = {}) => {
     const now = Math.floor(Date.now() / 1000);
-    return { iss: BROKER_ISSUER, sub: 'sub-alice', aud: 'urn:gatekit:server:notes', exp: now + 300, iat: now, jti: randomBytes(16).toString('base64url'), client_id: 'gatekit-cli', scope: 'tools:*', email: 'alice@example.com', groups: [], ...o };
+    return {
+      iss: BROKER_ISSUER,
+      sub: 'sub-alice',
+      aud: 'urn:gatekit:server:notes',
+      exp: now + 300,
+      iat: now,
+      jti: randomBytes(16).toString('base64url'),
+      client_id: 'gatekit-cli',
+      scope: 'tools:*',
+      email: 'alice@example.com',
+      groups: [],
+      ...o,
+    };
   };
   const header = (o: Record<string, unknown> = {}) => ({ alg: 'EdDSA', typ: 'at+jwt', kid: key.kid, ...o });
   const init = (token: string | undefined, extra: Record<string, string> = {}) =>
-    raw(h.unix('notes'), 'POST', { ...JSON_HEADERS, ...(token ? { authorization: `Bearer ${token}` } : {}), ...extra }, INITIALIZE);
+    raw(
+      h.unix('notes'),
+      'POST',
+      { ...JSON_HEADERS, ...(token ? { authorization: `Bearer ${token}` } : {}), ...extra },
+      INITIALIZE,
+    );
 
   before(async () => {
     h = await startHarness();
     key = brokerKey(join(h.ws.dir, 'keys', 'broker.jwk'));
   });
-  after(async () => { await h.close() });
+  after(async () => {
+    await h.close();
+  });
 
   it('no token: 401 with resource_metadata and no error parameter; the metadata names the resource', async () => {
     const r = await init(undefined);
     assert.equal(r.status, 401);
-    assert.equal(r.headers['www-authenticate'], 'Bearer resource_metadata="http://localhost/.well-known/oauth-protected-resource"');
+    assert.equal(
+      r.headers['www-authenticate'],
+      'Bearer resource_metadata="http://localhost/.well-known/oauth-protected-resource"',
+    );
     const meta = await raw(h.unix('notes'), 'GET', {}, undefined, '/.well-known/oauth-protected-resource');
     const doc = JSON.parse(meta.body);
     assert.equal(doc.resource, 'urn:gatekit:server:notes');
@@ -41,22 +72,42 @@ describe('daemon: hostile requests', () => {
 
   const hostileTokens: Array<[string, () => string]> = [
     ['garbage', () => 'garbage'],
-    ['expired', () => signEd25519(header(), claims({ iat: Math.floor(Date.now() / 1000) - 900, exp: Math.floor(Date.now() / 1000) - 300 }), key.key)],
+    [
+      'expired',
+      () =>
+        signEd25519(
+          header(),
+          claims({ iat: Math.floor(Date.now() / 1000) - 900, exp: Math.floor(Date.now() / 1000) - 300 }),
+          key.key,
+        ),
+    ],
     ['wrong aud', () => signEd25519(header(), claims({ aud: 'urn:gatekit:server:everything' }), key.key)],
     ['wrong iss', () => signEd25519(header(), claims({ iss: 'urn:gatekit:broker:evil' }), key.key)],
     ['wrong typ', () => signEd25519(header({ typ: 'JWT' }), claims(), key.key)],
     ['alg none', () => unsigned({ alg: 'none', typ: 'at+jwt', kid: key.kid }, claims())],
-    ['HS256 keyed with the public key', () => signHs256({ alg: 'HS256', typ: 'at+jwt', kid: key.kid }, claims(), Buffer.from(key.x, 'base64url'))],
+    [
+      'HS256 keyed with the public key',
+      () => signHs256({ alg: 'HS256', typ: 'at+jwt', kid: key.kid }, claims(), Buffer.from(key.x, 'base64url')),
+    ],
     ['untrusted key', () => signEd25519(header({ kid: 'attacker' }), claims(), strangerKey())],
     ['trusted kid, other key', () => signEd25519(header(), claims(), strangerKey())],
-    ['tampered', () => { const [a, , c] = signEd25519(header(), claims({ scope: 'tools:read_note' }), key.key).split('.'); return `${a}.${Buffer.from(JSON.stringify(claims())).toString('base64url')}.${c}` }],
+    [
+      'tampered',
+      () => {
+        const [a, , c] = signEd25519(header(), claims({ scope: 'tools:read_note' }), key.key).split('.');
+        return `${a}.${Buffer.from(JSON.stringify(claims())).toString('base64url')}.${c}`;
+      },
+    ],
   ];
   for (const [name, make] of hostileTokens) {
     it(`${name} token: 401 invalid_token, no child started`, async () => {
       const before = children();
       const r = await init(make());
       assert.equal(r.status, 401, r.body);
-      assert.match(String(r.headers['www-authenticate']), /^Bearer error="invalid_token", error_description="[^"]+", resource_metadata="/);
+      assert.match(
+        String(r.headers['www-authenticate']),
+        /^Bearer error="invalid_token", error_description="[^"]+", resource_metadata="/,
+      );
       assert.equal(children(), before);
     });
   }
@@ -71,17 +122,36 @@ describe('daemon: hostile requests', () => {
 
   it('tokens in the query string or a cookie are ignored', async () => {
     const token = await h.token('notes');
-    const res = await request(`http://localhost/mcp?access_token=${token}`, { method: 'POST', headers: { host: 'localhost', ...JSON_HEADERS, cookie: `access_token=${token}` }, body: INITIALIZE, dispatcher: h.unix('notes') });
+    const res = await request(`http://localhost/mcp?access_token=${token}`, {
+      method: 'POST',
+      headers: { host: 'localhost', ...JSON_HEADERS, cookie: `access_token=${token}` },
+      body: INITIALIZE,
+      dispatcher: h.unix('notes'),
+    });
     assert.equal(res.statusCode, 401);
     await res.body.dump();
   });
 
-  it('another user\'s session: refused, and the session is unharmed', async () => {
+  it("another user's session: refused, and the session is unharmed", async () => {
     const alice = await sdkClient(h, 'notes', await h.token('notes'));
     const sessionId = (alice.transport as { sessionId?: string }).sessionId!;
     const bob = await h.token('notes', { user: 'bob@example.com', sub: 'sub-bob', groups: ['ops'] });
-    const r = await raw(h.unix('notes'), 'POST', { ...JSON_HEADERS, authorization: `Bearer ${bob}`, 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-06-18' },
-      JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'read_note', arguments: { name: 'welcome' } } }));
+    const r = await raw(
+      h.unix('notes'),
+      'POST',
+      {
+        ...JSON_HEADERS,
+        authorization: `Bearer ${bob}`,
+        'mcp-session-id': sessionId,
+        'mcp-protocol-version': '2025-06-18',
+      },
+      JSON.stringify({
+        jsonrpc: '2.0',
+        id: 9,
+        method: 'tools/call',
+        params: { name: 'read_note', arguments: { name: 'welcome' } },
+      }),
+    );
     assert.equal(r.status, 403);
     const del = await raw(h.unix('notes'), 'DELETE', { authorization: `Bearer ${bob}`, 'mcp-session-id': sessionId });
     assert.equal(del.status, 403);
@@ -108,13 +178,28 @@ describe('daemon: hostile requests', () => {
   it('an oversized body: 413; a malformed body: 400 parse error; neither starts a child', async () => {
     const token = await h.token('notes');
     const before = children();
-    const big = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { pad: 'x'.repeat(h.config.daemon.limits.max_body_bytes) } });
+    const big = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { pad: 'x'.repeat(h.config.daemon.limits.max_body_bytes) },
+    });
     const r = await raw(h.unix('notes'), 'POST', { ...JSON_HEADERS, authorization: `Bearer ${token}` }, big);
     assert.equal(r.status, 413);
-    const bad = await raw(h.unix('notes'), 'POST', { ...JSON_HEADERS, authorization: `Bearer ${token}` }, '{"jsonrpc": "2.0", "id": 1, "method": ');
+    const bad = await raw(
+      h.unix('notes'),
+      'POST',
+      { ...JSON_HEADERS, authorization: `Bearer ${token}` },
+      '{"jsonrpc": "2.0", "id": 1, "method": ',
+    );
     assert.equal(bad.status, 400);
     assert.equal(JSON.parse(bad.body).error.code, -32700);
-    const notRpc = await raw(h.unix('notes'), 'POST', { ...JSON_HEADERS, authorization: `Bearer ${token}` }, '{"hello": "world"}');
+    const notRpc = await raw(
+      h.unix('notes'),
+      'POST',
+      { ...JSON_HEADERS, authorization: `Bearer ${token}` },
+      '{"hello": "world"}',
+    );
     assert.equal(notRpc.status, 400);
     assert.equal(children(), before);
   });
@@ -124,8 +209,13 @@ describe('daemon: hostile requests', () => {
     try {
       const err = await client.callTool({ name: 'crash', arguments: {} }).catch((e: Error) => e);
       assert.match(String(err), /not allowed/);
-      assert.ok(await client.callTool({ name: 'read_note', arguments: { name: 'welcome' } }), 'the child is alive: crash never ran');
-      assert.ok(h.audit().some((l) => l['event'] === 'denied' && l['tool'] === 'crash' && l['user'] === 'alice@example.com'));
+      assert.ok(
+        await client.callTool({ name: 'read_note', arguments: { name: 'welcome' } }),
+        'the child is alive: crash never ran',
+      );
+      assert.ok(
+        h.audit().some((l) => l['event'] === 'denied' && l['tool'] === 'crash' && l['user'] === 'alice@example.com'),
+      );
     } finally {
       await endSession(client);
     }
@@ -133,12 +223,19 @@ describe('daemon: hostile requests', () => {
 
   it('a tool the token allows but the current deny list forbids is refused', async () => {
     const toml = readFileSync(h.ws.config, 'utf8');
-    h.ws.write(toml.replace('tools = { allow = ["list_notes", "read_note", "echo", "whoami", "env", "slow", "ask", "crash", "hang"] }',
-      'tools = { allow = ["list_notes", "read_note", "echo", "whoami", "env", "slow", "ask", "crash", "hang"], deny = ["echo"] }'));
+    h.ws.write(
+      toml.replace(
+        'tools = { allow = ["list_notes", "read_note", "echo", "whoami", "env", "slow", "ask", "crash", "hang"] }',
+        'tools = { allow = ["list_notes", "read_note", "echo", "whoami", "env", "slow", "ask", "crash", "hang"], deny = ["echo"] }',
+      ),
+    );
     await h.daemon.reload();
     const client = await sdkClient(h, 'notes', await h.token('notes'));
     try {
-      assert.match(String(await client.callTool({ name: 'echo', arguments: { message: 'x' } }).catch((e: Error) => e)), /not allowed/);
+      assert.match(
+        String(await client.callTool({ name: 'echo', arguments: { message: 'x' } }).catch((e: Error) => e)),
+        /not allowed/,
+      );
       assert.ok(!(await client.listTools()).tools.some((t) => t.name === 'echo'));
     } finally {
       await endSession(client);
@@ -147,14 +244,22 @@ describe('daemon: hostile requests', () => {
     }
   });
 
-  it('a per-user not-before time revokes that user\'s outstanding tokens at the next request', async () => {
+  it("a per-user not-before time revokes that user's outstanding tokens at the next request", async () => {
     const client = await sdkClient(h, 'notes', await h.token('notes'));
     assert.ok(await client.callTool({ name: 'list_notes', arguments: {} }));
     const toml = readFileSync(h.ws.config, 'utf8');
-    h.ws.write(toml.replace('[daemon.limits]', `[daemon.not_before]\n"alice@example.com" = ${new Date(Date.now() + 2000).toISOString()}\n\n[daemon.limits]`));
+    h.ws.write(
+      toml.replace(
+        '[daemon.limits]',
+        `[daemon.not_before]\n"alice@example.com" = ${new Date(Date.now() + 2000).toISOString()}\n\n[daemon.limits]`,
+      ),
+    );
     await h.daemon.reload();
     try {
-      assert.match(String(await client.callTool({ name: 'list_notes', arguments: {} }).catch((e: Error) => e)), /401|revoked/);
+      assert.match(
+        String(await client.callTool({ name: 'list_notes', arguments: {} }).catch((e: Error) => e)),
+        /401|revoked/,
+      );
       assert.ok(h.audit().some((l) => l['event'] === 'auth.failed' && /revoked/.test(String(l['error']))));
     } finally {
       h.ws.write(toml);
@@ -163,7 +268,7 @@ describe('daemon: hostile requests', () => {
     }
   });
 
-  it('mTLS listener: a client without a certificate is refused at the handshake; one with the CA\'s client certificate gets in', async () => {
+  it("mTLS listener: a client without a certificate is refused at the handshake; one with the CA's client certificate gets in", async () => {
     const listen = h.config.servers.get('tls')!.listen;
     const port = listen.kind === 'tcp' ? listen.port : 0;
     const withCert = await request(`https://127.0.0.1:${port}/healthz`, { dispatcher: h.mtls });
@@ -173,9 +278,9 @@ describe('daemon: hostile requests', () => {
     const socket = tlsConnect({ host: '127.0.0.1', port, ca: readFileSync(h.config.daemon.tls!.ca) });
     socket.once('secureConnect', () => socket.write(`GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`));
     socket.on('data', () => assert.fail('the daemon answered a client without a certificate'));
-    const [err] = await once(socket, 'error') as [NodeJS.ErrnoException];
+    const [err] = (await once(socket, 'error')) as [NodeJS.ErrnoException];
     assert.equal(err.code, 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED'); // RFC 8446 §6.2 certificate_required
-    const [serverSide] = await refused as [NodeJS.ErrnoException];
+    const [serverSide] = (await refused) as [NodeJS.ErrnoException];
     assert.match(String(serverSide.code), /PEER_DID_NOT_RETURN_A_CERTIFICATE/);
   });
 

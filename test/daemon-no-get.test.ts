@@ -9,24 +9,34 @@ import { INITIALIZE, JSON_HEADERS, raw, startHarness, type Harness } from './hel
 // @see https://modelcontextprotocol.io/specification/2025-06-18/basic/transports#sending-messages-to-the-server
 describe('daemon: a client without a GET stream', () => {
   let h: Harness;
-  before(async () => { h = await startHarness() });
-  after(async () => { await h.close() });
+  before(async () => {
+    h = await startHarness();
+  });
+  after(async () => {
+    await h.close();
+  });
 
-  it('gets the sampling request on the tool call\'s SSE stream, answers it by POST, gets the tool result', async () => {
+  it("gets the sampling request on the tool call's SSE stream, answers it by POST, gets the tool result", async () => {
     const token = await h.token('notes');
     const headers = { ...JSON_HEADERS, authorization: `Bearer ${token}` };
     const init = await raw(h.unix('notes'), 'POST', headers, INITIALIZE);
     assert.equal(init.status, 200);
     const session = {
-      ...headers, 'mcp-session-id': String(init.headers['mcp-session-id']), 'mcp-protocol-version': '2025-06-18',
+      ...headers,
+      'mcp-session-id': String(init.headers['mcp-session-id']),
+      'mcp-protocol-version': '2025-06-18',
     };
     const initialized = JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' });
     assert.equal((await raw(h.unix('notes'), 'POST', session, initialized)).status, 202);
 
     const call = await request('http://localhost/mcp', {
-      method: 'POST', dispatcher: h.unix('notes'), headers: { host: 'localhost', ...session },
+      method: 'POST',
+      dispatcher: h.unix('notes'),
+      headers: { host: 'localhost', ...session },
       body: JSON.stringify({
-        jsonrpc: '2.0', id: 'call-1', method: 'tools/call',
+        jsonrpc: '2.0',
+        id: 'call-1',
+        method: 'tools/call',
         params: { name: 'ask', arguments: { question: 'meaning of life?' } },
       }),
     });

@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
-  daemonConfig, endSession, INITIALIZE, JSON_HEADERS, raw, sdkClient, startHarness, type Harness,
+  daemonConfig,
+  endSession,
+  INITIALIZE,
+  JSON_HEADERS,
+  raw,
+  sdkClient,
+  startHarness,
+  type Harness,
 } from './helpers/daemon-harness.js';
 
 const DENIED = -32003;
@@ -16,11 +23,14 @@ tools = { allow = ["*"], deny = ["*_*_*_admin"] }
 
 describe('daemon: hostile names, schemes and identities', () => {
   let h: Harness;
-  before(async () => { h = await startHarness(await daemonConfig(GUARDED)) });
-  after(async () => { await h.close() });
+  before(async () => {
+    h = await startHarness(await daemonConfig(GUARDED));
+  });
+  after(async () => {
+    await h.close();
+  });
 
-  it('a 100,000-char tool name against a pathological deny pattern is refused while another server answers',
-    async () => {
+  it('a 100,000-char tool name against a pathological deny pattern is refused while another server answers', async () => {
     const token = await h.token('guarded');
     const auth = { authorization: `Bearer ${token}` };
     const opened = await raw(h.unix('guarded'), 'POST', { ...JSON_HEADERS, ...auth }, INITIALIZE);

@@ -15,15 +15,21 @@ describe('daemon: a slow-starting server is not a hung one', () => {
   let g: Gates;
   before(async () => {
     g = gates();
-    const toml = (await daemonConfig(g.toml('gated', { holdStart: true })))
-      .replace('first_response_timeout = "3s"', 'first_response_timeout = "1s"');
+    const toml = (await daemonConfig(g.toml('gated', { holdStart: true }))).replace(
+      'first_response_timeout = "3s"',
+      'first_response_timeout = "1s"',
+    );
     h = await startHarness(toml);
   });
-  after(async () => { await h.close(); g.remove() });
+  after(async () => {
+    await h.close();
+    g.remove();
+  });
 
   const watchdogHasFired = async () => {
     const control = await sdkClient(h, 'notes', await h.token('notes'));
-    const err = await control.callTool({ name: 'hang', arguments: {} }, undefined, { timeout: 600_000 })
+    const err = await control
+      .callTool({ name: 'hang', arguments: {} }, undefined, { timeout: 600_000 })
       .catch((e: Error) => e);
     assert.match(String(err), /did not answer within 1s/);
     await control.close();
@@ -62,10 +68,13 @@ describe('config: [daemon.limits] start_timeout', () => {
     const ws = workspace(await daemonConfig());
     try {
       assert.equal(loadConfig({ config: ws.config }).daemon.limits.start_timeout, 120);
-      ws.write((await daemonConfig('', 'start_timeout = "5m"')));
+      ws.write(await daemonConfig('', 'start_timeout = "5m"'));
       assert.equal(loadConfig({ config: ws.config }).daemon.limits.start_timeout, 300);
-      ws.write((await daemonConfig('', 'start_timeout = "soon"')));
-      assert.throws(() => loadConfig({ config: ws.config }), (err: { code?: string }) => err.code === 'CONFIG_INVALID');
+      ws.write(await daemonConfig('', 'start_timeout = "soon"'));
+      assert.throws(
+        () => loadConfig({ config: ws.config }),
+        (err: { code?: string }) => err.code === 'CONFIG_INVALID',
+      );
     } finally {
       ws.remove();
     }

@@ -1,12 +1,24 @@
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { endSession, INITIALIZE, JSON_HEADERS, raw, sdkClient, startHarness, type Harness } from './helpers/daemon-harness.js';
+import {
+  endSession,
+  INITIALIZE,
+  JSON_HEADERS,
+  raw,
+  sdkClient,
+  startHarness,
+  type Harness,
+} from './helpers/daemon-harness.js';
 
 describe('daemon: MCP round trips through the proxy', () => {
   let h: Harness;
-  before(async () => { h = await startHarness() });
-  after(async () => { await h.close() });
+  before(async () => {
+    h = await startHarness();
+  });
+  after(async () => {
+    await h.close();
+  });
 
   it('server-everything over the Unix socket: tools, resources, prompts, sampling, progress, logging, ping', async () => {
     const client = await sdkClient(h, 'everything', await h.token('everything'));
@@ -14,7 +26,9 @@ describe('daemon: MCP round trips through the proxy', () => {
       assert.equal(client.getServerVersion()?.name, 'mcp-servers/everything');
       const tools = (await client.listTools()).tools.map((t) => t.name);
       assert.ok(tools.includes('echo') && tools.includes('trigger-sampling-request'));
-      assert.deepEqual(await client.callTool({ name: 'echo', arguments: { message: 'hi there' } }), { content: [{ type: 'text', text: 'Echo: hi there' }] });
+      assert.deepEqual(await client.callTool({ name: 'echo', arguments: { message: 'hi there' } }), {
+        content: [{ type: 'text', text: 'Echo: hi there' }],
+      });
       const sum = await client.callTool({ name: 'get-sum', arguments: { a: 2, b: 40 } });
       assert.match(JSON.stringify(sum), /42/);
       const resources = await client.listResources();
@@ -26,10 +40,21 @@ describe('daemon: MCP round trips through the proxy', () => {
       const prompts = (await client.listPrompts()).prompts.map((p) => p.name);
       assert.ok(prompts.includes('simple-prompt'));
       assert.ok((await client.getPrompt({ name: 'simple-prompt' })).messages.length > 0);
-      const sampled = await client.callTool({ name: 'trigger-sampling-request', arguments: { prompt: 'meaning of life?', maxTokens: 10 } });
-      assert.match(JSON.stringify(sampled), /forty-two/, 'the server\'s sampling request reached our client and the answer came back');
+      const sampled = await client.callTool({
+        name: 'trigger-sampling-request',
+        arguments: { prompt: 'meaning of life?', maxTokens: 10 },
+      });
+      assert.match(
+        JSON.stringify(sampled),
+        /forty-two/,
+        "the server's sampling request reached our client and the answer came back",
+      );
       const progress: number[] = [];
-      await client.callTool({ name: 'trigger-long-running-operation', arguments: { duration: 0.3, steps: 3 } }, undefined, { onprogress: (p) => progress.push(p.progress) });
+      await client.callTool(
+        { name: 'trigger-long-running-operation', arguments: { duration: 0.3, steps: 3 } },
+        undefined,
+        { onprogress: (p) => progress.push(p.progress) },
+      );
       assert.deepEqual(progress, [1, 2, 3]);
       await client.setLoggingLevel('debug');
       assert.deepEqual(await client.ping(), {});
@@ -42,11 +67,20 @@ describe('daemon: MCP round trips through the proxy', () => {
     const token = await h.token('tls');
     const client = await sdkClient(h, 'tls', token);
     try {
-      const who = JSON.parse(((await client.callTool({ name: 'whoami', arguments: {} })).content as Array<{ text: string }>)[0]!.text);
+      const who = JSON.parse(
+        ((await client.callTool({ name: 'whoami', arguments: {} })).content as Array<{ text: string }>)[0]!.text,
+      );
       assert.deepEqual({ user: who.user, sub: who.sub }, { user: 'alice@example.com', sub: 'sub-alice@example.com' });
-      const env = ((await client.callTool({ name: 'env', arguments: {} })).content as Array<{ text: string }>)[0]!.text.split('\n');
+      const env = (
+        (await client.callTool({ name: 'env', arguments: {} })).content as Array<{ text: string }>
+      )[0]!.text.split('\n');
       assert.ok(env.includes('GATEKIT_USER') && env.includes('PATH'));
-      for (const name of env) assert.match(name, /^(GATEKIT_(USER|SUB|GROUPS|GROUPS_JSON|SERVER)|HOME|LOGNAME|PATH|SHELL|TERM|USER|LANG|TMPDIR)$/, `unexpected variable ${name}`);
+      for (const name of env)
+        assert.match(
+          name,
+          /^(GATEKIT_(USER|SUB|GROUPS|GROUPS_JSON|SERVER)|HOME|LOGNAME|PATH|SHELL|TERM|USER|LANG|TMPDIR)$/,
+          `unexpected variable ${name}`,
+        );
       const asked = await client.callTool({ name: 'ask', arguments: { question: 'meaning?' } });
       assert.match(JSON.stringify(asked), /the client said: forty-two/);
     } finally {
@@ -54,7 +88,7 @@ describe('daemon: MCP round trips through the proxy', () => {
     }
   });
 
-  it('tools/list is filtered to the token\'s scope and the current allow list', async () => {
+  it("tools/list is filtered to the token's scope and the current allow list", async () => {
     const client = await sdkClient(h, 'notes', await h.token('notes', { scope: 'tools:read_* tools:list_*' }));
     try {
       assert.deepEqual((await client.listTools()).tools.map((t) => t.name).sort(), ['list_notes', 'read_note']);
@@ -71,7 +105,12 @@ describe('daemon: MCP round trips through the proxy', () => {
     try {
       assert.ok((await ops.listTools()).tools.some((t) => t.name === 'write_note'));
       assert.ok(!(await alice.listTools()).tools.some((t) => t.name === 'write_note'));
-      assert.match(String(await alice.callTool({ name: 'write_note', arguments: { name: 'x', text: 'y' } }).catch((e: Error) => e)), /not allowed/);
+      assert.match(
+        String(
+          await alice.callTool({ name: 'write_note', arguments: { name: 'x', text: 'y' } }).catch((e: Error) => e),
+        ),
+        /not allowed/,
+      );
     } finally {
       await endSession(ops);
       await endSession(alice);
@@ -95,17 +134,42 @@ describe('daemon: MCP round trips through the proxy', () => {
     const auth = { ...JSON_HEADERS, authorization: `Bearer ${token}` };
     const init = await raw(h.unix('notes'), 'POST', auth, INITIALIZE.replace('2025-06-18', '2025-03-26'));
     const session = String(init.headers['mcp-session-id']);
-    const headers = { ...auth, 'mcp-session-id': session, 'mcp-protocol-version': '2025-03-26', accept: 'application/json' };
-    await raw(h.unix('notes'), 'POST', headers, JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }));
-    const batch = await raw(h.unix('notes'), 'POST', headers, JSON.stringify([
-      { jsonrpc: '2.0', id: 'a', method: 'tools/call', params: { name: 'echo', arguments: { message: 'one' } } },
-      { jsonrpc: '2.0', id: 'b', method: 'tools/call', params: { name: 'write_note', arguments: { name: 'x', text: 'y' } } },
-    ]));
+    const headers = {
+      ...auth,
+      'mcp-session-id': session,
+      'mcp-protocol-version': '2025-03-26',
+      accept: 'application/json',
+    };
+    await raw(
+      h.unix('notes'),
+      'POST',
+      headers,
+      JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+    );
+    const batch = await raw(
+      h.unix('notes'),
+      'POST',
+      headers,
+      JSON.stringify([
+        { jsonrpc: '2.0', id: 'a', method: 'tools/call', params: { name: 'echo', arguments: { message: 'one' } } },
+        {
+          jsonrpc: '2.0',
+          id: 'b',
+          method: 'tools/call',
+          params: { name: 'write_note', arguments: { name: 'x', text: 'y' } },
+        },
+      ]),
+    );
     assert.equal(batch.status, 200, batch.body);
     const answers = JSON.parse(batch.body) as Array<{ id: string; result?: unknown; error?: { code: number } }>;
     assert.deepEqual(answers.map((a) => a.id).sort(), ['a', 'b']);
-    assert.equal(answers.find((a) => a.id === 'b')!.error!.code, -32003, 'write_note is not alice\'s');
-    const refused = await raw(h.unix('notes'), 'POST', { ...headers, 'mcp-protocol-version': '2025-06-18' }, JSON.stringify([{ jsonrpc: '2.0', id: 'c', method: 'ping' }]));
+    assert.equal(answers.find((a) => a.id === 'b')!.error!.code, -32003, "write_note is not alice's");
+    const refused = await raw(
+      h.unix('notes'),
+      'POST',
+      { ...headers, 'mcp-protocol-version': '2025-06-18' },
+      JSON.stringify([{ jsonrpc: '2.0', id: 'c', method: 'ping' }]),
+    );
     assert.equal(refused.status, 400);
     await raw(h.unix('notes'), 'DELETE', { authorization: `Bearer ${token}`, 'mcp-session-id': session });
   });

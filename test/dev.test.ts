@@ -21,7 +21,9 @@ async function exampleWorkspace(): Promise<Workspace> {
 
 describe('gatekit dev (the quickstart)', () => {
   const spaces: Workspace[] = [];
-  after(() => { for (const ws of spaces) ws.remove() });
+  after(() => {
+    for (const ws of spaces) ws.remove();
+  });
 
   it('dev --demo runs the whole loop unattended, prints an audit line naming the dev user, exits 0', async () => {
     const ws = await exampleWorkspace();
@@ -35,7 +37,7 @@ describe('gatekit dev (the quickstart)', () => {
     assert.equal(audit.outcome, 'ok');
   });
 
-  it('dev serves the IdP and the daemon and says what to run next; the README\'s login and token commands work against it', async () => {
+  it("dev serves the IdP and the daemon and says what to run next; the README's login and token commands work against it", async () => {
     const ws = await exampleWorkspace();
     spaces.push(ws);
     const dev = spawnGatekit(['dev'], { env: ws.env });

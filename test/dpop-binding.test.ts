@@ -68,9 +68,7 @@ token_binding = "mtls"
     return res.statusCode;
   };
 
-  it(
-    'refuses a bearer token and a DPoP-bound token with a valid proof; accepts a certificate-bound token',
-    async () => {
+  it('refuses a bearer token and a DPoP-bound token with a valid proof; accepts a certificate-bound token', async () => {
     const sessions = h.daemon.sessions.size;
     assert.equal(await post(certOnlyUrl, { authorization: `Bearer ${await h.token('certonly')}` }), 401);
     const key = await DpopKey.generate();
@@ -105,9 +103,7 @@ token_binding = "mtls"
     }
   });
 
-  it(
-    'the htu of an mTLS listener is https://127.0.0.1:PORT/mcp: the SDK v2 client with DPoP calls a tool over it',
-    async () => {
+  it('the htu of an mTLS listener is https://127.0.0.1:PORT/mcp: the SDK v2 client with DPoP calls a tool over it', async () => {
     const session = await DpopSession.create({ alg: 'EdDSA' });
     const token = await mint('tls', { jkt: session.thumbprint });
     const viaMtls = ((url: string | URL, init?: RequestInit) =>

@@ -96,9 +96,7 @@ describe('gatekit connect with DPoP: a per-process key, tokens bound to it, a pr
     assert.equal(accepted().length, 2);
   });
 
-  it(
-    'the exec agent binds to the key of a proof it checked, and refuses a replayed, misdirected or garbage proof',
-    async () => {
+  it('the exec agent binds to the key of a proof it checked, and refuses a replayed, misdirected or garbage proof', async () => {
     const script = join(ws.dir, 'agent-proofs.mjs');
     writeFileSync(script, AGENT_SCRIPT);
     const tokenModule = pathToFileURL(
@@ -179,9 +177,7 @@ describe('the token endpoint binds the exchanged token to the key of the DPoP pr
       req.end(form);
     });
 
-  it(
-    "with a proof: token_type DPoP, cnf.jkt = the proof key's thumbprint; without: an unbound bearer token",
-    async () => {
+  it("with a proof: token_type DPoP, cnf.jkt = the proof key's thumbprint; without: an unbound bearer token", async () => {
     const key = await DpopKey.generate();
     const bound = await exchange(await key.proof('POST', 'http://localhost/token'));
     assert.equal(bound.status, 200, JSON.stringify(bound.body));
@@ -193,9 +189,7 @@ describe('the token endpoint binds the exchanged token to the key of the DPoP pr
     assert.equal(decodePart(plain.body['access_token'] as string, 1)['cnf'], undefined);
   });
 
-  it(
-    'refuses replayed, misdirected and garbage proofs: 400 invalid_dpop_proof, an auth.failed line each',
-    async () => {
+  it('refuses replayed, misdirected and garbage proofs: 400 invalid_dpop_proof, an auth.failed line each', async () => {
     const key = await DpopKey.generate('EdDSA');
     const proof = await key.proof('POST', 'http://localhost/token');
     assert.equal((await exchange(proof)).status, 200);
@@ -252,9 +246,7 @@ token_binding = "dpop"
     cli?.remove();
   });
 
-  it(
-    'a real SDK client through connect calls a tool; the exchanged token was bound (token.exchange, no auth.failed)',
-    async () => {
+  it('a real SDK client through connect calls a tool; the exchanged token was bound (token.exchange, no auth.failed)', async () => {
     assert.equal(await callEcho(cli, ['connect', 'notes'], 'daemon mode'), 'daemon mode');
     const lines = host.audit();
     assert.equal(lines.filter((l) => l['event'] === 'token.exchange').length, 1);

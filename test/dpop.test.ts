@@ -179,9 +179,7 @@ describe('DPoP (RFC 9449): the daemon takes DPoP-bound tokens only with a valid 
     }
   });
 
-  it(
-    'refuses hostile proofs: HS256, a private key in the jwk header, typ JWT, no jwk, two DPoP headers, garbage',
-    async () => {
+  it('refuses hostile proofs: HS256, a private key in the jwk header, typ JWT, no jwk, two DPoP headers, garbage', async () => {
     const token = await boundToken('notes', key.jkt);
     const ath = accessTokenHash(token);
     const secret = new TextEncoder().encode('x'.repeat(32));
@@ -321,9 +319,7 @@ describe('DPoP (RFC 9449): the daemon takes DPoP-bound tokens only with a valid 
     assert.equal((await post({ authorization: `Bearer ${await h.token('notes')}` })).status, 200);
   });
 
-  it(
-    'the MCP SDK v2 client with its DPoP support (withDpop, DpopSession) calls a tool on a "dpop" server',
-    async () => {
+  it('the MCP SDK v2 client with its DPoP support (withDpop, DpopSession) calls a tool on a "dpop" server', async () => {
     const session = await DpopSession.create();
     const token = await boundToken('strict', session.thumbprint);
     const viaUnix = ((url: string | URL, init?: RequestInit) =>

@@ -25,7 +25,10 @@ describe('token endpoint: failed exchanges are rate-limited per peer', () => {
     wi = await startWorkloadIssuer();
     host = await startTokenHost(wi.url, '[daemon.limits]\nmax_failed_exchanges = 3', workloadTrust(wi.url));
   });
-  after(async () => { await host?.close(); await wi?.close() });
+  after(async () => {
+    await host?.close();
+    await wi?.close();
+  });
 
   it('never limits successful exchanges', async () => {
     for (let i = 0; i < 5; i++) assert.equal((await host.exchange(await wi.mint(), TOKEN_TYPE.jwt)).status, 200);
@@ -56,9 +59,16 @@ describe('token endpoint: a workload token is exchanged once (jti)', () => {
   before(async () => {
     wi = await startWorkloadIssuer();
     const other = '[servers.other]\ncommand = ["node", "other.js"]\nallow_groups = ["ci"]\n\n';
-    host = await startTokenHost(wi.url, '', workloadTrust(wi.url).replace('[[trust.workload]]', `${other}[[trust.workload]]`));
+    host = await startTokenHost(
+      wi.url,
+      '',
+      workloadTrust(wi.url).replace('[[trust.workload]]', `${other}[[trust.workload]]`),
+    );
   });
-  after(async () => { await host?.close(); await wi?.close() });
+  after(async () => {
+    await host?.close();
+    await wi?.close();
+  });
 
   it('refuses the same workload token a second time: invalid_grant and auth.failed, without echoing it', async () => {
     const token = await wi.mint();
@@ -76,7 +86,10 @@ describe('token endpoint: a workload token is exchanged once (jti)', () => {
     await host.daemon.reload();
     const second = await wi.mint({ jti: 'replayed-jti', iat: Math.floor(Date.now() / 1000) + 1 });
     assert.equal((await host.exchange(second, TOKEN_TYPE.jwt)).body['error'], 'invalid_grant');
-    assert.equal((await host.exchange(second, TOKEN_TYPE.jwt, { resource: 'urn:gatekit:server:other' })).body['error'], 'invalid_grant');
+    assert.equal(
+      (await host.exchange(second, TOKEN_TYPE.jwt, { resource: 'urn:gatekit:server:other' })).body['error'],
+      'invalid_grant',
+    );
   });
 
   it('refuses a workload token without a jti', async () => {
@@ -92,7 +105,13 @@ describe('token endpoint over mutual TLS: issued tokens are bound to the present
   let mcpPort: number;
   const agents: Agent[] = [];
   const agent = (cert: string, key: string) => {
-    const a = new Agent({ connect: { ca: readFileSync(join(host.ws.dir, 'certs', 'ca.pem')), cert: readFileSync(cert), key: readFileSync(key) } });
+    const a = new Agent({
+      connect: {
+        ca: readFileSync(join(host.ws.dir, 'certs', 'ca.pem')),
+        cert: readFileSync(cert),
+        key: readFileSync(key),
+      },
+    });
     agents.push(a);
     return a;
   };
@@ -103,9 +122,12 @@ describe('token endpoint over mutual TLS: issued tokens are bound to the present
     [tokenPort, mcpPort] = [await freePort(), await freePort()];
     const notes = JSON.stringify([process.execPath, NOTES_SERVER]);
     const tlsServer = `[servers.tlsnotes]\ncommand = ${notes}\nlisten = "127.0.0.1:${mcpPort}"\nallow_groups = ["ci"]\n\n`;
-    host = await startTokenHost(wi.url, 'tls = { ca = "certs/ca.pem", cert = "certs/daemon.pem", key = "certs/daemon.key" }',
+    host = await startTokenHost(
+      wi.url,
+      'tls = { ca = "certs/ca.pem", cert = "certs/daemon.pem", key = "certs/daemon.key" }',
       workloadTrust(wi.url).replace('[[trust.workload]]', `${tlsServer}[[trust.workload]]`),
-      { tokenListen: `127.0.0.1:${tokenPort}`, notesCommand: notes });
+      { tokenListen: `127.0.0.1:${tokenPort}`, notesCommand: notes },
+    );
   });
   after(async () => {
     await Promise.all(agents.map((a) => a.close()));
@@ -115,17 +137,25 @@ describe('token endpoint over mutual TLS: issued tokens are bound to the present
 
   const exchangeOverTls = async (resource: string) => {
     const res = await request(`https://127.0.0.1:${tokenPort}/token`, {
-      method: 'POST', dispatcher: agent(certs('client.pem'), certs('client.key')),
+      method: 'POST',
+      dispatcher: agent(certs('client.pem'), certs('client.key')),
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: GRANT, resource, subject_token: await wi.mint(), subject_token_type: TOKEN_TYPE.jwt }).toString(),
+      body: new URLSearchParams({
+        grant_type: GRANT,
+        resource,
+        subject_token: await wi.mint(),
+        subject_token_type: TOKEN_TYPE.jwt,
+      }).toString(),
     });
-    const body = await res.body.json() as Record<string, string>;
+    const body = (await res.body.json()) as Record<string, string>;
     assert.equal(res.statusCode, 200, JSON.stringify(body));
     return body['access_token']!;
   };
   const initialize = async (url: string, token: string, dispatcher: Agent | undefined, hostHeader: string) => {
     const res = await request(url, {
-      method: 'POST', body: INITIALIZE, ...(dispatcher ? { dispatcher } : {}),
+      method: 'POST',
+      body: INITIALIZE,
+      ...(dispatcher ? { dispatcher } : {}),
       headers: { ...JSON_HEADERS, host: hostHeader, authorization: `Bearer ${token}` },
     });
     await res.body.text();
@@ -146,6 +176,9 @@ describe('token endpoint over mutual TLS: issued tokens are bound to the present
     await issueClientCertificate(certs('ca.pem'), other, 'mallory@example.com');
     const url = `https://127.0.0.1:${mcpPort}/mcp`;
     assert.equal(await initialize(url, token, agent(other.cert, other.key), `127.0.0.1:${mcpPort}`), 401);
-    assert.equal(await initialize(url, token, agent(certs('client.pem'), certs('client.key')), `127.0.0.1:${mcpPort}`), 200);
+    assert.equal(
+      await initialize(url, token, agent(certs('client.pem'), certs('client.key')), `127.0.0.1:${mcpPort}`),
+      200,
+    );
   });
 });

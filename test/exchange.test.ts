@@ -14,7 +14,11 @@ import { freePort } from './helpers/daemon-harness.js';
 import { deviceLoginCli } from './helpers/login.js';
 import { workspace, type Workspace } from './helpers/workspace.js';
 
-const TYPE = { id: 'urn:ietf:params:oauth:token-type:id_token', access: 'urn:ietf:params:oauth:token-type:access_token', jwt: 'urn:ietf:params:oauth:token-type:jwt' };
+const TYPE = {
+  id: 'urn:ietf:params:oauth:token-type:id_token',
+  access: 'urn:ietf:params:oauth:token-type:access_token',
+  jwt: 'urn:ietf:params:oauth:token-type:jwt',
+};
 
 function daemonModeConfig(idp: string, workloadIssuer: string, tokenListen: string, signingKey: boolean): string {
   return `[idp]
@@ -49,13 +53,25 @@ allow_groups = ["ops"]
 }
 
 /** A raw RFC 8693 request to the daemon's token endpoint. */
-function exchange(socketPath: string, form: Record<string, string>, more: Array<[string, string]> = []): Promise<{ status: number; body: Record<string, string> }> {
+function exchange(
+  socketPath: string,
+  form: Record<string, string>,
+  more: Array<[string, string]> = [],
+): Promise<{ status: number; body: Record<string, string> }> {
   const body = new URLSearchParams([...Object.entries(form), ...more]).toString();
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath, path: '/token', method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (d: string) => { text += d }).on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
-    });
+    const req = request(
+      { socketPath, path: '/token', method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' } },
+      (res) => {
+        let text = '';
+        res
+          .setEncoding('utf8')
+          .on('data', (d: string) => {
+            text += d;
+          })
+          .on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -70,8 +86,21 @@ describe('daemon mode: RFC 8693 token exchange, the key only in the daemon', () 
   let socket: string;
   let wiKid = '';
   let wiPublicPem = '';
-  const audit = () => readFileSync(join(host.dir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-  const session = () => JSON.parse(readFileSync(join(cli.home, readdirSync(cli.home).find((f) => f.endsWith('.session.json'))!), 'utf8'));
+  const audit = () =>
+    readFileSync(join(host.dir, 'audit.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  const session = () =>
+    JSON.parse(
+      readFileSync(
+        join(
+          cli.home,
+          readdirSync(cli.home).find((f) => f.endsWith('.session.json'))!,
+        ),
+        'utf8',
+      ),
+    );
 
   before(async () => {
     idp = await startDevIdp({ issuer: 'http://127.0.0.1:0' });
@@ -81,9 +110,13 @@ describe('daemon mode: RFC 8693 token exchange, the key only in the daemon', () 
     host.write(daemonModeConfig(idp.issuer, wi.url, `unix:${socket}`, true));
     assert.equal((await gatekit(['init'], { env: host.env })).code, 0);
     daemon = await startDaemon(loadConfig({ config: host.config }));
-    const jwk = (await (await fetch(`${wi.url}/.well-known/jwks`)).json() as { keys: Array<Record<string, string>> }).keys[0]!;
+    const jwk = ((await (await fetch(`${wi.url}/.well-known/jwks`)).json()) as { keys: Array<Record<string, string>> })
+      .keys[0]!;
     wiKid = jwk['kid']!;
-    wiPublicPem = createPublicKey({ key: jwk as never, format: 'jwk' }).export({ format: 'pem', type: 'spki' }) as string;
+    wiPublicPem = createPublicKey({ key: jwk as never, format: 'jwk' }).export({
+      format: 'pem',
+      type: 'spki',
+    }) as string;
     cli = workspace(daemonModeConfig(idp.issuer, wi.url, `unix:${socket}`, false));
   });
   after(async () => {
@@ -108,35 +141,174 @@ describe('daemon mode: RFC 8693 token exchange, the key only in the daemon', () 
   });
 
   it('a real access token is refused by default, though userinfo accepts it (accept_access_tokens is off)', async () => {
-    const r = await exchange(socket, { grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', resource: 'urn:gatekit:server:notes', subject_token: session().access_token, subject_token_type: TYPE.access });
+    const r = await exchange(socket, {
+      grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+      resource: 'urn:gatekit:server:notes',
+      subject_token: session().access_token,
+      subject_token_type: TYPE.access,
+    });
     assert.equal(r.status, 400, JSON.stringify(r.body));
     assert.equal(r.body['error'], 'invalid_grant');
     assert.ok(!readFileSync(join(host.dir, 'audit.jsonl'), 'utf8').includes(session().access_token));
   });
 
   it('the same ID token replayed for a resource the policy refuses: 403 access_denied and a denied line', async () => {
-    const r = await exchange(socket, { grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', resource: 'urn:gatekit:server:ops', subject_token: session().id_token, subject_token_type: TYPE.id });
+    const r = await exchange(socket, {
+      grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+      resource: 'urn:gatekit:server:ops',
+      subject_token: session().id_token,
+      subject_token_type: TYPE.id,
+    });
     assert.equal(r.status, 403);
     assert.equal(r.body['error'], 'access_denied');
-    assert.ok(audit().some((l) => l['event'] === 'denied' && l['server'] === 'ops' && l['user'] === 'alice@example.com'));
+    assert.ok(
+      audit().some((l) => l['event'] === 'denied' && l['server'] === 'ops' && l['user'] === 'alice@example.com'),
+    );
     const cliToken = await gatekit(['broker', 'token', '--resource', 'ops'], { env: cli.env });
     assert.equal(cliToken.code, 4);
   });
 
   const base = { grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', resource: 'urn:gatekit:server:notes' };
   const hostile: Array<[string, () => Promise<Record<string, string>>, number, string, Array<[string, string]>?]> = [
-    ['an ID token from another issuer', async () => ({ ...base, subject_token: await wi.mint({ aud: 'gatekit-cli' }), subject_token_type: TYPE.id }), 400, 'invalid_grant'],
-    ['a workload token for another audience', async () => ({ ...base, subject_token: await wi.mint({ aud: 'sts.amazonaws.com' }), subject_token_type: TYPE.jwt }), 400, 'invalid_grant'],
-    ['an expired workload token', async () => ({ ...base, subject_token: await wi.mint({}, { expiresIn: -120 }), subject_token_type: TYPE.jwt }), 400, 'invalid_grant'],
-    ['alg none', async () => ({ ...base, subject_token: unsigned({ alg: 'none' }, { iss: wi.url, aud: 'gatekit-ci', sub: 'x', repository: 'octo-org/deploy', ref: 'refs/heads/main', iat: 1, exp: 9_999_999_999 }), subject_token_type: TYPE.jwt }), 400, 'invalid_grant'],
-    ['HS256 signed with a guessable secret', async () => ({ ...base, subject_token: signHs256({ alg: 'HS256' }, { iss: wi.url, aud: 'gatekit-ci', sub: 'x', repository: 'octo-org/deploy', ref: 'refs/heads/main', iat: 1, exp: 9_999_999_999 }, 'secret'), subject_token_type: TYPE.jwt }), 400, 'invalid_grant'],
-    ['HS256 keyed with the issuer\'s own public key (key confusion)', async () => ({ ...base, subject_token: signHs256({ alg: 'HS256', kid: wiKid }, { iss: wi.url, aud: 'gatekit-ci', sub: 'x', jti: 'k', repository: 'octo-org/deploy', ref: 'refs/heads/main', iat: 1, exp: 9_999_999_999 }, wiPublicPem), subject_token_type: TYPE.jwt }), 400, 'invalid_grant'],
-    ['claims that fail the conditions (another repository)', async () => ({ ...base, subject_token: await wi.mint({ repository: 'evil-org/deploy' }), subject_token_type: TYPE.jwt }), 400, 'invalid_grant'],
-    ['claims that fail the conditions (a tag, not a branch)', async () => ({ ...base, subject_token: await wi.mint({ ref: 'refs/tags/v1' }), subject_token_type: TYPE.jwt }), 400, 'invalid_grant'],
-    ['an access token the IdP does not know', async () => ({ ...base, subject_token: 'not-a-real-access-token', subject_token_type: TYPE.access }), 400, 'invalid_grant'],
-    ['an unknown resource', async () => ({ ...base, resource: 'urn:gatekit:server:nope', subject_token: await wi.mint(), subject_token_type: TYPE.jwt }), 400, 'invalid_target'],
-    ['two resources', async () => ({ ...base, subject_token: await wi.mint(), subject_token_type: TYPE.jwt }), 400, 'invalid_target', [['resource', 'urn:gatekit:server:ops']]],
-    ['the wrong grant type', async () => ({ ...base, grant_type: 'client_credentials', subject_token: await wi.mint(), subject_token_type: TYPE.jwt }), 400, 'unsupported_grant_type'],
+    [
+      'an ID token from another issuer',
+      async () => ({ ...base, subject_token: await wi.mint({ aud: 'gatekit-cli' }), subject_token_type: TYPE.id }),
+      400,
+      'invalid_grant',
+    ],
+    [
+      'a workload token for another audience',
+      async () => ({
+        ...base,
+        subject_token: await wi.mint({ aud: 'sts.amazonaws.com' }),
+        subject_token_type: TYPE.jwt,
+      }),
+      400,
+      'invalid_grant',
+    ],
+    [
+      'an expired workload token',
+      async () => ({ ...base, subject_token: await wi.mint({}, { expiresIn: -120 }), subject_token_type: TYPE.jwt }),
+      400,
+      'invalid_grant',
+    ],
+    [
+      'alg none',
+      async () => ({
+        ...base,
+        subject_token: unsigned(
+          { alg: 'none' },
+          {
+            iss: wi.url,
+            aud: 'gatekit-ci',
+            sub: 'x',
+            repository: 'octo-org/deploy',
+            ref: 'refs/heads/main',
+            iat: 1,
+            exp: 9_999_999_999,
+          },
+        ),
+        subject_token_type: TYPE.jwt,
+      }),
+      400,
+      'invalid_grant',
+    ],
+    [
+      'HS256 signed with a guessable secret',
+      async () => ({
+        ...base,
+        subject_token: signHs256(
+          { alg: 'HS256' },
+          {
+            iss: wi.url,
+            aud: 'gatekit-ci',
+            sub: 'x',
+            repository: 'octo-org/deploy',
+            ref: 'refs/heads/main',
+            iat: 1,
+            exp: 9_999_999_999,
+          },
+          'secret',
+        ),
+        subject_token_type: TYPE.jwt,
+      }),
+      400,
+      'invalid_grant',
+    ],
+    [
+      "HS256 keyed with the issuer's own public key (key confusion)",
+      async () => ({
+        ...base,
+        subject_token: signHs256(
+          { alg: 'HS256', kid: wiKid },
+          {
+            iss: wi.url,
+            aud: 'gatekit-ci',
+            sub: 'x',
+            jti: 'k',
+            repository: 'octo-org/deploy',
+            ref: 'refs/heads/main',
+            iat: 1,
+            exp: 9_999_999_999,
+          },
+          wiPublicPem,
+        ),
+        subject_token_type: TYPE.jwt,
+      }),
+      400,
+      'invalid_grant',
+    ],
+    [
+      'claims that fail the conditions (another repository)',
+      async () => ({
+        ...base,
+        subject_token: await wi.mint({ repository: 'evil-org/deploy' }),
+        subject_token_type: TYPE.jwt,
+      }),
+      400,
+      'invalid_grant',
+    ],
+    [
+      'claims that fail the conditions (a tag, not a branch)',
+      async () => ({ ...base, subject_token: await wi.mint({ ref: 'refs/tags/v1' }), subject_token_type: TYPE.jwt }),
+      400,
+      'invalid_grant',
+    ],
+    [
+      'an access token the IdP does not know',
+      async () => ({ ...base, subject_token: 'not-a-real-access-token', subject_token_type: TYPE.access }),
+      400,
+      'invalid_grant',
+    ],
+    [
+      'an unknown resource',
+      async () => ({
+        ...base,
+        resource: 'urn:gatekit:server:nope',
+        subject_token: await wi.mint(),
+        subject_token_type: TYPE.jwt,
+      }),
+      400,
+      'invalid_target',
+    ],
+    [
+      'two resources',
+      async () => ({ ...base, subject_token: await wi.mint(), subject_token_type: TYPE.jwt }),
+      400,
+      'invalid_target',
+      [['resource', 'urn:gatekit:server:ops']],
+    ],
+    [
+      'the wrong grant type',
+      async () => ({
+        ...base,
+        grant_type: 'client_credentials',
+        subject_token: await wi.mint(),
+        subject_token_type: TYPE.jwt,
+      }),
+      400,
+      'unsupported_grant_type',
+    ],
   ];
   for (const [name, make, status, error, more] of hostile) {
     it(`refuses ${name}: ${status} ${error}, never echoing the token`, async () => {
@@ -155,32 +327,50 @@ describe('daemon mode: RFC 8693 token exchange, the key only in the daemon', () 
     assert.ok(audit().filter((l) => l['event'] === 'auth.failed').length >= 7);
   });
 
-  it('GitHub Actions: broker token fetches the job\'s OIDC token itself and exchanges it; the audit line names the workload', async () => {
+  it("GitHub Actions: broker token fetches the job's OIDC token itself and exchanges it; the audit line names the workload", async () => {
     const r = await gatekit(['broker', 'token', '--resource', 'notes', '--format', 'json'], {
-      env: { ...cli.env, GATEKIT_HOME: join(cli.dir, 'ci-state'), CI: 'true', ACTIONS_ID_TOKEN_REQUEST_URL: wi.requestUrl, ACTIONS_ID_TOKEN_REQUEST_TOKEN: wi.requestToken },
+      env: {
+        ...cli.env,
+        GATEKIT_HOME: join(cli.dir, 'ci-state'),
+        CI: 'true',
+        ACTIONS_ID_TOKEN_REQUEST_URL: wi.requestUrl,
+        ACTIONS_ID_TOKEN_REQUEST_TOKEN: wi.requestToken,
+      },
     });
     assert.equal(r.code, 0, r.stderr);
     const claims = JSON.parse(Buffer.from(JSON.parse(r.stdout).access_token.split('.')[1], 'base64url').toString());
     assert.equal(claims.email, 'repo:octo-org/deploy@refs/heads/main');
     assert.deepEqual(claims.groups, ['ci']);
-    assert.ok(audit().some((l) => l['event'] === 'token.exchange' && l['workload'] === 'repo:octo-org/deploy@refs/heads/main'));
+    assert.ok(
+      audit().some((l) => l['event'] === 'token.exchange' && l['workload'] === 'repo:octo-org/deploy@refs/heads/main'),
+    );
   });
 
   it('the token endpoint over loopback mutual TLS', async () => {
     const port = await freePort();
-    const tlsHost = workspace(daemonModeConfig(idp.issuer, wi.url, `127.0.0.1:${port}`, true)
-      .replace('[daemon]', '[daemon]\ntls = { ca = "certs/ca.pem", cert = "certs/daemon.pem", key = "certs/daemon.key" }'));
+    const tlsHost = workspace(
+      daemonModeConfig(idp.issuer, wi.url, `127.0.0.1:${port}`, true).replace(
+        '[daemon]',
+        '[daemon]\ntls = { ca = "certs/ca.pem", cert = "certs/daemon.pem", key = "certs/daemon.key" }',
+      ),
+    );
     let tlsDaemon: Daemon | undefined;
     try {
       assert.equal((await gatekit(['init'], { env: tlsHost.env })).code, 0);
       tlsDaemon = await startDaemon(loadConfig({ config: tlsHost.config }));
       const certs = join(tlsHost.dir, 'certs');
-      const client = workspace(daemonModeConfig(idp.issuer, wi.url, `127.0.0.1:${port}`, false)
-        .replace('[daemon]', `[daemon]\nclient_tls = { ca = "${certs}/ca.pem", cert = "${certs}/client.pem", key = "${certs}/client.key" }`));
+      const client = workspace(
+        daemonModeConfig(idp.issuer, wi.url, `127.0.0.1:${port}`, false).replace(
+          '[daemon]',
+          `[daemon]\nclient_tls = { ca = "${certs}/ca.pem", cert = "${certs}/client.pem", key = "${certs}/client.key" }`,
+        ),
+      );
       try {
         const file = join(client.dir, 'ci-token');
         writeFileSync(file, await wi.mint());
-        const r = await gatekit(['broker', 'token', '--resource', 'notes', '--subject-token-file', file], { env: { ...client.env, CI: 'true' } });
+        const r = await gatekit(['broker', 'token', '--resource', 'notes', '--subject-token-file', file], {
+          env: { ...client.env, CI: 'true' },
+        });
         assert.equal(r.code, 0, r.stderr);
       } finally {
         client.remove();
@@ -194,11 +384,15 @@ describe('daemon mode: RFC 8693 token exchange, the key only in the daemon', () 
   it('other CI systems: --subject-token-file', async () => {
     const file = join(cli.dir, 'ci-token');
     writeFileSync(file, await wi.mint(), { mode: 0o600 });
-    const r = await gatekit(['broker', 'token', '--resource', 'notes', '--subject-token-file', file], { env: { ...cli.env, CI: 'true' } });
+    const r = await gatekit(['broker', 'token', '--resource', 'notes', '--subject-token-file', file], {
+      env: { ...cli.env, CI: 'true' },
+    });
     assert.equal(r.code, 0, r.stderr);
     const bad = join(cli.dir, 'bad-token');
     writeFileSync(bad, await wi.mint({ repository: 'evil-org/x' }));
-    const refused = await gatekit(['broker', 'token', '--resource', 'notes', '--subject-token-file', bad], { env: { ...cli.env, CI: 'true' } });
+    const refused = await gatekit(['broker', 'token', '--resource', 'notes', '--subject-token-file', bad], {
+      env: { ...cli.env, CI: 'true' },
+    });
     assert.equal(refused.code, 3);
     assert.match(refused.stderr, /repository does not match/);
   });

@@ -68,10 +68,14 @@ describe('gatekit exec', () => {
     assert.match(r.stderr, /servers\.ops\.allow_groups/);
   });
 
-  it('forwards SIGINT when stdin is not a terminal, and returns the command\'s code', async () => {
+  it("forwards SIGINT when stdin is not a terminal, and returns the command's code", async () => {
     const child = spawnGatekit(['exec', '--', process.execPath, join(ws.dir, 'wait-signal.mjs')], { env: ws.env });
     const done = collect(child);
-    await new Promise<void>((resolve) => child.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('ready')) resolve() }));
+    await new Promise<void>((resolve) =>
+      child.stdout!.on('data', (d: Buffer) => {
+        if (d.toString().includes('ready')) resolve();
+      }),
+    );
     child.kill('SIGINT');
     const r = await done;
     assert.equal(r.code, 42, r.stderr);

@@ -6,7 +6,10 @@ import { startFakeGithub, type FakeGithub } from '../fixtures/github/server.js';
 import { collect, gatekit, spawnGatekit, waitForStderr, type CliResult } from './helpers/cli.js';
 import { expireCachedTokens, workspace, type Workspace } from './helpers/workspace.js';
 
-function githubConfig(fake: FakeGithub, options: { ghes?: boolean; userClaim?: string; allowGroups?: string } = {}): string {
+function githubConfig(
+  fake: FakeGithub,
+  options: { ghes?: boolean; userClaim?: string; allowGroups?: string } = {},
+): string {
   return `[idp]
 kind = "github"
 issuer = "${fake.url}"
@@ -28,7 +31,11 @@ allow_groups = [${options.allowGroups ?? '"my-org/team-149", "other-org/my-team"
 const PROMPT = /open (\S+) and enter the code (\S+)/;
 
 /** `broker login` against the fake; `act` plays the person at github.com/login/device. */
-async function login(ws: Workspace, fake: FakeGithub, act: (code: string) => void = (code) => fake.approve(code, 'octocat')): Promise<CliResult> {
+async function login(
+  ws: Workspace,
+  fake: FakeGithub,
+  act: (code: string) => void = (code) => fake.approve(code, 'octocat'),
+): Promise<CliResult> {
   const child = spawnGatekit(['broker', 'login', '--flow', 'device'], { env: ws.env });
   const done = collect(child, { timeoutMs: 60_000 });
   const [, uri, code] = await waitForStderr(child, PROMPT);
@@ -46,7 +53,9 @@ describe('Sign in with GitHub', () => {
     assert.equal((await gatekit(['init'], { env: ws.env })).code, 0);
     return ws;
   };
-  before(async () => { fake = await startFakeGithub() });
+  before(async () => {
+    fake = await startFakeGithub();
+  });
   after(async () => {
     await fake.close();
     for (const ws of spaces) ws.remove();
@@ -78,27 +87,34 @@ describe('Sign in with GitHub', () => {
   it('user_claim = "email": an unverified primary email is refused, and nothing is stored', async () => {
     const ws = await space(githubConfig(fake, { userClaim: 'email' }));
     fake.options.primaryEmailVerified = false;
-    const r = await login(ws, fake).finally(() => { fake.options.primaryEmailVerified = true });
+    const r = await login(ws, fake).finally(() => {
+      fake.options.primaryEmailVerified = true;
+    });
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /no verified primary email/);
     assert.match(r.stderr, /user_claim = "login"/);
     assert.equal((await gatekit(['broker', 'token', '--resource', 'repo'], { env: ws.env })).code, 3);
   });
 
-  it('a next-page link off the API\'s origin is not followed: the token never leaves for it', async (t) => {
+  it("a next-page link off the API's origin is not followed: the token never leaves for it", async (t) => {
     const seen: Array<string | undefined> = [];
     const elsewhere = createServer((req, res) => {
       seen.push(req.headers.authorization);
       res.writeHead(200, { 'content-type': 'application/json' }).end('[]');
     });
     await new Promise<void>((resolve) => elsewhere.listen(0, '127.0.0.1', resolve));
-    t.after(() => new Promise<void>((resolve) => {
-      elsewhere.closeAllConnections();
-      elsewhere.close(() => resolve());
-    }));
+    t.after(
+      () =>
+        new Promise<void>((resolve) => {
+          elsewhere.closeAllConnections();
+          elsewhere.close(() => resolve());
+        }),
+    );
     const ws = await space(githubConfig(fake));
     fake.options.nextLinkOrigin = `http://127.0.0.1:${(elsewhere.address() as AddressInfo).port}`;
-    const r = await login(ws, fake).finally(() => { fake.options.nextLinkOrigin = undefined });
+    const r = await login(ws, fake).finally(() => {
+      fake.options.nextLinkOrigin = undefined;
+    });
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /next-page link off its own origin/);
     assert.deepEqual(seen, [], 'no request (and no token) reached the other origin');
@@ -118,7 +134,9 @@ describe('Sign in with GitHub', () => {
     fake.options.slowDowns = 1;
     fake.polls.length = 0;
     let approve!: () => void;
-    const r = login(ws, fake, (code) => { approve = () => fake.approve(code, 'octocat') });
+    const r = login(ws, fake, (code) => {
+      approve = () => fake.approve(code, 'octocat');
+    });
     await new Promise((resolve) => setTimeout(resolve, 3500));
     approve();
     assert.equal((await r).code, 0);

@@ -9,7 +9,12 @@ import { collect, gatekit, GATEKIT_BIN, spawnGatekit, waitForStderr } from './he
 import { DEVICE_PROMPT } from './helpers/login.js';
 import { basicConfig } from './helpers/workspace.js';
 
-const INITIALIZE = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+const INITIALIZE = JSON.stringify({
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+});
 
 /** A repository's gatekit.toml: the victim's [idp] and broker issuer, but listeners the attacker owns. */
 function hostileConfig(issuer: string, dir: string): string {
@@ -39,10 +44,15 @@ listen = "unix:${join(dir, 'other.sock')}"
 async function listener(path: string, seen: string[]): Promise<Server> {
   const server = createServer((req, res) => {
     let body = '';
-    req.setEncoding('utf8').on('data', (d: string) => { body += d }).on('end', () => {
-      seen.push(`${req.method} ${req.url} ${req.headers.authorization ?? ''} ${body}`);
-      res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":"invalid_request"}');
-    });
+    req
+      .setEncoding('utf8')
+      .on('data', (d: string) => {
+        body += d;
+      })
+      .on('end', () => {
+        seen.push(`${req.method} ${req.url} ${req.headers.authorization ?? ''} ${body}`);
+        res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":"invalid_request"}');
+      });
   });
   await new Promise<void>((resolve) => server.listen(path, resolve));
   return server;
@@ -52,7 +62,10 @@ async function listener(path: string, seen: string[]): Promise<Server> {
 async function connectOnce(env: NodeJS.ProcessEnv, cwd: string): Promise<string> {
   const child = spawnGatekit(['connect', 'notes'], { env, cwd });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => { out += d; if (out.includes('\n')) child.kill('SIGTERM') });
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d;
+    if (out.includes('\n')) child.kill('SIGTERM');
+  });
   const done = collect(child, { input: `${INITIALIZE}\n` });
   // collect() ends stdin; the bridge answers initialize before it sees the end.
   await done;
@@ -67,7 +80,11 @@ describe('a gatekit.toml in the current directory never receives the login of an
   const seen: string[] = [];
   const servers: Server[] = [];
   // The victim's config is found through XDG_CONFIG_HOME, as for a person's ~/.config/gatekit.
-  const env: NodeJS.ProcessEnv = { XDG_CONFIG_HOME: join(root, 'xdg'), GATEKIT_HOME: join(root, 'state'), GATEKIT_CONFIG: '' };
+  const env: NodeJS.ProcessEnv = {
+    XDG_CONFIG_HOME: join(root, 'xdg'),
+    GATEKIT_HOME: join(root, 'state'),
+    GATEKIT_CONFIG: '',
+  };
 
   before(async () => {
     idp = await startDevIdp({ issuer: 'http://127.0.0.1:0' });
@@ -82,9 +99,12 @@ describe('a gatekit.toml in the current directory never receives the login of an
     await approveDevice({ verification_uri: uri!, user_code: code! }, 'alice@example.com');
     const r = await done;
     assert.equal(r.code, 0, r.stderr);
-    for (const name of ['token.sock', 'notes.sock', 'other.sock']) servers.push(await listener(join(hostileDir, name), seen));
+    for (const name of ['token.sock', 'notes.sock', 'other.sock'])
+      servers.push(await listener(join(hostileDir, name), seen));
   });
-  beforeEach(() => { seen.length = 0 });
+  beforeEach(() => {
+    seen.length = 0;
+  });
   after(async () => {
     for (const s of servers) await new Promise((r) => s.close(r));
     await idp.close();
@@ -109,7 +129,9 @@ describe('a gatekit.toml in the current directory never receives the login of an
 
   it('inside gatekit exec: connect and broker token in that directory send nothing there', async () => {
     const script = join(root, 'in-exec.mjs');
-    writeFileSync(script, `
+    writeFileSync(
+      script,
+      `
 import { spawn, spawnSync } from 'node:child_process';
 process.chdir(${JSON.stringify(hostileDir)});
 function connect(extra) {
@@ -125,7 +147,8 @@ const plain = await connect([]);
 const explicit = await connect(['--config', 'gatekit.toml']);
 const token = spawnSync(process.execPath, [${JSON.stringify(GATEKIT_BIN)}, 'broker', 'token', '--resource', 'notes', '--config', 'gatekit.toml'], { encoding: 'utf8' });
 console.log(JSON.stringify({ config: process.env.GATEKIT_CONFIG, plain, explicit, status: token.status, stdout: token.stdout }));
-`);
+`,
+    );
     const r = await gatekit(['exec', '--', process.execPath, script], { env, cwd: root, timeoutMs: 60_000 });
     assert.equal(r.code, 0, r.stderr);
     const result = JSON.parse(r.stdout.trim().split('\n').at(-1)!);

@@ -10,8 +10,9 @@ import { expireCachedTokens } from './helpers/workspace.js';
  * OpenID Connect Core §3.1.3.7 in local mode, through real logins at a real oidc-provider that is
  * configured to issue the claims in question (findAccount claims, a token-endpoint middleware).
  */
-const person = (extra: Partial<QuirkyUser> = {}): QuirkyUser[] =>
-  [{ email: 'alice@example.com', name: 'Alice', sub: 'u-7f3c9a1e52b04d8e', groups: ['eng'], ...extra }];
+const person = (extra: Partial<QuirkyUser> = {}): QuirkyUser[] => [
+  { email: 'alice@example.com', name: 'Alice', sub: 'u-7f3c9a1e52b04d8e', groups: ['eng'], ...extra },
+];
 
 const notLoggedIn = async (ws: { env: NodeJS.ProcessEnv }) =>
   (await gatekit(['broker', 'token', '--resource', 'fs'], { env: ws.env })).code;

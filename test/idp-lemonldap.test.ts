@@ -18,10 +18,11 @@ describe('LemonLDAP::NG as the identity provider', { skip }, () => {
     const port = await freePort('127.0.0.1');
     const llng = await startLemonldap({ port, clientId: 'gatekit-cli', redirectUri: redirect });
     t.after(() => llng.close());
-    const toml = basicConfig(llng.issuer)
-      .replace('client_id = "gatekit-cli"\n', `client_id = "gatekit-cli"\nredirect_uri = "${redirect}"\n`);
-    const ws = workspace(toml
-      .replace('allow_users = ["alice@example.com"]', 'allow_users = ["dwho@badwolf.org"]'));
+    const toml = basicConfig(llng.issuer).replace(
+      'client_id = "gatekit-cli"\n',
+      `client_id = "gatekit-cli"\nredirect_uri = "${redirect}"\n`,
+    );
+    const ws = workspace(toml.replace('allow_users = ["alice@example.com"]', 'allow_users = ["dwho@badwolf.org"]'));
     t.after(() => ws.remove());
     assert.equal((await gatekit(['init'], { env: ws.env })).code, 0);
 

@@ -89,7 +89,11 @@ describe('OpenID providers with real-world quirks', () => {
     assert.ok(r.authorizeUrl.searchParams.get('nonce'));
     const without = new URL(r.authorizeUrl);
     without.searchParams.delete('nonce');
-    assert.equal((await fetch(without, { redirect: 'manual' })).status, 400, 'the provider does refuse a request without');
+    assert.equal(
+      (await fetch(without, { redirect: 'manual' })).status,
+      400,
+      'the provider does refuse a request without',
+    );
     await mintRefreshLogout(ws);
   });
 

@@ -30,8 +30,11 @@ describe('cross-process lock', () => {
   it('8 processes × 15 rounds: never two holders at once, nothing left behind', async () => {
     const lock = join(dir, 'a.lock');
     const log = join(dir, 'a.log');
-    const workers = Array.from({ length: 8 }, () => spawn(process.execPath,
-      ['--input-type=module', '-e', WORKER, LOCK_MODULE, lock, log, '15'], { stdio: ['ignore', 'ignore', 'inherit'] }));
+    const workers = Array.from({ length: 8 }, () =>
+      spawn(process.execPath, ['--input-type=module', '-e', WORKER, LOCK_MODULE, lock, log, '15'], {
+        stdio: ['ignore', 'ignore', 'inherit'],
+      }),
+    );
     const codes = await Promise.all(workers.map((w) => new Promise((r) => w.on('close', r))));
     assert.deepEqual(codes, Array(8).fill(0));
     const lines = readFileSync(log, 'utf8').trim().split('\n');
@@ -41,7 +44,10 @@ describe('cross-process lock', () => {
       assert.match(enter, /^enter /, `line ${i}: ${enter}`);
       assert.equal(leave, enter.replace('enter', 'leave'), `overlapping holders at line ${i}`);
     }
-    assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('a.lock')), []);
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.startsWith('a.lock')),
+      [],
+    );
   });
 
   it('a lock whose owner died is taken over; a live owner is waited for', async () => {
@@ -52,12 +58,19 @@ describe('cross-process lock', () => {
     assert.match(readFileSync(lock, 'utf8'), new RegExp(`^${process.pid}\\n`));
 
     let waited = false;
-    const second = acquireLock(lock, { onWait: () => { waited = true } });
+    const second = acquireLock(lock, {
+      onWait: () => {
+        waited = true;
+      },
+    });
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(waited, true, 'a live holder (this process) is waited for');
     release();
     (await second)();
-    assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('b.lock')), []);
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.startsWith('b.lock')),
+      [],
+    );
   });
 
   it('a bounded wait on a live holder ends with LOGIN_REQUIRED, and onPoll can end it at once', async () => {
@@ -66,11 +79,21 @@ describe('cross-process lock', () => {
     try {
       await assert.rejects(acquireLock(lock, { timeoutMs: 50 }), (err: GatekitError) => err.code === 'LOGIN_REQUIRED');
       const stop = new GatekitError('LOGIN_REQUIRED', 'stop');
-      await assert.rejects(acquireLock(lock, { onPoll: () => { throw stop } }), (err) => err === stop);
+      await assert.rejects(
+        acquireLock(lock, {
+          onPoll: () => {
+            throw stop;
+          },
+        }),
+        (err) => err === stop,
+      );
     } finally {
       release();
     }
-    assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('d.lock')), []);
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.startsWith('d.lock')),
+      [],
+    );
   });
 
   it('releasing never removes a lock someone else holds now', async () => {

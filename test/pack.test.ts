@@ -10,7 +10,11 @@ import { freePort } from './helpers/daemon-harness.js';
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const NAME = '@gatekit-dev/gatekit';
 
-interface Run { readonly code: number; readonly stdout: string; readonly stderr: string }
+interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
 
 /** Runs a program to its end (no shell); `code` is its exit code, never a throw. */
 function run(file: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<Run> {
@@ -42,9 +46,20 @@ describe('the packed package, installed without the repository', () => {
     const pack = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], REPO);
     assert.equal(pack.code, 0, pack.stderr);
     const [{ filename }] = JSON.parse(pack.stdout) as Array<{ filename: string }>;
-    const install = await run('npm', [
-      'install', '--prefix', prefix, '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund', join(dir, filename!),
-    ], dir);
+    const install = await run(
+      'npm',
+      [
+        'install',
+        '--prefix',
+        prefix,
+        '--omit=dev',
+        '--prefer-offline',
+        '--no-audit',
+        '--no-fund',
+        join(dir, filename!),
+      ],
+      dir,
+    );
     assert.equal(install.code, 0, install.stderr);
   });
   after(() => rmSync(dir, { recursive: true, force: true }));

@@ -15,7 +15,10 @@ const codes = (text: string) => new Set([...text.matchAll(/enter the code (\S+?)
 function firstAnswer(child: ChildProcess): Promise<string> {
   let out = '';
   return new Promise((resolve, reject) => {
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; if (out.includes('\n')) resolve(out.split('\n')[0]!) });
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      if (out.includes('\n')) resolve(out.split('\n')[0]!);
+    });
     child.on('close', () => reject(new Error(`connect exited before answering: ${out}`)));
   });
 }
@@ -30,7 +33,9 @@ describe('one login per person at a time', () => {
     return ws;
   };
 
-  before(async () => { idp = await startDevIdp({ issuer: 'http://127.0.0.1:0' }) });
+  before(async () => {
+    idp = await startDevIdp({ issuer: 'http://127.0.0.1:0' });
+  });
   after(async () => {
     await idp.close();
     for (const ws of spaces) ws.remove();
@@ -61,7 +66,10 @@ describe('one login per person at a time', () => {
     await idp.revokeUser('alice@example.com');
     const a = spawnGatekit(['connect', 'notes'], { env: ws.env });
     const b = spawnGatekit(['connect', 'notes'], { env: ws.env });
-    t.after(() => { a.kill('SIGKILL'); b.kill('SIGKILL') });
+    t.after(() => {
+      a.kill('SIGKILL');
+      b.kill('SIGKILL');
+    });
     const answerA = firstAnswer(a);
     a.stdin!.write(CALL);
     const textA = await answerA;

@@ -11,8 +11,14 @@ const GOOD = 'eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ4In0.c2ln';
 
 function cached(overrides: Partial<Record<keyof CachedToken, unknown>>): CachedToken {
   return {
-    access_token: GOOD, expires_at: Math.floor(Date.now() / 1000) + 3000, issued_at: Math.floor(Date.now() / 1000),
-    server: 'notes', resource: 'urn:gatekit:server:notes', issuer: 'urn:gatekit:broker:test', scope: 'tools:*', jti: 'j'.repeat(22),
+    access_token: GOOD,
+    expires_at: Math.floor(Date.now() / 1000) + 3000,
+    issued_at: Math.floor(Date.now() / 1000),
+    server: 'notes',
+    resource: 'urn:gatekit:server:notes',
+    issuer: 'urn:gatekit:broker:test',
+    scope: 'tools:*',
+    jti: 'j'.repeat(22),
     ...overrides,
   } as CachedToken;
 }
@@ -25,7 +31,11 @@ const POISONS: Array<[string, Partial<Record<keyof CachedToken, unknown>>, numbe
   ['not three parts', { access_token: 'a.b' }],
   ['not a string', { access_token: { evil: true } }, 3],
   ['an expires_at that is not an integer', { expires_at: Math.floor(Date.now() / 1000) + 3000.5 }],
-  ['an expires_at that is a string with a newline', { expires_at: `${Math.floor(Date.now() / 1000) + 3000}\nNODE_OPTIONS=x` }, 3],
+  [
+    'an expires_at that is a string with a newline',
+    { expires_at: `${Math.floor(Date.now() / 1000) + 3000}\nNODE_OPTIONS=x` },
+    3,
+  ],
 ];
 
 describe('broker token prints only a compact JWS of at most 8 KiB', () => {
@@ -60,7 +70,9 @@ describe('broker token prints only a compact JWS of at most 8 KiB', () => {
     await new Promise<void>((resolve) => agent.listen(socketPath, resolve));
     t.after(() => new Promise((r) => agent.close(r)));
     for (const extra of [[], ['--debug']]) {
-      const r = await gatekit(['broker', 'token', '--resource', 'notes', '--format', 'env', ...extra], { env: { ...ws.env, GATEKIT_AGENT: socketPath } });
+      const r = await gatekit(['broker', 'token', '--resource', 'notes', '--format', 'env', ...extra], {
+        env: { ...ws.env, GATEKIT_AGENT: socketPath },
+      });
       assert.equal(r.code, 1, r.stderr);
       assert.equal(r.stdout, '');
     }

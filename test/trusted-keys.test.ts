@@ -12,9 +12,16 @@ import { writeFileAtomic } from '../lib/files.js';
 import { startDaemon } from '../lib/daemon/index.js';
 import { initialize } from '../lib/setup/index.js';
 import {
-  generateSigningJwk, loadSigningKey, loadTrustedKeys, mintAccessToken, publicJwk, verifyAccessToken,
+  generateSigningJwk,
+  loadSigningKey,
+  loadTrustedKeys,
+  mintAccessToken,
+  publicJwk,
+  verifyAccessToken,
   VerifiedTokenCache,
-  type PublicJwk, type SigningKey, type TrustedKeyOptions,
+  type PublicJwk,
+  type SigningKey,
+  type TrustedKeyOptions,
 } from '../lib/token/index.js';
 import { gatekit } from './helpers/cli.js';
 import { BROKER_ISSUER, daemonConfig, INITIALIZE, JSON_HEADERS, raw, startHarness } from './helpers/daemon-harness.js';
@@ -31,19 +38,31 @@ async function newKey(): Promise<{ signing: SigningKey; public: PublicJwk }> {
 }
 
 async function tokenBy(key: SigningKey, resource = AUDIENCE): Promise<string> {
-  return (await mintAccessToken(key, {
-    identity: { user: 'alice@example.com', sub: 'sub-alice', groups: [] }, issuer: BROKER_ISSUER, resource,
-    scope: 'tools:*', clientId: 'gatekit-cli', userClaim: 'email', ttl: 300,
-  })).token;
+  return (
+    await mintAccessToken(key, {
+      identity: { user: 'alice@example.com', sub: 'sub-alice', groups: [] },
+      issuer: BROKER_ISSUER,
+      resource,
+      scope: 'tools:*',
+      clientId: 'gatekit-cli',
+      userClaim: 'email',
+      ttl: 300,
+    })
+  ).token;
 }
 
 /** A real server whose answer the test changes as it goes; counts the requests it got. */
 class KeyServer {
-  handler: Handler = (_req, res) => { res.writeHead(404).end() };
+  handler: Handler = (_req, res) => {
+    res.writeHead(404).end();
+  };
   requests = 0;
   readonly server: Server;
   constructor(tls?: { cert: Buffer; key: Buffer }) {
-    const handle: Handler = (req, res) => { this.requests++; this.handler(req, res) };
+    const handle: Handler = (req, res) => {
+      this.requests++;
+      this.handler(req, res);
+    };
     this.server = tls ? createHttpsServer(tls, handle) : createHttpServer(handle);
   }
   async listen(port = 0): Promise<this> {
@@ -51,7 +70,9 @@ class KeyServer {
     await once(this.server, 'listening');
     return this;
   }
-  get port(): number { return (this.server.address() as AddressInfo).port }
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
   serve(keys: PublicJwk[]): void {
     this.handler = (_req, res) => res.writeHead(200, JSON_TYPE).end(JSON.stringify({ keys }));
   }
@@ -68,8 +89,16 @@ describe('trusted keys from a URL', () => {
   let a: Awaited<ReturnType<typeof newKey>>;
   let b: Awaited<ReturnType<typeof newKey>>;
   const servers: KeyServer[] = [];
-  const https = async () => { const s = await new KeyServer(tls).listen(); servers.push(s); return s };
-  const http = async (port = 0) => { const s = await new KeyServer().listen(port); servers.push(s); return s };
+  const https = async () => {
+    const s = await new KeyServer(tls).listen();
+    servers.push(s);
+    return s;
+  };
+  const http = async (port = 0) => {
+    const s = await new KeyServer().listen(port);
+    servers.push(s);
+    return s;
+  };
   /** The same server, answering normally, is trusted: what a refusal test refuses is the misbehaviour alone. */
   const servesKeys = async (s: KeyServer) => {
     const misbehaviour = s.handler;
@@ -97,7 +126,10 @@ describe('trusted keys from a URL', () => {
     const base = await daemonConfig();
     const withKeys = async (url: string) => base.replace('[daemon]\n', `[daemon]\ntrusted_keys = "${url}"\n`);
     const offLoopback = [
-      'http://keys.example.com/jwks', 'http://10.0.0.1/jwks', 'http://127.0.0.1.example.com/jwks', 'https://',
+      'http://keys.example.com/jwks',
+      'http://10.0.0.1/jwks',
+      'http://127.0.0.1.example.com/jwks',
+      'https://',
     ];
     for (const url of offLoopback) {
       ws.write(await withKeys(url));
@@ -108,7 +140,10 @@ describe('trusted keys from a URL', () => {
     assert.equal(run.code, 2, run.stderr);
     assert.match(run.stderr, /trusted_keys/);
     const fine = [
-      'https://keys.example.com/jwks', 'http://127.0.0.1:9/jwks', 'http://[::1]:9/jwks', 'http://localhost:9/jwks',
+      'https://keys.example.com/jwks',
+      'http://127.0.0.1:9/jwks',
+      'http://[::1]:9/jwks',
+      'http://localhost:9/jwks',
     ];
     for (const url of fine) {
       ws.write(await withKeys(url));
@@ -152,7 +187,9 @@ describe('trusted keys from a URL', () => {
       s.handler = (_req, res) => {
         res.writeHead(200, { 'content-type': 'application/json' });
         const chunk = Buffer.alloc(64 * 1024, 0x20);
-        const pump = () => { while (!res.destroyed && res.write(chunk)) sent += chunk.length };
+        const pump = () => {
+          while (!res.destroyed && res.write(chunk)) sent += chunk.length;
+        };
         res.on('drain', pump);
         res.on('close', () => resolve());
         res.write('{"keys":[');
@@ -177,7 +214,9 @@ describe('trusted keys from a URL', () => {
 
   it('gives up on a server that never answers (timeout)', async () => {
     const s = await https();
-    s.handler = () => { /* never answers */ };
+    s.handler = () => {
+      /* never answers */
+    };
     await servesKeys(s);
     const url = `https://127.0.0.1:${s.port}/jwks`;
     await assert.rejects(loadTrustedKeys(url, { ca, timeoutMs: 200 }), { code: 'KEY_INVALID' });
@@ -229,7 +268,10 @@ describe('trusted keys from a URL', () => {
     const options: TrustedKeyOptions = { ca, now: () => now, say: (line) => said.push(line) };
     const keys = await loadTrustedKeys(`https://127.0.0.1:${s.port}/jwks`, options);
     const failed = new Promise<void>((resolve) => {
-      s.handler = (_req, res) => { res.writeHead(500).end(); resolve() };
+      s.handler = (_req, res) => {
+        res.writeHead(500).end();
+        resolve();
+      };
     });
     now += 10 * 60_000;
     assert.ok(keys.byKid.has(a.public.kid)); // stale: answers with what it has, refetches behind
@@ -237,7 +279,10 @@ describe('trusted keys from a URL', () => {
     now += 30_000;
     await assert.rejects(verify(await tokenBy(b.signing), keys), { code: 'TOKEN_INVALID' });
     assert.equal((await verify(await tokenBy(a.signing), keys)).sub, 'sub-alice');
-    assert.ok(said.some((l) => /keeping 1 known key/.test(l)), said.join('\n'));
+    assert.ok(
+      said.some((l) => /keeping 1 known key/.test(l)),
+      said.join('\n'),
+    );
     assert.ok(!said.join('\n').includes('eyJ'), 'no token in what the source says');
   });
 
@@ -254,8 +299,14 @@ describe('trusted keys from a URL', () => {
     const daemon = await startDaemon(config, (line) => said.push(line), { trustedKeys: { minRefreshMs: 0 } });
     const socketPath = (config.servers.get('notes')!.listen as { path: string }).path;
     const agent = new Agent({ connect: { socketPath } });
-    after(async () => { await daemon.stop(); await agent.close() });
-    assert.ok(said.some((l) => l.includes(url)), said.join('\n'));
+    after(async () => {
+      await daemon.stop();
+      await agent.close();
+    });
+    assert.ok(
+      said.some((l) => l.includes(url)),
+      said.join('\n'),
+    );
     const token = await tokenBy(a.signing);
     const refused = await raw(agent, 'POST', { ...JSON_HEADERS, authorization: `Bearer ${token}` }, INITIALIZE);
     assert.equal(refused.status, 401);

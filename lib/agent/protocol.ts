@@ -14,4 +14,8 @@ export interface AgentTokenRequest {
   readonly dpop_proof?: string | undefined;
 }
 
-export interface AgentError { readonly error: string; readonly message: string; readonly hint?: string | undefined }
+export interface AgentError {
+  readonly error: string;
+  readonly message: string;
+  readonly hint?: string | undefined;
+}

@@ -10,7 +10,10 @@ import { GatekitError } from '../errors.js';
 import type { LoginIO } from '../oidc/index.js';
 import type { AgentError, AgentTokenRequest } from './protocol.js';
 
-export interface TokenAgent { readonly socketPath: string; close(): Promise<void> }
+export interface TokenAgent {
+  readonly socketPath: string;
+  close(): Promise<void>;
+}
 
 const MAX_REQUEST = 4096;
 
@@ -22,10 +25,15 @@ const MAX_REQUEST = 4096;
 export async function startTokenAgent(ctx: BrokerContext, io: LoginIO): Promise<TokenAgent> {
   const dir = mkdtempSync(join(tmpdir(), 'gatekit-agent-'));
   const socketPath = join(dir, 'agent.sock');
-  const server = createServer((req, res) => { void answer(ctx, io, req, res) });
+  const server = createServer((req, res) => {
+    void answer(ctx, io, req, res);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(socketPath, () => { server.off('error', reject); resolve() });
+    server.listen(socketPath, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   chmodSync(socketPath, 0o600);
   return {
@@ -40,18 +48,22 @@ export async function startTokenAgent(ctx: BrokerContext, io: LoginIO): Promise<
 
 async function answer(ctx: BrokerContext, io: LoginIO, req: IncomingMessage, res: ServerResponse): Promise<void> {
   try {
-    if (req.method !== 'POST' || req.url !== '/token') throw new GatekitError('NOT_FOUND', 'the token agent answers POST /token only');
+    if (req.method !== 'POST' || req.url !== '/token')
+      throw new GatekitError('NOT_FOUND', 'the token agent answers POST /token only');
     const input = parseRequest(await readBody(req));
     if (input.config !== ctx.store.configFile) {
-      throw new GatekitError('FORBIDDEN',
+      throw new GatekitError(
+        'FORBIDDEN',
         `this gatekit exec token agent serves ${ctx.store.configFile} only; the asking process uses ${input.config}`,
-        { hint: 'inside gatekit exec, use its config (GATEKIT_CONFIG), or unset GATEKIT_AGENT and log in with yours' });
+        { hint: 'inside gatekit exec, use its config (GATEKIT_CONFIG), or unset GATEKIT_AGENT and log in with yours' },
+      );
     }
     const dpop = input.dpop_proof === undefined ? undefined : await proofBinding(ctx, input.dpop_proof);
     const token = await getToken(ctx, { server: input.resource, minTtl: input.min_ttl, interactive: false, dpop }, io);
     send(res, 200, token);
   } catch (err) {
-    const e = err instanceof GatekitError ? err : new GatekitError('INTERNAL', 'the token agent failed', { cause: err });
+    const e =
+      err instanceof GatekitError ? err : new GatekitError('INTERNAL', 'the token agent failed', { cause: err });
     const body: AgentError = { error: e.code, message: e.message, hint: e.hint };
     send(res, e.httpStatus, body);
   }
@@ -59,7 +71,11 @@ async function answer(ctx: BrokerContext, io: LoginIO, req: IncomingMessage, res
 
 function parseRequest(body: string): AgentTokenRequest {
   let value: Partial<AgentTokenRequest>;
-  try { value = JSON.parse(body) } catch { value = {} }
+  try {
+    value = JSON.parse(body);
+  } catch {
+    value = {};
+  }
   if (typeof value.resource !== 'string' || typeof value.min_ttl !== 'number' || typeof value.config !== 'string') {
     throw new GatekitError('BAD_REQUEST', 'expected {"resource": NAME, "min_ttl": SECONDS, "config": PATH}');
   }

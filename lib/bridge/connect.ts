@@ -18,7 +18,11 @@ export interface ConnectIO {
 }
 
 const isRequest = (m: unknown): m is Message & { id: string | number; method: string } =>
-  typeof m === 'object' && m !== null && !Array.isArray(m) && typeof (m as Message)['method'] === 'string' && (m as Message)['id'] !== undefined;
+  typeof m === 'object' &&
+  m !== null &&
+  !Array.isArray(m) &&
+  typeof (m as Message)['method'] === 'string' &&
+  (m as Message)['id'] !== undefined;
 
 /**
  * `gatekit connect NAME`: a stdio MCP server that forwards every message to the daemon's
@@ -52,13 +56,18 @@ export class Bridge {
     for await (const line of createInterface({ input: this.#io.stdin, crlfDelay: Infinity })) {
       if (!line.trim()) continue;
       let message: unknown;
-      try { message = JSON.parse(line) } catch {
+      try {
+        message = JSON.parse(line);
+      } catch {
         this.#io.write({ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error: not JSON' } });
         continue;
       }
       // The initialize exchange is ordered; everything after it may run concurrently.
       const task = this.#forward(message);
-      if (isRequest(message) && message.method === 'initialize') { await task; continue }
+      if (isRequest(message) && message.method === 'initialize') {
+        await task;
+        continue;
+      }
       pending.add(task);
       void task.finally(() => pending.delete(task));
     }
@@ -71,7 +80,11 @@ export class Bridge {
     this.#closed = true;
     this.#stream?.abort();
     if (this.#session) {
-      try { await (await this.#send('DELETE')).body.dump() } catch { /* the daemon ends idle sessions itself */ }
+      try {
+        await (await this.#send('DELETE')).body.dump();
+      } catch {
+        /* the daemon ends idle sessions itself */
+      }
     }
     await this.#endpoint.dispatcher.close();
   }
@@ -79,7 +92,11 @@ export class Bridge {
   async #forward(message: unknown): Promise<void> {
     try {
       const initializing = isRequest(message) && message.method === 'initialize';
-      if (initializing) { this.#initialize = message; this.#session = undefined; this.#protocol = undefined }
+      if (initializing) {
+        this.#initialize = message;
+        this.#session = undefined;
+        this.#protocol = undefined;
+      }
       let res = await this.#post(message);
       if (res.status === 404 && this.#session && !initializing) {
         await res.body.dump();
@@ -104,8 +121,13 @@ export class Bridge {
     return res;
   }
 
-  async #send(method: 'POST' | 'GET' | 'DELETE', body?: string, token?: string, signal?: AbortSignal): Promise<DaemonResponse> {
-    const credential = token ?? await this.#tokens.get();
+  async #send(
+    method: 'POST' | 'GET' | 'DELETE',
+    body?: string,
+    token?: string,
+    signal?: AbortSignal,
+  ): Promise<DaemonResponse> {
+    const credential = token ?? (await this.#tokens.get());
     const key = await this.#dpop;
     const headers: Record<string, string> = {
       authorization: `${key ? 'DPoP' : 'Bearer'} ${credential}`,
@@ -134,12 +156,19 @@ export class Bridge {
 
   #deliver(data: string, initializing: boolean, quiet: boolean): void {
     let value: unknown;
-    try { value = JSON.parse(data) } catch { return this.#io.say('gatekit connect: the daemon sent a message that is not JSON; dropped') }
+    try {
+      value = JSON.parse(data);
+    } catch {
+      return this.#io.say('gatekit connect: the daemon sent a message that is not JSON; dropped');
+    }
     if (initializing) {
       const version = ((value as Message)['result'] as Message | undefined)?.['protocolVersion'];
       if (typeof version === 'string') this.#protocol = version;
     }
-    if (!quiet && isStepUp(value)) { void this.#stepUp(value); return }
+    if (!quiet && isStepUp(value)) {
+      void this.#stepUp(value);
+      return;
+    }
     if (!quiet) this.#io.write(value);
   }
 
@@ -163,7 +192,8 @@ export class Bridge {
 
   /** The daemon lost our session (it restarted): replay the client's initialize, quietly. */
   async #reinitialize(): Promise<void> {
-    if (!this.#initialize) throw new GatekitError('DAEMON_UNREACHABLE', 'the daemon ended the session before it was initialised');
+    if (!this.#initialize)
+      throw new GatekitError('DAEMON_UNREACHABLE', 'the daemon ended the session before it was initialised');
     this.#io.say('gatekit connect: the daemon ended our session (restart?); starting a new one');
     this.#session = undefined;
     this.#protocol = undefined;
@@ -185,9 +215,14 @@ export class Bridge {
       while (!controller.signal.aborted && !this.#closed) {
         try {
           const res = await this.#send('GET', undefined, undefined, controller.signal);
-          if (res.status === 405 || res.status === 404) { await res.body.dump(); return }
-          if (res.status === 200) { delay = 250; for await (const event of sseEvents(res.body)) this.#deliver(event.data, false, false) }
-          else await res.body.dump();
+          if (res.status === 405 || res.status === 404) {
+            await res.body.dump();
+            return;
+          }
+          if (res.status === 200) {
+            delay = 250;
+            for await (const event of sseEvents(res.body)) this.#deliver(event.data, false, false);
+          } else await res.body.dump();
         } catch (err) {
           if (controller.signal.aborted) return;
           if (isGatekitError(err, 'LOGIN_REQUIRED')) return;
@@ -204,9 +239,17 @@ export class Bridge {
     if (!requests.length) return this.#io.say(`gatekit connect: ${e.message}`);
     for (const request of requests) {
       if (isGatekitError(e, 'LOGIN_REQUIRED') && request.method === 'tools/call') {
-        this.#io.write({ jsonrpc: '2.0', id: request.id, result: { content: [{ type: 'text', text: e.message }], isError: true } });
+        this.#io.write({
+          jsonrpc: '2.0',
+          id: request.id,
+          result: { content: [{ type: 'text', text: e.message }], isError: true },
+        });
       } else {
-        this.#io.write({ jsonrpc: '2.0', id: request.id, error: { code: e.code === 'LOGIN_REQUIRED' ? -32001 : -32000, message: e.message } });
+        this.#io.write({
+          jsonrpc: '2.0',
+          id: request.id,
+          error: { code: e.code === 'LOGIN_REQUIRED' ? -32001 : -32000, message: e.message },
+        });
       }
     }
     this.#io.say(`gatekit connect: ${e.message}`);
@@ -216,13 +259,22 @@ export class Bridge {
 function isStepUp(value: unknown): value is Message {
   const error = (value as Message | null)?.['error'] as Message | undefined;
   const data = error?.['data'] as Message | undefined;
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && error?.['code'] === -32003 &&
-    data?.['error'] === 'insufficient_user_authentication';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    error?.['code'] === -32003 &&
+    data?.['error'] === 'insufficient_user_authentication'
+  );
 }
 
 function refusal(status: number, body: string, authenticate: string | undefined): GatekitError {
   let detail = '';
-  try { detail = String(((JSON.parse(body) as Message)['error'] as Message | undefined)?.['message'] ?? '') } catch { /* not JSON */ }
+  try {
+    detail = String(((JSON.parse(body) as Message)['error'] as Message | undefined)?.['message'] ?? '');
+  } catch {
+    /* not JSON */
+  }
   const described = /error_description="([^"]*)"/.exec(authenticate ?? '')?.[1];
   const why = detail || described || `HTTP ${status}`;
   if (status === 401) return new GatekitError('TOKEN_INVALID', `the daemon refused the token: ${why}`);

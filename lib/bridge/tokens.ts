@@ -51,7 +51,7 @@ export class TokenSource {
       if (!isGatekitError(err, 'LOGIN_REQUIRED')) throw err;
       // Another process's device login is waiting for the person: show its code, start none of our own.
       const elsewhere = this.#ctx.store.readPendingDevice();
-      throw loginRequired(this.#ctx, elsewhere ?? await this.#startLogin(), err);
+      throw loginRequired(this.#ctx, elsewhere ?? (await this.#startLogin()), err);
     }
   }
 
@@ -75,12 +75,23 @@ export class TokenSource {
     if (this.#login) return this.#login.prompt;
     let shown!: (p: DevicePrompt) => void;
     let failed!: (err: unknown) => void;
-    const prompt = new Promise<DevicePrompt>((resolve, reject) => { shown = resolve; failed = reject });
+    const prompt = new Promise<DevicePrompt>((resolve, reject) => {
+      shown = resolve;
+      failed = reject;
+    });
     this.#login = { prompt };
     login(this.#ctx, { flow: 'device', resources: [] }, { say: this.#say, onDeviceCode: shown, reauthenticate })
-      .then(() => { this.#token = undefined; this.#say('gatekit connect: logged in again; calls work now') })
-      .catch((err: unknown) => { failed(err); this.#say(`gatekit connect: the login did not complete: ${(err as Error).message}`) })
-      .finally(() => { this.#login = undefined });
+      .then(() => {
+        this.#token = undefined;
+        this.#say('gatekit connect: logged in again; calls work now');
+      })
+      .catch((err: unknown) => {
+        failed(err);
+        this.#say(`gatekit connect: the login did not complete: ${(err as Error).message}`);
+      })
+      .finally(() => {
+        this.#login = undefined;
+      });
     return prompt;
   }
 }
@@ -88,7 +99,9 @@ export class TokenSource {
 /** Names the config file: a login is bound to it (see SessionStore), and a person should know which one. */
 function loginRequired(ctx: BrokerContext, prompt: PendingDevice, cause?: unknown): GatekitError {
   const where = prompt.verification_uri_complete ?? prompt.verification_uri;
-  return new GatekitError('LOGIN_REQUIRED',
+  return new GatekitError(
+    'LOGIN_REQUIRED',
     `Gatekit login required for ${ctx.store.configFile}: open ${where} and enter the code ${prompt.user_code}, then try again.`,
-    { cause });
+    { cause },
+  );
 }

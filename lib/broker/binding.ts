@@ -13,8 +13,10 @@ export function certificateThumbprint(pemFile: string): string {
     der = new X509Certificate(readFileSync(pemFile)).raw;
   } catch (cause) {
     const why = (cause as NodeJS.ErrnoException).code ?? (cause as Error).message;
-    throw new GatekitError('CONFIG_INVALID', `cannot read the certificate ${pemFile}: ${why}`,
-      { hint: 'run "gatekit init"', cause });
+    throw new GatekitError('CONFIG_INVALID', `cannot read the certificate ${pemFile}: ${why}`, {
+      hint: 'run "gatekit init"',
+      cause,
+    });
   }
   return createHash('sha256').update(der).digest('base64url');
 }
@@ -41,4 +43,7 @@ export function connectBinding(config: Config, server: ServerConfig): 'dpop' | '
 }
 
 /** A token request bound to a DPoP key: its thumbprint, and a proof for tokenEndpointUrl(). */
-export interface DpopBinding { readonly jkt: string; readonly proof: string }
+export interface DpopBinding {
+  readonly jkt: string;
+  readonly proof: string;
+}

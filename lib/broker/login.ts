@@ -5,7 +5,10 @@ import type { CachedToken, StoredSession } from '../store/index.js';
 import type { BrokerContext } from './context.js';
 import { describeIdentity, interactiveLogin, type LoginFlow } from './session.js';
 
-export interface LoginInput { readonly flow?: LoginFlow | undefined; readonly resources: readonly string[] }
+export interface LoginInput {
+  readonly flow?: LoginFlow | undefined;
+  readonly resources: readonly string[];
+}
 
 export interface LoginResult {
   readonly session: StoredSession;
@@ -26,7 +29,10 @@ export async function login(ctx: BrokerContext, input: LoginInput, io: LoginIO):
   let shown = false;
   const release = await ctx.store.lock({
     signal: io.signal,
-    onWait: () => { waited = true; io.say('Another gatekit login is in progress; waiting for it to finish…') },
+    onWait: () => {
+      waited = true;
+      io.say('Another gatekit login is in progress; waiting for it to finish…');
+    },
     onPoll: () => {
       const pending = shown ? undefined : ctx.store.readPendingDevice();
       if (!pending) return;

@@ -1,6 +1,10 @@
 import type { BrokerContext } from './context.js';
 
-export interface LogoutResult { readonly wasLoggedIn: boolean; readonly revoked: boolean; readonly warning?: string }
+export interface LogoutResult {
+  readonly wasLoggedIn: boolean;
+  readonly revoked: boolean;
+  readonly warning?: string;
+}
 
 /**
  * Forgets the session and its tokens. The refresh token is revoked at the provider first when it
@@ -10,12 +14,20 @@ export async function logout(ctx: BrokerContext): Promise<LogoutResult> {
   const release = await ctx.store.lock();
   try {
     const session = ctx.store.readSession();
-    if (!session) { ctx.store.clear(); return { wasLoggedIn: false, revoked: false } }
+    if (!session) {
+      ctx.store.clear();
+      return { wasLoggedIn: false, revoked: false };
+    }
     let revoked = false;
     let warning: string | undefined;
     if (ctx.idp.kind === 'github') {
       ctx.store.clear();
-      return { wasLoggedIn: true, revoked: false, warning: 'GitHub offers OAuth apps no token revocation without the client secret; revoke Gatekit\'s access at GitHub → Settings → Applications if you need to' };
+      return {
+        wasLoggedIn: true,
+        revoked: false,
+        warning:
+          "GitHub offers OAuth apps no token revocation without the client secret; revoke Gatekit's access at GitHub → Settings → Applications if you need to",
+      };
     }
     try {
       const oidc = await import('../oidc/index.js');

@@ -11,17 +11,22 @@ import type { BrokerContext } from './context.js';
  * it. A refusal is POLICY_DENIED naming the rule; nothing is minted or cached then.
  */
 export async function mintForServer(
-  ctx: BrokerContext, server: ServerConfig, session: StoredSession, dpop?: DpopBinding,
+  ctx: BrokerContext,
+  server: ServerConfig,
+  session: StoredSession,
+  dpop?: DpopBinding,
 ): Promise<CachedToken> {
   if (ctx.config.broker.mode === 'daemon') return exchangeForServer(ctx, server, session, dpop);
   const { identity } = session;
   const decision = evaluate(identity, server);
   if (!decision.allowed) {
-    throw new GatekitError('POLICY_DENIED', `denied by policy for server "${server.name}": ${decision.reason}`,
-      { hint: 'ask an administrator to add you to the server\'s allow_users or allow_groups' });
+    throw new GatekitError('POLICY_DENIED', `denied by policy for server "${server.name}": ${decision.reason}`, {
+      hint: "ask an administrator to add you to the server's allow_users or allow_groups",
+    });
   }
   const { broker } = ctx.config;
-  if (!broker.signing_key) throw new GatekitError('CONFIG_INVALID', `${ctx.config.file}: local mode needs broker.signing_key`);
+  if (!broker.signing_key)
+    throw new GatekitError('CONFIG_INVALID', `${ctx.config.file}: local mode needs broker.signing_key`);
   const key = await loadSigningKey(broker.signing_key);
   // A DPoP key, when the caller has one, replaces the certificate binding (a token carries one cnf).
   const binding = dpop ? undefined : certificateBinding(ctx.config, server);
@@ -42,7 +47,12 @@ export async function mintForServer(
 type CachedClaims = { exp: number; iat: number; scope: string; jti: string };
 
 function cache(
-  ctx: BrokerContext, server: ServerConfig, token: string, claims: CachedClaims, binding?: string, processBound = false,
+  ctx: BrokerContext,
+  server: ServerConfig,
+  token: string,
+  claims: CachedClaims,
+  binding?: string,
+  processBound = false,
 ): CachedToken {
   const cached: CachedToken = {
     access_token: token,
@@ -67,7 +77,10 @@ function cache(
  * when `[daemon] accept_access_tokens` says the daemon takes them and no fresh ID token is at hand.
  */
 async function exchangeForServer(
-  ctx: BrokerContext, server: ServerConfig, session: StoredSession, dpop?: DpopBinding,
+  ctx: BrokerContext,
+  server: ServerConfig,
+  session: StoredSession,
+  dpop?: DpopBinding,
 ): Promise<CachedToken> {
   const { exchangeToken, TOKEN_TYPES } = await import('../exchange/index.js');
   const { daemon } = ctx.config;
@@ -81,9 +94,11 @@ async function exchangeForServer(
     subject = [current.access_token, TOKEN_TYPES.access_token];
   }
   if (!subject) {
-    throw new GatekitError('LOGIN_REQUIRED',
+    throw new GatekitError(
+      'LOGIN_REQUIRED',
       'the login has no fresh ID token to exchange (the identity provider sent none on renewal)',
-      { hint: 'run "gatekit broker login"' });
+      { hint: 'run "gatekit broker login"' },
+    );
   }
   const { access_token } = await exchangeToken(ctx.config, subject[0], subject[1], server.resource, dpop?.proof);
   return cache(ctx, server, access_token, claimsOf(access_token), undefined, dpop !== undefined);
@@ -93,7 +108,11 @@ async function exchangeForServer(
 function isFreshIdToken(jwt: string | undefined, maxAge: number): boolean {
   if (!jwt) return false;
   let claims: { exp?: unknown; iat?: unknown };
-  try { claims = claimsOf(jwt) } catch { return false }
+  try {
+    claims = claimsOf(jwt);
+  } catch {
+    return false;
+  }
   const now = Date.now() / 1000;
   if (typeof claims.exp !== 'number' || typeof claims.iat !== 'number') return false;
   return claims.exp > now + 5 && claims.iat > now - maxAge + Math.min(60, maxAge / 2);
@@ -103,4 +122,3 @@ function isFreshIdToken(jwt: string | undefined, maxAge: number): boolean {
 function claimsOf(jwt: string): { exp: number; iat: number; scope: string; jti: string } {
   return JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8'));
 }
-

@@ -24,13 +24,20 @@ export function toStored(ctx: BrokerContext, s: IdpSession, previous?: StoredSes
 }
 
 /** Runs an interactive login at the provider and stores the session. The caller holds the lock. */
-export async function interactiveLogin(ctx: BrokerContext, flow: LoginFlow | undefined, io: LoginIO): Promise<StoredSession> {
+export async function interactiveLogin(
+  ctx: BrokerContext,
+  flow: LoginFlow | undefined,
+  io: LoginIO,
+): Promise<StoredSession> {
   // Login state is bound to the config file (see SessionStore): say which one this login is for.
   io.say(`Logging in for ${ctx.store.configFile} (this login is used only with this config file).`);
   // Other processes waiting for this login show its URL and code rather than start their own.
   const shared: LoginIO = {
     ...io,
-    onDeviceCode: (prompt) => { ctx.store.writePendingDevice(prompt); io.onDeviceCode?.(prompt) },
+    onDeviceCode: (prompt) => {
+      ctx.store.writePendingDevice(prompt);
+      io.onDeviceCode?.(prompt);
+    },
   };
   try {
     return await loginAtProvider(ctx, flow, shared);
@@ -42,7 +49,11 @@ export async function interactiveLogin(ctx: BrokerContext, flow: LoginFlow | und
 async function loginAtProvider(ctx: BrokerContext, flow: LoginFlow | undefined, io: LoginIO): Promise<StoredSession> {
   if (ctx.idp.kind === 'github') {
     if (flow === 'pkce') {
-      throw new GatekitError('USAGE', 'GitHub sign-in uses the device flow: GitHub still requires the client secret for the web flow, which a CLI cannot keep', { hint: 'drop --flow pkce' });
+      throw new GatekitError(
+        'USAGE',
+        'GitHub sign-in uses the device flow: GitHub still requires the client secret for the web flow, which a CLI cannot keep',
+        { hint: 'drop --flow pkce' },
+      );
     }
     const stored = toStored(ctx, await (await import('../github/index.js')).githubLogin(ctx.idp, io));
     ctx.store.clear();
@@ -52,7 +63,8 @@ async function loginAtProvider(ctx: BrokerContext, flow: LoginFlow | undefined, 
   const oidc = await import('../oidc/index.js');
   const config = await oidc.discoverIdp(ctx.idp);
   const chosen = flow ?? (io.openBrowser ? 'pkce' : 'device');
-  const session = chosen === 'pkce' ? await oidc.pkceLogin(config, ctx.idp, io) : await oidc.deviceLogin(config, ctx.idp, io);
+  const session =
+    chosen === 'pkce' ? await oidc.pkceLogin(config, ctx.idp, io) : await oidc.deviceLogin(config, ctx.idp, io);
   const stored = toStored(ctx, session);
   ctx.store.clear();
   ctx.store.writeSession(stored);

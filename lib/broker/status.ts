@@ -10,7 +10,14 @@ export interface BrokerStatus {
   readonly refreshed_at?: string;
   readonly renewable?: boolean;
   readonly session_expires_at?: string;
-  readonly tokens: readonly { server: string; resource: string; scope: string; jti: string; expires_at: string; expired: boolean }[];
+  readonly tokens: readonly {
+    server: string;
+    resource: string;
+    scope: string;
+    jti: string;
+    expires_at: string;
+    expired: boolean;
+  }[];
 }
 
 const iso = (s: number) => new Date(s * 1000).toISOString();
@@ -19,9 +26,17 @@ const iso = (s: number) => new Date(s * 1000).toISOString();
 export function brokerStatus(ctx: BrokerContext): BrokerStatus {
   const s = ctx.store.readSession();
   const now = Date.now() / 1000;
-  const tokens = ctx.store.listTokens()
+  const tokens = ctx.store
+    .listTokens()
     .filter((t) => t.issuer === ctx.config.broker.issuer)
-    .map((t) => ({ server: t.server, resource: t.resource, scope: t.scope, jti: t.jti, expires_at: iso(t.expires_at), expired: t.expires_at <= now }));
+    .map((t) => ({
+      server: t.server,
+      resource: t.resource,
+      scope: t.scope,
+      jti: t.jti,
+      expires_at: iso(t.expires_at),
+      expired: t.expires_at <= now,
+    }));
   if (!s) return { logged_in: false, idp: ctx.idp.issuer, tokens };
   return {
     logged_in: true,

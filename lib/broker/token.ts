@@ -34,12 +34,15 @@ export async function getToken(ctx: BrokerContext, input: TokenInput, io: LoginI
     onWait: () => io.say('Waiting for another gatekit process to renew the login…'),
     // No person here to wait for: a login elsewhere may take minutes (or never end).
     timeoutMs: input.interactive ? undefined : nonInteractiveLockWait(ctx.env),
-    onPoll: input.interactive ? undefined : () => {
-      if (ctx.store.readPendingDevice()) {
-        throw new GatekitError('LOGIN_REQUIRED', 'a login is in progress elsewhere (waiting for a person)',
-          { hint: 'approve that login, then run this again' });
-      }
-    },
+    onPoll: input.interactive
+      ? undefined
+      : () => {
+          if (ctx.store.readPendingDevice()) {
+            throw new GatekitError('LOGIN_REQUIRED', 'a login is in progress elsewhere (waiting for a person)', {
+              hint: 'approve that login, then run this again',
+            });
+          }
+        },
   });
   try {
     const again = input.dpop ? undefined : cachedToken(ctx, input.server, input.minTtl);
@@ -61,8 +64,9 @@ async function usableSession(ctx: BrokerContext, interactive: boolean, io: Login
   const stored = ctx.store.readSession();
   try {
     if (!stored) {
-      throw new GatekitError('LOGIN_REQUIRED', `not logged in with ${ctx.store.configFile}`,
-        { hint: 'run "gatekit broker login"' });
+      throw new GatekitError('LOGIN_REQUIRED', `not logged in with ${ctx.store.configFile}`, {
+        hint: 'run "gatekit broker login"',
+      });
     }
     const now = Date.now() / 1000;
     // A provider without refresh tokens: the session lasts as long as its access token did.
@@ -83,12 +87,13 @@ export async function ensureLogin(ctx: BrokerContext, interactive: boolean, io: 
   const existing = ctx.store.readSession();
   if (existing) return existing;
   if (!interactive) {
-    throw new GatekitError('LOGIN_REQUIRED', `not logged in with ${ctx.store.configFile}`,
-      { hint: 'run "gatekit broker login" first' });
+    throw new GatekitError('LOGIN_REQUIRED', `not logged in with ${ctx.store.configFile}`, {
+      hint: 'run "gatekit broker login" first',
+    });
   }
   const release = await ctx.store.lock({ signal: io.signal });
   try {
-    return ctx.store.readSession() ?? await interactiveLogin(ctx, undefined, io);
+    return ctx.store.readSession() ?? (await interactiveLogin(ctx, undefined, io));
   } finally {
     release();
   }

@@ -11,7 +11,9 @@ import { isAbsolute, join } from 'node:path';
  * @see https://nodejs.org/api/module.html#moduleenablecompilecachedirectory
  */
 export function compileCacheDir(
-  env: NodeJS.ProcessEnv, uid = process.getuid?.(), home = homedir(),
+  env: NodeJS.ProcessEnv,
+  uid = process.getuid?.(),
+  home = homedir(),
 ): string | undefined {
   const xdg = env['XDG_CACHE_HOME'];
   // The XDG Base Directory spec: a relative $XDG_CACHE_HOME is invalid and ignored.

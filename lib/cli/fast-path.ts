@@ -9,7 +9,9 @@ import { fastBrokerToken, plainTokenArgs } from './fast-token.js';
 export function answerFromCache(
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
-  out = (text: string) => { process.stdout.write(text) },
+  out = (text: string) => {
+    process.stdout.write(text);
+  },
 ): boolean {
   if (env['GATEKIT_AGENT']) return false;
   try {

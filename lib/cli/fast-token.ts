@@ -8,7 +8,12 @@ import { formatToken } from './token-output.js';
 
 export const DEFAULT_MIN_TTL = 60;
 
-export interface PlainTokenArgs { readonly resource: string; readonly format: TokenFormat; readonly minTtl: number; readonly config?: string | undefined }
+export interface PlainTokenArgs {
+  readonly resource: string;
+  readonly format: TokenFormat;
+  readonly minTtl: number;
+  readonly config?: string | undefined;
+}
 
 /**
  * Recognises the plain `broker token --resource NAME [--format F] [--min-ttl D] [--config P]`

@@ -12,8 +12,12 @@ export interface CliIO {
 export function processIO(): CliIO {
   const env = process.env;
   return {
-    out: (text) => { process.stdout.write(text) },
-    err: (line) => { process.stderr.write(`${line}\n`) },
+    out: (text) => {
+      process.stdout.write(text);
+    },
+    err: (line) => {
+      process.stderr.write(`${line}\n`);
+    },
     env,
     isInteractive: !env['CI'] && Boolean(process.stdin.isTTY) && Boolean(process.stderr.isTTY),
   };

@@ -15,7 +15,9 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
     // Inside `gatekit exec`: its agent holds the login; ask it, whatever the cache says.
     try {
       const [{ agentToken }, { formatToken }, { findConfigFile }] = await Promise.all([
-        import('../agent/client.js'), import('./token-output.js'), import('../config/load.js'),
+        import('../agent/client.js'),
+        import('./token-output.js'),
+        import('../config/load.js'),
       ]);
       const configFile = findConfigFile({ config: plain.config, env: io.env });
       const token = await agentToken(io.env['GATEKIT_AGENT'], plain.resource, plain.minTtl, configFile);
@@ -26,7 +28,10 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
     }
   }
   const fast = plain && fastBrokerToken(plain, io.env);
-  if (fast) { io.out(fast); return 0 }
+  if (fast) {
+    io.out(fast);
+    return 0;
+  }
   let exitCode = 0;
   try {
     const [{ default: yargs }, { COMMANDS }] = await Promise.all([import('yargs'), import('./commands/index.js')]);
@@ -48,7 +53,10 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
         if (err) throw err;
         throw new GatekitError('USAGE', message ?? 'bad usage', { hint: 'run "gatekit --help"' });
       });
-    for (const command of COMMANDS) cli = command(cli, io, (code) => { exitCode = code });
+    for (const command of COMMANDS)
+      cli = command(cli, io, (code) => {
+        exitCode = code;
+      });
     await cli.parseAsync();
     return exitCode;
   } catch (err) {

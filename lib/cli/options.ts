@@ -4,7 +4,8 @@ import { GatekitError } from '../errors.js';
 export function durationOption(name: string, value: string | number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   const seconds = parseDuration(value);
-  if (seconds === undefined) throw new GatekitError('USAGE', `--${name} must be a duration like "30s" or "2m"; got "${value}"`);
+  if (seconds === undefined)
+    throw new GatekitError('USAGE', `--${name} must be a duration like "30s" or "2m"; got "${value}"`);
   return seconds;
 }
 

@@ -8,11 +8,14 @@ export function renderError(io: CliIO, err: unknown, debug: boolean): number {
     if (err.hint) io.err(`hint: ${err.hint}`);
     if (debug) {
       io.err(`code: ${err.code}`);
-      for (let cause = err.cause; cause; cause = (cause as Error).cause) io.err(`cause: ${(cause as Error).stack ?? String(cause)}`);
+      for (let cause = err.cause; cause; cause = (cause as Error).cause)
+        io.err(`cause: ${(cause as Error).stack ?? String(cause)}`);
     }
     return err.exitCode;
   }
   io.err(`gatekit: unexpected error: ${(err as Error)?.message ?? String(err)}`);
-  io.err(debug ? String((err as Error)?.stack) : 'hint: run again with --debug for details, and report it if it persists');
+  io.err(
+    debug ? String((err as Error)?.stack) : 'hint: run again with --debug for details, and report it if it persists',
+  );
   return 1;
 }

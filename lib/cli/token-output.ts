@@ -18,26 +18,36 @@ const MAX_TOKEN_BYTES = 8192;
 export function formatToken(token: CachedToken, format: TokenFormat, now = Date.now()): string {
   const value: unknown = token?.access_token;
   if (typeof value !== 'string' || value.length > MAX_TOKEN_BYTES || !COMPACT_JWS.test(value)) {
-    throw new GatekitError('TOKEN_INVALID', 'refusing to print a token that is not a compact JWS of at most 8 KiB',
-      { hint: 'the token cache or agent is corrupt or tampered with: run "gatekit broker logout", then log in again' });
+    throw new GatekitError('TOKEN_INVALID', 'refusing to print a token that is not a compact JWS of at most 8 KiB', {
+      hint: 'the token cache or agent is corrupt or tampered with: run "gatekit broker logout", then log in again',
+    });
   }
   if (!Number.isSafeInteger(token.expires_at)) {
-    throw new GatekitError('TOKEN_INVALID', 'refusing to print a token whose expires_at is not an integer',
-      { hint: 'run "gatekit broker logout", then log in again' });
+    throw new GatekitError('TOKEN_INVALID', 'refusing to print a token whose expires_at is not an integer', {
+      hint: 'run "gatekit broker logout", then log in again',
+    });
   }
   switch (format) {
-    case 'raw': return `${token.access_token}\n`;
-    case 'headers': return `${JSON.stringify({ Authorization: `Bearer ${token.access_token}` })}\n`;
-    case 'env': return `GATEKIT_TOKEN=${token.access_token}\nGATEKIT_TOKEN_EXPIRES_AT=${token.expires_at}\n`;
-    case 'json': return `${JSON.stringify({
-      access_token: token.access_token,
-      token_type: 'Bearer',
-      expires_in: Math.max(0, Math.floor(token.expires_at - now / 1000)),
-      expires_at: new Date(token.expires_at * 1000).toISOString(),
-      scope: token.scope,
-      resource: token.resource,
-      server: token.server,
-      issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
-    }, null, 2)}\n`;
+    case 'raw':
+      return `${token.access_token}\n`;
+    case 'headers':
+      return `${JSON.stringify({ Authorization: `Bearer ${token.access_token}` })}\n`;
+    case 'env':
+      return `GATEKIT_TOKEN=${token.access_token}\nGATEKIT_TOKEN_EXPIRES_AT=${token.expires_at}\n`;
+    case 'json':
+      return `${JSON.stringify(
+        {
+          access_token: token.access_token,
+          token_type: 'Bearer',
+          expires_in: Math.max(0, Math.floor(token.expires_at - now / 1000)),
+          expires_at: new Date(token.expires_at * 1000).toISOString(),
+          scope: token.scope,
+          resource: token.resource,
+          server: token.server,
+          issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+        },
+        null,
+        2,
+      )}\n`;
   }
 }

@@ -5,7 +5,10 @@ const CLIENT_KINDS = ['claude', 'vscode', 'cursor', 'json'] as const;
 export type ClientKind = (typeof CLIENT_KINDS)[number];
 
 /** How an MCP client launches `gatekit connect NAME`: absolute paths, as clients start servers with a bare PATH. */
-export interface Launch { readonly command: string; readonly args: readonly string[] }
+export interface Launch {
+  readonly command: string;
+  readonly args: readonly string[];
+}
 
 export function connectLaunch(config: Config, name: string, gatekit: readonly [string, ...string[]]): Launch {
   serverByName(config, name);

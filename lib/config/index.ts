@@ -3,8 +3,24 @@ export type { ConfigLookup } from './load.js';
 export { parseDuration, formatDuration } from './duration.js';
 export { parseListen, isLoopbackHost, formatListen, tokenEndpointUrl } from './listen.js';
 export type {
-  Config, IdpConfig, IdpKind, BrokerConfig, DaemonConfig, DaemonLimits, DevConfig, Grant, Listen, ServerConfig,
-  TlsFiles, ToolRules, ToolRule, ArgumentRule, RateRule, SchemaCheck, WorkloadTrust, TokenBinding,
+  Config,
+  IdpConfig,
+  IdpKind,
+  BrokerConfig,
+  DaemonConfig,
+  DaemonLimits,
+  DevConfig,
+  Grant,
+  Listen,
+  ServerConfig,
+  TlsFiles,
+  ToolRules,
+  ToolRule,
+  ArgumentRule,
+  RateRule,
+  SchemaCheck,
+  WorkloadTrust,
+  TokenBinding,
 } from './types.js';
 
 import type { Config, IdpConfig, ServerConfig } from './types.js';

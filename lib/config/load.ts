@@ -12,13 +12,26 @@ import { checkRules } from './rules.js';
 import { isTable, Section } from './section.js';
 import { checkConfigTrust } from './trust.js';
 import type {
-  BrokerConfig, Config, DaemonConfig, DevConfig, Grant, IdpConfig, ServerConfig, TlsFiles, ToolRules, WorkloadTrust,
+  BrokerConfig,
+  Config,
+  DaemonConfig,
+  DevConfig,
+  Grant,
+  IdpConfig,
+  ServerConfig,
+  TlsFiles,
+  ToolRules,
+  WorkloadTrust,
 } from './types.js';
 
 /** Hard cap on token lifetime, whatever token_ttl says (docs/security.md; the daemon refuses exp − iat > 1 h). */
 export const MAX_TOKEN_TTL = 3600;
 
-export interface ConfigLookup { readonly config?: string | undefined; readonly env?: NodeJS.ProcessEnv; readonly cwd?: string }
+export interface ConfigLookup {
+  readonly config?: string | undefined;
+  readonly env?: NodeJS.ProcessEnv;
+  readonly cwd?: string;
+}
 
 /**
  * Finds the config file: --config, else $GATEKIT_CONFIG, else ./gatekit.toml, else
@@ -33,7 +46,11 @@ export function findConfigFile(lookup: ConfigLookup = {}): string {
   const local = resolve(cwd, 'gatekit.toml');
   const xdg = resolve(env['XDG_CONFIG_HOME'] || resolve(homedir(), '.config'), 'gatekit', 'gatekit.toml');
   for (const candidate of [local, xdg]) {
-    try { if (statSync(candidate).isFile()) return candidate } catch { /* next */ }
+    try {
+      if (statSync(candidate).isFile()) return candidate;
+    } catch {
+      /* next */
+    }
   }
   throw new GatekitError('CONFIG_INVALID', `no config file: looked for ${local} and ${xdg}`, {
     hint: 'pass --config PATH, set GATEKIT_CONFIG, or copy the example gatekit.toml',
@@ -47,8 +64,11 @@ export function loadConfig(lookup: ConfigLookup = {}): Config {
   try {
     text = readFileSync(file, 'utf8');
   } catch (cause) {
-    throw new GatekitError('CONFIG_INVALID', `cannot read config ${file}: ${(cause as NodeJS.ErrnoException).code ?? cause}`,
-      { hint: 'check the path given by --config or GATEKIT_CONFIG', cause });
+    throw new GatekitError(
+      'CONFIG_INVALID',
+      `cannot read config ${file}: ${(cause as NodeJS.ErrnoException).code ?? cause}`,
+      { hint: 'check the path given by --config or GATEKIT_CONFIG', cause },
+    );
   }
   let doc: unknown;
   try {
@@ -56,7 +76,10 @@ export function loadConfig(lookup: ConfigLookup = {}): Config {
   } catch (cause) {
     const where = cause instanceof TomlError ? ` (line ${cause.line}, column ${cause.column})` : '';
     const first = String((cause as Error).message).split('\n')[0];
-    throw new GatekitError('CONFIG_INVALID', `${file}: not valid TOML${where}: ${first}`, { hint: 'fix the TOML syntax', cause });
+    throw new GatekitError('CONFIG_INVALID', `${file}: not valid TOML${where}: ${first}`, {
+      hint: 'fix the TOML syntax',
+      cause,
+    });
   }
   return checkConfigTrust(checkConfig(file, doc as Record<string, unknown>));
 }
@@ -96,13 +119,20 @@ export function checkConfig(file: string, doc: Record<string, unknown>): Config 
 
 function checkWorkload(s: Section): WorkloadTrust {
   const workload: WorkloadTrust = {
-    issuer: s.string('issuer', undefined, isIssuerUrl, 'an https URL (http only on 127.0.0.1/localhost)').replace(/\/+$/, ''),
+    issuer: s
+      .string('issuer', undefined, isIssuerUrl, 'an https URL (http only on 127.0.0.1/localhost)')
+      .replace(/\/+$/, ''),
     audience: s.string('audience'),
     claims: s.stringMap('claims'),
     user: s.string('user', 'repo:{repository}@{ref}'),
     groups: s.strings('groups'),
   };
-  if (Object.keys(workload.claims).length === 0) s.fail('claims', 'at least one condition, e.g. { repository = "my-org/my-repo" }', 'without conditions any job of that CI provider would be trusted');
+  if (Object.keys(workload.claims).length === 0)
+    s.fail(
+      'claims',
+      'at least one condition, e.g. { repository = "my-org/my-repo" }',
+      'without conditions any job of that CI provider would be trusted',
+    );
   s.done();
   return workload;
 }
@@ -110,8 +140,12 @@ function checkWorkload(s: Section): WorkloadTrust {
 function checkIdp(s: Section): IdpConfig {
   const kind = s.oneOf('kind', ['oidc', 'github'] as const, 'oidc');
   const github = kind === 'github';
-  const issuer = s.string('issuer', github ? 'https://github.com' : undefined, isIssuerUrl,
-    'an https URL (http only on 127.0.0.1/localhost)');
+  const issuer = s.string(
+    'issuer',
+    github ? 'https://github.com' : undefined,
+    isIssuerUrl,
+    'an https URL (http only on 127.0.0.1/localhost)',
+  );
   const idp: IdpConfig = {
     kind,
     issuer: issuer.replace(/\/+$/, ''),
@@ -170,8 +204,16 @@ function checkDaemon(s: Section, path: (p: string) => string, brokerKey: string)
     audit_log: audit === '-' ? '-' : path(audit),
     audit_key: path(s.string('audit_key', join(dirname(brokerKey), 'audit.jwk'))),
     audit_checkpoint: checkCheckpoint(s.optTable('audit_checkpoint')),
-    tls: checkTls(s.optTable('tls'), path, { ca: path('certs/ca.pem'), cert: path('certs/daemon.pem'), key: path('certs/daemon.key') }),
-    client_tls: checkTls(s.optTable('client_tls'), path, { ca: path('certs/ca.pem'), cert: path('certs/client.pem'), key: path('certs/client.key') }),
+    tls: checkTls(s.optTable('tls'), path, {
+      ca: path('certs/ca.pem'),
+      cert: path('certs/daemon.pem'),
+      key: path('certs/daemon.key'),
+    }),
+    client_tls: checkTls(s.optTable('client_tls'), path, {
+      ca: path('certs/ca.pem'),
+      cert: path('certs/client.pem'),
+      key: path('certs/client.key'),
+    }),
     socket_group: s.optString('socket_group'),
     token_listen: tokenListen === undefined ? undefined : checkListen(s, 'token_listen', tokenListen, path),
     accept_access_tokens: s.oneOf('accept_access_tokens', ['off', 'jwt', 'introspection'] as const, 'off'),
@@ -196,7 +238,10 @@ function checkDaemon(s: Section, path: (p: string) => string, brokerKey: string)
 
 /** `[daemon] audit_checkpoint = { lines = 1000, interval = "60s" }`: both optional. */
 function checkCheckpoint(s: Section | undefined): DaemonConfig['audit_checkpoint'] {
-  const checkpoint = { lines: s?.int('lines', 1000, 1, 10_000_000) ?? 1000, interval: s?.duration('interval', 60, 86_400) ?? 60 };
+  const checkpoint = {
+    lines: s?.int('lines', 1000, 1, 10_000_000) ?? 1000,
+    interval: s?.duration('interval', 60, 86_400) ?? 60,
+  };
   s?.done();
   return checkpoint;
 }
@@ -204,11 +249,17 @@ function checkCheckpoint(s: Section | undefined): DaemonConfig['audit_checkpoint
 /** Trusted keys travel over https, or plain http only to a loopback host where nobody sits in between. */
 function checkKeysUrl(s: Section, value: string): string {
   let url: URL | undefined;
-  try { url = new URL(value) } catch { url = undefined }
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
   if (!url || !(url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname)))) {
-    s.fail('trusted_keys',
+    s.fail(
+      'trusted_keys',
       'a JWKS file, an https:// URL, or an http:// URL on a loopback host (127.0.0.1, [::1], localhost)',
-      'plain http elsewhere lets anyone on the path swap the keys; use https');
+      'plain http elsewhere lets anyone on the path swap the keys; use https',
+    );
   }
   return value;
 }
@@ -217,7 +268,11 @@ function checkListen(s: Section, key: string, value: string, path: (p: string) =
   const listen = parseListen(value);
   if (!listen) s.fail(key, '"unix:PATH" or a loopback "127.0.0.1:PORT" / "[::1]:PORT"');
   if (listen.kind === 'tcp' && !isLoopbackHost(listen.host)) {
-    s.fail(key, 'a loopback address (127.0.0.1, [::1] or localhost)', 'Gatekit listens on loopback only; use a Unix socket or 127.0.0.1:PORT');
+    s.fail(
+      key,
+      'a loopback address (127.0.0.1, [::1] or localhost)',
+      'Gatekit listens on loopback only; use a Unix socket or 127.0.0.1:PORT',
+    );
   }
   return listen.kind === 'unix' ? { kind: 'unix' as const, path: path(listen.path) } : listen;
 }
@@ -231,16 +286,19 @@ function checkTools(s: Section | undefined): ToolRules {
 
 function checkServer(name: string, s: Section, path: (p: string) => string, dir: string): ServerConfig {
   const command = s.strings('command');
-  if (command.length === 0) s.fail('command', 'a non-empty array like ["npx", "-y", "@modelcontextprotocol/server-everything"]');
+  if (command.length === 0)
+    s.fail('command', 'a non-empty array like ["npx", "-y", "@modelcontextprotocol/server-everything"]');
   const grants: Grant[] = s.tables('grant').map((g) => {
     const grant = { users: g.strings('users'), groups: g.strings('groups'), tools: checkTools(g.optTable('tools')) };
-    if (grant.users.length === 0 && grant.groups.length === 0) g.fail('users', 'set (or "groups" set) so the grant names who it is for');
+    if (grant.users.length === 0 && grant.groups.length === 0)
+      g.fail('users', 'set (or "groups" set) so the grant names who it is for');
     g.done();
     return grant;
   });
   const env = s.stringMap('env');
   for (const key of Object.keys(env)) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) s.fail('env', `a table of environment variables; "${key}" is not a valid name`);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key))
+      s.fail('env', `a table of environment variables; "${key}" is not a valid name`);
   }
   const server: ServerConfig = {
     name,
@@ -268,11 +326,17 @@ function checkServer(name: string, s: Section, path: (p: string) => string, dir:
 function checkUnique(file: string, servers: Map<string, ServerConfig>): void {
   const seen = new Map<string, string>();
   for (const s of servers.values()) {
-    for (const [what, key] of [['listen', listenKey(s)], ['resource', s.resource]] as const) {
+    for (const [what, key] of [
+      ['listen', listenKey(s)],
+      ['resource', s.resource],
+    ] as const) {
       const other = seen.get(`${what} ${key}`);
       if (other && !(what === 'listen' && key.endsWith(':0'))) {
-        throw new GatekitError('CONFIG_INVALID', `${file}: "servers.${s.name}.${what}" is the same as "servers.${other}.${what}"`,
-          { hint: `give each server its own ${what}` });
+        throw new GatekitError(
+          'CONFIG_INVALID',
+          `${file}: "servers.${s.name}.${what}" is the same as "servers.${other}.${what}"`,
+          { hint: `give each server its own ${what}` },
+        );
       }
       seen.set(`${what} ${key}`, s.name);
     }
@@ -286,11 +350,17 @@ function listenKey(s: ServerConfig): string {
 /** A private key readable by group or others is refused: whoever reads it can mint or impersonate. */
 function checkPrivateFile(file: string, key: string, target: string): void {
   let mode: number;
-  try { mode = statSync(target).mode } catch { return }
+  try {
+    mode = statSync(target).mode;
+  } catch {
+    return;
+  }
   if ((mode & 0o077) !== 0) {
-    throw new GatekitError('CONFIG_INVALID',
+    throw new GatekitError(
+      'CONFIG_INVALID',
       `${file}: "${key}" file ${target} is readable by others (mode ${(mode & 0o777).toString(8)})`,
-      { hint: `run: chmod 600 ${target}` });
+      { hint: `run: chmod 600 ${target}` },
+    );
   }
 }
 
@@ -299,18 +369,26 @@ function isIssuerUrl(v: string): boolean {
     const u = new URL(v);
     if (u.search || u.hash) return false;
     return u.protocol === 'https:' || (u.protocol === 'http:' && isLoopbackHost(u.hostname));
-  } catch { return false }
+  } catch {
+    return false;
+  }
 }
 
 function isLoopbackRedirect(v: string): boolean {
   try {
     const u = new URL(v);
     return u.protocol === 'http:' && (u.hostname === '127.0.0.1' || u.hostname === '[::1]');
-  } catch { return false }
+  } catch {
+    return false;
+  }
 }
 
 function isResourceUri(v: string): boolean {
-  try { return Boolean(new URL(v).protocol) && !v.includes('#') } catch { return false }
+  try {
+    return Boolean(new URL(v).protocol) && !v.includes('#');
+  } catch {
+    return false;
+  }
 }
 
 function deepFreeze<T>(value: T): T {

@@ -44,18 +44,26 @@ export class Section {
     this.#table = table;
   }
 
-  keyPath(key: string): string { return this.path === '' ? key : `${this.path}.${key}` }
+  keyPath(key: string): string {
+    return this.path === '' ? key : `${this.path}.${key}`;
+  }
 
   fail(key: string, expected: string, hint?: string): never {
     const got = this.#table[key];
     const found = got === undefined ? 'it is missing' : `got ${describe(got)}`;
-    throw new GatekitError('CONFIG_INVALID', `${this.file}: "${this.keyPath(key)}" must be ${expected}; ${found}`,
-      { hint: hint ?? `fix "${this.keyPath(key)}" in ${this.file}` });
+    throw new GatekitError('CONFIG_INVALID', `${this.file}: "${this.keyPath(key)}" must be ${expected}; ${found}`, {
+      hint: hint ?? `fix "${this.keyPath(key)}" in ${this.file}`,
+    });
   }
 
-  has(key: string): boolean { return this.#table[key] !== undefined }
+  has(key: string): boolean {
+    return this.#table[key] !== undefined;
+  }
 
-  raw(key: string): unknown { this.#read.add(key); return this.#table[key] }
+  raw(key: string): unknown {
+    this.#read.add(key);
+    return this.#table[key];
+  }
 
   optString(key: string, check?: (v: string) => boolean, expected = 'a non-empty string'): string | undefined {
     const v = this.raw(key);
@@ -79,7 +87,8 @@ export class Section {
   strings(key: string, fallback: readonly string[] = []): readonly string[] {
     const v = this.raw(key);
     if (v === undefined) return Object.freeze([...fallback]);
-    if (!Array.isArray(v) || v.some((s) => typeof s !== 'string' || s === '')) this.fail(key, 'an array of non-empty strings');
+    if (!Array.isArray(v) || v.some((s) => typeof s !== 'string' || s === ''))
+      this.fail(key, 'an array of non-empty strings');
     return Object.freeze([...(v as string[])]);
   }
 
@@ -93,7 +102,8 @@ export class Section {
   int(key: string, fallback: number, min: number, max: number): number {
     const v = this.raw(key);
     if (v === undefined) return fallback;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) this.fail(key, `a whole number from ${min} to ${max}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+      this.fail(key, `a whole number from ${min} to ${max}`);
     return v;
   }
 
@@ -151,7 +161,9 @@ export class Section {
         .filter(([, d]) => d <= Math.max(2, Math.floor(key.length / 3)))
         .sort((a, b) => a[1] - b[1])[0];
       throw new GatekitError('CONFIG_INVALID', `${this.file}: unknown key "${this.keyPath(key)}"`, {
-        hint: best ? `did you mean "${this.keyPath(best[0])}"?` : `remove it; see the README for the keys of [${this.path || 'top level'}]`,
+        hint: best
+          ? `did you mean "${this.keyPath(best[0])}"?`
+          : `remove it; see the README for the keys of [${this.path || 'top level'}]`,
       });
     }
   }

@@ -35,7 +35,11 @@ export interface BrokerConfig {
   readonly token_ttl: number;
 }
 
-export interface TlsFiles { readonly ca: string; readonly cert: string; readonly key: string }
+export interface TlsFiles {
+  readonly ca: string;
+  readonly cert: string;
+  readonly key: string;
+}
 
 export interface DaemonLimits {
   readonly max_body_bytes: number;
@@ -76,7 +80,10 @@ export type Listen =
   | { readonly kind: 'unix'; readonly path: string }
   | { readonly kind: 'tcp'; readonly host: string; readonly port: number };
 
-export interface ToolRules { readonly allow: readonly string[]; readonly deny: readonly string[] }
+export interface ToolRules {
+  readonly allow: readonly string[];
+  readonly deny: readonly string[];
+}
 
 export interface Grant {
   readonly users: readonly string[];
@@ -122,7 +129,11 @@ export interface ArgumentRule {
 /** A compiled JSON Schema check (ajv); returns the first failing instance path, or undefined when valid. */
 export type SchemaCheck = (args: unknown) => { readonly path: string; readonly message: string } | undefined;
 
-export interface RateRule { readonly count: number; readonly seconds: number; readonly text: string }
+export interface RateRule {
+  readonly count: number;
+  readonly seconds: number;
+  readonly text: string;
+}
 
 export interface ToolRule {
   /** Where it came from, e.g. `servers.fs.rule[0]`: every refusal names it. */

@@ -7,7 +7,10 @@ import { checkBinding, DPOP_ALGORITHMS, DpopReplayCache, verifyDpopProof } from 
 import type { AccessTokenClaims, TrustedKeys, VerifiedTokenCache } from '../token/index.js';
 import { admit, type Admission } from './verify-request.js';
 
-export interface Authenticated { readonly claims: AccessTokenClaims; readonly admission: Admission }
+export interface Authenticated {
+  readonly claims: AccessTokenClaims;
+  readonly admission: Admission;
+}
 
 type AuthError = 'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'invalid_dpop_proof';
 
@@ -47,8 +50,12 @@ export function requestHtu(req: IncomingMessage, server: ServerConfig): string {
   return `${server.listen.kind === 'unix' ? 'http' : 'https'}://${req.headers.host ?? 'localhost'}${path}`;
 }
 
-const refuse = (status: 400 | 401, error: AuthError, description: string, scheme?: 'Bearer' | 'DPoP'): Refusal =>
-  ({ status, error, description, ...(scheme ? { scheme } : {}) });
+const refuse = (status: 400 | 401, error: AuthError, description: string, scheme?: 'Bearer' | 'DPoP'): Refusal => ({
+  status,
+  error,
+  description,
+  ...(scheme ? { scheme } : {}),
+});
 
 /** RFC 9449 §7.1: the DPoP scheme's proof, exactly one, checked against this request and token. */
 async function checkProof(req: IncomingMessage, server: ServerConfig, token: string): Promise<string> {
@@ -86,7 +93,13 @@ function checkTokenBinding(server: ServerConfig, claims: AccessTokenClaims, sche
  * this server's resource, its `cnf` binding (certificate or DPoP key) and the server's
  * `token_binding`, then the *current* policy. Throws a Refusal; never looks at query strings or cookies.
  */
-export async function authenticate(req: IncomingMessage, config: Config, server: ServerConfig, keys: TrustedKeys, cache: VerifiedTokenCache): Promise<Authenticated> {
+export async function authenticate(
+  req: IncomingMessage,
+  config: Config,
+  server: ServerConfig,
+  keys: TrustedKeys,
+  cache: VerifiedTokenCache,
+): Promise<Authenticated> {
   const header = req.headers.authorization;
   const dpopOnly = server.token_binding === 'dpop';
   // RFC 6750 §3.1: no credentials, or another scheme (Basic, Digest…), is a request without a token: no error code.
@@ -129,7 +142,12 @@ export async function authenticate(req: IncomingMessage, config: Config, server:
 }
 
 export function isRefusal(value: unknown): value is Refusal {
-  return typeof value === 'object' && value !== null && typeof (value as Refusal).status === 'number' && !(value instanceof Error);
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Refusal).status === 'number' &&
+    !(value instanceof Error)
+  );
 }
 
 /**
@@ -139,7 +157,8 @@ export function isRefusal(value: unknown): value is Refusal {
 export function challenge(refusal: Refusal, metadataUrl: string): string {
   const quote = (s: string) => s.replace(/["\\\r\n]/g, ' ');
   const parts = [`resource_metadata="${metadataUrl}"`];
-  if (refusal.error) parts.unshift(`error="${refusal.error}"`, `error_description="${quote(refusal.description ?? refusal.error)}"`);
+  if (refusal.error)
+    parts.unshift(`error="${refusal.error}"`, `error_description="${quote(refusal.description ?? refusal.error)}"`);
   if (refusal.scheme === 'DPoP' || refusal.error === 'invalid_dpop_proof') {
     return `DPoP ${[...parts, `algs="${DPOP_ALGORITHMS.join(' ')}"`].join(', ')}`;
   }

@@ -5,7 +5,11 @@ import type { ServerConfig } from '../config/index.js';
 const INHERITED = ['HOME', 'LOGNAME', 'PATH', 'SHELL', 'TERM', 'USER', 'LANG', 'TMPDIR'];
 const KILL_GRACE_MS = 2000;
 
-export interface ChildIdentity { readonly user: string; readonly sub: string; readonly groups: readonly string[] }
+export interface ChildIdentity {
+  readonly user: string;
+  readonly sub: string;
+  readonly groups: readonly string[];
+}
 
 export interface ChildHandlers {
   /** One parsed stdout line; lines that are not JSON are reported as `undefined`. */
@@ -45,7 +49,9 @@ export class McpChild {
       this.lastOutput = Date.now();
       this.#stderr = (this.#stderr + chunk).slice(-2000);
     });
-    this.process.stdin!.on('error', () => { /* the exit handler reports it */ });
+    this.process.stdin!.on('error', () => {
+      /* the exit handler reports it */
+    });
     let reported = false;
     const exit = (code: number | null, signal: NodeJS.Signals | null) => {
       if (reported) return;
@@ -53,10 +59,15 @@ export class McpChild {
       handlers.onExit(code, signal, this.#stderr.trim().split('\n').slice(-3).join(' | '));
     };
     this.process.once('exit', exit);
-    this.process.once('error', (err) => { this.#stderr += `\n${err.message}`; exit(null, null) });
+    this.process.once('error', (err) => {
+      this.#stderr += `\n${err.message}`;
+      exit(null, null);
+    });
   }
 
-  get alive(): boolean { return this.process.exitCode === null && this.process.signalCode === null }
+  get alive(): boolean {
+    return this.process.exitCode === null && this.process.signalCode === null;
+  }
 
   send(message: unknown): void {
     if (this.alive) this.process.stdin!.write(`${JSON.stringify(message)}\n`);
@@ -82,7 +93,11 @@ export class McpChild {
       this.#buffer = this.#buffer.slice(newline + 1);
       if (!line) continue;
       let message: unknown;
-      try { message = JSON.parse(line) } catch { message = undefined }
+      try {
+        message = JSON.parse(line);
+      } catch {
+        message = undefined;
+      }
       if (message !== undefined) this.starting = false;
       handlers.onMessage(message, line);
     }

@@ -29,14 +29,18 @@ export interface DaemonOptions {
  * A trusted_keys URL that cannot be reached yet does not stop it: it starts with no keys and says so.
  */
 export async function startDaemon(
-  initial: Config, say: (line: string) => void = () => {}, options: DaemonOptions = {},
+  initial: Config,
+  say: (line: string) => void = () => {},
+  options: DaemonOptions = {},
 ): Promise<Daemon> {
   const keyOptions: TrustedKeyOptions = { say, ...options.trustedKeys };
   // A setup from before audit keys existed gets one now, so checkpoints are always signed.
   if (createAuditKey(initial.daemon.audit_key)) say(`created the audit key ${initial.daemon.audit_key}`);
   const log = new AuditLog(initial.daemon.audit_log, {
-    groupReadable: initial.daemon.socket_group !== undefined, signer: loadAuditKey(initial.daemon.audit_key),
-    checkpoint: initial.daemon.audit_checkpoint, say: (line) => process.stderr.write(`gatekit daemon: ${line}\n`),
+    groupReadable: initial.daemon.socket_group !== undefined,
+    signer: loadAuditKey(initial.daemon.audit_key),
+    checkpoint: initial.daemon.audit_checkpoint,
+    say: (line) => process.stderr.write(`gatekit daemon: ${line}\n`),
   });
   const audit = (event: AuditEvent) => log.write(event);
   const auditFailure = () => log.failure;
@@ -45,7 +49,16 @@ export async function startDaemon(
   // Rate-limit buckets outlive a config reload, so SIGHUP does not reset anyone's budget.
   const limiter = new RateLimiter();
   const now = options.now ?? Date.now;
-  let state: DaemonState = { config: initial, keys, cache: new VerifiedTokenCache(), sessions, audit, auditFailure, limiter, now };
+  let state: DaemonState = {
+    config: initial,
+    keys,
+    cache: new VerifiedTokenCache(),
+    sessions,
+    audit,
+    auditFailure,
+    limiter,
+    now,
+  };
   const listeners = new Map<string, Server>();
   let inFlight = 0;
   let drained: (() => void) | undefined;
@@ -56,7 +69,9 @@ export async function startDaemon(
       const counted: typeof handler = (req, res) => {
         if (req.method !== 'GET') {
           inFlight++;
-          res.once('close', () => { if (--inFlight === 0) drained?.() });
+          res.once('close', () => {
+            if (--inFlight === 0) drained?.();
+          });
         }
         handler(req, res);
       };
@@ -89,7 +104,8 @@ export async function startDaemon(
     async reload() {
       const config = loadConfig({ config: state.config.file });
       const keys = await loadTrustedKeys(config.daemon.trusted_keys, keyOptions);
-      for (const name of config.servers.keys()) if (!listeners.has(name)) say(`servers.${name} is new: restart the daemon to serve it`);
+      for (const name of config.servers.keys())
+        if (!listeners.has(name)) say(`servers.${name} is new: restart the daemon to serve it`);
       await tokens?.reload(config);
       log.reopen();
       state = { config, keys, cache: new VerifiedTokenCache(), sessions, audit, auditFailure, limiter, now };
@@ -101,7 +117,12 @@ export async function startDaemon(
       await tokens?.close();
       const drainMs = state.config.daemon.limits.drain_timeout * 1000;
       if (inFlight > 0) {
-        await Promise.race([new Promise<void>((r) => { drained = r }), new Promise((r) => setTimeout(r, drainMs))]);
+        await Promise.race([
+          new Promise<void>((r) => {
+            drained = r;
+          }),
+          new Promise((r) => setTimeout(r, drainMs)),
+        ]);
       }
       await sessions.endAll('the daemon is stopping');
       for (const l of listeners.values()) l.closeAllConnections();

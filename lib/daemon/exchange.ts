@@ -26,10 +26,16 @@ export class Exchange implements ResponseSink {
   readonly #translate: (message: RpcMessage) => RpcMessage;
 
   /** `translate` rewrites each response on its way out (the 2026-07-28 result shape, lib/daemon/era). */
-  constructor(res: ServerResponse, options: {
-    requests: number; batch: boolean; acceptsStream: boolean; headers: Record<string, string>;
-    translate?: ((message: RpcMessage) => RpcMessage) | undefined;
-  }) {
+  constructor(
+    res: ServerResponse,
+    options: {
+      requests: number;
+      batch: boolean;
+      acceptsStream: boolean;
+      headers: Record<string, string>;
+      translate?: ((message: RpcMessage) => RpcMessage) | undefined;
+    },
+  ) {
     this.#res = res;
     this.#waiting = options.requests;
     this.#batch = options.batch;
@@ -38,10 +44,14 @@ export class Exchange implements ResponseSink {
     this.#translate = options.translate ?? ((message) => message);
   }
 
-  get open(): boolean { return this.#waiting > 0 && !this.#res.destroyed }
+  get open(): boolean {
+    return this.#waiting > 0 && !this.#res.destroyed;
+  }
 
   /** Adds a header to the eventual response (e.g. Mcp-Session-Id after initialize). */
-  setHeader(name: string, value: string): void { this.#headers[name] = value }
+  setHeader(name: string, value: string): void {
+    this.#headers[name] = value;
+  }
 
   /** A message before the responses; false when this exchange cannot carry it (JSON mode). */
   interim(message: RpcMessage): boolean {
@@ -64,7 +74,11 @@ export class Exchange implements ResponseSink {
     this.#collected.push(message);
     if (this.#waiting > 0) return;
     const body = JSON.stringify(this.#batch ? this.#collected : this.#collected[0]);
-    this.#res.writeHead(200, { ...this.#headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    this.#res.writeHead(200, {
+      ...this.#headers,
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+    });
     this.#res.end(body);
   }
 

@@ -29,16 +29,34 @@ export interface DaemonState {
   readonly now: () => number;
 }
 
-export const PROTOCOL_VERSIONS = new Set(['2026-07-28', '2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05', '2024-10-07']);
+export const PROTOCOL_VERSIONS = new Set([
+  '2026-07-28',
+  '2025-11-25',
+  '2025-06-18',
+  '2025-03-26',
+  '2024-11-05',
+  '2024-10-07',
+]);
 const BATCH_VERSIONS = new Set(['2025-03-26', '2024-11-05', '2024-10-07']);
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.writeHead(status, {
+    ...headers,
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+  });
   res.end(text);
 }
 
-function rpcError(res: ServerResponse, status: number, message: string, headers?: Record<string, string>, code: number = ERRORS.INVALID_REQUEST): void {
+function rpcError(
+  res: ServerResponse,
+  status: number,
+  message: string,
+  headers?: Record<string, string>,
+  code: number = ERRORS.INVALID_REQUEST,
+): void {
   sendJson(res, status, errorResponse(null, code, message), headers);
 }
 
@@ -59,13 +77,20 @@ async function handle(name: string, state: DaemonState, req: IncomingMessage, re
   if (!server) return rpcError(res, 503, `server "${name}" is no longer configured`);
   // Fail closed (docs/security.md, audit): nothing is served that cannot be audited; the cause is on the daemon's stderr.
   if (state.auditFailure() !== undefined) {
-    return rpcError(res, 503, 'the audit log cannot be written: refusing requests rather than serving them unaudited',
-      { 'retry-after': '1' }, ERRORS.INTERNAL);
+    return rpcError(
+      res,
+      503,
+      'the audit log cannot be written: refusing requests rather than serving them unaudited',
+      { 'retry-after': '1' },
+      ERRORS.INTERNAL,
+    );
   }
   if (path === '/healthz' && req.method === 'GET') return sendJson(res, 200, { status: 'ok', server: name });
-  if (!allowedHosts(server).has(req.headers.host ?? '')) return refuse(state, server, req, res, 403, 'Host header is not this listener\'s loopback name');
+  if (!allowedHosts(server).has(req.headers.host ?? ''))
+    return refuse(state, server, req, res, 403, "Host header is not this listener's loopback name");
   const origin = req.headers.origin;
-  if (origin !== undefined && !allowedOrigins(server).has(origin)) return refuse(state, server, req, res, 403, 'foreign Origin');
+  if (origin !== undefined && !allowedOrigins(server).has(origin))
+    return refuse(state, server, req, res, 403, 'foreign Origin');
   if (path === '/.well-known/oauth-protected-resource' || path === '/.well-known/oauth-protected-resource/mcp') {
     return sendJson(res, 200, protectedResourceMetadata(state.config, server));
   }
@@ -78,7 +103,12 @@ async function handle(name: string, state: DaemonState, req: IncomingMessage, re
     if (!isRefusal(err)) throw err;
     return refuseAuth(state, server, req, res, err);
   }
-  const caller: Caller = { user: auth.admission.user, sub: auth.claims.sub, jti: auth.claims.jti, groups: auth.claims.groups ?? [] };
+  const caller: Caller = {
+    user: auth.admission.user,
+    sub: auth.claims.sub,
+    jti: auth.claims.jti,
+    groups: auth.claims.groups ?? [],
+  };
   const version = req.headers['mcp-protocol-version'];
   if (typeof version === 'string' && !PROTOCOL_VERSIONS.has(version)) {
     return refuse(state, server, req, res, 400, `unsupported MCP-Protocol-Version "${version.slice(0, 40)}"`, caller);
@@ -87,15 +117,20 @@ async function handle(name: string, state: DaemonState, req: IncomingMessage, re
   let session: Session | undefined;
   if (typeof sessionId === 'string') {
     session = state.sessions.get(sessionId);
-    if (!session || session.ended || session.era !== 'session' || session.server.name !== name) return refuse(state, server, req, res, 404, 'unknown or ended session; start a new one with initialize', caller);
-    if (session.owner.sub !== caller.sub) return refuse(state, server, req, res, 403, 'this session belongs to another identity', caller, 'denied');
+    if (!session || session.ended || session.era !== 'session' || session.server.name !== name)
+      return refuse(state, server, req, res, 404, 'unknown or ended session; start a new one with initialize', caller);
+    if (session.owner.sub !== caller.sub)
+      return refuse(state, server, req, res, 403, 'this session belongs to another identity', caller, 'denied');
   }
 
-  if (req.method === 'POST') return post(state, server, req, res, auth, caller, session, typeof version === 'string' ? version : undefined);
+  if (req.method === 'POST')
+    return post(state, server, req, res, auth, caller, session, typeof version === 'string' ? version : undefined);
   if (req.method === 'GET') {
     if (!session) return refuse(state, server, req, res, 400, 'GET /mcp needs an Mcp-Session-Id', caller);
-    if (!String(req.headers.accept ?? '').includes('text/event-stream')) return refuse(state, server, req, res, 406, 'GET /mcp must accept text/event-stream', caller);
-    if (session.hasStream) return refuse(state, server, req, res, 409, 'this session already has a GET stream open', caller);
+    if (!String(req.headers.accept ?? '').includes('text/event-stream'))
+      return refuse(state, server, req, res, 406, 'GET /mcp must accept text/event-stream', caller);
+    if (session.hasStream)
+      return refuse(state, server, req, res, 409, 'this session already has a GET stream open', caller);
     res.writeHead(200, SSE_HEADERS);
     res.flushHeaders();
     session.openStream(res);
@@ -111,23 +146,45 @@ async function handle(name: string, state: DaemonState, req: IncomingMessage, re
   return refuse(state, server, req, res, 405, `method ${req.method} not allowed`, caller);
 }
 
-async function post(state: DaemonState, server: ServerConfig, req: IncomingMessage, res: ServerResponse, auth: Authenticated, caller: Caller, existing: Session | undefined, version: string | undefined): Promise<void> {
-  if (!String(req.headers['content-type'] ?? '').includes('application/json')) return refuse(state, server, req, res, 415, 'Content-Type must be application/json', caller);
+async function post(
+  state: DaemonState,
+  server: ServerConfig,
+  req: IncomingMessage,
+  res: ServerResponse,
+  auth: Authenticated,
+  caller: Caller,
+  existing: Session | undefined,
+  version: string | undefined,
+): Promise<void> {
+  if (!String(req.headers['content-type'] ?? '').includes('application/json'))
+    return refuse(state, server, req, res, 415, 'Content-Type must be application/json', caller);
   let body: string;
   try {
     body = await readBody(req, state.config.daemon.limits.max_body_bytes);
   } catch (err) {
-    return refuse(state, server, req, res, (err as GatekitError).code === 'LIMIT_EXCEEDED' ? 413 : 400, (err as Error).message, caller);
+    return refuse(
+      state,
+      server,
+      req,
+      res,
+      (err as GatekitError).code === 'LIMIT_EXCEEDED' ? 413 : 400,
+      (err as Error).message,
+      caller,
+    );
   }
   let parsed: unknown;
-  try { parsed = JSON.parse(body) } catch {
+  try {
+    parsed = JSON.parse(body);
+  } catch {
     audit(state, server, caller, { outcome: 'error', error: 'parse error' });
     return rpcError(res, 400, 'Parse error: the body is not JSON', undefined, ERRORS.PARSE);
   }
   const batch = Array.isArray(parsed);
   const messages = (batch ? parsed : [parsed]) as unknown[];
-  if (batch && (messages.length === 0 || !BATCH_VERSIONS.has(version ?? '2025-03-26'))) return refuse(state, server, req, res, 400, 'JSON-RPC batches are not allowed for this protocol version', caller);
-  if (!messages.every(isValidMessage)) return refuse(state, server, req, res, 400, 'Invalid Request: not JSON-RPC 2.0 messages', caller);
+  if (batch && (messages.length === 0 || !BATCH_VERSIONS.has(version ?? '2025-03-26')))
+    return refuse(state, server, req, res, 400, 'JSON-RPC batches are not allowed for this protocol version', caller);
+  if (!messages.every(isValidMessage))
+    return refuse(state, server, req, res, 400, 'Invalid Request: not JSON-RPC 2.0 messages', caller);
   // Era dispatch (lib/daemon/era): headers checked against the parsed body before anything else.
   const era = classifyEra(req.headers, messages, batch);
   if (!era.ok) {
@@ -149,9 +206,14 @@ async function post(state: DaemonState, server: ServerConfig, req: IncomingMessa
     }
     session = pooled.session;
   } else if (initialize) {
-    if (existing || messages.length > 1) return refuse(state, server, req, res, 400, 'initialize must be sent alone, without an Mcp-Session-Id', caller);
+    if (existing || messages.length > 1)
+      return refuse(state, server, req, res, 400, 'initialize must be sent alone, without an Mcp-Session-Id', caller);
     try {
-      session = state.sessions.open(server, { user: caller.user, sub: caller.sub, groups: caller.groups }, state.config.daemon.limits);
+      session = state.sessions.open(
+        server,
+        { user: caller.user, sub: caller.sub, groups: caller.groups },
+        state.config.daemon.limits,
+      );
     } catch (err) {
       if ((err as GatekitError).code !== 'LIMIT_EXCEEDED') throw err;
       return refuse(state, server, req, res, 429, (err as Error).message, caller);
@@ -165,17 +227,32 @@ async function post(state: DaemonState, server: ServerConfig, req: IncomingMessa
   for (const m of messages as RpcMessage[]) {
     if (!isRequest(m)) {
       session!.deliver(m);
-      audit(state, server, caller, { era: era.era, method: 'method' in m ? m.method : 'response', rpc_id: 'id' in m ? m.id : undefined, outcome: 'ok', session: session!.id });
+      audit(state, server, caller, {
+        era: era.era,
+        method: 'method' in m ? m.method : 'response',
+        rpc_id: 'id' in m ? m.id : undefined,
+        outcome: 'ok',
+        session: session!.id,
+      });
     }
   }
-  if (requests.length === 0) { res.writeHead(202, headers).end(); return }
+  if (requests.length === 0) {
+    res.writeHead(202, headers).end();
+    return;
+  }
 
   const accept = String(req.headers.accept ?? '');
   const translate = pooled ? statelessAnswer(requests[0]!.method) : undefined;
   const exchange = new Exchange(res, {
-    requests: requests.length, batch, acceptsStream: accept.includes('text/event-stream'), headers, translate,
+    requests: requests.length,
+    batch,
+    acceptsStream: accept.includes('text/event-stream'),
+    headers,
+    translate,
   });
-  res.on('close', () => { if (exchange.open) session!.abandon(exchange) });
+  res.on('close', () => {
+    if (exchange.open) session!.abandon(exchange);
+  });
   const mayCall = (tool: string) => isToolAllowed(tool, auth.admission.tools, auth.admission.decision);
   if (pooled && requests[0]!.method === 'server/discover') {
     const id = requests[0]!.id;
@@ -188,19 +265,32 @@ async function post(state: DaemonState, server: ServerConfig, req: IncomingMessa
     const trace = nextTrace(parseTraceparent(metaTrace) ? metaTrace : headerTrace);
     if (request.method === 'tools/call') {
       const tool = request.params?.['name'];
-      const fields = { era: era.era, args_digest: argumentsDigest(request.params?.['arguments']), ...traceFields(trace) };
+      const fields = {
+        era: era.era,
+        args_digest: argumentsDigest(request.params?.['arguments']),
+        ...traceFields(trace),
+      };
       if (typeof tool !== 'string' || !mayCall(tool)) {
         const why = `tool "${String(tool).slice(0, 100)}" is not allowed for ${caller.user} on ${server.name}`;
         exchange.respond(errorResponse(request.id, ERRORS.DENIED, why));
         const name = typeof tool === 'string' ? tool.slice(0, 200) : undefined;
         audit(state, server, caller, {
-          ...fields, event: 'denied', method: request.method, tool: name, rpc_id: request.id, outcome: 'denied',
-          error: why, session: session!.id,
+          ...fields,
+          event: 'denied',
+          method: request.method,
+          tool: name,
+          rpc_id: request.id,
+          outcome: 'denied',
+          error: why,
+          session: session!.id,
         });
         continue;
       }
       const refused = gateToolCall(state, server, auth, caller, request, session!.id, fields);
-      if (refused) { exchange.respond(refused); continue }
+      if (refused) {
+        exchange.respond(refused);
+        continue;
+      }
     }
     session!.forward(request, exchange, caller, request.method === 'tools/list' ? mayCall : undefined, trace);
   }
@@ -213,31 +303,79 @@ export function traceFields(trace: TraceContext): Partial<AuditEvent> {
 
 function readBody(req: IncomingMessage, max: number): Promise<string> {
   const declared = Number(req.headers['content-length']);
-  if (declared > max) return Promise.reject(new GatekitError('LIMIT_EXCEEDED', `body larger than ${max} bytes (max_body_bytes)`));
+  if (declared > max)
+    return Promise.reject(new GatekitError('LIMIT_EXCEEDED', `body larger than ${max} bytes (max_body_bytes)`));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > max) { req.removeAllListeners('data'); req.resume(); reject(new GatekitError('LIMIT_EXCEEDED', `body larger than ${max} bytes (max_body_bytes)`)) } else chunks.push(chunk);
+      if (size > max) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new GatekitError('LIMIT_EXCEEDED', `body larger than ${max} bytes (max_body_bytes)`));
+      } else chunks.push(chunk);
     });
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
 }
 
-function audit(state: DaemonState, server: ServerConfig, caller: Caller | undefined, fields: Partial<AuditEvent>): void {
-  state.audit({ event: 'request', server: server.name, user: caller?.user, sub: caller?.sub, jti: caller?.jti, ...fields } as AuditEvent);
+function audit(
+  state: DaemonState,
+  server: ServerConfig,
+  caller: Caller | undefined,
+  fields: Partial<AuditEvent>,
+): void {
+  state.audit({
+    event: 'request',
+    server: server.name,
+    user: caller?.user,
+    sub: caller?.sub,
+    jti: caller?.jti,
+    ...fields,
+  } as AuditEvent);
 }
 
-function refuse(state: DaemonState, server: ServerConfig, req: IncomingMessage, res: ServerResponse, status: number, message: string, caller?: Caller, event: 'request' | 'denied' = status === 403 ? 'denied' : 'request'): void {
-  audit(state, server, caller, { event, method: req.method, outcome: event === 'denied' ? 'denied' : 'error', error: message });
+function refuse(
+  state: DaemonState,
+  server: ServerConfig,
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  message: string,
+  caller?: Caller,
+  event: 'request' | 'denied' = status === 403 ? 'denied' : 'request',
+): void {
+  audit(state, server, caller, {
+    event,
+    method: req.method,
+    outcome: event === 'denied' ? 'denied' : 'error',
+    error: message,
+  });
   rpcError(res, status, message);
 }
 
-function refuseAuth(state: DaemonState, server: ServerConfig, req: IncomingMessage, res: ServerResponse, refusal: Refusal): void {
-  state.audit({ event: refusal.status === 403 ? 'denied' : 'auth.failed', server: server.name, method: req.method, outcome: refusal.status === 403 ? 'denied' : 'error', error: refusal.description ?? 'no token' });
-  rpcError(res, refusal.status, refusal.description ?? 'authentication required: send Authorization: Bearer <token> (gatekit broker token)', {
-    'www-authenticate': challenge(refusal, metadataUrl(server)),
+function refuseAuth(
+  state: DaemonState,
+  server: ServerConfig,
+  req: IncomingMessage,
+  res: ServerResponse,
+  refusal: Refusal,
+): void {
+  state.audit({
+    event: refusal.status === 403 ? 'denied' : 'auth.failed',
+    server: server.name,
+    method: req.method,
+    outcome: refusal.status === 403 ? 'denied' : 'error',
+    error: refusal.description ?? 'no token',
   });
+  rpcError(
+    res,
+    refusal.status,
+    refusal.description ?? 'authentication required: send Authorization: Bearer <token> (gatekit broker token)',
+    {
+      'www-authenticate': challenge(refusal, metadataUrl(server)),
+    },
+  );
 }

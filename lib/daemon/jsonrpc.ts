@@ -1,16 +1,33 @@
 /** JSON-RPC 2.0 message shapes, as far as the proxy needs to tell them apart. */
 export type RpcId = string | number;
-export interface RpcRequest { readonly jsonrpc: '2.0'; readonly id: RpcId; readonly method: string; readonly params?: Record<string, unknown> }
-export interface RpcNotification { readonly jsonrpc: '2.0'; readonly method: string; readonly params?: Record<string, unknown> }
-export interface RpcResponse { readonly jsonrpc: '2.0'; readonly id: RpcId | null; readonly result?: unknown; readonly error?: { code: number; message: string; data?: unknown } }
+export interface RpcRequest {
+  readonly jsonrpc: '2.0';
+  readonly id: RpcId;
+  readonly method: string;
+  readonly params?: Record<string, unknown>;
+}
+export interface RpcNotification {
+  readonly jsonrpc: '2.0';
+  readonly method: string;
+  readonly params?: Record<string, unknown>;
+}
+export interface RpcResponse {
+  readonly jsonrpc: '2.0';
+  readonly id: RpcId | null;
+  readonly result?: unknown;
+  readonly error?: { code: number; message: string; data?: unknown };
+}
 export type RpcMessage = RpcRequest | RpcNotification | RpcResponse;
 
 const isObject = (m: unknown): m is Record<string, unknown> => typeof m === 'object' && m !== null && !Array.isArray(m);
 const isId = (id: unknown): id is RpcId => typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id));
 
-export const isRequest = (m: unknown): m is RpcRequest => isObject(m) && typeof m['method'] === 'string' && isId(m['id']);
-export const isNotification = (m: unknown): m is RpcNotification => isObject(m) && typeof m['method'] === 'string' && !('id' in m);
-export const isResponse = (m: unknown): m is RpcResponse => isObject(m) && !('method' in m) && 'id' in m && ('result' in m || 'error' in m);
+export const isRequest = (m: unknown): m is RpcRequest =>
+  isObject(m) && typeof m['method'] === 'string' && isId(m['id']);
+export const isNotification = (m: unknown): m is RpcNotification =>
+  isObject(m) && typeof m['method'] === 'string' && !('id' in m);
+export const isResponse = (m: unknown): m is RpcResponse =>
+  isObject(m) && !('method' in m) && 'id' in m && ('result' in m || 'error' in m);
 
 export function isValidMessage(m: unknown): m is RpcMessage {
   return isObject(m) && m['jsonrpc'] === '2.0' && (isRequest(m) || isNotification(m) || isResponse(m));

@@ -18,7 +18,12 @@ const TUNING = { keepAliveTimeout: 65_000, headersTimeout: 30_000, requestTimeou
 export async function bindListener(config: Config, server: ServerConfig, handler: RequestListener): Promise<Server> {
   if (server.listen.kind === 'tcp') return bindMtls(config, server.listen, handler, `servers.${server.name}`);
   const group = config.daemon.socket_group;
-  return bindUnix(server.listen.path, handler, group ? { mode: 0o660, gid: groupId(config, group) } : { mode: 0o600 }, server.name);
+  return bindUnix(
+    server.listen.path,
+    handler,
+    group ? { mode: 0o660, gid: groupId(config, group) } : { mode: 0o600 },
+    server.name,
+  );
 }
 
 /**
@@ -33,22 +38,42 @@ export async function bindTokenListener(config: Config, handler: RequestListener
 }
 
 /** Loopback TCP with mutual TLS: only clients with a certificate from the local CA get in. */
-async function bindMtls(config: Config, address: Extract<Listen, { kind: 'tcp' }>, handler: RequestListener, key: string): Promise<Server> {
+async function bindMtls(
+  config: Config,
+  address: Extract<Listen, { kind: 'tcp' }>,
+  handler: RequestListener,
+  key: string,
+): Promise<Server> {
   const tls = config.daemon.tls;
-  if (!tls) throw new GatekitError('CONFIG_INVALID', `${config.file}: ${key} listens on TCP, which needs [daemon] tls`, { hint: 'add tls = { ca, cert, key } and run "gatekit init"' });
+  if (!tls)
+    throw new GatekitError('CONFIG_INVALID', `${config.file}: ${key} listens on TCP, which needs [daemon] tls`, {
+      hint: 'add tls = { ca, cert, key } and run "gatekit init"',
+    });
   let files;
   try {
     files = { ca: readFileSync(tls.ca), cert: readFileSync(tls.cert), key: readFileSync(tls.key) };
   } catch (cause) {
-    throw new GatekitError('CONFIG_INVALID', `${config.file}: cannot read daemon.tls files: ${(cause as Error).message}`, { hint: 'run "gatekit init"', cause });
+    throw new GatekitError(
+      'CONFIG_INVALID',
+      `${config.file}: cannot read daemon.tls files: ${(cause as Error).message}`,
+      { hint: 'run "gatekit init"', cause },
+    );
   }
-  const https = createHttpsServer({ ...files, ...TUNING, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' }, handler);
+  const https = createHttpsServer(
+    { ...files, ...TUNING, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' },
+    handler,
+  );
   await listen(https, formatListen(address), () => https.listen(address.port, address.host));
   return https;
 }
 
 /** A Unix socket with the given mode (and group); a stale socket file is replaced, a live one is an error. */
-async function bindUnix(path: string, handler: RequestListener, access: { mode: number; gid?: number }, name: string): Promise<Server> {
+async function bindUnix(
+  path: string,
+  handler: RequestListener,
+  access: { mode: number; gid?: number },
+  name: string,
+): Promise<Server> {
   // A socket others may use needs a directory they can enter; a private one stays private.
   mkdirSync(dirname(path), { recursive: true, mode: access.mode & 0o066 ? 0o755 : 0o700 });
   await removeStaleSocket(path, name);
@@ -61,9 +86,17 @@ async function bindUnix(path: string, handler: RequestListener, access: { mode: 
 
 function listen(server: Server, where: string, start: () => void): Promise<void> {
   return new Promise((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) => reject(new GatekitError('CONFIG_INVALID', `cannot listen on ${where}: ${err.code ?? err.message}`, {
-      hint: err.code === 'EADDRINUSE' ? 'another process uses that port; change the listen address' : 'check the listen address', cause: err,
-    })));
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        new GatekitError('CONFIG_INVALID', `cannot listen on ${where}: ${err.code ?? err.message}`, {
+          hint:
+            err.code === 'EADDRINUSE'
+              ? 'another process uses that port; change the listen address'
+              : 'check the listen address',
+          cause: err,
+        }),
+      ),
+    );
     server.once('listening', () => resolve());
     start();
   });
@@ -72,7 +105,11 @@ function listen(server: Server, where: string, start: () => void): Promise<void>
 /** Only a socket is ever removed: a regular file, directory or link at the path is someone's data. */
 async function removeStaleSocket(path: string, name: string): Promise<void> {
   let isSocket: boolean;
-  try { isSocket = lstatSync(path).isSocket() } catch { return /* nothing there */ }
+  try {
+    isSocket = lstatSync(path).isSocket();
+  } catch {
+    return; /* nothing there */
+  }
   if (!isSocket) {
     const what = `${name} would listen on ${path}, which exists and is not a socket; Gatekit never replaces it`;
     throw new GatekitError('CONFIG_INVALID', what, {
@@ -81,11 +118,21 @@ async function removeStaleSocket(path: string, name: string): Promise<void> {
   }
   const live = await new Promise<boolean>((resolve) => {
     const socket = connect(path);
-    socket.once('connect', () => { socket.destroy(); resolve(true) });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
     socket.once('error', () => resolve(false));
   });
-  if (live) throw new GatekitError('CONFIG_INVALID', `another daemon already serves ${name} on ${path}`, { hint: 'stop it first, or change its listen address' });
-  try { unlinkSync(path) } catch { /* already gone */ }
+  if (live)
+    throw new GatekitError('CONFIG_INVALID', `another daemon already serves ${name} on ${path}`, {
+      hint: 'stop it first, or change its listen address',
+    });
+  try {
+    unlinkSync(path);
+  } catch {
+    /* already gone */
+  }
 }
 
 function groupId(config: Config, group: string): number {
@@ -93,6 +140,9 @@ function groupId(config: Config, group: string): number {
   try {
     return Number(execFileSync('getent', ['group', group], { encoding: 'utf8' }).split(':')[2]);
   } catch {
-    throw new GatekitError('CONFIG_INVALID', `${config.file}: daemon.socket_group "${group}" is not a group on this machine`);
+    throw new GatekitError(
+      'CONFIG_INVALID',
+      `${config.file}: daemon.socket_group "${group}" is not a group on this machine`,
+    );
   }
 }

@@ -32,7 +32,11 @@ export function metadataUrl(server: ServerConfig): string {
 
 /** RFC 9728 protected resource metadata for one server. */
 export function protectedResourceMetadata(config: Config, server: ServerConfig): Record<string, unknown> {
-  const scopes = new Set(toolPatternsOf([...server.tools.allow, ...server.grants.flatMap((g) => g.tools.allow)].map((p) => `tools:${p}`).join(' ')).map((p) => `tools:${p}`));
+  const scopes = new Set(
+    toolPatternsOf(
+      [...server.tools.allow, ...server.grants.flatMap((g) => g.tools.allow)].map((p) => `tools:${p}`).join(' '),
+    ).map((p) => `tools:${p}`),
+  );
   return {
     resource: server.resource,
     authorization_servers: [config.broker.issuer],

@@ -14,11 +14,19 @@ export class SessionRegistry {
   readonly #sessions = new Map<string, Session>();
   readonly #audit: (event: AuditEvent) => void;
 
-  constructor(audit: (event: AuditEvent) => void) { this.#audit = audit }
+  constructor(audit: (event: AuditEvent) => void) {
+    this.#audit = audit;
+  }
 
-  get size(): number { return this.#sessions.size }
-  get(id: string): Session | undefined { return this.#sessions.get(id) }
-  all(): Session[] { return [...this.#sessions.values()] }
+  get size(): number {
+    return this.#sessions.size;
+  }
+  get(id: string): Session | undefined {
+    return this.#sessions.get(id);
+  }
+  all(): Session[] {
+    return [...this.#sessions.values()];
+  }
 
   /**
    * A new session for `owner`. At `max_sessions_per_user` it evicts the owner's least recently used
@@ -28,7 +36,10 @@ export class SessionRegistry {
    * (`era: "stateless"`, lib/daemon/era) are sessions here too: they count, are evicted and reaped alike.
    */
   open(
-    server: ServerConfig, owner: ChildIdentity, limits: DaemonLimits, era: 'session' | 'stateless' = 'session',
+    server: ServerConfig,
+    owner: ChildIdentity,
+    limits: DaemonLimits,
+    era: 'session' | 'stateless' = 'session',
   ): Session {
     const mine = this.all().filter((s) => s.owner.sub === owner.sub);
     if (mine.length >= limits.max_sessions_per_user && !this.#evict(mine)) {
@@ -41,7 +52,15 @@ export class SessionRegistry {
     }
     const session = new Session(server, owner, this.#audit, (s) => this.#sessions.delete(s.id), era);
     this.#sessions.set(session.id, session);
-    this.#audit({ event: 'session.start', era, server: server.name, session: session.id, user: owner.user, sub: owner.sub, pid: session.child.process.pid });
+    this.#audit({
+      event: 'session.start',
+      era,
+      server: server.name,
+      session: session.id,
+      user: owner.user,
+      sub: owner.sub,
+      pid: session.child.process.pid,
+    });
     return session;
   }
 

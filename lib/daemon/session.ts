@@ -4,11 +4,24 @@ import { argumentsDigest, type AuditEvent, type TraceContext } from '../audit/in
 import type { ServerConfig } from '../config/index.js';
 import { McpChild, type ChildIdentity } from './child.js';
 import type { ResponseSink } from './exchange.js';
-import { ERRORS, errorResponse, isNotification, isResponse, type RpcId, type RpcMessage, type RpcRequest } from './jsonrpc.js';
+import {
+  ERRORS,
+  errorResponse,
+  isNotification,
+  isResponse,
+  type RpcId,
+  type RpcMessage,
+  type RpcRequest,
+} from './jsonrpc.js';
 import { writeSseMessage } from './sse.js';
 
 /** Who sent a message, as the audit log names them. */
-export interface Caller { readonly user: string; readonly sub: string; readonly jti: string; readonly groups: readonly string[] }
+export interface Caller {
+  readonly user: string;
+  readonly sub: string;
+  readonly jti: string;
+  readonly groups: readonly string[];
+}
 
 interface Pending {
   readonly id: RpcId;
@@ -57,7 +70,10 @@ export class Session {
   readonly #onEnd: (session: Session) => void;
 
   constructor(
-    server: ServerConfig, owner: ChildIdentity, audit: (event: AuditEvent) => void, onEnd: (session: Session) => void,
+    server: ServerConfig,
+    owner: ChildIdentity,
+    audit: (event: AuditEvent) => void,
+    onEnd: (session: Session) => void,
     era: 'session' | 'stateless' = 'session',
   ) {
     this.server = server;
@@ -69,15 +85,28 @@ export class Session {
       onMessage: (message) => this.#fromChild(message),
       onExit: (code, signal, tail) => {
         if (this.#ended) return;
-        this.#audit({ event: 'server.exit', server: server.name, session: this.id, user: owner.user, sub: owner.sub, code, signal: signal ?? undefined });
-        if (tail) process.stderr.write(`gatekit daemon: ${server.name} (session ${this.id.slice(0, 8)}) exited: ${tail}\n`);
+        this.#audit({
+          event: 'server.exit',
+          server: server.name,
+          session: this.id,
+          user: owner.user,
+          sub: owner.sub,
+          code,
+          signal: signal ?? undefined,
+        });
+        if (tail)
+          process.stderr.write(`gatekit daemon: ${server.name} (session ${this.id.slice(0, 8)}) exited: ${tail}\n`);
         void this.end(`the MCP server exited${code !== null ? ` with code ${code}` : signal ? ` on ${signal}` : ''}`);
       },
     });
   }
 
-  get ended(): boolean { return this.#ended }
-  get pendingCount(): number { return this.#pending.size }
+  get ended(): boolean {
+    return this.#ended;
+  }
+  get pendingCount(): number {
+    return this.#pending.size;
+  }
   /** When (Date.now()) the oldest unanswered request came in, for the hang watchdog. */
   get oldestPending(): number | undefined {
     let oldest: number | undefined;
@@ -86,7 +115,13 @@ export class Session {
   }
 
   /** Passes a client request to the child; its response will go to `exchange`. */
-  forward(request: RpcRequest, exchange: ResponseSink, caller: Caller, filterTools?: (name: string) => boolean, trace?: TraceContext): void {
+  forward(
+    request: RpcRequest,
+    exchange: ResponseSink,
+    caller: Caller,
+    filterTools?: (name: string) => boolean,
+    trace?: TraceContext,
+  ): void {
     // Ended while the request waited (e.g. evicted between lookup and forward): answer now, never hang.
     if (this.#ended) return exchange.respond(errorResponse(request.id, ERRORS.SERVER_GONE, 'session ended'));
     this.lastUsed = Date.now();
@@ -96,15 +131,36 @@ export class Session {
     const tool = request.method === 'tools/call' && typeof params?.['name'] === 'string' ? params['name'] : undefined;
     const args = this.server.audit_arguments && tool ? params?.['arguments'] : undefined;
     this.#pending.set(childId, {
-      id: request.id, exchange, started: performance.now(), since: Date.now(), method: request.method, tool, caller,
-      filterTools, progressToken, arguments: args, trace,
+      id: request.id,
+      exchange,
+      started: performance.now(),
+      since: Date.now(),
+      method: request.method,
+      tool,
+      caller,
+      filterTools,
+      progressToken,
+      arguments: args,
+      trace,
       argsDigest: request.method === 'tools/call' ? argumentsDigest(params?.['arguments']) : undefined,
     });
     if (progressToken !== undefined) this.#progress.set(progressToken, exchange);
-    const identity = this.server.identity_meta ? { 'gatekit/user': caller.user, 'gatekit/sub': caller.sub, 'gatekit/groups': caller.groups } : undefined;
-    const meta = identity || trace
-      ? { params: { ...params, _meta: { ...(params?.['_meta'] as object | undefined), ...identity, ...(trace ? { traceparent: trace.traceparent } : {}) } } }
-      : {};
+    const identity = this.server.identity_meta
+      ? { 'gatekit/user': caller.user, 'gatekit/sub': caller.sub, 'gatekit/groups': caller.groups }
+      : undefined;
+    const meta =
+      identity || trace
+        ? {
+            params: {
+              ...params,
+              _meta: {
+                ...(params?.['_meta'] as object | undefined),
+                ...identity,
+                ...(trace ? { traceparent: trace.traceparent } : {}),
+              },
+            },
+          }
+        : {};
     this.child.send({ ...request, ...meta, id: childId });
   }
 
@@ -114,18 +170,23 @@ export class Session {
     if (isNotification(message) && message.method === 'notifications/cancelled') {
       const requestId = message.params?.['requestId'];
       for (const [childId, p] of this.#pending) {
-        if (p.id === requestId) return this.child.send({ ...message, params: { ...message.params, requestId: childId } });
+        if (p.id === requestId)
+          return this.child.send({ ...message, params: { ...message.params, requestId: childId } });
       }
     }
     this.child.send(message);
   }
 
-  get hasStream(): boolean { return this.#stream !== undefined && !this.#stream.destroyed }
+  get hasStream(): boolean {
+    return this.#stream !== undefined && !this.#stream.destroyed;
+  }
 
   /** The GET stream for server-initiated messages; one at a time (the caller checks hasStream). */
   openStream(res: ServerResponse): void {
     this.#stream = res;
-    res.on('close', () => { if (this.#stream === res) this.#stream = undefined });
+    res.on('close', () => {
+      if (this.#stream === res) this.#stream = undefined;
+    });
     for (const message of this.#outbox.splice(0)) this.#toClient(message);
   }
 
@@ -134,7 +195,11 @@ export class Session {
     for (const [childId, p] of this.#pending) {
       if (p.exchange !== exchange) continue;
       this.#pending.delete(childId);
-      this.child.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: childId, reason: 'client disconnected' } });
+      this.child.send({
+        jsonrpc: '2.0',
+        method: 'notifications/cancelled',
+        params: { requestId: childId, reason: 'client disconnected' },
+      });
       this.#logResult(p, 'error', 'client disconnected');
     }
   }
@@ -149,7 +214,15 @@ export class Session {
     }
     this.#stream?.end();
     this.#onEnd(this);
-    this.#audit({ event: 'session.end', era: this.era, server: this.server.name, session: this.id, user: this.owner.user, sub: this.owner.sub, reason });
+    this.#audit({
+      event: 'session.end',
+      era: this.era,
+      server: this.server.name,
+      session: this.id,
+      user: this.owner.user,
+      sub: this.owner.sub,
+      reason,
+    });
     await this.child.stop();
   }
 
@@ -159,13 +232,19 @@ export class Session {
       if (!p) return;
       this.#pending.delete(message.id);
       if (p.progressToken !== undefined) this.#progress.delete(p.progressToken);
-      const restored = { ...message, id: p.id, ...(p.filterTools ? filterToolList(message.result, p.filterTools) : {}) } as RpcMessage;
+      const restored = {
+        ...message,
+        id: p.id,
+        ...(p.filterTools ? filterToolList(message.result, p.filterTools) : {}),
+      } as RpcMessage;
       p.exchange.respond(restored);
       this.#logResult(p, message.error ? 'error' : 'ok', message.error?.message);
       return;
     }
     if (message === undefined || typeof message !== 'object') return;
-    const token = isNotification(message) ? (message.params?.['progressToken'] as string | number | undefined) : undefined;
+    const token = isNotification(message)
+      ? (message.params?.['progressToken'] as string | number | undefined)
+      : undefined;
     const exchange = token !== undefined ? this.#progress.get(token) : undefined;
     if (exchange?.interim(message as RpcMessage)) return;
     this.#toClient(message as RpcMessage);
@@ -186,9 +265,24 @@ export class Session {
 
   #logResult(p: Pending, outcome: 'ok' | 'error', error?: string): void {
     this.#audit({
-      event: 'request', era: this.era, server: this.server.name, session: this.id, user: p.caller.user, sub: p.caller.sub, jti: p.caller.jti,
-      method: p.method, tool: p.tool, rpc_id: p.id, outcome, error, ...(p.arguments !== undefined ? { arguments: p.arguments } : {}), args_digest: p.argsDigest,
-      trace_id: p.trace?.trace_id, span_id: p.trace?.span_id, parent_span_id: p.trace?.parent_span_id, duration_ms: Math.round((performance.now() - p.started) * 100) / 100,
+      event: 'request',
+      era: this.era,
+      server: this.server.name,
+      session: this.id,
+      user: p.caller.user,
+      sub: p.caller.sub,
+      jti: p.caller.jti,
+      method: p.method,
+      tool: p.tool,
+      rpc_id: p.id,
+      outcome,
+      error,
+      ...(p.arguments !== undefined ? { arguments: p.arguments } : {}),
+      args_digest: p.argsDigest,
+      trace_id: p.trace?.trace_id,
+      span_id: p.trace?.span_id,
+      parent_span_id: p.trace?.parent_span_id,
+      duration_ms: Math.round((performance.now() - p.started) * 100) / 100,
     });
   }
 }
@@ -196,5 +290,7 @@ export class Session {
 function filterToolList(result: unknown, allowed: (name: string) => boolean): { result?: unknown } {
   const tools = (result as { tools?: Array<{ name?: unknown }> } | undefined)?.tools;
   if (!Array.isArray(tools)) return {};
-  return { result: { ...(result as object), tools: tools.filter((t) => typeof t.name === 'string' && allowed(t.name)) } };
+  return {
+    result: { ...(result as object), tools: tools.filter((t) => typeof t.name === 'string' && allowed(t.name)) },
+  };
 }

@@ -6,13 +6,15 @@ export function devBanner(config: Config, issuer: string, users: readonly DevUse
   const servers = [...config.servers.keys()];
   const first = servers[0] ?? 'NAME';
   const rule = '━'.repeat(72);
-  const people = users.map((u) => `    ${u.email.padEnd(22)} groups: ${u.groups.length ? u.groups.join(', ') : '(none)'}`);
+  const people = users.map(
+    (u) => `    ${u.email.padEnd(22)} groups: ${u.groups.length ? u.groups.join(', ') : '(none)'}`,
+  );
   return [
     rule,
     '  DEVELOPMENT ONLY — Gatekit development identity provider',
     `  ${issuer}   (loopback only; users below, password "${password}")`,
     '  Anyone on this machine can log in as any of these people. Never use it for',
-    '  anything real: point [idp] at your organisation\'s OpenID provider instead.',
+    "  anything real: point [idp] at your organisation's OpenID provider instead.",
     rule,
     ...people,
     '',

@@ -6,17 +6,31 @@ import { GatekitError } from '../errors.js';
 
 export const GATEKIT_BIN = fileURLToPath(new URL('../../bin/gatekit.js', import.meta.url));
 
-export interface DaemonProcess { readonly child: ChildProcess; stop(): Promise<void> }
+export interface DaemonProcess {
+  readonly child: ChildProcess;
+  stop(): Promise<void>;
+}
 
 /**
  * Runs `gatekit daemon` for the config as a child process — exactly what a person would run — and
  * resolves once every Unix-socket server answers /healthz. Its stderr lines are passed to `say`.
  */
-export async function startDaemonProcess(config: Config, env: NodeJS.ProcessEnv, say: (line: string) => void, timeoutMs = 15_000): Promise<DaemonProcess> {
-  const child = spawn(process.execPath, [GATEKIT_BIN, 'daemon', '--config', config.file], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+export async function startDaemonProcess(
+  config: Config,
+  env: NodeJS.ProcessEnv,
+  say: (line: string) => void,
+  timeoutMs = 15_000,
+): Promise<DaemonProcess> {
+  const child = spawn(process.execPath, [GATEKIT_BIN, 'daemon', '--config', config.file], {
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let last = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-    for (const line of d.split('\n').filter(Boolean)) { last = line; say(`[daemon] ${line}`) }
+    for (const line of d.split('\n').filter(Boolean)) {
+      last = line;
+      say(`[daemon] ${line}`);
+    }
   });
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
@@ -28,8 +42,13 @@ export async function startDaemonProcess(config: Config, env: NodeJS.ProcessEnv,
     const deadline = Date.now() + timeoutMs;
     for (const server of config.servers.values()) {
       while (!(await healthy(server))) {
-        if (child.exitCode !== null) throw new GatekitError('CHILD_FAILED', `the daemon exited (${child.exitCode}): ${last}`);
-        if (Date.now() > deadline) throw new GatekitError('DAEMON_UNREACHABLE', `the daemon did not serve ${server.name} within ${timeoutMs / 1000} s`);
+        if (child.exitCode !== null)
+          throw new GatekitError('CHILD_FAILED', `the daemon exited (${child.exitCode}): ${last}`);
+        if (Date.now() > deadline)
+          throw new GatekitError(
+            'DAEMON_UNREACHABLE',
+            `the daemon did not serve ${server.name} within ${timeoutMs / 1000} s`,
+          );
         await new Promise((r) => setTimeout(r, 100));
       }
     }
@@ -44,7 +63,10 @@ function healthy(server: ServerConfig): Promise<boolean> {
   if (server.listen.kind !== 'unix') return Promise.resolve(true);
   const socketPath = server.listen.path;
   return new Promise((resolve) => {
-    const req = request({ socketPath, path: '/healthz' }, (res) => { res.resume(); resolve(res.statusCode === 200) });
+    const req = request({ socketPath, path: '/healthz' }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
     req.on('error', () => resolve(false));
     req.end();
   });

@@ -9,7 +9,9 @@ import { GATEKIT_BIN, startDaemonProcess, type DaemonProcess } from './daemon-pr
 
 const DEMO_USER = 'alice@example.com';
 
-export interface DemoIO { readonly say: (line: string) => void }
+export interface DemoIO {
+  readonly say: (line: string) => void;
+}
 
 /**
  * `gatekit dev --demo`: the whole product once, unattended — dev IdP, daemon, a device login as a
@@ -27,14 +29,22 @@ export async function runDemo(config: Config, io: DemoIO): Promise<void> {
   try {
     io.say(`1. development identity provider at ${dev.issuer} (DEVELOPMENT ONLY)`);
     daemon = await startDaemonProcess(config, env, () => {});
-    io.say(`2. daemon serving ${server.name} on ${server.listen.kind === 'unix' ? server.listen.path : `${server.listen.host}:${server.listen.port}`}`);
+    io.say(
+      `2. daemon serving ${server.name} on ${server.listen.kind === 'unix' ? server.listen.path : `${server.listen.host}:${server.listen.port}`}`,
+    );
 
     const { approveDevice } = await import('../devidp/index.js');
     const ctx = brokerContext(config, env);
-    const result = await login(ctx, { flow: 'device', resources: [] }, {
-      say: (line) => io.say(`   ${line}`),
-      onDeviceCode: (prompt) => { void approveDevice(prompt, DEMO_USER).then(() => io.say(`   (the demo approved the code as ${DEMO_USER})`)) },
-    });
+    const result = await login(
+      ctx,
+      { flow: 'device', resources: [] },
+      {
+        say: (line) => io.say(`   ${line}`),
+        onDeviceCode: (prompt) => {
+          void approveDevice(prompt, DEMO_USER).then(() => io.say(`   (the demo approved the code as ${DEMO_USER})`));
+        },
+      },
+    );
     io.say(`3. logged in as ${result.session.identity.user}`);
 
     const auditStart = auditSize(config);
@@ -51,17 +61,26 @@ export async function runDemo(config: Config, io: DemoIO): Promise<void> {
 
 async function callThroughConnect(server: ServerConfig, env: NodeJS.ProcessEnv): Promise<string> {
   const [{ Client }, { StdioClientTransport }] = await Promise.all([
-    import('@modelcontextprotocol/sdk/client/index.js'), import('@modelcontextprotocol/sdk/client/stdio.js'),
+    import('@modelcontextprotocol/sdk/client/index.js'),
+    import('@modelcontextprotocol/sdk/client/stdio.js'),
   ]);
   const client = new Client({ name: 'gatekit-demo', version: '1.0.0' });
-  await client.connect(new StdioClientTransport({
-    command: process.execPath, args: [GATEKIT_BIN, 'connect', server.name], env: env as Record<string, string>, stderr: 'inherit',
-  }));
+  await client.connect(
+    new StdioClientTransport({
+      command: process.execPath,
+      args: [GATEKIT_BIN, 'connect', server.name],
+      env: env as Record<string, string>,
+      stderr: 'inherit',
+    }),
+  );
   try {
     const { tools } = await client.listTools();
     const tool = tools.find((t) => t.name === 'echo') ?? tools[0];
     if (!tool) throw new GatekitError('INTERNAL', `server ${server.name} offers no tool the demo user may call`);
-    const result = await client.callTool({ name: tool.name, arguments: tool.name === 'echo' ? { message: 'hello from the Gatekit demo' } : {} });
+    const result = await client.callTool({
+      name: tool.name,
+      arguments: tool.name === 'echo' ? { message: 'hello from the Gatekit demo' } : {},
+    });
     const content = (result.content as Array<{ type: string; text?: string }> | undefined) ?? [];
     return `${tool.name}: ${content.map((c) => c.text ?? `[${c.type}]`).join(' ')}`;
   } finally {
@@ -70,12 +89,23 @@ async function callThroughConnect(server: ServerConfig, env: NodeJS.ProcessEnv):
 }
 
 function auditSize(config: Config): number {
-  try { return statSync(config.daemon.audit_log).size } catch { return 0 }
+  try {
+    return statSync(config.daemon.audit_log).size;
+  } catch {
+    return 0;
+  }
 }
 
 function readAudit(config: Config, from: number): Array<Record<string, unknown>> {
   if (config.daemon.audit_log === '-') return [];
   try {
-    return readFileSync(config.daemon.audit_log).subarray(from).toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
-  } catch { return [] }
+    return readFileSync(config.daemon.audit_log)
+      .subarray(from)
+      .toString('utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  } catch {
+    return [];
+  }
 }

@@ -3,8 +3,11 @@ import type { Config } from '../config/index.js';
 import { initialize } from '../setup/index.js';
 import { devBanner } from './banner.js';
 
-export interface DevHandle { readonly issuer: string; readonly banner: string; close(): Promise<void> }
-
+export interface DevHandle {
+  readonly issuer: string;
+  readonly banner: string;
+  close(): Promise<void>;
+}
 
 /**
  * `gatekit dev`: serves the config's [idp] issuer with the embedded development provider and creates
@@ -13,9 +16,13 @@ export interface DevHandle { readonly issuer: string; readonly banner: string; c
 export async function startDev(config: Config): Promise<DevHandle> {
   const idp = config.idp;
   if (!config.dev.idp || !idp || idp.kind !== 'oidc') {
-    throw new GatekitError('CONFIG_INVALID', `${config.file}: gatekit dev serves the [idp] issuer itself only with [dev] idp = true and an OpenID [idp]`, {
-      hint: 'add "[dev]\\nidp = true" with [idp] issuer = "http://127.0.0.1:7400" (see the example gatekit.toml)',
-    });
+    throw new GatekitError(
+      'CONFIG_INVALID',
+      `${config.file}: gatekit dev serves the [idp] issuer itself only with [dev] idp = true and an OpenID [idp]`,
+      {
+        hint: 'add "[dev]\\nidp = true" with [idp] issuer = "http://127.0.0.1:7400" (see the example gatekit.toml)',
+      },
+    );
   }
   await initialize(config, { force: false });
   const { startDevIdp, DEV_USERS, DEV_PASSWORD } = await import('../devidp/index.js');

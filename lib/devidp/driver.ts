@@ -9,7 +9,11 @@ import { DEV_PASSWORD } from './users.js';
 class WebUser {
   readonly #cookies = new Map<string, string>();
 
-  async open(url: string, form?: Record<string, string>, stopAt?: (url: URL) => boolean): Promise<{ url: URL; status: number; html: string }> {
+  async open(
+    url: string,
+    form?: Record<string, string>,
+    stopAt?: (url: URL) => boolean,
+  ): Promise<{ url: URL; status: number; html: string }> {
     let current = new URL(url);
     let init: RequestInit = form ? { method: 'POST', body: new URLSearchParams(form) } : { method: 'GET' };
     for (let hop = 0; hop < 20; hop++) {
@@ -56,10 +60,17 @@ async function signIn(user: WebUser, page: { url: URL; html: string }, email: st
   return user.open(login.action, { email, password: DEV_PASSWORD }, stopAt);
 }
 
-export interface DeviceApproval { readonly verification_uri: string; readonly user_code: string }
+export interface DeviceApproval {
+  readonly verification_uri: string;
+  readonly user_code: string;
+}
 
 /** Completes the person's half of a device login: enter the code, confirm (or deny), sign in as `email`. */
-export async function approveDevice(prompt: DeviceApproval, email: string, options: { deny?: boolean } = {}): Promise<void> {
+export async function approveDevice(
+  prompt: DeviceApproval,
+  email: string,
+  options: { deny?: boolean } = {},
+): Promise<void> {
   const user = new WebUser();
   const entry = await user.open(prompt.verification_uri);
   const input = formIn(entry.html, entry.url, 'op.deviceInputForm');
@@ -68,7 +79,8 @@ export async function approveDevice(prompt: DeviceApproval, email: string, optio
   const next = await user.open(confirm.action, options.deny ? { ...confirm.fields, abort: 'yes' } : confirm.fields);
   if (options.deny) return;
   const done = await signIn(user, next, email);
-  if (!/Signed in/.test(done.html)) throw new GatekitError('IDP_ERROR', `device approval did not finish (HTTP ${done.status} at ${done.url.pathname})`);
+  if (!/Signed in/.test(done.html))
+    throw new GatekitError('IDP_ERROR', `device approval did not finish (HTTP ${done.status} at ${done.url.pathname})`);
 }
 
 /**
@@ -81,7 +93,11 @@ export async function authorizeOverHttp(authorizationUrl: string, email: string)
   const leaves = (u: URL) => u.origin !== issuer;
   const page = await user.open(authorizationUrl, undefined, leaves);
   const back = leaves(page.url) ? page : await signIn(user, page, email, leaves);
-  if (!leaves(back.url)) throw new GatekitError('IDP_ERROR', `sign-in did not return to the client (HTTP ${back.status} at ${back.url.pathname})`);
+  if (!leaves(back.url))
+    throw new GatekitError(
+      'IDP_ERROR',
+      `sign-in did not return to the client (HTTP ${back.status} at ${back.url.pathname})`,
+    );
   await user.open(back.url.href);
   return back.url.href;
 }

@@ -15,27 +15,38 @@ code{font-size:1.4em}.error{color:#b00020}</style></head><body>
 }
 
 export function loginPage(action: string, users: readonly DevUser[], error?: string, clientName?: string): string {
-  const people = users.map((u) => `<li><code>${esc(u.email)}</code> (${u.groups.length ? esc(u.groups.join(', ')) : 'no groups'})</li>`).join('');
-  return layout('Sign in', `${clientName ? `<p>to continue to <strong>${esc(clientName)}</strong></p>` : ''}
+  const people = users
+    .map((u) => `<li><code>${esc(u.email)}</code> (${u.groups.length ? esc(u.groups.join(', ')) : 'no groups'})</li>`)
+    .join('');
+  return layout(
+    'Sign in',
+    `${clientName ? `<p>to continue to <strong>${esc(clientName)}</strong></p>` : ''}
 ${error ? `<p class="error">${esc(error)}</p>` : ''}
 <form id="login" method="post" action="${esc(action)}">
 <label>Email <input type="email" name="email" autofocus required></label>
 <label>Password <input type="password" name="password" required></label>
 <button type="submit">Sign in</button></form>
-<p>Development users (password <code>dev</code>):</p><ul>${people}</ul>`);
+<p>Development users (password <code>dev</code>):</p><ul>${people}</ul>`,
+  );
 }
 
 /** oidc-provider hands us its forms (with their xsrf field); we only wrap them. */
 export function userCodePage(form: string, error?: string): string {
-  return layout('Connect a device', `${error ? `<p class="error">${esc(error)}</p>` : '<p>Enter the code shown in your terminal.</p>'}
-${form}<button type="submit" form="op.deviceInputForm">Continue</button>`);
+  return layout(
+    'Connect a device',
+    `${error ? `<p class="error">${esc(error)}</p>` : '<p>Enter the code shown in your terminal.</p>'}
+${form}<button type="submit" form="op.deviceInputForm">Continue</button>`,
+  );
 }
 
 export function confirmPage(form: string, userCode: string, clientName: string): string {
-  return layout('Confirm the device', `<p><strong>${esc(clientName)}</strong> asks to sign you in. Check that your terminal shows</p>
+  return layout(
+    'Confirm the device',
+    `<p><strong>${esc(clientName)}</strong> asks to sign you in. Check that your terminal shows</p>
 <p><code>${esc(userCode)}</code></p>${form}
 <button type="submit" form="op.deviceConfirmForm">Continue</button>
-<button type="submit" form="op.deviceConfirmForm" name="abort" value="yes">Deny</button>`);
+<button type="submit" form="op.deviceConfirmForm" name="abort" value="yes">Deny</button>`,
+  );
 }
 
 export function donePage(): string {

@@ -25,7 +25,7 @@ export async function createProvider(options: ProviderOptions): Promise<Provider
   const bySub = new Map(options.users.map((u) => [u.sub, u]));
   const signingKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
   const configuration: Configuration = {
-    clients: [options.clientId, ...options.otherClients ?? []].map((clientId, i) => ({
+    clients: [options.clientId, ...(options.otherClients ?? [])].map((clientId, i) => ({
       client_id: clientId,
       client_name: i === 0 ? 'Gatekit CLI' : clientId,
       application_type: 'native',
@@ -50,9 +50,15 @@ export async function createProvider(options: ProviderOptions): Promise<Provider
       userinfo: { enabled: true },
       deviceFlow: {
         enabled: true,
-        userCodeInputSource: (ctx, form, _out, err) => { ctx.body = userCodePage(form, err ? 'That code is not valid; check your terminal and try again.' : undefined) },
-        userCodeConfirmSource: (ctx, form, client, _info, userCode) => { ctx.body = confirmPage(form, userCode, client.clientName ?? client.clientId) },
-        successSource: (ctx) => { ctx.body = donePage() },
+        userCodeInputSource: (ctx, form, _out, err) => {
+          ctx.body = userCodePage(form, err ? 'That code is not valid; check your terminal and try again.' : undefined);
+        },
+        userCodeConfirmSource: (ctx, form, client, _info, userCode) => {
+          ctx.body = confirmPage(form, userCode, client.clientName ?? client.clientId);
+        },
+        successSource: (ctx) => {
+          ctx.body = donePage();
+        },
       },
     },
     pkce: { required: () => true },
@@ -73,10 +79,15 @@ export async function createProvider(options: ProviderOptions): Promise<Provider
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     renderError: (ctx, out) => {
       ctx.type = 'html';
-      ctx.body = layout('Sign-in error', `<p class="error">${String(out['error_description'] ?? out['error'] ?? 'error').replace(/[&<>"']/g, '')}</p>`);
+      ctx.body = layout(
+        'Sign-in error',
+        `<p class="error">${String(out['error_description'] ?? out['error'] ?? 'error').replace(/[&<>"']/g, '')}</p>`,
+      );
     },
   };
-  const provider = await quietly(async () => new (await import('oidc-provider')).default(options.issuer, configuration));
+  const provider = await quietly(
+    async () => new (await import('oidc-provider')).default(options.issuer, configuration),
+  );
   provider.on('server_error', (_ctx, err) => process.stderr.write(`gatekit dev IdP: server error: ${err.message}\n`));
   return provider;
 }
@@ -89,8 +100,17 @@ export async function createProvider(options: ProviderOptions): Promise<Provider
 async function quietly<T>(fn: () => Promise<T>): Promise<T> {
   const warn = console.warn;
   console.warn = (...args: unknown[]) => {
-    if (/oidc-provider WARNING: (Unsupported runtime|a quick start development-only in-memory adapter)/.test(String(args[0]))) return;
+    if (
+      /oidc-provider WARNING: (Unsupported runtime|a quick start development-only in-memory adapter)/.test(
+        String(args[0]),
+      )
+    )
+      return;
     warn(...args);
   };
-  try { return await fn() } finally { console.warn = warn }
+  try {
+    return await fn();
+  } finally {
+    console.warn = warn;
+  }
 }

@@ -8,7 +8,11 @@ import { CLAIMS, SCOPES } from './provider.js';
 const INTERACTION = /^\/interaction\/([\w-]+)(\/login)?$/;
 
 /** The provider's request handler, with our own interaction (login) pages in front of it. */
-export function idpHandler(provider: Provider, users: readonly DevUser[], onGrant: (accountId: string, grantId: string) => void): RequestListener {
+export function idpHandler(
+  provider: Provider,
+  users: readonly DevUser[],
+  onGrant: (accountId: string, grantId: string) => void,
+): RequestListener {
   const callback = provider.callback();
   return (req, res) => {
     const match = INTERACTION.exec(new URL(req.url ?? '/', 'http://x').pathname);
@@ -20,7 +24,14 @@ export function idpHandler(provider: Provider, users: readonly DevUser[], onGran
   };
 }
 
-async function interaction(provider: Provider, users: readonly DevUser[], onGrant: (accountId: string, grantId: string) => void, req: IncomingMessage, res: ServerResponse, submitted: boolean): Promise<void> {
+async function interaction(
+  provider: Provider,
+  users: readonly DevUser[],
+  onGrant: (accountId: string, grantId: string) => void,
+  req: IncomingMessage,
+  res: ServerResponse,
+  submitted: boolean,
+): Promise<void> {
   const details = await provider.interactionDetails(req, res);
   const action = `/interaction/${details.uid}/login`;
   const client = await provider.Client.find(String(details.params['client_id']));
@@ -31,7 +42,9 @@ async function interaction(provider: Provider, users: readonly DevUser[], onGran
   if (details.prompt.name === 'consent') {
     // No consent screen: the dev client gets every scope and claim it asks for.
     const accountId = details.session!.accountId;
-    const grant = (details.grantId && await provider.Grant.find(details.grantId)) || new provider.Grant({ clientId: String(details.params['client_id']), accountId });
+    const grant =
+      (details.grantId && (await provider.Grant.find(details.grantId))) ||
+      new provider.Grant({ clientId: String(details.params['client_id']), accountId });
     grant.addOIDCScope(SCOPES.join(' '));
     grant.addOIDCClaims(CLAIMS);
     const grantId = await grant.save();
@@ -41,7 +54,8 @@ async function interaction(provider: Provider, users: readonly DevUser[], onGran
   if (req.method !== 'POST' || !submitted) return show();
   const form = new URLSearchParams(await readBody(req));
   const user = users.find((u) => u.email === form.get('email')?.trim().toLowerCase());
-  if (!user || form.get('password') !== DEV_PASSWORD) return show('Unknown user or wrong password (every dev user\'s password is "dev").');
+  if (!user || form.get('password') !== DEV_PASSWORD)
+    return show('Unknown user or wrong password (every dev user\'s password is "dev").');
   await provider.interactionFinished(req, res, { login: { accountId: user.sub } }, { mergeWithLastSubmission: false });
 }
 

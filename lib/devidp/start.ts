@@ -33,33 +33,51 @@ export interface DevIdp {
 export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> {
   const url = new URL(options.issuer ?? 'http://127.0.0.1:0');
   if (url.protocol !== 'http:' || !isLoopbackHost(url.hostname.replace(/^\[|\]$/g, ''))) {
-    throw new GatekitError('CONFIG_INVALID', `the development identity provider serves only http on loopback, not ${url.origin}`, {
-      hint: 'use an [idp] issuer like "http://127.0.0.1:7400", or turn [dev] idp off for a real provider',
-    });
+    throw new GatekitError(
+      'CONFIG_INVALID',
+      `the development identity provider serves only http on loopback, not ${url.origin}`,
+      {
+        hint: 'use an [idp] issuer like "http://127.0.0.1:7400", or turn [dev] idp off for a real provider',
+      },
+    );
   }
   const users = options.users ?? DEV_USERS;
   const clientId = options.clientId ?? 'gatekit-cli';
   const grants = new Map<string, Set<string>>();
   const counts: Record<string, number> = {};
   // The issuer names the port, so listen first and hand requests to the provider once it exists.
-  let handle: RequestListener = (_req, res) => { res.writeHead(503).end() };
+  let handle: RequestListener = (_req, res) => {
+    res.writeHead(503).end();
+  };
   const server = createServer((req, res) => handle(req, res));
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) => reject(new GatekitError('USAGE',
-      `cannot serve the development identity provider on ${url.host}: ${err.code === 'EADDRINUSE' ? 'the port is in use (another gatekit dev?)' : err.code}`, { cause: err })));
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        new GatekitError(
+          'USAGE',
+          `cannot serve the development identity provider on ${url.host}: ${err.code === 'EADDRINUSE' ? 'the port is in use (another gatekit dev?)' : err.code}`,
+          { cause: err },
+        ),
+      ),
+    );
     server.listen(Number(url.port || 80), url.hostname.replace(/^\[|\]$/g, ''), resolve);
   });
   const port = (server.address() as AddressInfo).port;
   const issuer = `http://${url.hostname}:${port}`;
   const provider = await createProvider({
-    issuer, clientId, users, otherClients: options.otherClients,
+    issuer,
+    clientId,
+    users,
+    otherClients: options.otherClients,
     ttl: { accessToken: 600, idToken: 600, refreshToken: 14 * 86400, deviceCode: 600, ...options.ttl },
   });
   provider.on('grant.success', (ctx) => {
     const type = String(ctx.oidc.params?.['grant_type'] ?? 'unknown').replace('urn:ietf:params:oauth:grant-type:', '');
     counts[type] = (counts[type] ?? 0) + 1;
   });
-  handle = idpHandler(provider, users, (account, grant) => { grants.set(account, (grants.get(account) ?? new Set()).add(grant)) });
+  handle = idpHandler(provider, users, (account, grant) => {
+    grants.set(account, (grants.get(account) ?? new Set()).add(grant));
+  });
 
   return {
     issuer,
@@ -68,12 +86,19 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
     revokeUser: async (email) => {
       const user = users.find((u) => u.email === email);
       for (const grantId of grants.get(user?.sub ?? '') ?? []) {
-        await Promise.all([provider.RefreshToken, provider.AccessToken, provider.AuthorizationCode, provider.DeviceCode]
-          .map((model) => (model as unknown as { revokeByGrantId(id: string): Promise<void> }).revokeByGrantId(grantId)));
+        await Promise.all(
+          [provider.RefreshToken, provider.AccessToken, provider.AuthorizationCode, provider.DeviceCode].map((model) =>
+            (model as unknown as { revokeByGrantId(id: string): Promise<void> }).revokeByGrantId(grantId),
+          ),
+        );
         await (await provider.Grant.find(grantId))?.destroy();
       }
       grants.delete(user?.sub ?? '');
     },
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()) }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

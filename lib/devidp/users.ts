@@ -1,5 +1,10 @@
 /** A person the development provider knows. `sub` is opaque, as real providers' are. */
-export interface DevUser { readonly email: string; readonly name: string; readonly groups: readonly string[]; readonly sub: string }
+export interface DevUser {
+  readonly email: string;
+  readonly name: string;
+  readonly groups: readonly string[];
+  readonly sub: string;
+}
 
 export const DEV_PASSWORD = 'dev';
 

@@ -9,7 +9,7 @@ export async function runDoctor(config: Config, env: NodeJS.ProcessEnv): Promise
   const results: CheckResult[] = [pass('config', config.file), ...fileChecks(config)];
   results.push(await idpCheck(config));
   if (config.idp) results.push(sessionCheck(config, env));
-  results.push(...await Promise.all([...config.servers.values()].map((s) => daemonCheck(config, s))));
+  results.push(...(await Promise.all([...config.servers.values()].map((s) => daemonCheck(config, s)))));
   return results;
 }
 
@@ -17,5 +17,8 @@ function sessionCheck(config: Config, env: NodeJS.ProcessEnv): CheckResult {
   const status = brokerStatus(brokerContext(config, env));
   if (!status.logged_in) return fail('login', 'not logged in', `gatekit broker login --config ${config.file}`);
   const valid = status.tokens.filter((t) => !t.expired).length;
-  return pass('login', `${status.user}; ${status.renewable ? 'renewable' : `ends ${status.session_expires_at ?? 'soon'}`}; ${valid} valid token(s) cached`);
+  return pass(
+    'login',
+    `${status.user}; ${status.renewable ? 'renewable' : `ends ${status.session_expires_at ?? 'soon'}`}; ${valid} valid token(s) cached`,
+  );
 }

@@ -17,13 +17,21 @@ export interface ClientIdentity {
  * @see https://www.rfc-editor.org/rfc/rfc9068#section-4
  */
 export async function verifyJwtAccessToken(
-  token: string, keys: RemoteKeys, client: ClientIdentity,
+  token: string,
+  keys: RemoteKeys,
+  client: ClientIdentity,
 ): Promise<JWTPayload> {
   let payload: JWTPayload;
   let typ: string | undefined;
   try {
-    ({ payload, protectedHeader: { typ } } = await jwtVerify(token, keys, {
-      issuer: client.issuer, algorithms: ASYMMETRIC, requiredClaims: ['sub', 'exp'], clockTolerance: 60,
+    ({
+      payload,
+      protectedHeader: { typ },
+    } = await jwtVerify(token, keys, {
+      issuer: client.issuer,
+      algorithms: ASYMMETRIC,
+      requiredClaims: ['sub', 'exp'],
+      clockTolerance: 60,
     }));
   } catch (err) {
     const why = describeJoseError(err);
@@ -44,15 +52,19 @@ export async function verifyJwtAccessToken(
  * @see https://www.rfc-editor.org/rfc/rfc7662#section-2
  */
 export async function introspectAccessToken(
-  token: string, doc: Discovery, client: ClientIdentity,
+  token: string,
+  doc: Discovery,
+  client: ClientIdentity,
 ): Promise<Record<string, unknown>> {
   if (!doc.introspection_endpoint) {
-    throw new GatekitError('IDP_ERROR', 'the identity provider has no introspection_endpoint',
-      { hint: 'set [daemon] accept_access_tokens to "off" or "jwt"' });
+    throw new GatekitError('IDP_ERROR', 'the identity provider has no introspection_endpoint', {
+      hint: 'set [daemon] accept_access_tokens to "off" or "jwt"',
+    });
   }
   const form = new URLSearchParams({ token, token_type_hint: 'access_token' });
   const headers: Record<string, string> = {
-    'content-type': 'application/x-www-form-urlencoded', accept: 'application/json',
+    'content-type': 'application/x-www-form-urlencoded',
+    accept: 'application/json',
   };
   if (client.clientSecret !== undefined) {
     // RFC 6749 §2.3.1: both parts form-urlencoded before Basic.
@@ -66,10 +78,9 @@ export async function introspectAccessToken(
     const signal = AbortSignal.timeout(5000);
     res = await fetch(doc.introspection_endpoint, { method: 'POST', headers, body: form, signal });
   } catch (cause) {
-    throw new GatekitError('IDP_UNREACHABLE', 'cannot reach the identity provider\'s introspection endpoint',
-      { cause });
+    throw new GatekitError('IDP_UNREACHABLE', "cannot reach the identity provider's introspection endpoint", { cause });
   }
-  const answer = await res.json().catch(() => undefined) as Record<string, unknown> | undefined;
+  const answer = (await res.json().catch(() => undefined)) as Record<string, unknown> | undefined;
   if (!res.ok || !answer) {
     throw new GatekitError('IDP_ERROR', `the identity provider's introspection endpoint answered ${res.status}`);
   }

@@ -14,9 +14,16 @@ import { SubjectVerifier } from './subject.js';
 const GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const MAX_BODY = 64 * 1024;
 
-export interface TokenEndpoint { reload(config: Config): Promise<void>; close(): Promise<void> }
+export interface TokenEndpoint {
+  reload(config: Config): Promise<void>;
+  close(): Promise<void>;
+}
 
-interface State { readonly config: Config; readonly key: SigningKey; readonly subjects: SubjectVerifier }
+interface State {
+  readonly config: Config;
+  readonly key: SigningKey;
+  readonly subjects: SubjectVerifier;
+}
 
 /**
  * The daemon-held signing key's only door (docs/security.md, daemon mode): `POST /token`, OAuth 2.0 Token Exchange
@@ -27,12 +34,22 @@ interface State { readonly config: Config; readonly key: SigningKey; readonly su
  * sent a DPoP proof to the proof's key (`cnf.jkt`, RFC 9449 §5; the proof wins over the certificate).
  */
 export async function startTokenEndpoint(
-  config: Config, audit: (event: AuditEvent) => void, listen: (handler: RequestListener) => Promise<Server>,
+  config: Config,
+  audit: (event: AuditEvent) => void,
+  listen: (handler: RequestListener) => Promise<Server>,
 ): Promise<TokenEndpoint> {
   const listenAt = config.daemon.token_listen;
-  if (!listenAt) throw new GatekitError('CONFIG_INVALID', `${config.file}: broker.mode = "daemon" needs [daemon] token_listen`, { hint: 'e.g. token_listen = "unix:run/token.sock"' });
+  if (!listenAt)
+    throw new GatekitError('CONFIG_INVALID', `${config.file}: broker.mode = "daemon" needs [daemon] token_listen`, {
+      hint: 'e.g. token_listen = "unix:run/token.sock"',
+    });
   const load = async (c: Config): Promise<State> => {
-    if (!c.broker.signing_key) throw new GatekitError('CONFIG_INVALID', `${c.file}: the daemon signs in daemon mode and needs broker.signing_key`, { hint: 'signing_key = "keys/broker.jwk", then "gatekit init"' });
+    if (!c.broker.signing_key)
+      throw new GatekitError(
+        'CONFIG_INVALID',
+        `${c.file}: the daemon signs in daemon mode and needs broker.signing_key`,
+        { hint: 'signing_key = "keys/broker.jwk", then "gatekit init"' },
+      );
     limiter.max = c.daemon.limits.max_failed_exchanges;
     return { config: c, key: await loadSigningKey(c.broker.signing_key), subjects: new SubjectVerifier(c, replays) };
   };
@@ -44,7 +61,12 @@ export async function startTokenEndpoint(
     const peer = peerOf(req);
     const wait = limiter.retryAfter(peer);
     if (wait > 0) {
-      audit({ event: 'auth.failed', method: 'token-exchange', outcome: 'error', error: 'too many failed exchanges from this peer' });
+      audit({
+        event: 'auth.failed',
+        method: 'token-exchange',
+        outcome: 'error',
+        error: 'too many failed exchanges from this peer',
+      });
       req.resume();
       const body = { error: 'temporarily_unavailable', error_description: 'too many failed exchanges; retry later' };
       return send(res, 429, body, { 'retry-after': String(wait) });
@@ -60,8 +82,14 @@ export async function startTokenEndpoint(
   };
   const server = await listen(handler);
   return {
-    reload: async (c) => { state = await load(c) },
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()) }),
+    reload: async (c) => {
+      state = await load(c);
+    },
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -82,9 +110,15 @@ async function proofKeyOf(req: IncomingMessage, config: Config, seen: DpopReplay
   return (await verifyDpopProof(proof, { method: 'POST', url, replays: seen })).jkt;
 }
 
-async function exchange(state: State, req: IncomingMessage, audit: (event: AuditEvent) => void): Promise<Record<string, unknown>> {
-  if (req.method !== 'POST' || (req.url ?? '').split('?')[0] !== '/token') throw new GatekitError('BAD_REQUEST', 'POST /token only');
-  if (!String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) throw new GatekitError('BAD_REQUEST', 'the body must be application/x-www-form-urlencoded');
+async function exchange(
+  state: State,
+  req: IncomingMessage,
+  audit: (event: AuditEvent) => void,
+): Promise<Record<string, unknown>> {
+  if (req.method !== 'POST' || (req.url ?? '').split('?')[0] !== '/token')
+    throw new GatekitError('BAD_REQUEST', 'POST /token only');
+  if (!String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded'))
+    throw new GatekitError('BAD_REQUEST', 'the body must be application/x-www-form-urlencoded');
   const form = new URLSearchParams(await readBody(req));
   if (form.get('grant_type') !== GRANT_TYPE) throw new GatekitError('USAGE', `grant_type must be ${GRANT_TYPE}`);
   const resources = form.getAll('resource');
@@ -93,7 +127,8 @@ async function exchange(state: State, req: IncomingMessage, audit: (event: Audit
   if (!server) throw new GatekitError('NOT_FOUND', `no server has the resource "${resources[0]!.slice(0, 200)}"`);
   const subjectToken = form.get('subject_token');
   const type = form.get('subject_token_type');
-  if (!subjectToken || !type) throw new GatekitError('BAD_REQUEST', 'subject_token and subject_token_type are required');
+  if (!subjectToken || !type)
+    throw new GatekitError('BAD_REQUEST', 'subject_token and subject_token_type are required');
 
   let subject;
   let jkt: string | undefined;
@@ -101,28 +136,57 @@ async function exchange(state: State, req: IncomingMessage, audit: (event: Audit
     jkt = await proofKeyOf(req, state.config, replays);
     subject = await state.subjects.verify(subjectToken, type);
   } catch (err) {
-    audit({ event: 'auth.failed', server: server.name, method: 'token-exchange', outcome: 'error', error: (err as Error).message });
+    audit({
+      event: 'auth.failed',
+      server: server.name,
+      method: 'token-exchange',
+      outcome: 'error',
+      error: (err as Error).message,
+    });
     throw err;
   }
   const { identity, workload } = subject;
   const decision = evaluate(identity, server);
   if (!decision.allowed) {
-    audit({ event: 'denied', server: server.name, user: identity.user, sub: identity.sub, method: 'token-exchange', outcome: 'denied', error: decision.reason, ...(workload ? { workload } : {}) });
+    audit({
+      event: 'denied',
+      server: server.name,
+      user: identity.user,
+      sub: identity.sub,
+      method: 'token-exchange',
+      outcome: 'denied',
+      error: decision.reason,
+      ...(workload ? { workload } : {}),
+    });
     throw new GatekitError('POLICY_DENIED', `denied by policy for server "${server.name}": ${decision.reason}`);
   }
   const { config } = state;
   const { token, claims } = await mintAccessToken(state.key, {
-    identity, issuer: config.broker.issuer, resource: server.resource, scope: scopeFor(decision),
-    clientId: config.idp?.client_id ?? 'gatekit', userClaim: config.idp?.user_claim ?? 'email', ttl: config.broker.token_ttl,
+    identity,
+    issuer: config.broker.issuer,
+    resource: server.resource,
+    scope: scopeFor(decision),
+    clientId: config.idp?.client_id ?? 'gatekit',
+    userClaim: config.idp?.user_claim ?? 'email',
+    ttl: config.broker.token_ttl,
     // RFC 9449 §5: a DPoP proof on the request binds the token to its key (instead of the certificate).
     ...(jkt ? { jkt } : { certThumbprint: certThumbprintOf(req) }),
   });
-  audit({ event: 'token.exchange', server: server.name, user: identity.user, sub: identity.sub, jti: claims.jti, outcome: 'ok', ...(workload ? { workload } : {}) });
+  audit({
+    event: 'token.exchange',
+    server: server.name,
+    user: identity.user,
+    sub: identity.sub,
+    jti: claims.jti,
+    outcome: 'ok',
+    ...(workload ? { workload } : {}),
+  });
   return {
     access_token: token,
     issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
     token_type: jkt ? 'DPoP' : 'Bearer',
-    expires_in: claims.exp - claims.iat, scope: claims.scope,
+    expires_in: claims.exp - claims.iat,
+    scope: claims.scope,
   };
 }
 
@@ -130,7 +194,13 @@ function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     let body = '';
     req.setEncoding('utf8');
-    req.on('data', (chunk: string) => { body += chunk; if (body.length > MAX_BODY) { req.destroy(); reject(new GatekitError('LIMIT_EXCEEDED', 'request body too large')) } });
+    req.on('data', (chunk: string) => {
+      body += chunk;
+      if (body.length > MAX_BODY) {
+        req.destroy();
+        reject(new GatekitError('LIMIT_EXCEEDED', 'request body too large'));
+      }
+    });
     req.on('end', () => resolve(body));
     req.on('error', reject);
   });
@@ -145,5 +215,13 @@ function certThumbprintOf(req: IncomingMessage): string | undefined {
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { ...headers, 'content-type': 'application/json', 'cache-control': 'no-store', pragma: 'no-cache', 'content-length': Buffer.byteLength(text) }).end(text);
+  res
+    .writeHead(status, {
+      ...headers,
+      'content-type': 'application/json',
+      'cache-control': 'no-store',
+      pragma: 'no-cache',
+      'content-length': Buffer.byteLength(text),
+    })
+    .end(text);
 }

@@ -21,15 +21,25 @@ const SKEW = 60;
  * @see https://openid.net/specs/openid-connect-core-1_0.html#IDTokenValidation
  */
 export async function verifyIdToken(
-  token: string, doc: Discovery, keys: RemoteKeys, rules: IdTokenRules,
+  token: string,
+  doc: Discovery,
+  keys: RemoteKeys,
+  rules: IdTokenRules,
 ): Promise<JWTPayload> {
   const algorithms = algorithmsOf(doc);
   let payload: JWTPayload;
   let typ: string | undefined;
   try {
-    ({ payload, protectedHeader: { typ } } = await jwtVerify(token, keys, {
-      issuer: rules.issuer, audience: rules.clientId, algorithms, requiredClaims: ['sub', 'exp', 'iat'],
-      maxTokenAge: rules.maxAge, clockTolerance: SKEW,
+    ({
+      payload,
+      protectedHeader: { typ },
+    } = await jwtVerify(token, keys, {
+      issuer: rules.issuer,
+      audience: rules.clientId,
+      algorithms,
+      requiredClaims: ['sub', 'exp', 'iat'],
+      maxTokenAge: rules.maxAge,
+      clockTolerance: SKEW,
     }));
   } catch (err) {
     throw invalidSubject(`the ID token is not valid: ${describeJoseError(err)}`, err);

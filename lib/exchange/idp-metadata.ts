@@ -40,7 +40,10 @@ export class IdpMetadata {
 
   keys(doc: Discovery): RemoteKeys {
     let set = this.#jwks.get(doc.jwks_uri);
-    if (!set) { set = createRemoteJWKSet(new URL(doc.jwks_uri)); this.#jwks.set(doc.jwks_uri, set) }
+    if (!set) {
+      set = createRemoteJWKSet(new URL(doc.jwks_uri));
+      this.#jwks.set(doc.jwks_uri, set);
+    }
     return set;
   }
 }
@@ -52,7 +55,7 @@ async function fetchDiscovery(issuer: string): Promise<Discovery> {
   } catch (cause) {
     throw new GatekitError('IDP_UNREACHABLE', `cannot reach ${issuer} for its discovery document`, { cause });
   }
-  const body = await res.json().catch(() => ({})) as Discovery;
+  const body = (await res.json().catch(() => ({}))) as Discovery;
   if (!res.ok || body.issuer !== issuer || !body.jwks_uri) {
     throw new GatekitError('IDP_UNREACHABLE', `${issuer} has no usable discovery document`);
   }
@@ -69,7 +72,7 @@ export function describeJoseError(err: unknown): string {
   if (code === 'ERR_JWT_CLAIM_VALIDATION_FAILED') return `claim "${(err as { claim?: string }).claim}" is wrong`;
   if (code === 'ERR_JOSE_ALG_NOT_ALLOWED' || code === 'ERR_JOSE_NOT_SUPPORTED') return 'algorithm not allowed';
   if (code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED' || code === 'ERR_JWKS_NO_MATCHING_KEY') {
-    return 'signature does not verify with the issuer\'s keys';
+    return "signature does not verify with the issuer's keys";
   }
   return code || 'malformed';
 }

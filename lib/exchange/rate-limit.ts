@@ -15,12 +15,15 @@ export class FailureLimiter {
   readonly #now: () => number;
   max: number;
 
-  constructor(max: number, now: () => number = Date.now) { this.max = max; this.#now = now }
+  constructor(max: number, now: () => number = Date.now) {
+    this.max = max;
+    this.#now = now;
+  }
 
   /** Seconds the peer must wait, or 0 when it may try. */
   retryAfter(peer: string): number {
-    const window = this.#windows.get(peer)
-      ?? (this.#windows.size >= MAX_PEERS ? this.#windows.get('overflow') : undefined);
+    const window =
+      this.#windows.get(peer) ?? (this.#windows.size >= MAX_PEERS ? this.#windows.get('overflow') : undefined);
     const now = this.#now();
     if (!window || window.resetAt <= now || window.failures < this.max) return 0;
     return Math.max(1, Math.ceil((window.resetAt - now) / 1000));
@@ -38,7 +41,10 @@ export class FailureLimiter {
         window = { failures: 0, resetAt: now + WINDOW_MS };
         this.#windows.set(key, window);
       }
-      if (key !== peer) { window.failures += 1; return }
+      if (key !== peer) {
+        window.failures += 1;
+        return;
+      }
     }
     window.failures += 1;
   }

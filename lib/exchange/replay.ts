@@ -18,7 +18,7 @@ export class ReplayGuard {
 
   /** Records a use of `key` (valid until `exp`, epoch seconds); throws TOKEN_INVALID on a replay. */
   use(key: string, exp: number): void {
-    if (key.length > 1024) throw invalidSubject('the token\'s jti is too long');
+    if (key.length > 1024) throw invalidSubject("the token's jti is too long");
     const now = this.#now() / 1000;
     const until = this.#seen.get(key);
     if (until !== undefined && until > now) {

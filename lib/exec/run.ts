@@ -24,7 +24,8 @@ export interface ExecInput {
  */
 export async function execWithAgent(ctx: BrokerContext, input: ExecInput, io: LoginIO): Promise<number> {
   const [file, ...args] = input.command;
-  if (!file) throw new GatekitError('USAGE', 'no command to run', { hint: 'gatekit exec [--resource NAME]… -- CMD [ARGS…]' });
+  if (!file)
+    throw new GatekitError('USAGE', 'no command to run', { hint: 'gatekit exec [--resource NAME]… -- CMD [ARGS…]' });
   await ensureLogin(ctx, input.interactive, io);
   for (const server of input.resources) await getToken(ctx, { server, minTtl: 60, interactive: input.interactive }, io);
 
@@ -35,9 +36,15 @@ export async function execWithAgent(ctx: BrokerContext, input: ExecInput, io: Lo
     const unforward = forwardSignals(child, input.stdinIsTerminal);
     try {
       return await new Promise<number>((resolve, reject) => {
-        child.once('error', (cause: NodeJS.ErrnoException) => reject(cause.code === 'ENOENT'
-          ? new GatekitError('COMMAND_NOT_FOUND', `command not found: ${file}`, { hint: 'check the command after "--" and your PATH' })
-          : new GatekitError('CHILD_FAILED', `cannot start ${file}: ${cause.message}`, { cause })));
+        child.once('error', (cause: NodeJS.ErrnoException) =>
+          reject(
+            cause.code === 'ENOENT'
+              ? new GatekitError('COMMAND_NOT_FOUND', `command not found: ${file}`, {
+                  hint: 'check the command after "--" and your PATH',
+                })
+              : new GatekitError('CHILD_FAILED', `cannot start ${file}: ${cause.message}`, { cause }),
+          ),
+        );
         child.once('exit', (code, signal) => resolve(code ?? 128 + (signal ? constants.signals[signal] : 1)));
       });
     } finally {

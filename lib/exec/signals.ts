@@ -12,9 +12,13 @@ export function forwardSignals(child: ChildProcess, stdinIsTerminal: boolean): (
   const handlers = new Map<NodeJS.Signals, () => void>();
   for (const signal of [...ALWAYS, ...FROM_TERMINAL]) {
     const forward = ALWAYS.includes(signal) || !stdinIsTerminal;
-    const handler = () => { if (forward && child.exitCode === null) child.kill(signal) };
+    const handler = () => {
+      if (forward && child.exitCode === null) child.kill(signal);
+    };
     handlers.set(signal, handler);
     process.on(signal, handler);
   }
-  return () => { for (const [signal, handler] of handlers) process.off(signal, handler) };
+  return () => {
+    for (const [signal, handler] of handlers) process.off(signal, handler);
+  };
 }

@@ -7,7 +7,11 @@ export function apiBase(idp: IdpConfig): string {
   return new URL(idp.issuer).hostname === 'github.com' ? 'https://api.github.com' : `${idp.issuer}/api/v3`;
 }
 
-const HEADERS = { accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28', 'user-agent': 'gatekit' };
+const HEADERS = {
+  accept: 'application/vnd.github+json',
+  'x-github-api-version': '2022-11-28',
+  'user-agent': 'gatekit',
+};
 
 /** A clear line for GitHub's rate-limit answers (403/429 with remaining 0 or retry-after). */
 function rateLimited(res: Response): GatekitError | undefined {
@@ -17,9 +21,13 @@ function rateLimited(res: Response): GatekitError | undefined {
   if (res.headers.get('x-ratelimit-remaining') !== '0' && !retryAfter) return undefined;
   const at = retryAfter ? new Date(Date.now() + retryAfter * 1000) : new Date(reset * 1000);
   const minutes = Math.max(1, Math.ceil((at.getTime() - Date.now()) / 60_000));
-  return new GatekitError('IDP_ERROR', `GitHub's API rate limit is exhausted; it resets at ${at.toISOString()} (in about ${minutes} min)`, {
-    hint: 'wait until then; tokens already cached keep working',
-  });
+  return new GatekitError(
+    'IDP_ERROR',
+    `GitHub's API rate limit is exhausted; it resets at ${at.toISOString()} (in about ${minutes} min)`,
+    {
+      hint: 'wait until then; tokens already cached keep working',
+    },
+  );
 }
 
 /**
@@ -30,7 +38,11 @@ function nextPage(link: string | null, current: string, origin: string): string 
   const target = /<([^>]+)>;\s*rel="next"/.exec(link ?? '')?.[1];
   if (target === undefined) return undefined;
   let url: URL;
-  try { url = new URL(target, current) } catch { url = new URL('invalid:') }
+  try {
+    url = new URL(target, current);
+  } catch {
+    url = new URL('invalid:');
+  }
   if (url.origin !== origin) {
     const message = `the GitHub API sent a next-page link off its own origin (${origin}); not following it`;
     throw new GatekitError('IDP_ERROR', message, {
@@ -51,22 +63,43 @@ export async function githubGet<T>(url: string, token: string, all = false): Pro
   while (next) {
     let res: Response;
     try {
-      res = await fetch(next, { headers: { ...HEADERS, authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(15_000) });
+      res = await fetch(next, {
+        headers: { ...HEADERS, authorization: `Bearer ${token}` },
+        signal: AbortSignal.timeout(15_000),
+      });
     } catch (cause) {
-      throw new GatekitError('IDP_UNREACHABLE', `cannot reach the GitHub API at ${new URL(url).origin}: ${(cause as Error).message}`, { hint: 'check the network and [idp] api_url', cause });
+      throw new GatekitError(
+        'IDP_UNREACHABLE',
+        `cannot reach the GitHub API at ${new URL(url).origin}: ${(cause as Error).message}`,
+        { hint: 'check the network and [idp] api_url', cause },
+      );
     }
     if (res.status === 401) {
-      throw new GatekitError('LOGIN_REQUIRED', 'GitHub no longer accepts the login (the token was revoked or expired)', { hint: 'run "gatekit broker login"' });
+      throw new GatekitError(
+        'LOGIN_REQUIRED',
+        'GitHub no longer accepts the login (the token was revoked or expired)',
+        { hint: 'run "gatekit broker login"' },
+      );
     }
     const limited = rateLimited(res);
     if (limited) throw limited;
     if (!res.ok) {
-      const message = await res.json().then((b) => (b as { message?: string }).message, () => undefined);
-      throw new GatekitError('IDP_ERROR', `GitHub API ${new URL(next).pathname} answered ${res.status}${message ? `: ${message}` : ''}`, {
-        hint: res.status === 403 ? 'the OAuth app may need the read:org scope, or the organisation must approve the app' : undefined,
-      });
+      const message = await res.json().then(
+        (b) => (b as { message?: string }).message,
+        () => undefined,
+      );
+      throw new GatekitError(
+        'IDP_ERROR',
+        `GitHub API ${new URL(next).pathname} answered ${res.status}${message ? `: ${message}` : ''}`,
+        {
+          hint:
+            res.status === 403
+              ? 'the OAuth app may need the read:org scope, or the organisation must approve the app'
+              : undefined,
+        },
+      );
     }
-    const body = await res.json() as unknown;
+    const body = (await res.json()) as unknown;
     if (!all) return body as T;
     items.push(...(body as unknown[]));
     next = nextPage(res.headers.get('link'), next, origin);

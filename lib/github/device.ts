@@ -2,18 +2,39 @@ import type { IdpConfig } from '../config/index.js';
 import { GatekitError } from '../errors.js';
 import type { DevicePrompt, LoginIO } from '../oidc/index.js';
 
-export interface GithubTokens { readonly access_token: string; readonly refresh_token?: string; readonly expires_in?: number; readonly scope?: string }
+export interface GithubTokens {
+  readonly access_token: string;
+  readonly refresh_token?: string;
+  readonly expires_in?: number;
+  readonly scope?: string;
+}
 
 const MAX_BACKOFF_S = 60;
 
-async function post(url: string, form: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }> {
+async function post(
+  url: string,
+  form: Record<string, string>,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   let res: Response;
   try {
-    res = await fetch(url, { method: 'POST', headers: { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'gatekit' }, body: new URLSearchParams(form), signal: AbortSignal.timeout(15_000) });
+    res = await fetch(url, {
+      method: 'POST',
+      headers: {
+        accept: 'application/json',
+        'content-type': 'application/x-www-form-urlencoded',
+        'user-agent': 'gatekit',
+      },
+      body: new URLSearchParams(form),
+      signal: AbortSignal.timeout(15_000),
+    });
   } catch (cause) {
-    throw new GatekitError('IDP_UNREACHABLE', `cannot reach GitHub at ${new URL(url).origin}: ${(cause as Error).message}`, { cause });
+    throw new GatekitError(
+      'IDP_UNREACHABLE',
+      `cannot reach GitHub at ${new URL(url).origin}: ${(cause as Error).message}`,
+      { cause },
+    );
   }
-  const body = await res.json().catch(() => ({})) as Record<string, unknown>;
+  const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
   return { status: res.status, body };
 }
 
@@ -23,14 +44,36 @@ async function post(url: string, form: Record<string, string>): Promise<{ status
  * @see https://docs.github.com/en/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps#device-flow
  */
 export async function githubDeviceLogin(idp: IdpConfig, io: LoginIO): Promise<GithubTokens> {
-  const start = await post(`${idp.issuer}/login/device/code`, { client_id: idp.client_id, scope: idp.scopes.join(' ') });
-  const code = start.body as { device_code?: string; user_code?: string; verification_uri?: string; expires_in?: number; interval?: number; error?: string; error_description?: string };
+  const start = await post(`${idp.issuer}/login/device/code`, {
+    client_id: idp.client_id,
+    scope: idp.scopes.join(' '),
+  });
+  const code = start.body as {
+    device_code?: string;
+    user_code?: string;
+    verification_uri?: string;
+    expires_in?: number;
+    interval?: number;
+    error?: string;
+    error_description?: string;
+  };
   if (start.status !== 200 || !code.device_code || !code.user_code || !code.verification_uri) {
-    throw new GatekitError('IDP_ERROR', `GitHub refused the device login: ${code.error_description ?? code.error ?? `HTTP ${start.status}`}`, {
-      hint: code.error === 'device_flow_disabled' ? 'enable "Device Flow" in the OAuth app\'s settings' : 'check [idp] client_id',
-    });
+    throw new GatekitError(
+      'IDP_ERROR',
+      `GitHub refused the device login: ${code.error_description ?? code.error ?? `HTTP ${start.status}`}`,
+      {
+        hint:
+          code.error === 'device_flow_disabled'
+            ? 'enable "Device Flow" in the OAuth app\'s settings'
+            : 'check [idp] client_id',
+      },
+    );
   }
-  const prompt: DevicePrompt = { verification_uri: code.verification_uri, user_code: code.user_code, expires_at: Math.floor(Date.now() / 1000) + (code.expires_in ?? 900) };
+  const prompt: DevicePrompt = {
+    verification_uri: code.verification_uri,
+    user_code: code.user_code,
+    expires_at: Math.floor(Date.now() / 1000) + (code.expires_in ?? 900),
+  };
   io.onDeviceCode?.(prompt);
   io.say(`To sign in with GitHub, open ${prompt.verification_uri} and enter the code ${prompt.user_code}`);
   if (io.openBrowser) await io.openBrowser(prompt.verification_uri);
@@ -40,10 +83,17 @@ export async function githubDeviceLogin(idp: IdpConfig, io: LoginIO): Promise<Gi
   let failures = 0;
   for (;;) {
     await sleep(interval * 1000, io.signal);
-    if (Date.now() / 1000 > prompt.expires_at) throw new GatekitError('LOGIN_REQUIRED', 'the device code expired before the login was approved', { hint: 'run "gatekit broker login" again' });
+    if (Date.now() / 1000 > prompt.expires_at)
+      throw new GatekitError('LOGIN_REQUIRED', 'the device code expired before the login was approved', {
+        hint: 'run "gatekit broker login" again',
+      });
     let answer;
     try {
-      answer = await post(`${idp.issuer}/login/oauth/access_token`, { client_id: idp.client_id, device_code: code.device_code, grant_type: 'urn:ietf:params:oauth:grant-type:device_code' });
+      answer = await post(`${idp.issuer}/login/oauth/access_token`, {
+        client_id: idp.client_id,
+        device_code: code.device_code,
+        grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
+      });
     } catch (err) {
       if (!(err instanceof GatekitError) || err.code !== 'IDP_UNREACHABLE') throw err;
       failures += 1;
@@ -51,31 +101,66 @@ export async function githubDeviceLogin(idp: IdpConfig, io: LoginIO): Promise<Gi
       continue;
     }
     failures = 0;
-    const body = answer.body as unknown as GithubTokens & { error?: string; error_description?: string; interval?: number };
+    const body = answer.body as unknown as GithubTokens & {
+      error?: string;
+      error_description?: string;
+      interval?: number;
+    };
     if (body.access_token) return body;
     switch (body.error) {
-      case 'authorization_pending': continue;
-      case 'slow_down': interval = body.interval ?? interval + 5; continue;
-      case 'expired_token': throw new GatekitError('LOGIN_REQUIRED', 'the device code expired before the login was approved', { hint: 'run "gatekit broker login" again' });
-      case 'access_denied': throw new GatekitError('LOGIN_REQUIRED', 'the login was denied at GitHub', { hint: 'run "gatekit broker login" again' });
-      default: throw new GatekitError('IDP_ERROR', `GitHub device login failed: ${body.error_description ?? body.error ?? `HTTP ${answer.status}`}`);
+      case 'authorization_pending':
+        continue;
+      case 'slow_down':
+        interval = body.interval ?? interval + 5;
+        continue;
+      case 'expired_token':
+        throw new GatekitError('LOGIN_REQUIRED', 'the device code expired before the login was approved', {
+          hint: 'run "gatekit broker login" again',
+        });
+      case 'access_denied':
+        throw new GatekitError('LOGIN_REQUIRED', 'the login was denied at GitHub', {
+          hint: 'run "gatekit broker login" again',
+        });
+      default:
+        throw new GatekitError(
+          'IDP_ERROR',
+          `GitHub device login failed: ${body.error_description ?? body.error ?? `HTTP ${answer.status}`}`,
+        );
     }
   }
 }
 
 /** Renews an expiring GitHub App user token with its refresh token. */
 export async function githubRefresh(idp: IdpConfig, refreshToken: string): Promise<GithubTokens> {
-  const answer = await post(`${idp.issuer}/login/oauth/access_token`, { client_id: idp.client_id, grant_type: 'refresh_token', refresh_token: refreshToken, ...(idp.client_secret ? { client_secret: idp.client_secret } : {}) });
+  const answer = await post(`${idp.issuer}/login/oauth/access_token`, {
+    client_id: idp.client_id,
+    grant_type: 'refresh_token',
+    refresh_token: refreshToken,
+    ...(idp.client_secret ? { client_secret: idp.client_secret } : {}),
+  });
   const body = answer.body as unknown as GithubTokens & { error?: string; error_description?: string };
   if (body.access_token) return body;
-  if (body.error === 'bad_refresh_token' || body.error === 'invalid_grant') throw new GatekitError('LOGIN_REQUIRED', 'GitHub no longer accepts the login (refresh token revoked or expired)', { hint: 'run "gatekit broker login"' });
-  throw new GatekitError('IDP_ERROR', `GitHub refresh failed: ${body.error_description ?? body.error ?? `HTTP ${answer.status}`}`);
+  if (body.error === 'bad_refresh_token' || body.error === 'invalid_grant')
+    throw new GatekitError('LOGIN_REQUIRED', 'GitHub no longer accepts the login (refresh token revoked or expired)', {
+      hint: 'run "gatekit broker login"',
+    });
+  throw new GatekitError(
+    'IDP_ERROR',
+    `GitHub refresh failed: ${body.error_description ?? body.error ?? `HTTP ${answer.status}`}`,
+  );
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(new GatekitError('INTERRUPTED', 'login interrupted'));
     const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => { clearTimeout(timer); reject(new GatekitError('INTERRUPTED', 'login interrupted')) }, { once: true });
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(new GatekitError('INTERRUPTED', 'login interrupted'));
+      },
+      { once: true },
+    );
   });
 }

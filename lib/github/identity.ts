@@ -4,10 +4,23 @@ import type { IdpSession } from '../oidc/index.js';
 import { apiBase, githubGet } from './api.js';
 import type { GithubTokens } from './device.js';
 
-interface GithubUser { readonly login: string; readonly id: number; readonly name?: string | null }
-interface GithubEmail { readonly email: string; readonly primary: boolean; readonly verified: boolean }
-interface GithubOrg { readonly login: string }
-interface GithubTeam { readonly slug: string; readonly organization: { readonly login: string } }
+interface GithubUser {
+  readonly login: string;
+  readonly id: number;
+  readonly name?: string | null;
+}
+interface GithubEmail {
+  readonly email: string;
+  readonly primary: boolean;
+  readonly verified: boolean;
+}
+interface GithubOrg {
+  readonly login: string;
+}
+interface GithubTeam {
+  readonly slug: string;
+  readonly organization: { readonly login: string };
+}
 
 /**
  * Who the token belongs to, from the API rather than any token claims: /user (login, numeric id →
@@ -26,11 +39,19 @@ export async function githubIdentity(idp: IdpConfig, tokens: GithubTokens, authT
   if (idp.user_claim === 'email') {
     const emails = await githubGet<GithubEmail[]>(`${api}/user/emails`, token, true);
     email = emails.find((e) => e.primary && e.verified)?.email;
-    if (!email) throw new GatekitError('IDP_ERROR', `GitHub user ${user.login} has no verified primary email`, { hint: 'verify it at GitHub, or set [idp] user_claim = "login"' });
+    if (!email)
+      throw new GatekitError('IDP_ERROR', `GitHub user ${user.login} has no verified primary email`, {
+        hint: 'verify it at GitHub, or set [idp] user_claim = "login"',
+      });
   }
   const groups = [...new Set([...orgs.map((o) => o.login), ...teams.map((t) => `${t.organization.login}/${t.slug}`)])];
   return {
-    identity: { user: email ?? user.login, sub: String(user.id), groups, auth_time: authTime ?? Math.floor(Date.now() / 1000) },
+    identity: {
+      user: email ?? user.login,
+      sub: String(user.id),
+      groups,
+      auth_time: authTime ?? Math.floor(Date.now() / 1000),
+    },
     claims: { login: user.login, id: user.id, ...(user.name ? { name: user.name } : {}), ...(email ? { email } : {}) },
     access_token: token,
     refresh_token: tokens.refresh_token,

@@ -15,7 +15,14 @@ export async function githubLogin(idp: IdpConfig, io: LoginIO): Promise<IdpSessi
  * without one the stored token is re-checked at the API, so a revoked token or a changed team
  * shows at once (LOGIN_REQUIRED when GitHub refuses it).
  */
-export async function githubRenew(idp: IdpConfig, stored: { access_token?: string | undefined; refresh_token?: string | undefined; identity: { auth_time?: number | undefined } }): Promise<IdpSession> {
+export async function githubRenew(
+  idp: IdpConfig,
+  stored: {
+    access_token?: string | undefined;
+    refresh_token?: string | undefined;
+    identity: { auth_time?: number | undefined };
+  },
+): Promise<IdpSession> {
   const tokens = stored.refresh_token
     ? await githubRefresh(idp, stored.refresh_token)
     : { access_token: stored.access_token ?? '' };

@@ -14,9 +14,13 @@ export function browserOpener(env: NodeJS.ProcessEnv = process.env): ((url: stri
   else if (env['DISPLAY'] || env['WAYLAND_DISPLAY']) command = ['xdg-open'];
   if (!command) return undefined;
   const [file, ...args] = command as [string, ...string[]];
-  return (url) => new Promise((resolve) => {
-    const child = spawn(file, [...args, url], { stdio: 'ignore', detached: true });
-    child.on('error', () => resolve());
-    child.on('spawn', () => { child.unref(); resolve() });
-  });
+  return (url) =>
+    new Promise((resolve) => {
+      const child = spawn(file, [...args, url], { stdio: 'ignore', detached: true });
+      child.on('error', () => resolve());
+      child.on('spawn', () => {
+        child.unref();
+        resolve();
+      });
+    });
 }

@@ -38,17 +38,26 @@ export function idpError(err: unknown, context: string): GatekitError {
   if (err instanceof client.ResponseBodyError) {
     const detail = err.error_description ? `${err.error}: ${err.error_description}` : err.error;
     if (err.error === 'invalid_grant') {
-      return new GatekitError('LOGIN_REQUIRED', `${context}: the identity provider ended the session (${detail})`,
-        { hint: 'run "gatekit broker login"', cause: err });
+      return new GatekitError('LOGIN_REQUIRED', `${context}: the identity provider ended the session (${detail})`, {
+        hint: 'run "gatekit broker login"',
+        cause: err,
+      });
     }
     return new GatekitError('IDP_ERROR', `${context}: the identity provider answered ${detail}`, { cause: err });
   }
   if (err instanceof client.AuthorizationResponseError) {
-    return new GatekitError('IDP_ERROR', `${context}: ${err.error}${err.error_description ? `: ${err.error_description}` : ''}`, { cause: err });
+    return new GatekitError(
+      'IDP_ERROR',
+      `${context}: ${err.error}${err.error_description ? `: ${err.error_description}` : ''}`,
+      { cause: err },
+    );
   }
   if (isNetworkError(err)) {
-    return new GatekitError('IDP_UNREACHABLE', `${context}: the identity provider is unreachable (${networkReason(err)})`,
-      { hint: 'check your network and [idp] issuer, then try again', cause: err });
+    return new GatekitError(
+      'IDP_UNREACHABLE',
+      `${context}: the identity provider is unreachable (${networkReason(err)})`,
+      { hint: 'check your network and [idp] issuer, then try again', cause: err },
+    );
   }
   const message = err instanceof Error ? err.message : String(err);
   return new GatekitError('IDP_ERROR', `${context}: ${message}`, { cause: err });

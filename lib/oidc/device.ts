@@ -9,10 +9,14 @@ const MAX_BACKOFF_S = 60;
 
 /** Asks the provider for a device code; the person completes the login elsewhere. */
 export async function startDeviceLogin(
-  config: OidcConfiguration, idp: IdpConfig, reauthenticate = false,
+  config: OidcConfiguration,
+  idp: IdpConfig,
+  reauthenticate = false,
 ): Promise<client.DeviceAuthorizationResponse> {
   if (!config.serverMetadata().device_authorization_endpoint) {
-    throw new GatekitError('IDP_ERROR', `${idp.issuer} does not offer the device authorization grant`, { hint: 'use --flow pkce' });
+    throw new GatekitError('IDP_ERROR', `${idp.issuer} does not offer the device authorization grant`, {
+      hint: 'use --flow pkce',
+    });
   }
   try {
     // max_age=0 (OIDC Core §3.1.2.1) makes the provider authenticate the person again; the device
@@ -39,7 +43,10 @@ function devicePrompt(response: client.DeviceAuthorizationResponse): DevicePromp
  * @see https://www.rfc-editor.org/rfc/rfc8628#section-3.5
  */
 async function finishDeviceLogin(
-  config: OidcConfiguration, idp: IdpConfig, response: client.DeviceAuthorizationResponse, signal?: AbortSignal,
+  config: OidcConfiguration,
+  idp: IdpConfig,
+  response: client.DeviceAuthorizationResponse,
+  signal?: AbortSignal,
 ): Promise<IdpSession> {
   const expiry = AbortSignal.timeout(response.expires_in * 1000);
   const stop = signal ? AbortSignal.any([signal, expiry]) : expiry;
@@ -47,16 +54,27 @@ async function finishDeviceLogin(
   let failures = 0;
   for (;;) {
     try {
-      const tokens = await client.pollDeviceAuthorizationGrant(config, { ...response, interval }, undefined, { signal: stop });
+      const tokens = await client.pollDeviceAuthorizationGrant(config, { ...response, interval }, undefined, {
+        signal: stop,
+      });
       return await sessionFromTokens(config, idp, tokens);
     } catch (err) {
-      if (expiry.aborted) throw new GatekitError('LOGIN_REQUIRED', 'the device code expired before the login was approved', { hint: 'run "gatekit broker login" again' });
+      if (expiry.aborted)
+        throw new GatekitError('LOGIN_REQUIRED', 'the device code expired before the login was approved', {
+          hint: 'run "gatekit broker login" again',
+        });
       if (signal?.aborted) throw new GatekitError('INTERRUPTED', 'login interrupted');
       if (err instanceof client.ResponseBodyError && err.error === 'access_denied') {
-        throw new GatekitError('LOGIN_REQUIRED', 'the login was denied at the identity provider', { hint: 'run "gatekit broker login" again', cause: err });
+        throw new GatekitError('LOGIN_REQUIRED', 'the login was denied at the identity provider', {
+          hint: 'run "gatekit broker login" again',
+          cause: err,
+        });
       }
       if (err instanceof client.ResponseBodyError && err.error === 'expired_token') {
-        throw new GatekitError('LOGIN_REQUIRED', 'the device code expired before the login was approved', { hint: 'run "gatekit broker login" again', cause: err });
+        throw new GatekitError('LOGIN_REQUIRED', 'the device code expired before the login was approved', {
+          hint: 'run "gatekit broker login" again',
+          cause: err,
+        });
       }
       if (!isNetworkError(err)) throw idpError(err, 'device login failed');
       failures += 1;

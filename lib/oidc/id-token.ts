@@ -1,9 +1,10 @@
 import { decodeProtectedHeader } from 'jose';
 import { GatekitError } from '../errors.js';
 
-const refused = (message: string) => new GatekitError('IDP_ERROR', message, {
-  hint: 'the identity provider answered with a token Gatekit must not use as an ID token; tell its administrator',
-});
+const refused = (message: string) =>
+  new GatekitError('IDP_ERROR', message, {
+    hint: 'the identity provider answered with a token Gatekit must not use as an ID token; tell its administrator',
+  });
 
 /**
  * The ID-token checks of OpenID Connect Core §3.1.3.7 that openid-client leaves to us, run on an
@@ -18,7 +19,11 @@ const refused = (message: string) => new GatekitError('IDP_ERROR', message, {
  */
 export function checkIdToken(idToken: string, claims: Readonly<Record<string, unknown>>, clientId: string): void {
   let typ: unknown;
-  try { typ = decodeProtectedHeader(idToken).typ } catch { throw refused('the ID token has an unreadable header') }
+  try {
+    typ = decodeProtectedHeader(idToken).typ;
+  } catch {
+    throw refused('the ID token has an unreadable header');
+  }
   const type = typeof typ === 'string' ? typ.toLowerCase().replace(/^application\//, '') : '';
   if (type === 'logout+jwt' || claims['events'] !== undefined) {
     throw refused('the identity provider sent a logout token where an ID token belongs');

@@ -11,9 +11,15 @@ const LOGIN_TIMEOUT_MS = 5 * 60_000;
 
 function page(res: ServerResponse, status: number, title: string, text: string): void {
   const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-  res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' });
-  res.end(`<!doctype html><meta charset="utf-8"><title>${esc(title)}</title>` +
-    `<body style="font:16px system-ui;margin:4em auto;max-width:32em"><h1>${esc(title)}</h1><p>${esc(text)}</p></body>`);
+  res.writeHead(status, {
+    'content-type': 'text/html; charset=utf-8',
+    'cache-control': 'no-store',
+    'referrer-policy': 'no-referrer',
+  });
+  res.end(
+    `<!doctype html><meta charset="utf-8"><title>${esc(title)}</title>` +
+      `<body style="font:16px system-ui;margin:4em auto;max-width:32em"><h1>${esc(title)}</h1><p>${esc(text)}</p></body>`,
+  );
 }
 
 /**
@@ -31,27 +37,52 @@ export async function pkceLogin(config: OidcConfiguration, idp: IdpConfig, io: L
   const nonce = client.randomNonce();
 
   let settle!: { resolve: (u: URL) => void; reject: (e: unknown) => void };
-  const callback = new Promise<URL>((resolve, reject) => { settle = { resolve, reject } });
+  const callback = new Promise<URL>((resolve, reject) => {
+    settle = { resolve, reject };
+  });
   let redirectUri = '';
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', redirectUri);
-    if (req.method !== 'GET' || url.pathname !== callbackPath) return page(res, 404, 'Not found', 'This is Gatekit’s login callback.');
-    if (url.searchParams.get('state') !== state) return page(res, 400, 'Login failed', 'This response does not belong to the login in progress.');
+    if (req.method !== 'GET' || url.pathname !== callbackPath)
+      return page(res, 404, 'Not found', 'This is Gatekit’s login callback.');
+    if (url.searchParams.get('state') !== state)
+      return page(res, 400, 'Login failed', 'This response does not belong to the login in progress.');
     settle.resolve(url);
     const failed = url.searchParams.has('error');
-    page(res, failed ? 400 : 200, failed ? 'Login failed' : 'Signed in to Gatekit',
-      failed ? `The identity provider said: ${url.searchParams.get('error')}. Return to your terminal.` : 'You can close this tab and return to your terminal.');
+    page(
+      res,
+      failed ? 400 : 200,
+      failed ? 'Login failed' : 'Signed in to Gatekit',
+      failed
+        ? `The identity provider said: ${url.searchParams.get('error')}. Return to your terminal.`
+        : 'You can close this tab and return to your terminal.',
+    );
   });
   // Listen where the redirect URI points: a fixed http://[::1]:PORT/… is served on ::1 (RFC 8252 §7.3).
   const host = fixed ? fixed.hostname.replace(/^\[|\]$/g, '') : '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => reject(new GatekitError('USAGE',
-      `cannot listen for the login callback on ${fixed?.host ?? host}: ${(err as NodeJS.ErrnoException).code}`, { cause: err })));
+    server.once('error', (err) =>
+      reject(
+        new GatekitError(
+          'USAGE',
+          `cannot listen for the login callback on ${fixed?.host ?? host}: ${(err as NodeJS.ErrnoException).code}`,
+          { cause: err },
+        ),
+      ),
+    );
     server.listen(fixed ? Number(fixed.port || 80) : 0, host, resolve);
   });
   redirectUri = fixed ? fixed.href : `http://127.0.0.1:${(server.address() as AddressInfo).port}${callbackPath}`;
 
-  const timer = setTimeout(() => settle.reject(new GatekitError('LOGIN_REQUIRED', 'no answer from the browser within 5 minutes', { hint: 'run "gatekit broker login" again, or use --flow device' })), LOGIN_TIMEOUT_MS);
+  const timer = setTimeout(
+    () =>
+      settle.reject(
+        new GatekitError('LOGIN_REQUIRED', 'no answer from the browser within 5 minutes', {
+          hint: 'run "gatekit broker login" again, or use --flow device',
+        }),
+      ),
+    LOGIN_TIMEOUT_MS,
+  );
   const onAbort = () => settle.reject(new GatekitError('INTERRUPTED', 'login interrupted'));
   io.signal?.addEventListener('abort', onAbort, { once: true });
   try {
@@ -70,7 +101,10 @@ export async function pkceLogin(config: OidcConfiguration, idp: IdpConfig, io: L
     const returned = await callback;
     try {
       const tokens = await client.authorizationCodeGrant(config, returned, {
-        pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true,
+        pkceCodeVerifier: verifier,
+        expectedState: state,
+        expectedNonce: nonce,
+        idTokenExpected: true,
       });
       return await sessionFromTokens(config, idp, tokens);
     } catch (err) {

@@ -10,15 +10,23 @@ import { sessionFromTokens, type IdpSession } from './identity.js';
  * rotates refresh tokens gets the new one stored. `invalid_grant` means the session is over:
  * LOGIN_REQUIRED. A different `sub` than the login's is refused.
  */
-export async function refreshIdpSession(config: OidcConfiguration, idp: IdpConfig, session: IdpSession): Promise<IdpSession> {
+export async function refreshIdpSession(
+  config: OidcConfiguration,
+  idp: IdpConfig,
+  session: IdpSession,
+): Promise<IdpSession> {
   if (!session.refresh_token) {
-    throw new GatekitError('LOGIN_REQUIRED', 'the identity provider gave no refresh token, and the login has expired', { hint: 'run "gatekit broker login"' });
+    throw new GatekitError('LOGIN_REQUIRED', 'the identity provider gave no refresh token, and the login has expired', {
+      hint: 'run "gatekit broker login"',
+    });
   }
   try {
     const tokens = await client.refreshTokenGrant(config, session.refresh_token);
     const next = await sessionFromTokens(config, idp, tokens, session);
     if (next.identity.sub !== session.identity.sub) {
-      throw new GatekitError('LOGIN_REQUIRED', 'the identity provider returned a different subject on refresh', { hint: 'run "gatekit broker login"' });
+      throw new GatekitError('LOGIN_REQUIRED', 'the identity provider returned a different subject on refresh', {
+        hint: 'run "gatekit broker login"',
+      });
     }
     return next;
   } catch (err) {
@@ -36,7 +44,9 @@ export async function revokeIdpSession(config: OidcConfiguration, session: IdpSe
   const token = session.refresh_token ?? session.access_token;
   if (!token) return false;
   try {
-    await client.tokenRevocation(config, token, { token_type_hint: session.refresh_token ? 'refresh_token' : 'access_token' });
+    await client.tokenRevocation(config, token, {
+      token_type_hint: session.refresh_token ? 'refresh_token' : 'access_token',
+    });
     return true;
   } catch (err) {
     throw idpError(err, 'revoking the login failed');

@@ -11,7 +11,11 @@ export interface TokenIdentity {
 }
 
 export type Authorization =
-  | { readonly allowed: true; readonly decision: Extract<Decision, { allowed: true }>; readonly tools: readonly string[] }
+  | {
+      readonly allowed: true;
+      readonly decision: Extract<Decision, { allowed: true }>;
+      readonly tools: readonly string[];
+    }
   | { readonly allowed: false; readonly reason: string; readonly revoked: boolean };
 
 /**
@@ -19,10 +23,18 @@ export type Authorization =
  * and not issued before a per-user not-before time ([daemon.not_before], keyed by user or sub).
  * Run on every request, so a config reload takes effect at once.
  */
-export function authorize(identity: TokenIdentity, server: ServerConfig, notBefore: ReadonlyMap<string, number>): Authorization {
+export function authorize(
+  identity: TokenIdentity,
+  server: ServerConfig,
+  notBefore: ReadonlyMap<string, number>,
+): Authorization {
   const nbf = notBefore.get(identity.user) ?? notBefore.get(identity.sub);
   if (nbf !== undefined && identity.iat < nbf) {
-    return { allowed: false, reason: `tokens of ${identity.user} issued before ${new Date(nbf * 1000).toISOString()} are revoked`, revoked: true };
+    return {
+      allowed: false,
+      reason: `tokens of ${identity.user} issued before ${new Date(nbf * 1000).toISOString()} are revoked`,
+      revoked: true,
+    };
   }
   const decision = evaluate(identity, server);
   if (!decision.allowed) return { allowed: false, reason: decision.reason, revoked: false };

@@ -2,10 +2,18 @@ import type { ServerConfig } from '../config/index.js';
 import { matchesAny, MAX_TOOL_NAME_LENGTH } from './glob.js';
 
 /** Who is asking, as far as policy cares. */
-export interface Principal { readonly user: string; readonly groups: readonly string[] }
+export interface Principal {
+  readonly user: string;
+  readonly groups: readonly string[];
+}
 
 export type Decision =
-  | { readonly allowed: true; readonly rule: string; readonly allow: readonly string[]; readonly deny: readonly string[] }
+  | {
+      readonly allowed: true;
+      readonly rule: string;
+      readonly allow: readonly string[];
+      readonly deny: readonly string[];
+    }
   | { readonly allowed: false; readonly reason: string };
 
 const SCOPE_PREFIX = 'tools:';
@@ -22,7 +30,8 @@ export function evaluate(principal: Principal, server: ServerConfig): Decision {
     const groups = principal.groups.length ? `groups [${principal.groups.join(', ')}]` : 'no groups';
     return {
       allowed: false,
-      reason: `${principal.user} (${groups}) is not in servers.${server.name}.allow_users [${server.allow_users.join(', ')}] ` +
+      reason:
+        `${principal.user} (${groups}) is not in servers.${server.name}.allow_users [${server.allow_users.join(', ')}] ` +
         `and none of their groups is in servers.${server.name}.allow_groups [${server.allow_groups.join(', ')}]`,
     };
   }
@@ -34,7 +43,12 @@ export function evaluate(principal: Principal, server: ServerConfig): Decision {
       deny.push(...grant.tools.deny.filter((p) => !deny.includes(p)));
     }
   }
-  return { allowed: true, rule: byUser ? `servers.${server.name}.allow_users` : `servers.${server.name}.allow_groups (${group})`, allow, deny };
+  return {
+    allowed: true,
+    rule: byUser ? `servers.${server.name}.allow_users` : `servers.${server.name}.allow_groups (${group})`,
+    allow,
+    deny,
+  };
 }
 
 /** The token `scope` for an admitted person: one `tools:<glob>` per allowed pattern. */
@@ -45,7 +59,10 @@ export function scopeFor(decision: Extract<Decision, { allowed: true }>): string
 /** The tool patterns a token's scope grants. */
 export function toolPatternsOf(scope: string | undefined): string[] {
   if (!scope) return [];
-  return scope.split(' ').filter((s) => s.startsWith(SCOPE_PREFIX)).map((s) => s.slice(SCOPE_PREFIX.length));
+  return scope
+    .split(' ')
+    .filter((s) => s.startsWith(SCOPE_PREFIX))
+    .map((s) => s.slice(SCOPE_PREFIX.length));
 }
 
 /**
@@ -53,7 +70,11 @@ export function toolPatternsOf(scope: string | undefined): string[] {
  * and does not deny it: a token never outlives a policy change. A name longer than
  * MAX_TOOL_NAME_LENGTH is never allowed, so no name can make matching expensive.
  */
-export function isToolAllowed(tool: string, tokenPatterns: readonly string[], decision: Extract<Decision, { allowed: true }>): boolean {
+export function isToolAllowed(
+  tool: string,
+  tokenPatterns: readonly string[],
+  decision: Extract<Decision, { allowed: true }>,
+): boolean {
   if (tool.length > MAX_TOOL_NAME_LENGTH) return false;
   return matchesAny(tokenPatterns, tool) && matchesAny(decision.allow, tool) && !matchesAny(decision.deny, tool);
 }

@@ -54,7 +54,10 @@ export function globMatch(pattern: string, name: string): boolean {
     if (segment === '') continue;
     let found = -1;
     for (let start = at; start + segment.length <= end; start++) {
-      if (segmentAt(segment, name, start)) { found = start; break }
+      if (segmentAt(segment, name, start)) {
+        found = start;
+        break;
+      }
     }
     if (found < 0) return false;
     at = found + segment.length;

@@ -3,7 +3,15 @@ import { dirname, extname } from 'node:path';
 import type { Config, TlsFiles } from '../config/index.js';
 import { GatekitError } from '../errors.js';
 import { ensurePrivateDir, writeFileAtomic } from '../files.js';
-import { certificateInfo, createCa, issueLeaf, loadCa, type CertificateInfo, type LeafKind, type PemFiles } from './x509.js';
+import {
+  certificateInfo,
+  createCa,
+  issueLeaf,
+  loadCa,
+  type CertificateInfo,
+  type LeafKind,
+  type PemFiles,
+} from './x509.js';
 
 export { certificateInfo } from './x509.js';
 export type { CertificateInfo, PemFiles } from './x509.js';
@@ -13,7 +21,10 @@ const CLIENT_CN = 'gatekit-client';
 const DAEMON_CN = 'gatekit-daemon';
 
 /** What `ensureLocalCa` wrote and what it found and left alone (absolute paths). */
-export interface SetupFiles { readonly created: string[]; readonly kept: string[] }
+export interface SetupFiles {
+  readonly created: string[];
+  readonly kept: string[];
+}
 
 /**
  * Where a CA is read from: the CA certificate's path (its key beside it, `ca.pem` → `ca.key`), a
@@ -34,7 +45,11 @@ function caFiles(source: CaSource): PemFiles {
   return source;
 }
 
-interface Leaf { readonly files: TlsFiles; readonly kind: LeafKind; readonly cn: string }
+interface Leaf {
+  readonly files: TlsFiles;
+  readonly kind: LeafKind;
+  readonly cn: string;
+}
 
 const RECREATE = 'run "gatekit init --force" to create a new local CA with new daemon and client certificates';
 
@@ -77,14 +92,21 @@ export async function ensureLocalCa(config: Config, options: { force: boolean })
     const clash = writes.find((f) => existsSync(f));
     if (clash) {
       const leaf = toIssue.find((l) => l.files.cert === clash || l.files.key === clash);
-      const why = isNewCa ? `the CA certificate ${ca.cert} is missing, and a new CA would replace it`
-        : leaf ? `${leaf.files.cert === clash ? leaf.files.key : leaf.files.cert} is missing, and a new pair would replace it`
+      const why = isNewCa
+        ? `the CA certificate ${ca.cert} is missing, and a new CA would replace it`
+        : leaf
+          ? `${leaf.files.cert === clash ? leaf.files.key : leaf.files.cert} is missing, and a new pair would replace it`
           : 'a new file would replace it';
-      throw new GatekitError('FILE_EXISTS', `${clash} exists but ${why}`, { hint: `restore the missing file, or ${RECREATE}` });
+      throw new GatekitError('FILE_EXISTS', `${clash} exists but ${why}`, {
+        hint: `restore the missing file, or ${RECREATE}`,
+      });
     }
     if (!isNewCa && toIssue.length > 0 && !existsSync(ca.key)) {
-      throw new GatekitError('KEY_INVALID', `cannot issue ${toIssue[0]!.files.cert}: the local CA's private key ${ca.key} is missing`,
-        { hint: `put the key of ${ca.cert} there, or ${RECREATE}` });
+      throw new GatekitError(
+        'KEY_INVALID',
+        `cannot issue ${toIssue[0]!.files.cert}: the local CA's private key ${ca.key} is missing`,
+        { hint: `put the key of ${ca.cert} there, or ${RECREATE}` },
+      );
     }
   }
 
@@ -107,7 +129,11 @@ export async function ensureLocalCa(config: Config, options: { force: boolean })
  *
  * @see https://www.rfc-editor.org/rfc/rfc8705#section-3.1 (x5t#S256, the returned `thumbprint`)
  */
-export async function issueClientCertificate(ca: CaSource, out: PemFiles, cn: string = CLIENT_CN): Promise<CertificateInfo> {
+export async function issueClientCertificate(
+  ca: CaSource,
+  out: PemFiles,
+  cn: string = CLIENT_CN,
+): Promise<CertificateInfo> {
   if (typeof cn !== 'string' || cn === '') throw new TypeError('issueClientCertificate: cn must be a non-empty string');
   await issueLeaf(await loadCa(caFiles(ca)), out, 'client', cn);
   return certificateInfo(out.cert);

@@ -5,7 +5,10 @@ import type { Config } from '../config/index.js';
 import { createKeys } from '../token/index.js';
 import { ensureLocalCa } from './ca.js';
 
-export interface InitResult { readonly created: readonly string[]; readonly kept: readonly string[] }
+export interface InitResult {
+  readonly created: readonly string[];
+  readonly kept: readonly string[];
+}
 
 export function keyFiles(config: Config): { signingKey: string; jwks: string } {
   const signingKey = config.broker.signing_key ?? join(config.dir, 'keys', 'broker.jwk');
@@ -21,7 +24,7 @@ export function keyFiles(config: Config): { signingKey: string; jwks: string } {
  */
 export async function initialize(config: Config, options: { force: boolean }): Promise<InitResult> {
   const files = keyFiles(config);
-  const created = [...await createKeys(files, options.force)];
+  const created = [...(await createKeys(files, options.force))];
   const kept = created.length ? [] : [files.signingKey, files.jwks].filter(existsSync);
   const auditKey = config.daemon.audit_key;
   (createAuditKey(auditKey, options.force) ? created : kept).push(auditKey);

@@ -10,7 +10,10 @@ type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
 
 /** A certificate and its private key, as two PEM files. */
-export interface PemFiles { readonly cert: string; readonly key: string }
+export interface PemFiles {
+  readonly cert: string;
+  readonly key: string;
+}
 
 /** What `gatekit doctor` shows of a certificate. */
 export interface CertificateInfo {
@@ -22,7 +25,10 @@ export interface CertificateInfo {
   readonly thumbprint: string;
 }
 
-export interface Ca { readonly cert: X509.X509Certificate; readonly key: CryptoKey }
+export interface Ca {
+  readonly cert: X509.X509Certificate;
+  readonly key: CryptoKey;
+}
 
 export type LeafKind = 'server' | 'client';
 
@@ -101,8 +107,11 @@ export async function loadCa(files: PemFiles): Promise<Ca> {
     const key = await webcrypto.subtle.importKey('pkcs8', der, ALG, false, ['sign']);
     return { cert, key };
   } catch (cause) {
-    throw new GatekitError('KEY_INVALID', `cannot use the local CA ${files.cert} with key ${files.key}: ${(cause as Error).message}`,
-      { hint: 'run "gatekit init --force" to create a new local CA and certificates', cause });
+    throw new GatekitError(
+      'KEY_INVALID',
+      `cannot use the local CA ${files.cert} with key ${files.key}: ${(cause as Error).message}`,
+      { hint: 'run "gatekit init --force" to create a new local CA and certificates', cause },
+    );
   }
 }
 
@@ -126,12 +135,22 @@ export async function issueLeaf(ca: Ca, out: PemFiles, kind: LeafKind, cn: strin
     extensions: [
       new x.BasicConstraintsExtension(false, undefined, true),
       new x.KeyUsagesExtension(x.KeyUsageFlags.digitalSignature, true),
-      new x.ExtendedKeyUsageExtension([kind === 'server' ? x.ExtendedKeyUsage.serverAuth : x.ExtendedKeyUsage.clientAuth]),
-      ...(kind === 'server' ? [new x.SubjectAlternativeNameExtension([
-        { type: 'ip', value: '127.0.0.1' }, { type: 'ip', value: '::1' }, { type: 'dns', value: 'localhost' },
-      ])] : []),
+      new x.ExtendedKeyUsageExtension([
+        kind === 'server' ? x.ExtendedKeyUsage.serverAuth : x.ExtendedKeyUsage.clientAuth,
+      ]),
+      ...(kind === 'server'
+        ? [
+            new x.SubjectAlternativeNameExtension([
+              { type: 'ip', value: '127.0.0.1' },
+              { type: 'ip', value: '::1' },
+              { type: 'dns', value: 'localhost' },
+            ]),
+          ]
+        : []),
       await x.SubjectKeyIdentifierExtension.create(keys.publicKey),
-      caKeyId ? new x.AuthorityKeyIdentifierExtension(caKeyId) : await x.AuthorityKeyIdentifierExtension.create(ca.cert.publicKey),
+      caKeyId
+        ? new x.AuthorityKeyIdentifierExtension(caKeyId)
+        : await x.AuthorityKeyIdentifierExtension.create(ca.cert.publicKey),
     ],
   });
   await writePair(out, cert, keys.privateKey);

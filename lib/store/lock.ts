@@ -4,14 +4,25 @@ import { GatekitError } from '../errors.js';
 
 const POLL_MS = 25;
 const held = new Map<string, string>();
-process.on('exit', () => { for (const [path, text] of held) releaseIfOurs(path, text) });
+process.on('exit', () => {
+  for (const [path, text] of held) releaseIfOurs(path, text);
+});
 
 function isAlive(pid: number): boolean {
-  try { process.kill(pid, 0); return true } catch (err) { return (err as NodeJS.ErrnoException).code === 'EPERM' }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function readText(path: string): string | undefined {
-  try { return readFileSync(path, 'utf8') } catch { return undefined }
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 function releaseIfOurs(path: string, text: string): void {
@@ -40,9 +51,17 @@ function tryCreate(path: string, text: string): boolean {
 /** Removes a lock whose owner died, without removing one a faster process just took over. */
 function takeOverStale(path: string, seen: string): void {
   const aside = `${path}.${randomBytes(6).toString('hex')}.stale`;
-  try { renameSync(path, aside) } catch { return }
+  try {
+    renameSync(path, aside);
+  } catch {
+    return;
+  }
   if (readText(aside) !== seen) {
-    try { linkSync(aside, path) } catch { /* someone holds it anew; they win */ }
+    try {
+      linkSync(aside, path);
+    } catch {
+      /* someone holds it anew; they win */
+    }
   }
   rmSync(aside, { force: true });
 }
@@ -81,12 +100,17 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
       takeOverStale(path, owner);
       continue;
     }
-    if (!warned) { warned = true; options.onWait?.() }
-    if (options.signal?.aborted) throw new GatekitError('INTERRUPTED', 'interrupted while waiting for another gatekit login');
+    if (!warned) {
+      warned = true;
+      options.onWait?.();
+    }
+    if (options.signal?.aborted)
+      throw new GatekitError('INTERRUPTED', 'interrupted while waiting for another gatekit login');
     options.onPoll?.();
     if (Date.now() >= deadline) {
-      throw new GatekitError('LOGIN_REQUIRED', 'a login is in progress elsewhere (another process holds its lock)',
-        { hint: 'finish that login (or end that process), then run this again' });
+      throw new GatekitError('LOGIN_REQUIRED', 'a login is in progress elsewhere (another process holds its lock)', {
+        hint: 'finish that login (or end that process), then run this again',
+      });
     }
     await new Promise((r) => setTimeout(r, POLL_MS));
   }

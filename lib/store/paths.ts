@@ -15,5 +15,9 @@ export function shortHash(...parts: string[]): string {
 
 /** A config file's real path (symlinks resolved): the identity login state is bound to. */
 export function configRealPath(file: string): string {
-  try { return realpathSync(file) } catch { return resolve(file) }
+  try {
+    return realpathSync(file);
+  } catch {
+    return resolve(file);
+  }
 }

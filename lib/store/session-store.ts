@@ -67,16 +67,23 @@ export class SessionStore {
     this.dir = stateDir(env);
     const untrusted = untrustedReason(this.dir, 'owned');
     if (untrusted) {
-      throw new GatekitError('CONFIG_INVALID', `refusing the login state directory: ${untrusted}`,
-        { hint: `use a private directory (GATEKIT_HOME), or: chown $USER ${this.dir} && chmod 700 ${this.dir}` });
+      throw new GatekitError('CONFIG_INVALID', `refusing the login state directory: ${untrusted}`, {
+        hint: `use a private directory (GATEKIT_HOME), or: chown $USER ${this.dir} && chmod 700 ${this.dir}`,
+      });
     }
     this.configFile = configRealPath(configFile);
     this.#key = shortHash(idpIssuer, clientId, this.configFile);
   }
 
-  get sessionFile(): string { return join(this.dir, `${this.#key}.session.json`) }
-  get lockFile(): string { return join(this.dir, `${this.#key}.lock`) }
-  get pendingDeviceFile(): string { return join(this.dir, `${this.#key}.device.json`) }
+  get sessionFile(): string {
+    return join(this.dir, `${this.#key}.session.json`);
+  }
+  get lockFile(): string {
+    return join(this.dir, `${this.#key}.lock`);
+  }
+  get pendingDeviceFile(): string {
+    return join(this.dir, `${this.#key}.device.json`);
+  }
   tokenFile(issuer: string, resource: string, binding?: string): string {
     const id = binding === undefined ? shortHash(issuer, resource) : shortHash(issuer, resource, binding);
     return join(this.dir, `${this.#key}.token.${id}.json`);
@@ -104,7 +111,9 @@ export class SessionStore {
   }
 
   listTokens(): CachedToken[] {
-    return this.#ownFiles('.token.').map((f) => readJsonFile<CachedToken>(join(this.dir, f))).filter((t): t is CachedToken => !!t);
+    return this.#ownFiles('.token.')
+      .map((f) => readJsonFile<CachedToken>(join(this.dir, f)))
+      .filter((t): t is CachedToken => !!t);
   }
 
   writePendingDevice(prompt: PendingDevice): void {
@@ -117,9 +126,12 @@ export class SessionStore {
   /** The device login another process is waiting on, while it has not expired. */
   readPendingDevice(now = Date.now() / 1000): PendingDevice | undefined {
     const p = readJsonFile<PendingDevice>(this.pendingDeviceFile);
-    const ok = p && typeof p.verification_uri === 'string' && typeof p.user_code === 'string'
-      && typeof p.expires_at === 'number'
-      && (p.verification_uri_complete === undefined || typeof p.verification_uri_complete === 'string');
+    const ok =
+      p &&
+      typeof p.verification_uri === 'string' &&
+      typeof p.user_code === 'string' &&
+      typeof p.expires_at === 'number' &&
+      (p.verification_uri_complete === undefined || typeof p.verification_uri_complete === 'string');
     return ok && p.expires_at > now ? p : undefined;
   }
 
@@ -138,6 +150,10 @@ export class SessionStore {
   }
 
   #ownFiles(infix: string): string[] {
-    try { return readdirSync(this.dir).filter((f) => f.startsWith(`${this.#key}${infix}`) && f.endsWith('.json')) } catch { return [] }
+    try {
+      return readdirSync(this.dir).filter((f) => f.startsWith(`${this.#key}${infix}`) && f.endsWith('.json'));
+    } catch {
+      return [];
+    }
   }
 }

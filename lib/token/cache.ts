@@ -1,7 +1,10 @@
 import type { AccessTokenClaims } from './claims.js';
 import { checkBinding, verifySignedClaims, type VerifyOptions } from './verify.js';
 
-interface Verdict { readonly claims: AccessTokenClaims; readonly keysVersion: number | undefined }
+interface Verdict {
+  readonly claims: AccessTokenClaims;
+  readonly keysVersion: number | undefined;
+}
 
 /**
  * Remembers tokens whose signature and claims checked out, until they expire, so a request costs
@@ -12,7 +15,9 @@ export class VerifiedTokenCache {
   readonly #entries = new Map<string, Verdict>();
   readonly #max: number;
 
-  constructor(maxEntries = 10_000) { this.#max = maxEntries }
+  constructor(maxEntries = 10_000) {
+    this.#max = maxEntries;
+  }
 
   async verify(token: string, options: VerifyOptions): Promise<AccessTokenClaims> {
     const claims = await this.verifySigned(token, options);
@@ -38,16 +43,23 @@ export class VerifiedTokenCache {
   }
 
   /** Forget everything, e.g. after the trusted keys changed. */
-  clear(): void { this.#entries.clear() }
+  clear(): void {
+    this.#entries.clear();
+  }
 
-  get size(): number { return this.#entries.size }
+  get size(): number {
+    return this.#entries.size;
+  }
 
   #evict(now: number): void {
     for (const [token, { claims }] of this.#entries) if (claims.exp * 1000 <= now) this.#entries.delete(token);
     // Still full of live tokens: drop the oldest half (insertion order) rather than grow without bound.
     if (this.#entries.size >= this.#max) {
       let drop = Math.ceil(this.#max / 2);
-      for (const token of this.#entries.keys()) { if (drop-- <= 0) break; this.#entries.delete(token) }
+      for (const token of this.#entries.keys()) {
+        if (drop-- <= 0) break;
+        this.#entries.delete(token);
+      }
     }
   }
 }

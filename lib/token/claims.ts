@@ -26,7 +26,19 @@ export interface AccessTokenClaims {
 
 /** Claims a configured user_claim may not shadow. */
 export const REGISTERED_CLAIMS: ReadonlySet<string> = new Set([
-  'iss', 'aud', 'exp', 'iat', 'nbf', 'jti', 'client_id', 'scope', 'groups', 'auth_time', 'cnf', 'acr', 'amr',
+  'iss',
+  'aud',
+  'exp',
+  'iat',
+  'nbf',
+  'jti',
+  'client_id',
+  'scope',
+  'groups',
+  'auth_time',
+  'cnf',
+  'acr',
+  'amr',
 ]);
 
 /** The person's readable name from a verified token, by the configured claim (falls back to sub). */

@@ -13,7 +13,11 @@ export interface ClaimNames {
  * can type any address into an account profile. Groups are a string or an array of strings.
  * @see https://openid.net/specs/openid-connect-core-1_0.html#StandardClaims
  */
-export function identityFromClaims(claims: Readonly<Record<string, unknown>>, names: ClaimNames, authTime?: number): Identity {
+export function identityFromClaims(
+  claims: Readonly<Record<string, unknown>>,
+  names: ClaimNames,
+  authTime?: number,
+): Identity {
   const sub = typeof claims['sub'] === 'string' ? claims['sub'] : '';
   const value = claims[names.user_claim];
   const unverified = names.user_claim === 'email' && claims['email_verified'] === false;
@@ -22,7 +26,14 @@ export function identityFromClaims(claims: Readonly<Record<string, unknown>>, na
   return {
     user: typeof value === 'string' && value !== '' && !unverified ? value : sub,
     sub,
-    groups: typeof groups === 'string' ? (groups === '' ? [] : [groups]) : Array.isArray(groups) ? groups.filter((g): g is string => typeof g === 'string') : [],
+    groups:
+      typeof groups === 'string'
+        ? groups === ''
+          ? []
+          : [groups]
+        : Array.isArray(groups)
+          ? groups.filter((g): g is string => typeof g === 'string')
+          : [],
     auth_time: time,
   };
 }

@@ -52,7 +52,10 @@ export async function fetchJwks(source: string, options: JwksFetchOptions = {}):
       url = next;
       continue;
     }
-    if (status !== 200) { res.destroy(); throw refused(`trusted keys URL ${url.href} answered HTTP ${status}`) }
+    if (status !== 200) {
+      res.destroy();
+      throw refused(`trusted keys URL ${url.href} answered HTTP ${status}`);
+    }
     const text = await readCapped(res, options.maxBytes ?? JWKS_MAX_BYTES, url.href);
     try {
       return JSON.parse(text);
@@ -85,7 +88,10 @@ function readCapped(res: IncomingMessage, max: number, where: string): Promise<s
     let size = 0;
     res.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size <= max) { chunks.push(chunk); return }
+      if (size <= max) {
+        chunks.push(chunk);
+        return;
+      }
       res.destroy();
       reject(refused(`trusted keys at ${where} are larger than ${max} bytes`));
     });

@@ -19,7 +19,10 @@ export interface MintInput {
   readonly now?: number;
 }
 
-export interface MintedToken { readonly token: string; readonly claims: AccessTokenClaims }
+export interface MintedToken {
+  readonly token: string;
+  readonly claims: AccessTokenClaims;
+}
 
 /**
  * Signs an RFC 9068 JWT access token (typ at+jwt, EdDSA) for exactly one resource.
@@ -27,7 +30,8 @@ export interface MintedToken { readonly token: string; readonly claims: AccessTo
  * @see https://www.rfc-editor.org/rfc/rfc9068#section-2
  */
 export async function mintAccessToken(key: SigningKey, input: MintInput): Promise<MintedToken> {
-  if (!Number.isFinite(input.ttl) || input.ttl <= 0 || input.ttl > 3600) throw new TypeError(`ttl out of range: ${input.ttl}`);
+  if (!Number.isFinite(input.ttl) || input.ttl <= 0 || input.ttl > 3600)
+    throw new TypeError(`ttl out of range: ${input.ttl}`);
   const iat = Math.floor((input.now ?? Date.now()) / 1000);
   const { identity } = input;
   const claims: Record<string, unknown> = {

@@ -49,7 +49,9 @@ export class TrustedKeySource implements TrustedKeys {
 
   get byKid(): ReadonlyMap<string, JoseKey> {
     if (isUrl(this.source) && this.#now() - this.#loadedAt >= (this.#options.maxAgeMs ?? 600_000) && this.#mayRetry()) {
-      void this.#reload().catch(() => { /* reported by #reload; the last good keys stay */ });
+      void this.#reload().catch(() => {
+        /* reported by #reload; the last good keys stay */
+      });
     }
     return this.#byKid;
   }
@@ -68,14 +70,20 @@ export class TrustedKeySource implements TrustedKeys {
     this.#version++;
   }
 
-  get version(): number { return this.#version }
+  get version(): number {
+    return this.#version;
+  }
 
   /** A token named a kid we do not know: look again if the source may have changed, then answer. */
   async refresh(kid: string): Promise<JoseKey | undefined> {
     const stats = isUrl(this.source) ? undefined : statSync(this.source, { throwIfNoEntry: false });
     const changed = stats !== undefined && !sameFile(this.#fileStats, stats);
     if (changed || this.#mayRetry()) {
-      try { await this.#reload() } catch { /* reported; the last good keys stay */ }
+      try {
+        await this.#reload();
+      } catch {
+        /* reported; the last good keys stay */
+      }
     }
     return this.#byKid.get(kid);
   }
@@ -85,15 +93,21 @@ export class TrustedKeySource implements TrustedKeys {
   }
 
   #reload(): Promise<void> {
-    this.#inFlight ??= this.load().catch((err: Error) => {
-      const kept = `keeping ${this.#byKid.size} known key(s)`;
-      this.#options.say?.(`gatekit daemon: cannot refresh trusted keys from ${this.source}, ${kept}: ${err.message}`);
-      throw err;
-    }).finally(() => { this.#inFlight = undefined });
+    this.#inFlight ??= this.load()
+      .catch((err: Error) => {
+        const kept = `keeping ${this.#byKid.size} known key(s)`;
+        this.#options.say?.(`gatekit daemon: cannot refresh trusted keys from ${this.source}, ${kept}: ${err.message}`);
+        throw err;
+      })
+      .finally(() => {
+        this.#inFlight = undefined;
+      });
     return this.#inFlight;
   }
 
-  #now(): number { return (this.#options.now ?? Date.now)() }
+  #now(): number {
+    return (this.#options.now ?? Date.now)();
+  }
 }
 
 /** Loads the trusted keys from a JWKS file or an http(s) URL; throws if they cannot be read now. */
@@ -103,7 +117,9 @@ export async function loadTrustedKeys(source: string, options: TrustedKeyOptions
     await keys.load();
   } catch (cause) {
     if (cause instanceof GatekitError) throw cause;
-    throw new GatekitError('KEY_INVALID', `cannot load trusted keys from ${source}: ${(cause as Error).message}`, { cause });
+    throw new GatekitError('KEY_INVALID', `cannot load trusted keys from ${source}: ${(cause as Error).message}`, {
+      cause,
+    });
   }
   return keys;
 }
@@ -118,8 +134,10 @@ export async function openTrustedKeys(source: string, options: TrustedKeyOptions
   try {
     await keys.load();
   } catch (err) {
-    options.say?.(`gatekit daemon: cannot load trusted keys from ${source} (${(err as Error).message}); ` +
-      'starting with none and trying again as tokens arrive');
+    options.say?.(
+      `gatekit daemon: cannot load trusted keys from ${source} (${(err as Error).message}); ` +
+        'starting with none and trying again as tokens arrive',
+    );
   }
   return keys;
 }

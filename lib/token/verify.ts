@@ -58,25 +58,30 @@ export async function verifyAccessToken(token: string, options: VerifyOptions): 
 
 /** Signature and time-independent checks: the part worth caching per token. */
 export async function verifySignedClaims(
-  token: string, options: Omit<VerifyOptions, 'audience' | 'certThumbprint' | 'dpopJkt'>,
+  token: string,
+  options: Omit<VerifyOptions, 'audience' | 'certThumbprint' | 'dpopJkt'>,
 ): Promise<AccessTokenClaims> {
   if (token.length > MAX_TOKEN_LENGTH || !JWS_COMPACT.test(token)) throw invalid('malformed token');
   const now = options.now ?? Date.now();
   let payload: Record<string, unknown>;
   try {
-    ({ payload } = await jwtVerify(token, async (header: JWTHeaderParameters) => {
-      if (typeof header.kid !== 'string') throw invalid('token header has no kid');
-      const key = options.keys.byKid.get(header.kid) ?? await options.keys.refresh?.(header.kid);
-      if (!key) throw invalid('token signed by an untrusted key');
-      return key;
-    }, {
-      algorithms: ['EdDSA'],
-      typ: 'at+jwt',
-      issuer: [...options.issuers],
-      requiredClaims: ['exp', 'iat', 'jti', 'sub'],
-      clockTolerance: MAX_SKEW,
-      currentDate: new Date(now),
-    }));
+    ({ payload } = await jwtVerify(
+      token,
+      async (header: JWTHeaderParameters) => {
+        if (typeof header.kid !== 'string') throw invalid('token header has no kid');
+        const key = options.keys.byKid.get(header.kid) ?? (await options.keys.refresh?.(header.kid));
+        if (!key) throw invalid('token signed by an untrusted key');
+        return key;
+      },
+      {
+        algorithms: ['EdDSA'],
+        typ: 'at+jwt',
+        issuer: [...options.issuers],
+        requiredClaims: ['exp', 'iat', 'jti', 'sub'],
+        clockTolerance: MAX_SKEW,
+        currentDate: new Date(now),
+      },
+    ));
   } catch (err) {
     throw translate(err);
   }
@@ -88,7 +93,10 @@ export async function verifySignedClaims(
   if (typeof sub !== 'string' || sub === '') throw invalid('sub missing');
   if (typeof aud !== 'string') throw invalid('aud must name exactly one resource');
   if (scope !== undefined && typeof scope !== 'string') throw invalid('scope must be a string');
-  if (payload['groups'] !== undefined && !(Array.isArray(payload['groups']) && payload['groups'].every((g) => typeof g === 'string'))) {
+  if (
+    payload['groups'] !== undefined &&
+    !(Array.isArray(payload['groups']) && payload['groups'].every((g) => typeof g === 'string'))
+  ) {
     throw invalid('groups must be an array of strings');
   }
   return payload as AccessTokenClaims;
@@ -99,7 +107,11 @@ export async function verifySignedClaims(
  * (RFC 8705 `cnf.x5t#S256`) or a DPoP key (RFC 9449 `cnf.jkt`) — to what this request presented.
  */
 export function checkBinding(
-  claims: AccessTokenClaims, audience: string, certThumbprint?: string, now = Date.now(), dpopJkt?: string,
+  claims: AccessTokenClaims,
+  audience: string,
+  certThumbprint?: string,
+  now = Date.now(),
+  dpopJkt?: string,
 ): void {
   if (claims.exp + MAX_SKEW <= now / 1000) throw new GatekitError('TOKEN_EXPIRED', 'token expired');
   if (claims.aud !== audience) throw invalid('token is for another resource');
@@ -114,16 +126,17 @@ export function checkBinding(
   if (typeof x5t === 'string' && x5t !== certThumbprint) throw invalid('token is bound to another client certificate');
   // RFC 9449 §7.1: a DPoP-bound token needs a proof by its key; presented as Bearer, it has none.
   if (typeof jkt === 'string' && jkt !== dpopJkt) {
-    throw invalid(dpopJkt === undefined
-      ? 'token is DPoP-bound: send it with a DPoP proof'
-      : 'token is bound to another DPoP key');
+    throw invalid(
+      dpopJkt === undefined ? 'token is DPoP-bound: send it with a DPoP proof' : 'token is bound to another DPoP key',
+    );
   }
 }
 
 function translate(err: unknown): GatekitError {
   if (err instanceof GatekitError) return err;
   if (err instanceof errors.JWTExpired) return new GatekitError('TOKEN_EXPIRED', 'token expired', { cause: err });
-  if (err instanceof errors.JWTClaimValidationFailed) return invalid(`claim "${err.claim}" check failed (${err.reason})`, err);
+  if (err instanceof errors.JWTClaimValidationFailed)
+    return invalid(`claim "${err.claim}" check failed (${err.reason})`, err);
   if (err instanceof errors.JOSEAlgNotAllowed) return invalid('algorithm not allowed', err);
   if (err instanceof errors.JWSSignatureVerificationFailed) return invalid('signature verification failed', err);
   if (err instanceof errors.JOSEError) return invalid(`malformed token (${err.code})`, err);

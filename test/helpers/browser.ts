@@ -12,8 +12,16 @@ export const chromiumAvailable = (): boolean => existsSync(CHROMIUM);
 export async function loginInBrowser(url: string, email: string): Promise<string> {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   try {
     const page = await browser.newPage();
@@ -25,7 +33,7 @@ export async function loginInBrowser(url: string, email: string): Promise<string
       page.waitForURL((u) => u.origin !== issuer, { waitUntil: 'load' }),
       page.click('button[type=submit]'),
     ]);
-    return await page.textContent('body') ?? '';
+    return (await page.textContent('body')) ?? '';
   } finally {
     await browser.close();
   }

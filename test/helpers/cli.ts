@@ -4,7 +4,11 @@ import { fileURLToPath } from 'node:url';
 /** The built CLI (tests run from dist/test). */
 export const GATEKIT_BIN = fileURLToPath(new URL('../../bin/gatekit.js', import.meta.url));
 
-export interface CliResult { readonly code: number | null; readonly stdout: string; readonly stderr: string }
+export interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
 
 export interface CliOptions {
   readonly env?: NodeJS.ProcessEnv;
@@ -31,13 +35,20 @@ export function gatekit(args: readonly string[], options: CliOptions = {}): Prom
 export function collect(child: ChildProcess, options: { input?: string; timeoutMs?: number } = {}): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => { stdout += d });
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d });
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+  });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
   child.stdin!.end(options.input ?? '');
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
   return new Promise((resolve, reject) => {
     child.on('error', reject);
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }) });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 
@@ -45,13 +56,23 @@ export function collect(child: ChildProcess, options: { input?: string; timeoutM
 export function waitForStderr(child: ChildProcess, pattern: RegExp, timeoutMs = 15_000): Promise<RegExpExecArray> {
   let seen = '';
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern} in stderr:\n${seen}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`timed out waiting for ${pattern} in stderr:\n${seen}`)),
+      timeoutMs,
+    );
     const onData = (d: Buffer | string) => {
       seen += d.toString();
       const m = pattern.exec(seen);
-      if (m) { clearTimeout(timer); child.stderr!.off('data', onData); resolve(m) }
+      if (m) {
+        clearTimeout(timer);
+        child.stderr!.off('data', onData);
+        resolve(m);
+      }
     };
     child.stderr!.on('data', onData);
-    child.on('close', () => { clearTimeout(timer); reject(new Error(`exited before ${pattern}; stderr:\n${seen}`)) });
+    child.on('close', () => {
+      clearTimeout(timer);
+      reject(new Error(`exited before ${pattern}; stderr:\n${seen}`));
+    });
   });
 }

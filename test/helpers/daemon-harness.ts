@@ -12,12 +12,17 @@ import { loadSigningKey, mintAccessToken, type SigningKey } from '../../lib/toke
 import { workspace, type Workspace } from './workspace.js';
 
 export const NOTES_SERVER = fileURLToPath(new URL('../../fixtures/servers/notes.js', import.meta.url));
-export const EVERYTHING_SERVER = fileURLToPath(new URL('../../../node_modules/@modelcontextprotocol/server-everything/dist/index.js', import.meta.url));
+export const EVERYTHING_SERVER = fileURLToPath(
+  new URL('../../../node_modules/@modelcontextprotocol/server-everything/dist/index.js', import.meta.url),
+);
 export const BROKER_ISSUER = 'urn:gatekit:broker:test';
 
 export function freePort(): Promise<number> {
   return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => { const port = (s.address() as { port: number }).port; s.close(() => resolve(port)) });
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
   });
 }
 
@@ -69,14 +74,17 @@ export interface Harness {
   readonly key: SigningKey;
   readonly unix: (server: string) => Dispatcher;
   readonly mtls: Dispatcher;
-  token(server: string, overrides?: { user?: string; sub?: string; groups?: string[]; scope?: string; ttl?: number }): Promise<string>;
+  token(
+    server: string,
+    overrides?: { user?: string; sub?: string; groups?: string[]; scope?: string; ttl?: number },
+  ): Promise<string>;
   audit(): Array<Record<string, unknown>>;
   close(): Promise<void>;
 }
 
 /** A daemon in this process (so tests can count its children) over a fresh workspace. */
 export async function startHarness(toml?: string): Promise<Harness> {
-  const ws = workspace(toml ?? await daemonConfig());
+  const ws = workspace(toml ?? (await daemonConfig()));
   const config = loadConfig({ config: ws.config });
   await initialize(config, { force: false });
   const key = await loadSigningKey(join(ws.dir, 'keys', 'broker.jwk'));
@@ -89,15 +97,38 @@ export async function startHarness(toml?: string): Promise<Harness> {
     return agent;
   };
   const tls = config.daemon.client_tls!;
-  const mtls = new Agent({ connect: { ca: readFileSync(tls.ca), cert: readFileSync(tls.cert), key: readFileSync(tls.key) } });
+  const mtls = new Agent({
+    connect: { ca: readFileSync(tls.ca), cert: readFileSync(tls.cert), key: readFileSync(tls.key) },
+  });
   agents.push(mtls);
   return {
-    ws, config, daemon, key, unix, mtls,
-    token: async (server, o = {}) => (await mintAccessToken(key, {
-      identity: { user: o.user ?? 'alice@example.com', sub: o.sub ?? `sub-${o.user ?? 'alice@example.com'}`, groups: o.groups ?? [] },
-      issuer: BROKER_ISSUER, resource: config.servers.get(server)!.resource, scope: o.scope ?? 'tools:*', clientId: 'gatekit-cli', userClaim: 'email', ttl: o.ttl ?? 300,
-    })).token,
-    audit: () => readFileSync(join(ws.dir, 'audit.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)),
+    ws,
+    config,
+    daemon,
+    key,
+    unix,
+    mtls,
+    token: async (server, o = {}) =>
+      (
+        await mintAccessToken(key, {
+          identity: {
+            user: o.user ?? 'alice@example.com',
+            sub: o.sub ?? `sub-${o.user ?? 'alice@example.com'}`,
+            groups: o.groups ?? [],
+          },
+          issuer: BROKER_ISSUER,
+          resource: config.servers.get(server)!.resource,
+          scope: o.scope ?? 'tools:*',
+          clientId: 'gatekit-cli',
+          userClaim: 'email',
+          ttl: o.ttl ?? 300,
+        })
+      ).token,
+    audit: () =>
+      readFileSync(join(ws.dir, 'audit.jsonl'), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l)),
     close: async () => {
       await daemon.stop();
       await Promise.all(agents.map((a) => a.close()));
@@ -115,26 +146,54 @@ export function baseUrl(h: Harness, server: string): string {
 export async function sdkClient(h: Harness, server: string, token: string, dispatcher?: Dispatcher): Promise<Client> {
   const via = dispatcher ?? (h.config.servers.get(server)!.listen.kind === 'unix' ? h.unix(server) : h.mtls);
   const transport = new StreamableHTTPClientTransport(new URL(baseUrl(h, server)), {
-    fetch: ((url: string | URL, init?: RequestInit) => undiciFetch(url, { ...(init as object), dispatcher: via } as never)) as typeof fetch,
+    fetch: ((url: string | URL, init?: RequestInit) =>
+      undiciFetch(url, { ...(init as object), dispatcher: via } as never)) as typeof fetch,
     requestInit: { headers: { authorization: `Bearer ${token}` } },
   });
-  const client = new Client({ name: 'gatekit-test', version: '1.0.0' }, { capabilities: { sampling: {}, roots: { listChanged: true } } });
+  const client = new Client(
+    { name: 'gatekit-test', version: '1.0.0' },
+    { capabilities: { sampling: {}, roots: { listChanged: true } } },
+  );
   const { CreateMessageRequestSchema, ListRootsRequestSchema } = await import('@modelcontextprotocol/sdk/types.js');
-  client.setRequestHandler(CreateMessageRequestSchema, async () => ({ role: 'assistant', content: { type: 'text', text: 'forty-two' }, model: 'test-model' }));
+  client.setRequestHandler(CreateMessageRequestSchema, async () => ({
+    role: 'assistant',
+    content: { type: 'text', text: 'forty-two' },
+    model: 'test-model',
+  }));
   client.setRequestHandler(ListRootsRequestSchema, async () => ({ roots: [{ uri: 'file:///tmp', name: 'tmp' }] }));
   await client.connect(transport);
   return client;
 }
 
-export interface RawResponse { readonly status: number; readonly headers: Record<string, string | string[] | undefined>; readonly body: string }
+export interface RawResponse {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: string;
+}
 
 /** A hand-made HTTP request to a Unix-socket server: what a hostile client can send. */
-export async function raw(dispatcher: Dispatcher, method: 'GET' | 'POST' | 'DELETE' | 'PUT', headers: Record<string, string>, body?: string, path = '/mcp'): Promise<RawResponse> {
-  const res = await request(`http://localhost${path}`, { method, headers: { host: 'localhost', ...headers }, body, dispatcher });
+export async function raw(
+  dispatcher: Dispatcher,
+  method: 'GET' | 'POST' | 'DELETE' | 'PUT',
+  headers: Record<string, string>,
+  body?: string,
+  path = '/mcp',
+): Promise<RawResponse> {
+  const res = await request(`http://localhost${path}`, {
+    method,
+    headers: { host: 'localhost', ...headers },
+    body,
+    dispatcher,
+  });
   return { status: res.statusCode, headers: res.headers, body: await res.body.text() };
 }
 
-export const INITIALIZE = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+export const INITIALIZE = JSON.stringify({
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+});
 export const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
 
 /** What a well-behaved client does when done: DELETE the session, then close. */

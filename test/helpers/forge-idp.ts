@@ -26,19 +26,26 @@ export async function startForgeIdp(): Promise<ForgeIdp> {
   const rsa = await generateKeyPair('RS256');
   const ec = await generateKeyPair('ES256');
   const kids = { rsa: randomBytes(8).toString('hex'), ec: randomBytes(8).toString('hex') };
-  const jwks = { keys: [
-    { ...await exportJWK(rsa.publicKey), kid: kids.rsa, use: 'sig' },
-    { ...await exportJWK(ec.publicKey), kid: kids.ec, use: 'sig' },
-  ] };
+  const jwks = {
+    keys: [
+      { ...(await exportJWK(rsa.publicKey)), kid: kids.rsa, use: 'sig' },
+      { ...(await exportJWK(ec.publicKey)), kid: kids.ec, use: 'sig' },
+    ],
+  };
   let issuer = '';
   const introspection = new Map<string, Record<string, unknown>>();
   const server = createServer(async (req, res) => {
-    const json = (body: unknown) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    const json = (body: unknown) =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     if (path === '/.well-known/openid-configuration') {
       return json({
-        issuer, jwks_uri: `${issuer}/jwks`, introspection_endpoint: `${issuer}/introspect`,
-        id_token_signing_alg_values_supported: ['RS256'], response_types_supported: ['code'], subject_types_supported: ['public'],
+        issuer,
+        jwks_uri: `${issuer}/jwks`,
+        introspection_endpoint: `${issuer}/introspect`,
+        id_token_signing_alg_values_supported: ['RS256'],
+        response_types_supported: ['code'],
+        subject_types_supported: ['public'],
       });
     }
     if (path === '/introspect' && req.method === 'POST') {
@@ -54,20 +61,38 @@ export async function startForgeIdp(): Promise<ForgeIdp> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const sign = (claims: JWTPayload, header: Record<string, unknown> = {}, key: 'rsa' | 'ec' = 'rsa') =>
-    new SignJWT(claims).setProtectedHeader({ alg: key === 'rsa' ? 'RS256' : 'ES256', kid: kids[key], ...header })
-      .sign((key === 'rsa' ? rsa.privateKey : ec.privateKey));
+    new SignJWT(claims)
+      .setProtectedHeader({ alg: key === 'rsa' ? 'RS256' : 'ES256', kid: kids[key], ...header })
+      .sign(key === 'rsa' ? rsa.privateKey : ec.privateKey);
   const forge: ForgeIdp = {
-    issuer, introspection,
-    rsaPublicPem: Buffer.from(KeyObject.from(rsa.publicKey as Parameters<typeof KeyObject.from>[0]).export({ format: 'pem', type: 'spki' })),
+    issuer,
+    introspection,
+    rsaPublicPem: Buffer.from(
+      KeyObject.from(rsa.publicKey as Parameters<typeof KeyObject.from>[0]).export({ format: 'pem', type: 'spki' }),
+    ),
     sign,
     idToken: (claims = {}, header = {}, key = 'rsa') => {
       const now = Math.floor(Date.now() / 1000);
-      return sign({
-        iss: issuer, aud: 'gatekit-cli', sub: 'alice-sub', email: 'alice@example.com', email_verified: true,
-        iat: now, exp: now + 300, ...claims,
-      }, { typ: 'JWT', ...header }, key);
+      return sign(
+        {
+          iss: issuer,
+          aud: 'gatekit-cli',
+          sub: 'alice-sub',
+          email: 'alice@example.com',
+          email_verified: true,
+          iat: now,
+          exp: now + 300,
+          ...claims,
+        },
+        { typ: 'JWT', ...header },
+        key,
+      );
     },
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()) }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
   return forge;
 }

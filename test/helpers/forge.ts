@@ -2,7 +2,8 @@ import { createHmac, createPrivateKey, generateKeyPairSync, sign, type KeyObject
 import { readFileSync } from 'node:fs';
 
 /** Hand-made JWS tokens for hostile tests: any header, any payload, any key — what an attacker can send. */
-const b64 = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+const b64 = (value: unknown) =>
+  Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
 
 export function signEd25519(header: object, payload: object, key: KeyObject): string {
   const input = `${b64(header)}.${b64(payload)}`;

@@ -28,14 +28,20 @@ allow_groups = ["ops"]
 env = { GATED_DIR = "${dir}"${o.holdStart ? ', GATED_HOLD_START = "1"' : ''} }
 `,
     open: (name) => writeFileSync(join(dir, name), ''),
-    seen: (match) => new Promise((resolve) => {
-      const watcher = watch(dir, () => check());
-      const check = () => {
-        const found = readdirSync(dir).find(match);
-        if (found !== undefined) { watcher.close(); resolve(found) }
-      };
-      check();
-    }),
-    remove: () => { if (existsSync(dir)) rmSync(dir, { recursive: true, force: true }) },
+    seen: (match) =>
+      new Promise((resolve) => {
+        const watcher = watch(dir, () => check());
+        const check = () => {
+          const found = readdirSync(dir).find(match);
+          if (found !== undefined) {
+            watcher.close();
+            resolve(found);
+          }
+        };
+        check();
+      }),
+    remove: () => {
+      if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
+    },
   };
 }

@@ -16,12 +16,16 @@ export function quirkyUsers(): QuirkyUser[] {
 
 /** A provider with these quirks, a workspace whose [idp] points at it, `gatekit init` done; undone after the test. */
 export async function quirkySetup(
-  t: TestContext, quirks: Quirks, options: { users?: QuirkyUser[]; idpExtra?: string } = {},
+  t: TestContext,
+  quirks: Quirks,
+  options: { users?: QuirkyUser[]; idpExtra?: string } = {},
 ): Promise<{ idp: QuirkyIdp; ws: Workspace }> {
   const idp = await startQuirkyIdp(options.users ?? quirkyUsers(), quirks);
   t.after(() => idp.close());
-  const toml = basicConfig(idp.issuer)
-    .replace('client_id = "gatekit-cli"\n', `client_id = "gatekit-cli"\n${options.idpExtra ?? ''}`);
+  const toml = basicConfig(idp.issuer).replace(
+    'client_id = "gatekit-cli"\n',
+    `client_id = "gatekit-cli"\n${options.idpExtra ?? ''}`,
+  );
   const ws = workspace(toml);
   t.after(() => ws.remove());
   assert.equal((await gatekit(['init'], { env: ws.env })).code, 0);
@@ -34,7 +38,7 @@ export async function pkceLoginCli(ws: Workspace, email: string): Promise<CliRes
   const done = collect(child, { timeoutMs: 60_000 });
   const [, url] = await waitForStderr(child, /visit:\s+(http\S+)/);
   await authorizeOverHttp(url!, email);
-  return { ...await done, authorizeUrl: new URL(url!) };
+  return { ...(await done), authorizeUrl: new URL(url!) };
 }
 
 /** A token for a server, with its claims read (the broker signed it; these tests only look). */
@@ -55,9 +59,11 @@ export async function mintedClaims(ws: Workspace, server: string): Promise<Minte
 /** A loopback port that was free a moment ago, for providers that register one exact redirect URI. */
 export function freePort(host: '127.0.0.1' | '::1'): Promise<number> {
   return new Promise((resolve, reject) => {
-    const server = createServer().once('error', reject).listen(0, host, () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
+    const server = createServer()
+      .once('error', reject)
+      .listen(0, host, () => {
+        const { port } = server.address() as { port: number };
+        server.close(() => resolve(port));
+      });
   });
 }

@@ -24,10 +24,20 @@ export interface TokenHost {
   close(): Promise<void>;
 }
 
-export interface ExchangeAnswer { readonly status: number; readonly headers: Record<string, unknown>; readonly body: Record<string, unknown>; readonly text: string }
+export interface ExchangeAnswer {
+  readonly status: number;
+  readonly headers: Record<string, unknown>;
+  readonly body: Record<string, unknown>;
+  readonly text: string;
+}
 
 /** A daemon-mode daemon (the signing key only here) over a fresh workspace, with `[daemon]` extras. */
-export async function startTokenHost(issuer: string, daemonExtra = '', rest = '', options: { tokenListen?: string; notesCommand?: string; idpExtra?: string } = {}): Promise<TokenHost> {
+export async function startTokenHost(
+  issuer: string,
+  daemonExtra = '',
+  rest = '',
+  options: { tokenListen?: string; notesCommand?: string; idpExtra?: string } = {},
+): Promise<TokenHost> {
   const ws = workspace('');
   const socket = join(ws.dir, 'run', 'token.sock');
   ws.write(`[idp]
@@ -54,24 +64,47 @@ ${rest}`);
   const daemon = await startDaemon(config);
   const auditText = () => readFileSync(join(ws.dir, 'audit.jsonl'), 'utf8');
   return {
-    ws, daemon, socket, auditText,
-    audit: () => auditText().split('\n').filter(Boolean).map((l) => JSON.parse(l)),
-    exchange: (subjectToken, type, more = {}) => postToken(socket, {
-      grant_type: GRANT, resource: 'urn:gatekit:server:notes', subject_token: subjectToken, subject_token_type: type, ...more,
-    }),
-    close: async () => { await daemon.stop(); ws.remove() },
+    ws,
+    daemon,
+    socket,
+    auditText,
+    audit: () =>
+      auditText()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l)),
+    exchange: (subjectToken, type, more = {}) =>
+      postToken(socket, {
+        grant_type: GRANT,
+        resource: 'urn:gatekit:server:notes',
+        subject_token: subjectToken,
+        subject_token_type: type,
+        ...more,
+      }),
+    close: async () => {
+      await daemon.stop();
+      ws.remove();
+    },
   };
 }
 
 export function postToken(socketPath: string, form: Record<string, string>): Promise<ExchangeAnswer> {
   const body = new URLSearchParams(form).toString();
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath, path: '/token', method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (d: string) => { text += d }).on('end', () => {
-        resolve({ status: res.statusCode!, headers: res.headers, body: JSON.parse(text), text });
-      });
-    });
+    const req = request(
+      { socketPath, path: '/token', method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' } },
+      (res) => {
+        let text = '';
+        res
+          .setEncoding('utf8')
+          .on('data', (d: string) => {
+            text += d;
+          })
+          .on('end', () => {
+            resolve({ status: res.statusCode!, headers: res.headers, body: JSON.parse(text), text });
+          });
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });

@@ -20,7 +20,9 @@ export function workspace(toml: string): Workspace {
   const write = (text: string) => writeFileSync(config, text);
   write(toml);
   return {
-    dir, config, home,
+    dir,
+    config,
+    home,
     env: { GATEKIT_CONFIG: config, GATEKIT_HOME: home },
     write,
     remove: () => rmSync(dir, { recursive: true, force: true }),
@@ -60,7 +62,11 @@ ${extra}`;
 /** Ages every cached Gatekit token in the workspace's state past its expiry, as time passing would. */
 export function expireCachedTokens(ws: Workspace): void {
   let files: string[];
-  try { files = readdirSync(ws.home).filter((f) => /\.token\.[0-9a-f]+\.json$/.test(f)) } catch { return }
+  try {
+    files = readdirSync(ws.home).filter((f) => /\.token\.[0-9a-f]+\.json$/.test(f));
+  } catch {
+    return;
+  }
   for (const name of files) {
     const file = join(ws.home, name);
     const token = JSON.parse(readFileSync(file, 'utf8'));

@@ -20,85 +20,141 @@ async function loginIO(io: CliIO, noBrowser: boolean) {
 type LoginArgs = CommonArgs & { resource: string[]; flow?: 'device' | 'pkce'; browser: boolean; json: boolean };
 
 function login(y: Argv, io: CliIO, setExit: (code: number) => void): Argv {
-  return y.command('login', 'log in at the identity provider (device code or browser + PKCE)', (b: Argv) => b
-    .option('resource', { type: 'string', array: true, default: [], describe: 'also mint a token for this server (repeatable)' })
-    .option('flow', { choices: ['device', 'pkce'] as const, describe: 'default: pkce when a browser can be opened, else device' })
-    // yargs reads --no-X as "X = false" (boolean negation), so the documented --no-browser is --browser's negation.
-    .option('browser', {
-      type: 'boolean',
-      default: true,
-      describe: 'open a browser to log in; --no-browser never does (prints the URL and code)',
-    })
-    .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON' }),
-  handler(async (args: LoginArgs) => {
-    const { broker, ctx } = await context(args, io);
-    const input = { flow: args.flow, resources: args.resource };
-    const result = await broker.login(ctx, input, await loginIO(io, !args.browser));
-    for (const t of result.tokens) io.err(`token for ${t.server} (${t.scope}) valid until ${new Date(t.expires_at * 1000).toISOString()}`);
-    for (const d of result.denied) io.err(`gatekit: ${d.reason}`);
-    if (args.json) {
-      printJson(io, { user: result.session.identity.user, sub: result.session.identity.sub, groups: result.session.identity.groups,
-        tokens: result.tokens.map((t) => ({ server: t.server, expires_at: t.expires_at, scope: t.scope })), denied: result.denied });
-    }
-    if (result.denied.length) setExit(new GatekitError('POLICY_DENIED', '').exitCode);
-  }));
+  return y.command(
+    'login',
+    'log in at the identity provider (device code or browser + PKCE)',
+    (b: Argv) =>
+      b
+        .option('resource', {
+          type: 'string',
+          array: true,
+          default: [],
+          describe: 'also mint a token for this server (repeatable)',
+        })
+        .option('flow', {
+          choices: ['device', 'pkce'] as const,
+          describe: 'default: pkce when a browser can be opened, else device',
+        })
+        // yargs reads --no-X as "X = false" (boolean negation), so the documented --no-browser is --browser's negation.
+        .option('browser', {
+          type: 'boolean',
+          default: true,
+          describe: 'open a browser to log in; --no-browser never does (prints the URL and code)',
+        })
+        .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON' }),
+    handler(async (args: LoginArgs) => {
+      const { broker, ctx } = await context(args, io);
+      const input = { flow: args.flow, resources: args.resource };
+      const result = await broker.login(ctx, input, await loginIO(io, !args.browser));
+      for (const t of result.tokens)
+        io.err(`token for ${t.server} (${t.scope}) valid until ${new Date(t.expires_at * 1000).toISOString()}`);
+      for (const d of result.denied) io.err(`gatekit: ${d.reason}`);
+      if (args.json) {
+        printJson(io, {
+          user: result.session.identity.user,
+          sub: result.session.identity.sub,
+          groups: result.session.identity.groups,
+          tokens: result.tokens.map((t) => ({ server: t.server, expires_at: t.expires_at, scope: t.scope })),
+          denied: result.denied,
+        });
+      }
+      if (result.denied.length) setExit(new GatekitError('POLICY_DENIED', '').exitCode);
+    }),
+  );
 }
 
 function token(y: Argv, io: CliIO): Argv {
-  return y.command('token', 'print a token for one server (cached, else renewed; exit 3 if a login is needed)', (b: Argv) => b
-    .option('resource', { type: 'string', demandOption: true, describe: 'the server name from gatekit.toml' })
-    .option('format', { choices: TOKEN_FORMATS, default: 'raw' as TokenFormat, describe: 'raw token, JSON, env lines, or {"Authorization": …}' })
-    .option('min-ttl', { type: 'string', describe: `use a cached token only with this much time left (default ${DEFAULT_MIN_TTL}s)` })
-    .option('subject-token-file', { type: 'string', describe: 'CI: exchange this workload OIDC token (a file) at the daemon instead of a login' }),
-  handler(async (args: CommonArgs & { resource: string; format: TokenFormat; minTtl?: string; subjectTokenFile?: string }) => {
-    const minTtl = durationOption('min-ttl', args.minTtl, DEFAULT_MIN_TTL);
-    const { formatToken } = await import('../token-output.js');
-    const agent = io.env['GATEKIT_AGENT'];
-    if (agent) {
-      const configFile = (await import('../../config/index.js')).findConfigFile({ config: args.config, env: io.env });
-      const { agentToken } = await import('../../agent/index.js');
-      return io.out(formatToken(await agentToken(agent, args.resource, minTtl, configFile), args.format));
-    }
-    const config = await loadConfigFor(args, io);
-    const broker = await import('../../broker/index.js');
-    if (broker.isWorkload(config, io.env, args.subjectTokenFile)) {
-      return io.out(formatToken(await broker.workloadToken(config, args.resource, io.env, args.subjectTokenFile), args.format));
-    }
-    const ctx = broker.brokerContext(config, io.env);
-    const token = await broker.getToken(ctx, { server: args.resource, minTtl, interactive: io.isInteractive }, await loginIO(io, false));
-    io.out(formatToken(token, args.format));
-  }));
+  return y.command(
+    'token',
+    'print a token for one server (cached, else renewed; exit 3 if a login is needed)',
+    (b: Argv) =>
+      b
+        .option('resource', { type: 'string', demandOption: true, describe: 'the server name from gatekit.toml' })
+        .option('format', {
+          choices: TOKEN_FORMATS,
+          default: 'raw' as TokenFormat,
+          describe: 'raw token, JSON, env lines, or {"Authorization": …}',
+        })
+        .option('min-ttl', {
+          type: 'string',
+          describe: `use a cached token only with this much time left (default ${DEFAULT_MIN_TTL}s)`,
+        })
+        .option('subject-token-file', {
+          type: 'string',
+          describe: 'CI: exchange this workload OIDC token (a file) at the daemon instead of a login',
+        }),
+    handler(
+      async (
+        args: CommonArgs & { resource: string; format: TokenFormat; minTtl?: string; subjectTokenFile?: string },
+      ) => {
+        const minTtl = durationOption('min-ttl', args.minTtl, DEFAULT_MIN_TTL);
+        const { formatToken } = await import('../token-output.js');
+        const agent = io.env['GATEKIT_AGENT'];
+        if (agent) {
+          const configFile = (await import('../../config/index.js')).findConfigFile({
+            config: args.config,
+            env: io.env,
+          });
+          const { agentToken } = await import('../../agent/index.js');
+          return io.out(formatToken(await agentToken(agent, args.resource, minTtl, configFile), args.format));
+        }
+        const config = await loadConfigFor(args, io);
+        const broker = await import('../../broker/index.js');
+        if (broker.isWorkload(config, io.env, args.subjectTokenFile)) {
+          return io.out(
+            formatToken(await broker.workloadToken(config, args.resource, io.env, args.subjectTokenFile), args.format),
+          );
+        }
+        const ctx = broker.brokerContext(config, io.env);
+        const token = await broker.getToken(
+          ctx,
+          { server: args.resource, minTtl, interactive: io.isInteractive },
+          await loginIO(io, false),
+        );
+        io.out(formatToken(token, args.format));
+      },
+    ),
+  );
 }
 
 function status(y: Argv, io: CliIO): Argv {
-  return y.command('status', 'who is logged in, which tokens exist and when they expire', (b: Argv) => b
-    .option('json', { type: 'boolean', default: false }),
-  handler(async (args: CommonArgs & { json: boolean }) => {
-    const { broker, ctx } = await context(args, io);
-    const s = broker.brokerStatus(ctx);
-    if (args.json) return printJson(io, s);
-    if (!s.logged_in) io.out(`not logged in at ${s.idp}\n`);
-    else {
-      io.out(`logged in as ${s.user}${s.groups?.length ? ` (groups: ${s.groups.join(', ')})` : ''} at ${s.idp}\n`);
-      io.out(`  sub ${s.sub}; logged in ${s.logged_in_at}; renewed ${s.refreshed_at}${s.renewable ? '' : `; ends ${s.session_expires_at ?? 'soon'}`}\n`);
-    }
-    for (const t of s.tokens) io.out(`  ${t.server.padEnd(12)} ${t.expired ? 'expired' : 'valid until'} ${t.expires_at}  ${t.scope}\n`);
-  }));
+  return y.command(
+    'status',
+    'who is logged in, which tokens exist and when they expire',
+    (b: Argv) => b.option('json', { type: 'boolean', default: false }),
+    handler(async (args: CommonArgs & { json: boolean }) => {
+      const { broker, ctx } = await context(args, io);
+      const s = broker.brokerStatus(ctx);
+      if (args.json) return printJson(io, s);
+      if (!s.logged_in) io.out(`not logged in at ${s.idp}\n`);
+      else {
+        io.out(`logged in as ${s.user}${s.groups?.length ? ` (groups: ${s.groups.join(', ')})` : ''} at ${s.idp}\n`);
+        io.out(
+          `  sub ${s.sub}; logged in ${s.logged_in_at}; renewed ${s.refreshed_at}${s.renewable ? '' : `; ends ${s.session_expires_at ?? 'soon'}`}\n`,
+        );
+      }
+      for (const t of s.tokens)
+        io.out(`  ${t.server.padEnd(12)} ${t.expired ? 'expired' : 'valid until'} ${t.expires_at}  ${t.scope}\n`);
+    }),
+  );
 }
 
 function logout(y: Argv, io: CliIO): Argv {
-  return y.command('logout', 'forget the login and its tokens (revoking the refresh token at the IdP where it can)', (b: Argv) => b,
+  return y.command(
+    'logout',
+    'forget the login and its tokens (revoking the refresh token at the IdP where it can)',
+    (b: Argv) => b,
     handler(async (args: CommonArgs) => {
       const { broker, ctx } = await context(args, io);
       const r = await broker.logout(ctx);
       if (!r.wasLoggedIn) io.err('not logged in');
       else io.err(r.revoked ? 'logged out; the identity provider revoked the session' : 'logged out');
       if (r.warning) io.err(`warning: ${r.warning}`);
-    }));
+    }),
+  );
 }
 
-export const brokerCommand: Command = (cli, io, setExit) => cli.command(
-  'broker <command>',
-  'log in at your identity provider and get tokens for servers',
-  (y) => status(logout(token(login(y, io, setExit), io), io), io).demandCommand(1, 'name a broker command'),
-);
+export const brokerCommand: Command = (cli, io, setExit) =>
+  cli.command('broker <command>', 'log in at your identity provider and get tokens for servers', (y) =>
+    status(logout(token(login(y, io, setExit), io), io), io).demandCommand(1, 'name a broker command'),
+  );

@@ -5,17 +5,22 @@ import { loadConfigFor } from './load.js';
 
 const KINDS = ['claude', 'vscode', 'cursor', 'json'] as const;
 
-export const clientConfigCommand: Command = (cli, io) => cli.command(
-  'client-config <client> <name>',
-  'print the command or snippet that registers server NAME in an MCP client (via gatekit connect)',
-  (y: Argv) => y
-    .positional('client', { choices: KINDS, describe: 'claude (Claude Code), vscode, cursor, or json (generic mcpServers)' })
-    .positional('name', { type: 'string', describe: 'a [servers.NAME] from gatekit.toml' })
-    .example('gatekit client-config claude everything', 'prints a "claude mcp add …" command to run once'),
-  handler(async (args: CommonArgs & { client: (typeof KINDS)[number]; name: string }) => {
-    const config = await loadConfigFor(args, io);
-    const { clientSnippet, connectLaunch } = await import('../../clients/index.js');
-    const launch = connectLaunch(config, args.name, [process.execPath, realpathSync(process.argv[1]!)]);
-    io.out(clientSnippet(args.client, args.name, launch));
-  }),
-);
+export const clientConfigCommand: Command = (cli, io) =>
+  cli.command(
+    'client-config <client> <name>',
+    'print the command or snippet that registers server NAME in an MCP client (via gatekit connect)',
+    (y: Argv) =>
+      y
+        .positional('client', {
+          choices: KINDS,
+          describe: 'claude (Claude Code), vscode, cursor, or json (generic mcpServers)',
+        })
+        .positional('name', { type: 'string', describe: 'a [servers.NAME] from gatekit.toml' })
+        .example('gatekit client-config claude everything', 'prints a "claude mcp add …" command to run once'),
+    handler(async (args: CommonArgs & { client: (typeof KINDS)[number]; name: string }) => {
+      const config = await loadConfigFor(args, io);
+      const { clientSnippet, connectLaunch } = await import('../../clients/index.js');
+      const launch = connectLaunch(config, args.name, [process.execPath, realpathSync(process.argv[1]!)]);
+      io.out(clientSnippet(args.client, args.name, launch));
+    }),
+  );

@@ -2,26 +2,34 @@ import type { Argv } from 'yargs';
 import { handler, type Command, type CommonArgs } from './types.js';
 import { loadConfigFor } from './load.js';
 
-export const daemonCommand: Command = (cli, io) => cli.command(
-  'daemon',
-  'serve every [servers.*] over MCP Streamable HTTP (Unix socket or loopback mTLS); SIGHUP reloads, SIGTERM drains',
-  (y: Argv) => y.example('gatekit daemon', 'then: gatekit client-config claude NAME'),
-  handler(async (args: CommonArgs) => {
-    const config = await loadConfigFor(args, io);
-    const [{ startDaemon }, { formatListen }] = await Promise.all([import('../../daemon/index.js'), import('../../config/index.js')]);
-    const daemon = await startDaemon(config, io.err);
-    for (const server of config.servers.values()) io.err(`serving ${server.name} on ${formatListen(server.listen)} (aud ${server.resource})`);
-    io.err(`audit log: ${config.daemon.audit_log === '-' ? 'stdout' : config.daemon.audit_log}`);
-    process.on('SIGHUP', () => {
-      daemon.reload().then(() => io.err('reloaded config, trusted keys and policy'), (err: Error) => io.err(`gatekit: reload failed, keeping the previous config: ${err.message}`));
-    });
-    await new Promise<void>((resolve) => {
-      const stop = (signal: string) => {
-        io.err(`${signal}: draining and stopping`);
-        void daemon.stop().then(resolve);
-      };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
-    });
-  }),
-);
+export const daemonCommand: Command = (cli, io) =>
+  cli.command(
+    'daemon',
+    'serve every [servers.*] over MCP Streamable HTTP (Unix socket or loopback mTLS); SIGHUP reloads, SIGTERM drains',
+    (y: Argv) => y.example('gatekit daemon', 'then: gatekit client-config claude NAME'),
+    handler(async (args: CommonArgs) => {
+      const config = await loadConfigFor(args, io);
+      const [{ startDaemon }, { formatListen }] = await Promise.all([
+        import('../../daemon/index.js'),
+        import('../../config/index.js'),
+      ]);
+      const daemon = await startDaemon(config, io.err);
+      for (const server of config.servers.values())
+        io.err(`serving ${server.name} on ${formatListen(server.listen)} (aud ${server.resource})`);
+      io.err(`audit log: ${config.daemon.audit_log === '-' ? 'stdout' : config.daemon.audit_log}`);
+      process.on('SIGHUP', () => {
+        daemon.reload().then(
+          () => io.err('reloaded config, trusted keys and policy'),
+          (err: Error) => io.err(`gatekit: reload failed, keeping the previous config: ${err.message}`),
+        );
+      });
+      await new Promise<void>((resolve) => {
+        const stop = (signal: string) => {
+          io.err(`${signal}: draining and stopping`);
+          void daemon.stop().then(resolve);
+        };
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+      });
+    }),
+  );

@@ -2,22 +2,41 @@ import type { Argv } from 'yargs';
 import { handler, type Command, type CommonArgs } from './types.js';
 import { loadConfigFor } from './load.js';
 
-export const execCommand: Command = (cli, io, setExit) => cli.command(
-  'exec [command..]',
-  'log in if needed, then run a command (e.g. an MCP client) with a private token agent for gatekit connect / broker token',
-  (y: Argv) => y
-    .option('resource', { type: 'string', array: true, default: [], describe: 'also make sure of a token for this server before starting (repeatable)' })
-    .example('gatekit exec -- claude', 'run Claude Code; its gatekit connect servers get fresh tokens from the agent')
-    .parserConfiguration({ 'populate--': true }),
-  handler(async (args: CommonArgs & { resource: string[]; command?: string[]; '--'?: string[] }) => {
-    const config = await loadConfigFor(args, io);
-    const [{ brokerContext }, { execWithAgent }, { browserOpener }] = await Promise.all([
-      import('../../broker/index.js'), import('../../exec/index.js'), import('../../oidc/index.js'),
-    ]);
-    const command = [...(args.command ?? []), ...(args['--'] ?? [])].map(String);
-    const code = await execWithAgent(brokerContext(config, io.env), {
-      resources: args.resource, command, interactive: io.isInteractive, stdinIsTerminal: Boolean(process.stdin.isTTY),
-    }, { say: io.err, openBrowser: browserOpener(io.env) });
-    setExit(code);
-  }),
-);
+export const execCommand: Command = (cli, io, setExit) =>
+  cli.command(
+    'exec [command..]',
+    'log in if needed, then run a command (e.g. an MCP client) with a private token agent for gatekit connect / broker token',
+    (y: Argv) =>
+      y
+        .option('resource', {
+          type: 'string',
+          array: true,
+          default: [],
+          describe: 'also make sure of a token for this server before starting (repeatable)',
+        })
+        .example(
+          'gatekit exec -- claude',
+          'run Claude Code; its gatekit connect servers get fresh tokens from the agent',
+        )
+        .parserConfiguration({ 'populate--': true }),
+    handler(async (args: CommonArgs & { resource: string[]; command?: string[]; '--'?: string[] }) => {
+      const config = await loadConfigFor(args, io);
+      const [{ brokerContext }, { execWithAgent }, { browserOpener }] = await Promise.all([
+        import('../../broker/index.js'),
+        import('../../exec/index.js'),
+        import('../../oidc/index.js'),
+      ]);
+      const command = [...(args.command ?? []), ...(args['--'] ?? [])].map(String);
+      const code = await execWithAgent(
+        brokerContext(config, io.env),
+        {
+          resources: args.resource,
+          command,
+          interactive: io.isInteractive,
+          stdinIsTerminal: Boolean(process.stdin.isTTY),
+        },
+        { say: io.err, openBrowser: browserOpener(io.env) },
+      );
+      setExit(code);
+    }),
+  );

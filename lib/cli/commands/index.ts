@@ -13,6 +13,16 @@ import { auditCommand } from './audit.js';
 import { policyCommand } from './policy.js';
 
 export const COMMANDS: readonly Command[] = [
-  initCommand, keysCommand, brokerCommand, tokenCommand, daemonCommand, auditCommand, connectCommand, execCommand,
-  clientConfigCommand, doctorCommand, policyCommand, devCommand,
+  initCommand,
+  keysCommand,
+  brokerCommand,
+  tokenCommand,
+  daemonCommand,
+  auditCommand,
+  connectCommand,
+  execCommand,
+  clientConfigCommand,
+  doctorCommand,
+  policyCommand,
+  devCommand,
 ];

@@ -85,7 +85,7 @@ export const policyCommand: Command = (cli, io, setExit) =>
                   r.ok
                     ? `ok    ${r.case.name}: ${r.answer.decision} by ${r.answer.rule}\n`
                     : `FAIL  ${r.case.name}: expected ${want}, ` +
-                      `got ${r.answer.decision} by ${r.answer.rule} (${r.answer.reason})\n`,
+                        `got ${r.answer.decision} by ${r.answer.rule} (${r.answer.reason})\n`,
                 );
               }
               io.out(`${results.length - failed.length} of ${results.length} cases pass\n`);

@@ -3,30 +3,40 @@ import { handler, type Command, type CommonArgs } from './types.js';
 import { loadConfigFor } from './load.js';
 import { printJson } from '../io.js';
 
-export const tokenCommand: Command = (cli, io) => cli.command(
-  'token <command>',
-  'inspect Gatekit access tokens',
-  (y: Argv) => y.command(
-  'verify <token>',
-  'check a token exactly as the daemon would (signature, claims, current policy) and print its claims',
-  (v: Argv) => v
-    .positional('token', { type: 'string', describe: 'the access token ("-" reads it from stdin)' })
-    .option('resource', { type: 'string', describe: 'the server it must be for (default: the one its aud names)' })
-    .option('cert', { type: 'string', describe: 'the client certificate (PEM) it is used with: checks RFC 8705 cnf' }),
-  handler(async (args: CommonArgs & { token: string | boolean; resource?: string; cert?: string }) => {
-    const config = await loadConfigFor(args, io);
-    const { verifyForServer } = await import('../../daemon/verify-request.js');
-    const { certificateThumbprint } = await import('../../broker/binding.js');
-    const thumbprint = args.cert === undefined ? undefined : certificateThumbprint(args.cert);
-    // yargs reads a lone "-" as a boolean flag
-    const token = !args.token || args.token === '-' ? (await readStdin()).trim() : String(args.token);
-    const { claims, server, tools } = await verifyForServer(config, token, args.resource, undefined, thumbprint);
-    const left = Math.round(claims.exp - Date.now() / 1000);
-    io.err(`valid: ${String(claims[config.idp?.user_claim ?? 'sub'] ?? claims.sub)} may use server "${server.name}" (tools: ${tools.join(' ') || 'none'}); expires in ${left}s`);
-    printJson(io, claims);
-  }),
-).demandCommand(1, 'name a token command: verify'),
-);
+export const tokenCommand: Command = (cli, io) =>
+  cli.command('token <command>', 'inspect Gatekit access tokens', (y: Argv) =>
+    y
+      .command(
+        'verify <token>',
+        'check a token exactly as the daemon would (signature, claims, current policy) and print its claims',
+        (v: Argv) =>
+          v
+            .positional('token', { type: 'string', describe: 'the access token ("-" reads it from stdin)' })
+            .option('resource', {
+              type: 'string',
+              describe: 'the server it must be for (default: the one its aud names)',
+            })
+            .option('cert', {
+              type: 'string',
+              describe: 'the client certificate (PEM) it is used with: checks RFC 8705 cnf',
+            }),
+        handler(async (args: CommonArgs & { token: string | boolean; resource?: string; cert?: string }) => {
+          const config = await loadConfigFor(args, io);
+          const { verifyForServer } = await import('../../daemon/verify-request.js');
+          const { certificateThumbprint } = await import('../../broker/binding.js');
+          const thumbprint = args.cert === undefined ? undefined : certificateThumbprint(args.cert);
+          // yargs reads a lone "-" as a boolean flag
+          const token = !args.token || args.token === '-' ? (await readStdin()).trim() : String(args.token);
+          const { claims, server, tools } = await verifyForServer(config, token, args.resource, undefined, thumbprint);
+          const left = Math.round(claims.exp - Date.now() / 1000);
+          io.err(
+            `valid: ${String(claims[config.idp?.user_claim ?? 'sub'] ?? claims.sub)} may use server "${server.name}" (tools: ${tools.join(' ') || 'none'}); expires in ${left}s`,
+          );
+          printJson(io, claims);
+        }),
+      )
+      .demandCommand(1, 'name a token command: verify'),
+  );
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];

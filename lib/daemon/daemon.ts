@@ -87,7 +87,7 @@ export async function startDaemon(
   if (initial.broker.mode === 'daemon') {
     try {
       const { startTokenEndpoint } = await import('../exchange/server.js');
-      tokens = await startTokenEndpoint(initial, audit, (handler) => bindTokenListener(initial, handler));
+      tokens = await startTokenEndpoint(initial, audit, (handler) => bindTokenListener(initial, handler), auditFailure);
     } catch (err) {
       await Promise.all([...listeners.values()].map((l) => new Promise((r) => l.close(r))));
       log.close();

@@ -77,6 +77,45 @@ async function startLeanProxy(socket: string): Promise<{ pid: number; stop: () =
   return { pid: child.pid!, stop: () => child.kill('SIGTERM') };
 }
 
+/** bench/daemon.ts for the config, the audit chain on or off; stop() waits for it to exit (its sockets gone). */
+async function startBenchDaemon(
+  file: string,
+  chain: 'on' | 'off',
+): Promise<{ pid: number; stop: () => Promise<void> }> {
+  const script = fileURLToPath(new URL('./daemon.js', import.meta.url));
+  const child = spawn(process.execPath, [script, file, chain], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`bench daemon exited (${code})`)));
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      if (d.includes('listening')) resolve();
+    });
+  });
+  return {
+    pid: child.pid!,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** The daemon over its Unix socket with the audit hash chain and checkpoints on, then off: one row each. */
+async function chainRows(config: Config, token: string): Promise<{ on: Row; off: Row }> {
+  const row = async (chain: 'on' | 'off', path: string) => {
+    const daemon = await startBenchDaemon(config.file, chain);
+    const listen = config.servers.get('notes')!.listen;
+    const agent = new Agent({ connect: { socketPath: listen.kind === 'unix' ? listen.path : '' } });
+    const result = await measure(path, httpClient('http://localhost/mcp', agent, token), daemon.pid);
+    await agent.close();
+    await daemon.stop();
+    return result;
+  };
+  const on = await row('on', 'daemon, Unix socket, audit hash chain + checkpoints on (bench/daemon.ts)');
+  const off = await row('off', 'daemon, Unix socket, audit hash chain + checkpoints off (bench/daemon.ts)');
+  return { on, off };
+}
+
 async function close(client: Client): Promise<void> {
   const t = client.transport as StreamableHTTPClientTransport | undefined;
   if (t && 'terminateSession' in t) await t.terminateSession().catch(() => {});
@@ -269,6 +308,8 @@ async function main(): Promise<void> {
   const proofChecks = await sequential(2000, () => verifyDpopProof(proofs[next++]!, check));
   const proofSigning = await sequential(2000, proof);
   await daemon.stop();
+  const chain = await chainRows(config, await token('notes'));
+  rows.push(chain.on, chain.off);
   const cli = await cliStartup(config, ws.env, await token('notes'));
   const audit = auditLineCost();
   const rules = await ruleCost();
@@ -302,6 +343,10 @@ async function main(): Promise<void> {
   console.log(`| CPU per tools/call (proxy process only) | ${ratio(daemonRow.cpu, leanRow.cpu)} | ≤ 1.00× |`);
   console.log(`| p50 tools/call | ${ratio(daemonRow.p50, leanRow.p50)} | ≤ 1.00× |`);
   console.log(`| calls/s with 16 in flight | ${ratio(daemonRow.rps, leanRow.rps)} | ≥ 1.00× |`);
+  console.log('\n| daemon (Unix socket), audit chain on ÷ off, same run | ratio | goal |');
+  console.log('|---|---|---|');
+  console.log(`| p50 tools/call | ${ratio(chain.on.p50, chain.off.p50)} | ≤ 1.05× |`);
+  console.log(`| calls/s with 16 in flight | ${ratio(chain.on.rps, chain.off.rps)} | ≥ 0.95× |`);
   console.log('\n| measure | value |');
   console.log('|---|---|');
   console.log(`| daemon RSS before any child | ${rssIdle.toFixed(1)} MB |`);

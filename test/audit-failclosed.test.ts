@@ -4,8 +4,10 @@ import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
+import { startWorkloadIssuer } from '../fixtures/workload-issuer/server.js';
 import { hashLine, loadAuditKey, verifyAuditFiles } from '../lib/audit/index.js';
 import { daemonConfig, INITIALIZE, JSON_HEADERS, raw, startHarness, type Harness } from './helpers/daemon-harness.js';
+import { startTokenHost, TOKEN_TYPE, type ExchangeAnswer } from './helpers/token-endpoint.js';
 
 /** A raw MCP session over the notes listener: what status each tools/call gets. */
 async function rawSession(h: Harness) {
@@ -55,6 +57,17 @@ function mountTmpfs(t: TestContext, before: { close?: () => Promise<void> }): st
   return dir;
 }
 
+/** Fills the tmpfs at `mnt` (ENOSPC from then on); the function it returns frees the space again. */
+function fillUp(mnt: string): () => void {
+  const filler = join(mnt, 'filler');
+  try {
+    writeFileSync(filler, Buffer.alloc(128 * 1024, 1));
+  } catch (err) {
+    assert.equal((err as NodeJS.ErrnoException).code, 'ENOSPC');
+  }
+  return () => unlinkSync(filler);
+}
+
 describe('audit: fail closed', () => {
   it('a full disk: new requests get 503, served requests lose no line, and it recovers when space is freed', async (t) => {
     const cleanup: { close?: () => Promise<void> } = {};
@@ -71,12 +84,7 @@ describe('audit: fail closed', () => {
       served.push(id);
     }
 
-    const filler = join(mnt, 'filler');
-    try {
-      writeFileSync(filler, Buffer.alloc(128 * 1024, 1));
-    } catch (err) {
-      assert.equal((err as NodeJS.ErrnoException).code, 'ENOSPC');
-    }
+    const free = fillUp(mnt);
     let refused: Awaited<ReturnType<typeof call>> | undefined;
     for (; id < 500 && !refused; id++) {
       const res = await call(id);
@@ -91,7 +99,7 @@ describe('audit: fail closed', () => {
     assert.equal((await call(id++)).status, 503, 'still refused while the disk is full');
     assert.equal((await raw(h.unix('notes'), 'GET', {}, undefined, '/healthz')).status, 503);
 
-    unlinkSync(filler);
+    free();
     const after = id++;
     assert.equal((await call(after)).status, 200, 'serves again by itself once writing works');
     served.push(after);
@@ -106,6 +114,61 @@ describe('audit: fail closed', () => {
     );
     const report = await verifyAuditFiles([file], [loadAuditKey(h.config.daemon.audit_key).publicJwk]);
     assert.deepEqual(report.problems, []);
+  });
+
+  it('daemon mode: POST /token answers 503 temporarily_unavailable while the log is failing, issues again after', async (t) => {
+    const cleanup: { close?: () => Promise<void> } = {};
+    const mnt = mountTmpfs(t, cleanup);
+    if (!mnt) return t.skip('cannot mount a tmpfs here (needs root and mount permission)');
+    const file = join(mnt, 'audit.jsonl');
+    const wi = await startWorkloadIssuer();
+    cleanup.close = () => wi.close();
+    const trust = [
+      'allow_groups = ["ci"]',
+      '[[trust.workload]]',
+      `issuer = "${wi.url}"`,
+      'audience = "gatekit-ci"',
+      'claims = { repository = "octo-org/deploy" }',
+      'groups = ["ci"]',
+    ].join('\n');
+    const host = await startTokenHost(wi.url, '', trust, { auditLog: file });
+    cleanup.close = async () => {
+      await host.close();
+      await wi.close();
+    };
+    const exchange = async () => host.exchange(await wi.mint(), TOKEN_TYPE.jwt);
+    let issued = 0;
+    assert.equal((await exchange()).status, 200);
+    issued++;
+
+    const free = fillUp(mnt);
+    let refused: ExchangeAnswer | undefined;
+    for (let i = 0; i < 500 && !refused; i++) {
+      const res = await exchange();
+      if (res.status === 503) refused = res;
+      else {
+        assert.equal(res.status, 200, res.text);
+        issued++;
+      }
+    }
+    assert.ok(refused, 'the token endpoint refused once the audit log could not be written');
+    assert.equal(refused.body['error'], 'temporarily_unavailable');
+    assert.equal(typeof refused.body['error_description'], 'string');
+    assert.equal(refused.body['access_token'], undefined);
+    assert.equal(refused.headers['cache-control'], 'no-store');
+    // Hostile input gets the same answer: nothing is verified, counted or issued while nothing can be audited.
+    for (const hostile of ['x'.repeat(20_000), 'a.b.c', await wi.mint()]) {
+      const res = await host.exchange(hostile, TOKEN_TYPE.jwt);
+      assert.equal(res.status, 503, res.text);
+      assert.ok(!res.text.includes(hostile.slice(0, 64)));
+    }
+
+    free();
+    assert.equal((await exchange()).status, 200, 'issues again by itself once writing works');
+    issued++;
+    await host.daemon.stop();
+    const exchanges = auditLines(file).filter((l) => l['event'] === 'token.exchange');
+    assert.equal(exchanges.length, issued, 'one token.exchange line for every token issued, none for refusals');
   });
 
   it('an audit file removed under the daemon is recreated at its path, chained to the old one', async (t) => {

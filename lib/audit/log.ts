@@ -23,6 +23,11 @@ export interface AuditLogOptions {
   readonly checkpoint?: { readonly lines: number; readonly interval: number };
   /** Where failures and recoveries are told (the daemon's stderr). */
   readonly say?: (line: string) => void;
+  /**
+   * false: plain JSON lines, no `seq`/`prev`, no checkpoints — only for bench/daemon.ts to measure what the
+   * chain costs (no config key turns it off). Default true.
+   */
+  readonly chain?: boolean;
 }
 
 const { O_RDWR, O_WRONLY, O_APPEND, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK } = constants;
@@ -60,7 +65,8 @@ export class AuditLog {
     this.#options = options;
     this.#mode = options.groupReadable ? 0o640 : 0o600;
     this.#fd = this.#open();
-    ({ seq: this.#seq, prev: this.#prev } = path === '-' ? { seq: 1, prev: GENESIS } : chainTail(this.#fd));
+    const fresh = path === '-' || options.chain === false;
+    ({ seq: this.#seq, prev: this.#prev } = fresh ? { seq: 1, prev: GENESIS } : chainTail(this.#fd));
     const interval = options.checkpoint?.interval;
     if (interval !== undefined || path !== '-') {
       this.#timer = setInterval(() => this.#tick(), Math.min(1000, (interval ?? 1) * 1000));
@@ -83,7 +89,7 @@ export class AuditLog {
   /** Writes a signed checkpoint sealing every line so far (RFC 7515 JWS over seq and the chain hash). */
   checkpoint(reason: CheckpointReason): void {
     const signer = this.#options.signer;
-    if (!signer) return;
+    if (!signer || this.#options.chain === false) return;
     const ts = new Date().toISOString();
     const sig = signCompact(signer, { seq: this.#seq, prev: this.#prev, ts, reason });
     this.#append({ ts, event: 'audit.checkpoint', reason, kid: signer.kid, sig });
@@ -116,6 +122,7 @@ export class AuditLog {
 
   #append(fields: Record<string, unknown>): void {
     if (this.#closed && fields['event'] !== 'audit.checkpoint') return; // a second stop() has nothing left to say
+    if (this.#options.chain === false) return this.#enqueue(JSON.stringify(fields, capped));
     // seq and prev first, and never taken from the event's own fields.
     const line = JSON.stringify(
       Object.assign({ seq: 0, prev: '' }, fields, { seq: this.#seq, prev: this.#prev }),
@@ -123,6 +130,10 @@ export class AuditLog {
     );
     this.#seq++;
     this.#prev = hashLine(line);
+    this.#enqueue(line);
+  }
+
+  #enqueue(line: string): void {
     if (this.#queue.length >= MAX_QUEUED) {
       this.#lost++;
       return;

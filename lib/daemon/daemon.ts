@@ -22,6 +22,8 @@ export interface DaemonOptions {
   readonly trustedKeys?: TrustedKeyOptions;
   /** The clock `rate` and `fresh_login` rules read, in milliseconds (tests move it); default Date.now. */
   readonly now?: () => number;
+  /** false: the audit log without hash chain and checkpoints, for bench/daemon.ts only (no config key). */
+  readonly auditChain?: boolean;
 }
 
 /**
@@ -37,6 +39,7 @@ export async function startDaemon(
   // A setup from before audit keys existed gets one now, so checkpoints are always signed.
   if (createAuditKey(initial.daemon.audit_key)) say(`created the audit key ${initial.daemon.audit_key}`);
   const log = new AuditLog(initial.daemon.audit_log, {
+    chain: options.auditChain !== false,
     groupReadable: initial.daemon.socket_group !== undefined,
     signer: loadAuditKey(initial.daemon.audit_key),
     checkpoint: initial.daemon.audit_checkpoint,
@@ -87,7 +90,7 @@ export async function startDaemon(
   if (initial.broker.mode === 'daemon') {
     try {
       const { startTokenEndpoint } = await import('../exchange/server.js');
-      tokens = await startTokenEndpoint(initial, audit, (handler) => bindTokenListener(initial, handler));
+      tokens = await startTokenEndpoint(initial, audit, (handler) => bindTokenListener(initial, handler), auditFailure);
     } catch (err) {
       await Promise.all([...listeners.values()].map((l) => new Promise((r) => l.close(r))));
       log.close();

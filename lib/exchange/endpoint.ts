@@ -32,11 +32,14 @@ interface State {
  * A peer with too many failed exchanges gets 429 (lib/exchange/rate-limit.ts); a token issued to a
  * caller that presented a client certificate is bound to it (`cnf.x5t#S256`, RFC 8705 §3), one that
  * sent a DPoP proof to the proof's key (`cnf.jkt`, RFC 9449 §5; the proof wins over the certificate).
+ * While the audit log cannot be written (`auditFailure` says why) it issues nothing: 503 with the error code
+ * `temporarily_unavailable` (RFC 6749 §4.1.2.1), as the MCP listeners refuse (lib/daemon/handler.ts).
  */
 export async function startTokenEndpoint(
   config: Config,
   audit: (event: AuditEvent) => void,
   listen: (handler: RequestListener) => Promise<Server>,
+  auditFailure: () => string | undefined,
 ): Promise<TokenEndpoint> {
   const listenAt = config.daemon.token_listen;
   if (!listenAt)
@@ -58,6 +61,14 @@ export async function startTokenEndpoint(
   const limiter = new FailureLimiter(config.daemon.limits.max_failed_exchanges);
   let state = await load(config);
   const handler: RequestListener = (req, res) => {
+    if (auditFailure() !== undefined) {
+      req.resume();
+      const body = {
+        error: 'temporarily_unavailable',
+        error_description: 'the audit log cannot be written; retry later',
+      };
+      return send(res, 503, body, { 'retry-after': '1' });
+    }
     const peer = peerOf(req);
     const wait = limiter.retryAfter(peer);
     if (wait > 0) {

@@ -36,7 +36,7 @@ export async function startTokenHost(
   issuer: string,
   daemonExtra = '',
   rest = '',
-  options: { tokenListen?: string; notesCommand?: string; idpExtra?: string } = {},
+  options: { tokenListen?: string; notesCommand?: string; idpExtra?: string; auditLog?: string } = {},
 ): Promise<TokenHost> {
   const ws = workspace('');
   const socket = join(ws.dir, 'run', 'token.sock');
@@ -52,7 +52,7 @@ signing_key = "keys/broker.jwk"
 
 [daemon]
 token_listen = "${options.tokenListen ?? `unix:${socket}`}"
-audit_log = "audit.jsonl"
+audit_log = "${options.auditLog ?? 'audit.jsonl'}"
 ${daemonExtra}
 
 [servers.notes]
@@ -62,7 +62,7 @@ ${rest}`);
   const config = loadConfig({ config: ws.config });
   await initialize(config, { force: false });
   const daemon = await startDaemon(config);
-  const auditText = () => readFileSync(join(ws.dir, 'audit.jsonl'), 'utf8');
+  const auditText = () => readFileSync(options.auditLog ?? join(ws.dir, 'audit.jsonl'), 'utf8');
   return {
     ws,
     daemon,

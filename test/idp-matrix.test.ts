@@ -8,7 +8,7 @@ import { expireCachedTokens, type Workspace } from './helpers/workspace.js';
 
 /**
  * "Any OpenID provider" means more than one: each row is a real oidc-provider configured with a
- * quirk real providers have (docs/fragments/idp.md says which provider has which). Every row logs
+ * quirk real providers have (README, "Identity providers", says which provider has which). Every row logs
  * in over the device flow, mints a token, refreshes, and logs out.
  */
 const MATRIX: ReadonlyArray<{ name: string; quirks: Quirks }> = [

@@ -1,4 +1,5 @@
 import { jwtVerify, type JWTPayload } from 'jose';
+import { isLogoutToken } from '../token/index.js';
 import { GatekitError } from '../errors.js';
 import { ASYMMETRIC, describeJoseError, invalidSubject, type Discovery, type RemoteKeys } from './idp-metadata.js';
 
@@ -37,7 +38,7 @@ export async function verifyJwtAccessToken(
     const why = describeJoseError(err);
     throw invalidSubject(`the access token is not a valid JWT from the identity provider: ${why}`, err);
   }
-  if (payload['events'] !== undefined || /logout\+jwt$/i.test(typ ?? '')) {
+  if (isLogoutToken(payload, typ)) {
     throw invalidSubject('a logout token is not an access token');
   }
   requireOurClient(payload, client.clientId);

@@ -1,4 +1,5 @@
 import { jwtVerify, type JWTPayload } from 'jose';
+import { isLogoutToken } from '../token/index.js';
 import { algorithmsOf, describeJoseError, invalidSubject, type Discovery, type RemoteKeys } from './idp-metadata.js';
 
 export interface IdTokenRules {
@@ -44,7 +45,7 @@ export async function verifyIdToken(
   } catch (err) {
     throw invalidSubject(`the ID token is not valid: ${describeJoseError(err)}`, err);
   }
-  if (payload['events'] !== undefined || /^(application\/)?logout\+jwt$/i.test(typ ?? '')) {
+  if (isLogoutToken(payload, typ)) {
     throw invalidSubject('a logout token is not an ID token');
   }
   const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];

@@ -1,5 +1,6 @@
 import { decodeProtectedHeader } from 'jose';
 import { GatekitError } from '../errors.js';
+import { isLogoutToken, mediaType } from '../token/index.js';
 
 const refused = (message: string) =>
   new GatekitError('IDP_ERROR', message, {
@@ -24,8 +25,8 @@ export function checkIdToken(idToken: string, claims: Readonly<Record<string, un
   } catch {
     throw refused('the ID token has an unreadable header');
   }
-  const type = typeof typ === 'string' ? typ.toLowerCase().replace(/^application\//, '') : '';
-  if (type === 'logout+jwt' || claims['events'] !== undefined) {
+  const type = mediaType(typ);
+  if (isLogoutToken(claims, typ)) {
     throw refused('the identity provider sent a logout token where an ID token belongs');
   }
   if (type.endsWith('+jwt')) {

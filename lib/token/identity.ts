@@ -37,3 +37,18 @@ export function identityFromClaims(
     auth_time: time,
   };
 }
+
+/**
+ * Is this JWT a logout token (OpenID Back-Channel Logout 1.0 §2.4: an `events` claim, or
+ * `typ: logout+jwt`)? It is signed by the same keys as an ID token, so it must never pass for one —
+ * nor for an access token.
+ * @see https://openid.net/specs/openid-connect-backchannel-1_0.html#LogoutToken
+ */
+export function isLogoutToken(claims: Readonly<Record<string, unknown>>, typ: unknown): boolean {
+  return claims['events'] !== undefined || mediaType(typ) === 'logout+jwt';
+}
+
+/** A JWS `typ` as RFC 7515 §4.1.9 compares it: case-insensitive, `application/` optional. */
+export function mediaType(typ: unknown): string {
+  return typeof typ === 'string' ? typ.toLowerCase().replace(/^application\//, '') : '';
+}

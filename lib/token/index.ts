@@ -6,7 +6,7 @@ export { VerifiedTokenCache } from './cache.js';
 export { generateSigningJwk, publicJwk, loadSigningKey, readJwksFile, createKeys, rotateKeys } from './keys.js';
 export type { SigningKey, JoseKey, PublicJwk, Jwks, KeyFiles } from './keys.js';
 export { userOf, REGISTERED_CLAIMS } from './claims.js';
-export { identityFromClaims } from './identity.js';
+export { identityFromClaims, isLogoutToken, mediaType } from './identity.js';
 export type { ClaimNames } from './identity.js';
 export type { AccessTokenClaims, Identity } from './claims.js';
 export { loadTrustedKeys, openTrustedKeys, TrustedKeySource } from './trusted.js';

@@ -15,7 +15,7 @@ import { NOTES_SERVER } from './helpers/daemon-harness.js';
 import { deviceTokensFor } from './helpers/device-token.js';
 import { decodePart } from './helpers/forge.js';
 import { deviceLoginCli } from './helpers/login.js';
-import { GRANT, startTokenHost, TOKEN_TYPE, type TokenHost } from './helpers/token-endpoint.js';
+import { GRANT, personConfig, startTokenHost, TOKEN_TYPE, type TokenHost } from './helpers/token-endpoint.js';
 import { workspace, type Workspace } from './helpers/workspace.js';
 
 const text = (r: unknown) => (r as { content: Array<{ text?: string }> }).content[0]?.text ?? '';
@@ -220,24 +220,8 @@ describe("gatekit connect in daemon mode: the exchange binds its token to the co
     host = await startTokenHost(idp.issuer, '', 'token_binding = "dpop"', {
       notesCommand: `["${process.execPath}", "${NOTES_SERVER}"]`,
     });
-    cli = workspace(`[idp]
-issuer = "${idp.issuer}"
-client_id = "gatekit-cli"
-scopes = ["openid", "email", "offline_access"]
-
-[broker]
-mode = "daemon"
-issuer = "urn:gatekit:broker:shared-host"
-
-[daemon]
-token_listen = "unix:${host.socket}"
-
-[servers.notes]
-command = ["node", "notes.js"]
-listen = "unix:${join(host.ws.dir, 'run', 'notes.sock')}"
-allow_users = ["alice@example.com"]
-token_binding = "dpop"
-`);
+    const notesSocket = join(host.ws.dir, 'run', 'notes.sock');
+    cli = workspace(personConfig(idp.issuer, host.socket, `listen = "unix:${notesSocket}"\ntoken_binding = "dpop"\n`));
     assert.equal((await deviceLoginCli(cli, 'alice@example.com')).code, 0);
   });
   after(async () => {

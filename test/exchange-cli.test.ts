@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { startDevIdp, type DevIdp } from '../lib/devidp/index.js';
 import { gatekit } from './helpers/cli.js';
 import { deviceLoginCli } from './helpers/login.js';
-import { startTokenHost, type TokenHost } from './helpers/token-endpoint.js';
+import { personConfig, startTokenHost, type TokenHost } from './helpers/token-endpoint.js';
 import { expireCachedTokens, workspace, type Workspace } from './helpers/workspace.js';
 
 describe('daemon mode, the CLI side: it sends the ID token, never the access token the daemon does not accept', () => {
@@ -15,22 +15,7 @@ describe('daemon mode, the CLI side: it sends the ID token, never the access tok
     // ID tokens that live 20 s: the CLI used to fall back to the IdP access token when one had < 30 s left.
     idp = await startDevIdp({ ttl: { idToken: 20 } });
     host = await startTokenHost(idp.issuer);
-    cli = workspace(`[idp]
-issuer = "${idp.issuer}"
-client_id = "gatekit-cli"
-scopes = ["openid", "email", "offline_access"]
-
-[broker]
-mode = "daemon"
-issuer = "urn:gatekit:broker:shared-host"
-
-[daemon]
-token_listen = "unix:${host.socket}"
-
-[servers.notes]
-command = ["node", "notes.js"]
-allow_users = ["alice@example.com"]
-`);
+    cli = workspace(personConfig(idp.issuer, host.socket));
   });
   after(async () => {
     await host?.close();

@@ -109,3 +109,26 @@ export function postToken(socketPath: string, form: Record<string, string>): Pro
     req.end(body);
   });
 }
+
+/**
+ * A person's config in daemon mode: their [idp], no signing key, and the daemon's token endpoint.
+ * `notesExtra` goes into `[servers.notes]` (e.g. its `listen` and `token_binding`).
+ */
+export function personConfig(issuer: string, tokenSocket: string, notesExtra = ''): string {
+  return `[idp]
+issuer = "${issuer}"
+client_id = "gatekit-cli"
+scopes = ["openid", "email", "offline_access"]
+
+[broker]
+mode = "daemon"
+issuer = "urn:gatekit:broker:shared-host"
+
+[daemon]
+token_listen = "unix:${tokenSocket}"
+
+[servers.notes]
+command = ["node", "notes.js"]
+allow_users = ["alice@example.com"]
+${notesExtra}`;
+}

@@ -4,9 +4,8 @@ import { Client, DpopSession, StreamableHTTPClientTransport, withDpop } from '@m
 import { fetch as undiciFetch, request } from 'undici';
 import { loadConfig } from '../lib/config/index.js';
 import { certificateInfo } from '../lib/setup/index.js';
-import { DpopKey, DpopReplayCache, mintAccessToken, verifyDpopProof } from '../lib/token/index.js';
+import { DpopKey, DpopReplayCache, verifyDpopProof } from '../lib/token/index.js';
 import {
-  BROKER_ISSUER,
   daemonConfig,
   freePort,
   INITIALIZE,
@@ -43,19 +42,8 @@ token_binding = "mtls"
     await h.close();
   });
 
-  const mint = async (server: string, binding: { certThumbprint?: string; jkt?: string }) =>
-    (
-      await mintAccessToken(h.key, {
-        identity: { user: 'alice@example.com', sub: 'sub-alice', groups: [] },
-        issuer: BROKER_ISSUER,
-        resource: h.config.servers.get(server)!.resource,
-        scope: 'tools:*',
-        clientId: 'gatekit-cli',
-        userClaim: 'email',
-        ttl: 300,
-        ...binding,
-      })
-    ).token;
+  const mint = (server: string, binding: { certThumbprint?: string; jkt?: string }) =>
+    h.token(server, { sub: 'sub-alice', ...binding });
 
   const post = async (url: string, headers: Record<string, string>) => {
     const res = await request(url, {

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { Client, DpopSession, StreamableHTTPClientTransport, withDpop } from '@modelcontextprotocol/client';
 import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
 import { fetch as undiciFetch, request, type Dispatcher } from 'undici';
-import { accessTokenHash, DpopKey, mintAccessToken } from '../lib/token/index.js';
+import { accessTokenHash, DpopKey } from '../lib/token/index.js';
 import { brokerKey, signEd25519 } from './helpers/forge.js';
 import {
   BROKER_ISSUER,
@@ -62,19 +62,7 @@ describe('DPoP (RFC 9449): the daemon takes DPoP-bound tokens only with a valid 
     await h.close();
   });
 
-  const boundToken = async (server: string, jkt: string) =>
-    (
-      await mintAccessToken(h.key, {
-        identity: { user: 'alice@example.com', sub: 'sub-alice', groups: [] },
-        issuer: BROKER_ISSUER,
-        resource: h.config.servers.get(server)!.resource,
-        scope: 'tools:*',
-        clientId: 'gatekit-cli',
-        userClaim: 'email',
-        ttl: 300,
-        jkt,
-      })
-    ).token;
+  const boundToken = (server: string, jkt: string) => h.token(server, { sub: 'sub-alice', jkt });
 
   const post = async (headers: Record<string, string>, dispatcher = via) => {
     const res = await request(URL_MCP, {

@@ -76,7 +76,16 @@ export interface Harness {
   readonly mtls: Dispatcher;
   token(
     server: string,
-    overrides?: { user?: string; sub?: string; groups?: string[]; scope?: string; ttl?: number },
+    overrides?: {
+      user?: string;
+      sub?: string;
+      groups?: string[];
+      scope?: string;
+      ttl?: number;
+      /** Bind the token to a DPoP key (RFC 9449 `cnf.jkt`) or a client certificate (RFC 8705 `cnf.x5t#S256`). */
+      jkt?: string;
+      certThumbprint?: string;
+    },
   ): Promise<string>;
   audit(): Array<Record<string, unknown>>;
   close(): Promise<void>;
@@ -122,6 +131,8 @@ export async function startHarness(toml?: string): Promise<Harness> {
           clientId: 'gatekit-cli',
           userClaim: 'email',
           ttl: o.ttl ?? 300,
+          ...(o.jkt === undefined ? {} : { jkt: o.jkt }),
+          ...(o.certThumbprint === undefined ? {} : { certThumbprint: o.certThumbprint }),
         })
       ).token,
     audit: () =>

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { createPublicKey } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../lib/config/index.js';
@@ -13,6 +12,7 @@ import { signHs256, unsigned } from './helpers/forge.js';
 import { freePort } from './helpers/daemon-harness.js';
 import { deviceLoginCli } from './helpers/login.js';
 import { workspace, type Workspace } from './helpers/workspace.js';
+import { postToken } from './helpers/token-endpoint.js';
 
 const TYPE = {
   id: 'urn:ietf:params:oauth:token-type:id_token',
@@ -50,31 +50,6 @@ allow_groups = ["ci"]
 command = ["node", "ops.js"]
 allow_groups = ["ops"]
 `;
-}
-
-/** A raw RFC 8693 request to the daemon's token endpoint. */
-function exchange(
-  socketPath: string,
-  form: Record<string, string>,
-  more: Array<[string, string]> = [],
-): Promise<{ status: number; body: Record<string, string> }> {
-  const body = new URLSearchParams([...Object.entries(form), ...more]).toString();
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { socketPath, path: '/token', method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' } },
-      (res) => {
-        let text = '';
-        res
-          .setEncoding('utf8')
-          .on('data', (d: string) => {
-            text += d;
-          })
-          .on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
 }
 
 describe('daemon mode: RFC 8693 token exchange, the key only in the daemon', () => {
@@ -141,7 +116,7 @@ describe('daemon mode: RFC 8693 token exchange, the key only in the daemon', () 
   });
 
   it('a real access token is refused by default, though userinfo accepts it (accept_access_tokens is off)', async () => {
-    const r = await exchange(socket, {
+    const r = await postToken(socket, {
       grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
       resource: 'urn:gatekit:server:notes',
       subject_token: session().access_token,
@@ -153,7 +128,7 @@ describe('daemon mode: RFC 8693 token exchange, the key only in the daemon', () 
   });
 
   it('the same ID token replayed for a resource the policy refuses: 403 access_denied and a denied line', async () => {
-    const r = await exchange(socket, {
+    const r = await postToken(socket, {
       grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
       resource: 'urn:gatekit:server:ops',
       subject_token: session().id_token,
@@ -313,7 +288,7 @@ describe('daemon mode: RFC 8693 token exchange, the key only in the daemon', () 
   for (const [name, make, status, error, more] of hostile) {
     it(`refuses ${name}: ${status} ${error}, never echoing the token`, async () => {
       const form = await make();
-      const r = await exchange(socket, form, more);
+      const r = await postToken(socket, form, more);
       assert.equal(r.status, status, JSON.stringify(r.body));
       assert.equal(r.body['error'], error);
       assert.equal(r.body['access_token'], undefined);

@@ -88,8 +88,13 @@ ${rest}`);
   };
 }
 
-export function postToken(socketPath: string, form: Record<string, string>): Promise<ExchangeAnswer> {
-  const body = new URLSearchParams(form).toString();
+/** A raw RFC 8693 request to the token endpoint; `more` adds fields again (a repeated `resource`). */
+export function postToken(
+  socketPath: string,
+  form: Record<string, string>,
+  more: Array<[string, string]> = [],
+): Promise<ExchangeAnswer> {
+  const body = new URLSearchParams([...Object.entries(form), ...more]).toString();
   return new Promise((resolve, reject) => {
     const req = request(
       { socketPath, path: '/token', method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' } },

@@ -30,6 +30,11 @@ command = ["${process.execPath}", "${MODERN_SERVER}", "--modern-only"]
 allow_users = ${JSON.stringify(PEOPLE)}
 tools = { allow = ["echo", "whoami"] }
 
+[servers.sealed]
+command = ["${process.execPath}", "${MODERN_SERVER}", "--modern-only"]
+allow_users = ["alice@example.com"]
+tools = { allow = ["nothing-here"] }
+
 [servers.deaf]
 command = ["${process.execPath}", "${DEAF_SERVER}"]
 allow_users = ["alice@example.com"]
@@ -55,7 +60,9 @@ describe('daemon: a child that speaks MCP 2026-07-28 itself is spoken to nativel
     const legacy = await sdkClient(h, 'modern', token);
     try {
       for (const client of [modern, legacy] as Array<typeof legacy>) {
-        const names = (await client.listTools()).tools.map((t) => t.name).sort();
+        const list = await client.listTools();
+        assert.equal(list['cacheScope'], 'private', "never the child's public, whichever era asks");
+        const names = list.tools.map((t) => t.name).sort();
         assert.deepEqual(names, ['echo', 'whoami'], "the policy filters the native child's list");
         assert.equal(textOf(await client.callTool({ name: 'echo', arguments: { message: 'hi' } })), 'hi');
         assert.equal(await codeOf(client.callTool({ name: 'secret', arguments: {} })), DENIED);
@@ -118,6 +125,28 @@ describe('daemon: a child that speaks MCP 2026-07-28 itself is spoken to nativel
     assert.equal(result._meta['io.modelcontextprotocol/serverInfo'].name, 'gatekit-modern');
     assert.deepEqual(result.capabilities, { tools: {} });
     assert.equal(result.cacheScope, 'private');
+  });
+
+  it("the child's tools list reaches a stateless client private (ttlMs 0), not as the child's public", async () => {
+    const token = await h.token('modern');
+    const answer = await raw(h.unix('modern'), 'POST', modernHeaders(token, 'tools/list'), modernBody(1, 'tools/list'));
+    const { result } = JSON.parse(answer.body.replace(/^[\s\S]*?data: /, '').split('\n')[0]!);
+    assert.deepEqual(
+      result.tools.map((t: { name: string }) => t.name),
+      ['echo', 'whoami'],
+    );
+    assert.equal(result.cacheScope, 'private');
+    assert.equal(result.ttlMs, 0);
+  });
+
+  it("server/discover drops the tools capability when the policy allows none of the child's tools", async () => {
+    const token = await h.token('sealed');
+    const headers = modernHeaders(token, 'server/discover');
+    const answer = await raw(h.unix('sealed'), 'POST', headers, modernBody(1, 'server/discover'));
+    const { result } = JSON.parse(answer.body.replace(/^[\s\S]*?data: /, '').split('\n')[0]!);
+    assert.equal(result.instructions, 'a 2026-07-28 fixture');
+    assert.deepEqual(result.capabilities, {});
+    assert.equal(children('sealed')[0]!.child.era, 'native');
   });
 
   it('a session-era server that ignores the probe starts after half of start_timeout, and stays session-era', async () => {

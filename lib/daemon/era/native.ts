@@ -34,8 +34,9 @@ const serverKey = (server: ServerConfig): string => JSON.stringify([server.name,
  * The Session keeps speaking as it always did: an `initialize` is answered here from the child's discover
  * result (the child never sees one), `notifications/initialized` goes no further, and every request gets
  * the 2026-07-28 envelope in `_meta` (version, and the client info and capabilities of that `initialize`)
- * unless it already carries one. Results pass back unchanged: their `resultType`/`ttlMs`/`cacheScope` are
- * extra keys a session-era client ignores (the v1 SDK's result schemas are loose objects).
+ * unless it already carries one. Results pass back with `cacheScope` made "private" (`ttlMs` 0) wherever the
+ * child set one; `resultType`/`ttlMs`/`cacheScope` stay, as extra keys a session-era client ignores (the v1
+ * SDK's result schemas are loose objects).
  */
 export class ChildEraBridge {
   era: ChildEra;
@@ -72,7 +73,14 @@ export class ChildEraBridge {
 
   /** A message from the child; false when it was the probe's answer (the Session never sees it). */
   receive(message: unknown): boolean {
-    if (!isResponse(message) || message.id !== PROBE_ID) return true;
+    if (!isResponse(message)) return true;
+    if (message.id !== PROBE_ID) {
+      // Every answer is made for one person: none leaves the daemon marked for a shared cache (SEP-2549).
+      const result = message.result as Record<string, unknown> | undefined;
+      if (this.era === 'native' && typeof result === 'object' && result !== null && 'cacheScope' in result)
+        Object.assign(result, { ttlMs: 0, cacheScope: 'private' });
+      return true;
+    }
     if (this.era === 'probing') {
       const result = 'result' in message ? (message.result as Record<string, unknown> | undefined) : undefined;
       const versions = result?.['supportedVersions'];

@@ -54,7 +54,7 @@ describe('daemon: a child that speaks MCP 2026-07-28 itself is spoken to nativel
   });
   const children = (server: string) => h.daemon.sessions.all().filter((s) => s.server.name === server);
 
-  it('v2 client (2026-07-28) and v1 client side by side: tools/list filtered, echo allowed, secret denied', async () => {
+  it('v2 (2026-07-28) and v1 clients side by side: tools/list filtered, echo allowed, secret denied', async () => {
     const token = await h.token('modern');
     const modern = await modernClient(h, 'modern', token);
     const legacy = await sdkClient(h, 'modern', token);
@@ -111,6 +111,22 @@ describe('daemon: a child that speaks MCP 2026-07-28 itself is spoken to nativel
     );
   });
 
+  it('a session-era client cannot claim another version towards a native child: it gets 2026-07-28', async () => {
+    const legacy = await sdkClient(h, 'modern', await h.token('modern'));
+    try {
+      const forged = {
+        'io.modelcontextprotocol/protocolVersion': '2024-01-01',
+        'io.modelcontextprotocol/clientInfo': { name: 'forged', version: '0' },
+      };
+      const answer = await legacy.callTool({ name: 'whoami', arguments: {}, _meta: forged });
+      const seen = JSON.parse(textOf(answer));
+      assert.equal(seen.envelope['io.modelcontextprotocol/protocolVersion'], '2026-07-28');
+      assert.equal(seen.user, 'alice@example.com');
+    } finally {
+      await endSession(legacy);
+    }
+  });
+
   it("server/discover is the child's own discover answer (instructions, serverInfo), made private", async () => {
     const token = await h.token('modern');
     const answer = await raw(
@@ -149,7 +165,7 @@ describe('daemon: a child that speaks MCP 2026-07-28 itself is spoken to nativel
     assert.equal(children('sealed')[0]!.child.era, 'native');
   });
 
-  it('a session-era server that ignores the probe starts after half of start_timeout, and stays session-era', async () => {
+  it('a session-era server that ignores the probe starts after half of start_timeout, as session-era', async () => {
     const token = await h.token('deaf');
     const connecting = sdkClient(h, 'deaf', token);
     await Promise.race([g.seen((f) => f === 'probe-ignored'), connecting]);
@@ -168,7 +184,7 @@ describe('daemon: a child that speaks MCP 2026-07-28 itself is spoken to nativel
     }
   });
 
-  it("server-everything answers the probe with an error: session-era, and the server's next child skips the probe", async () => {
+  it("server-everything answers the probe with an error: session-era; the server's next child skips it", async () => {
     const token = await h.token('everything');
     const modern = await modernClient(h, 'everything', token);
     const legacy = await sdkClient(h, 'everything', token);

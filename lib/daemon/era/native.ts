@@ -34,9 +34,9 @@ const serverKey = (server: ServerConfig): string => JSON.stringify([server.name,
  * The Session keeps speaking as it always did: an `initialize` is answered here from the child's discover
  * result (the child never sees one), `notifications/initialized` goes no further, and every request gets
  * the 2026-07-28 envelope in `_meta` (version, and the client info and capabilities of that `initialize`)
- * unless it already carries one. Results pass back with `cacheScope` made "private" (`ttlMs` 0) wherever the
- * child set one; `resultType`/`ttlMs`/`cacheScope` stay, as extra keys a session-era client ignores (the v1
- * SDK's result schemas are loose objects).
+ * under any envelope keys the request carries itself; the version is always 2026-07-28. Results pass back
+ * with `cacheScope` made "private" (`ttlMs` 0) wherever the child set one; `resultType`/`ttlMs`/`cacheScope`
+ * stay, as extra keys a session-era client ignores (the v1 SDK's result schemas are loose objects).
  */
 export class ChildEraBridge {
   era: ChildEra;
@@ -113,9 +113,10 @@ export class ChildEraBridge {
       // As a child's answer would: after the Session has finished sending.
       return queueMicrotask(() => this.#deliver(answer));
     }
+    // A 2026-07-28 client's own envelope is kept; the version is always the one the child was probed with.
     const meta = (message.params?.['_meta'] ?? {}) as Record<string, unknown>;
-    if (meta[META_PROTOCOL_VERSION] !== undefined) return this.#write(message);
-    this.#write({ ...message, params: { ...message.params, _meta: { ...meta, ...this.#envelope } } });
+    const envelope = { ...this.#envelope, ...meta, [META_PROTOCOL_VERSION]: STATELESS_VERSION };
+    this.#write({ ...message, params: { ...message.params, _meta: envelope } });
   }
 
   /** The `initialize` result a session-era client gets, made from the child's discover result. */

@@ -81,12 +81,12 @@ export class ChildEraBridge {
         Object.assign(result, { ttlMs: 0, cacheScope: 'private' });
       return true;
     }
-    if (this.era === 'probing') {
-      const result = 'result' in message ? (message.result as Record<string, unknown> | undefined) : undefined;
-      const versions = result?.['supportedVersions'];
-      const native = Array.isArray(versions) && versions.includes(STATELESS_VERSION);
-      this.#settle(native ? 'native' : 'session', native ? result : undefined);
-    }
+    const result = 'result' in message ? (message.result as Record<string, unknown> | undefined) : undefined;
+    const versions = result?.['supportedVersions'];
+    const native = Array.isArray(versions) && versions.includes(STATELESS_VERSION);
+    if (this.era === 'probing') this.#settle(native ? 'native' : 'session', native ? result : undefined);
+    // An answer after the probe was abandoned: this child stays session-era, the server's next one is probed.
+    else if (native) verdicts.delete(this.#key);
     return false;
   }
 

@@ -94,8 +94,8 @@ export class StatelessPool {
 
 /**
  * `server/discover` answered from the child's own discover result when it speaks 2026-07-28, else from
- * its initialize result, and its tools list as the person may
- * see it: with no tool allowed, the `tools` capability is not offered.
+ * its initialize result, and its tools list as the person may see it: with no tool allowed, the `tools`
+ * capability is not offered.
  */
 export async function discover(
   child: PooledChild,

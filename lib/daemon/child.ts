@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { ServerConfig } from '../config/index.js';
+import { ChildEraBridge, type ChildEra } from './era/native.js';
 
 /** What reaches the child besides the server's own `env`: enough to find and run a program (as the MCP SDK's default environment). */
 const INHERITED = ['HOME', 'LOGNAME', 'PATH', 'SHELL', 'TERM', 'USER', 'LANG', 'TMPDIR'];
@@ -26,6 +27,7 @@ export class McpChild {
   readonly process: ChildProcess;
   #buffer = '';
   #stderr = '';
+  readonly #bridge: ChildEraBridge;
   /** Date.now() of the last sign of life: any output, stderr included (a starting `npx -y` talks there). */
   lastOutput = Date.now();
   /** Still starting: no JSON-RPC message on stdout yet. */
@@ -49,6 +51,11 @@ export class McpChild {
       this.lastOutput = Date.now();
       this.#stderr = (this.#stderr + chunk).slice(-2000);
     });
+    this.#bridge = new ChildEraBridge(
+      server,
+      (message) => this.#write(message),
+      (message) => handlers.onMessage(message, JSON.stringify(message)),
+    );
     this.process.stdin!.on('error', () => {
       /* the exit handler reports it */
     });
@@ -69,7 +76,26 @@ export class McpChild {
     return this.process.exitCode === null && this.process.signalCode === null;
   }
 
+  /** The MCP era this child speaks, once its `server/discover` probe is settled (lib/daemon/era/native.ts). */
+  get era(): ChildEra {
+    return this.#bridge.era;
+  }
+
+  /** A native child's own `server/discover` result. */
+  get discovered(): Readonly<Record<string, unknown>> | undefined {
+    return this.#bridge.discovered;
+  }
+
+  /** Stop waiting for an answer to the probe: the child speaks the session era. */
+  abandonProbe(): void {
+    this.#bridge.abandonProbe();
+  }
+
   send(message: unknown): void {
+    this.#bridge.send(message);
+  }
+
+  #write(message: unknown): void {
     if (this.alive) this.process.stdin!.write(`${JSON.stringify(message)}\n`);
   }
 
@@ -99,6 +125,7 @@ export class McpChild {
         message = undefined;
       }
       if (message !== undefined) this.starting = false;
+      if (message !== undefined && !this.#bridge.receive(message)) continue;
       handlers.onMessage(message, line);
     }
   }

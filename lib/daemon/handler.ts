@@ -223,7 +223,8 @@ async function post(
   }
   if (!pooled) headers['mcp-session-id'] = session!.id;
 
-  const requests = messages.filter(isRequest).map(pooled ? toChildRequest : (r) => r);
+  // A native 2026-07-28 child reads the envelope itself (lib/daemon/era/native.ts).
+  const requests = messages.filter(isRequest).map(pooled?.session.child.era === 'session' ? toChildRequest : (r) => r);
   for (const m of messages as RpcMessage[]) {
     if (!isRequest(m)) {
       session!.deliver(m);

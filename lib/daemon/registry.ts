@@ -78,7 +78,8 @@ export class SessionRegistry {
 
   /**
    * Ends sessions idle past `idle_timeout`; a starting child (nothing on stdout yet) silent for
-   * `start_timeout`; and a started one silent for `first_response_timeout` while a request waits.
+   * `start_timeout` (after half of it, a child still silent on its `server/discover` probe is taken for
+   * session-era); and a started one silent for `first_response_timeout` while a request waits.
    * Any output, stderr included, is a sign of life.
    */
   sweep(limits: DaemonLimits, now = Date.now()): void {
@@ -89,6 +90,7 @@ export class SessionRegistry {
       const oldest = session.oldestPending;
       if (session.child.starting) {
         if (silent > startMs) void session.end(`the MCP server did not start within ${limits.start_timeout}s`);
+        else if (silent > startMs / 2) session.child.abandonProbe();
       } else if (oldest !== undefined && now - oldest > answerMs && silent > answerMs) {
         void session.end(`the MCP server did not answer within ${limits.first_response_timeout}s`);
       } else if (session.pendingCount === 0 && now - session.lastUsed > limits.idle_timeout * 1000) {

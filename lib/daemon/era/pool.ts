@@ -93,19 +93,24 @@ export class StatelessPool {
 }
 
 /**
- * `server/discover` answered from the child's initialize result and its tools list as the person may
- * see it: with no tool allowed, the `tools` capability is not offered.
+ * `server/discover` answered from the child's own discover result when it speaks 2026-07-28, else from
+ * its initialize result, and its tools list as the person may see it: with no tool allowed, the `tools`
+ * capability is not offered.
  */
 export async function discover(
   child: PooledChild,
   caller: Caller,
   mayCall: (tool: string) => boolean,
 ): Promise<Record<string, unknown>> {
-  const { capabilities, serverInfo, instructions } = child.initialized as {
+  // A native child's own discover result, else its initialize result (lib/daemon/era/native.ts).
+  const own = child.session.child.discovered;
+  const { capabilities, instructions } = (own ?? child.initialized) as {
     capabilities?: Record<string, unknown>;
-    serverInfo?: unknown;
     instructions?: unknown;
   };
+  const serverInfo = own
+    ? (own['_meta'] as Record<string, unknown> | undefined)?.[META_SERVER_INFO]
+    : child.initialized['serverInfo'];
   const offered: Record<string, unknown> = {};
   for (const name of ['tools', 'prompts', 'resources', 'logging', 'completions', 'experimental']) {
     if (capabilities?.[name] !== undefined) offered[name] = capabilities[name];

@@ -1,0 +1,141 @@
+import type { ServerConfig } from '../../config/index.js';
+import { isNotification, isRequest, isResponse, type RpcMessage, type RpcRequest } from '../jsonrpc.js';
+import {
+  META_CLIENT_CAPABILITIES,
+  META_CLIENT_INFO,
+  META_PROTOCOL_VERSION,
+  META_SERVER_INFO,
+  STATELESS_VERSION,
+} from './wire.js';
+
+/**
+ * Which MCP era a stdio child speaks. "probing": the `server/discover` probe is out, messages wait;
+ * "native": it answered with 2026-07-28 among its `supportedVersions`; "session": anything else.
+ * @see https://modelcontextprotocol.io/specification/draft/basic/lifecycle (SEP-2575: probe with server/discover)
+ */
+export type ChildEra = 'probing' | 'session' | 'native';
+
+const PROBE_ID = 'gatekit/probe';
+const DAEMON_INFO = { name: 'gatekit-daemon', version: '1' };
+/** What a session-era client gets as `protocolVersion` when it asked for one the daemon does not know. */
+const SESSION_FALLBACK_VERSION = '2025-06-18';
+const SESSION_VERSIONS = new Set(['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05', '2024-10-07']);
+
+/**
+ * A server's last probe verdict, so that only its first child pays for the probe when it speaks the
+ * session era. A native child is still probed each time: its discover result answers `initialize`.
+ */
+const verdicts = new Map<string, 'session' | 'native'>();
+const serverKey = (server: ServerConfig): string => JSON.stringify([server.name, server.command, server.cwd]);
+
+/**
+ * Between one child's stdio and its Session: decides the child's era with a `server/discover` probe
+ * before anything else reaches it, and towards a native child speaks 2026-07-28 on the Session's behalf.
+ * The Session keeps speaking as it always did: an `initialize` is answered here from the child's discover
+ * result (the child never sees one), `notifications/initialized` goes no further, and every request gets
+ * the 2026-07-28 envelope in `_meta` (version, and the client info and capabilities of that `initialize`)
+ * under any envelope keys the request carries itself; the version is always 2026-07-28. Results pass back
+ * with `cacheScope` made "private" (`ttlMs` 0) wherever the child set one; `resultType`/`ttlMs`/`cacheScope`
+ * stay, as extra keys a session-era client ignores (the v1 SDK's result schemas are loose objects).
+ */
+export class ChildEraBridge {
+  era: ChildEra;
+  /** The native child's own `server/discover` result. */
+  discovered: Record<string, unknown> | undefined;
+  readonly #key: string;
+  readonly #write: (message: unknown) => void;
+  readonly #deliver: (message: unknown) => void;
+  readonly #held: unknown[] = [];
+  #envelope: Record<string, unknown> = {
+    [META_PROTOCOL_VERSION]: STATELESS_VERSION,
+    [META_CLIENT_INFO]: DAEMON_INFO,
+    [META_CLIENT_CAPABILITIES]: {},
+  };
+
+  constructor(server: ServerConfig, write: (message: unknown) => void, deliver: (message: unknown) => void) {
+    this.#key = serverKey(server);
+    this.#write = write;
+    this.#deliver = deliver;
+    if (verdicts.get(this.#key) === 'session') {
+      this.era = 'session';
+      return;
+    }
+    this.era = 'probing';
+    write({ jsonrpc: '2.0', id: PROBE_ID, method: 'server/discover', params: { _meta: this.#envelope } });
+  }
+
+  /** A message from the Session to the child. */
+  send(message: unknown): void {
+    if (this.era === 'probing') this.#held.push(message);
+    else if (this.era === 'session') this.#write(message);
+    else this.#toNative(message);
+  }
+
+  /** A message from the child; false when it was the probe's answer (the Session never sees it). */
+  receive(message: unknown): boolean {
+    if (!isResponse(message)) return true;
+    if (message.id !== PROBE_ID) {
+      // Every answer is made for one person: none leaves the daemon marked for a shared cache (SEP-2549).
+      const result = message.result as Record<string, unknown> | undefined;
+      if (this.era === 'native' && typeof result === 'object' && result !== null && 'cacheScope' in result)
+        Object.assign(result, { ttlMs: 0, cacheScope: 'private' });
+      return true;
+    }
+    const result = 'result' in message ? (message.result as Record<string, unknown> | undefined) : undefined;
+    const versions = result?.['supportedVersions'];
+    const native = Array.isArray(versions) && versions.includes(STATELESS_VERSION);
+    if (this.era === 'probing') this.#settle(native ? 'native' : 'session', native ? result : undefined);
+    // An answer after the probe was abandoned: this child stays session-era, the server's next one is probed.
+    else if (native) verdicts.delete(this.#key);
+    return false;
+  }
+
+  /**
+   * The child has not answered the probe (a session-era server may ignore requests before `initialize`):
+   * treat it as session-era. The registry calls this after half of `start_timeout` of silence.
+   */
+  abandonProbe(): void {
+    if (this.era === 'probing') this.#settle('session', undefined);
+  }
+
+  #settle(era: 'session' | 'native', discovered: Record<string, unknown> | undefined): void {
+    this.era = era;
+    this.discovered = discovered;
+    verdicts.set(this.#key, era);
+    for (const message of this.#held.splice(0)) this.send(message);
+  }
+
+  #toNative(message: unknown): void {
+    if (isNotification(message) && message.method === 'notifications/initialized') return;
+    if (!isRequest(message)) return this.#write(message);
+    if (message.method === 'initialize') {
+      const answer = this.#initialized(message);
+      // As a child's answer would: after the Session has finished sending.
+      return queueMicrotask(() => this.#deliver(answer));
+    }
+    // A 2026-07-28 client's own envelope is kept; the version is always the one the child was probed with.
+    const meta = (message.params?.['_meta'] ?? {}) as Record<string, unknown>;
+    const envelope = { ...this.#envelope, ...meta, [META_PROTOCOL_VERSION]: STATELESS_VERSION };
+    this.#write({ ...message, params: { ...message.params, _meta: envelope } });
+  }
+
+  /** The `initialize` result a session-era client gets, made from the child's discover result. */
+  #initialized(request: RpcRequest): RpcMessage {
+    const params = request.params ?? {};
+    this.#envelope = {
+      [META_PROTOCOL_VERSION]: STATELESS_VERSION,
+      [META_CLIENT_INFO]: params['clientInfo'] ?? DAEMON_INFO,
+      [META_CLIENT_CAPABILITIES]: params['capabilities'] ?? {},
+    };
+    const asked = params['protocolVersion'];
+    const found = this.discovered ?? {};
+    const serverInfo = (found['_meta'] as Record<string, unknown> | undefined)?.[META_SERVER_INFO];
+    const result = {
+      protocolVersion: typeof asked === 'string' && SESSION_VERSIONS.has(asked) ? asked : SESSION_FALLBACK_VERSION,
+      capabilities: found['capabilities'] ?? {},
+      serverInfo: serverInfo ?? { name: 'unknown', version: '0' },
+      ...(typeof found['instructions'] === 'string' ? { instructions: found['instructions'] } : {}),
+    };
+    return { jsonrpc: '2.0', id: request.id, result };
+  }
+}

@@ -1,18 +1,10 @@
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@modelcontextprotocol/client';
 import { daemonConfig, endSession, raw, sdkClient, startHarness, type Harness } from './helpers/daemon-harness.js';
+import { ASKER_CONFIG } from './helpers/asker.js';
 import { ENVELOPE, modernClient, modernHeaders } from './helpers/modern-client.js';
 
-const ASKER = fileURLToPath(new URL('../fixtures/servers/asker.js', import.meta.url));
-/** The asker fixture (SDK v1, session era) for alice and bob; `roots` is not in the allow list. */
-export const ASKER_CONFIG = `
-[servers.asker]
-command = ["${process.execPath}", "${ASKER}"]
-allow_users = ["alice@example.com", "bob@example.com"]
-tools = { allow = ["sample", "confirm", "interview", "change", "touch"] }
-`;
 const CAPABILITIES = { sampling: {}, elicitation: { form: {} }, roots: {} };
 
 type Text = { content: Array<{ text: string }> };

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Client } from '@modelcontextprotocol/client';
 import { daemonConfig, endSession, raw, sdkClient, startHarness, type Harness } from './helpers/daemon-harness.js';
 import { ASKER_CONFIG } from './helpers/asker.js';
+import { MAX_WAITING_PER_PERSON } from '../lib/daemon/era/mrtr.js';
 import { ENVELOPE, modernClient, modernHeaders } from './helpers/modern-client.js';
 
 const CAPABILITIES = { sampling: {}, elicitation: { form: {} }, roots: {} };
@@ -119,5 +120,29 @@ describe('daemon: MCP 2026-07-28 multi round-trip requests (SEP-2322) from a ses
     const answer = await call(h, token, 'sample', {}, { elicitation: {} } as typeof CAPABILITIES);
     assert.notEqual(answer.result?.['resultType'], 'input_required');
     assert.ok(answer.error !== undefined || answer.result?.['isError'] === true, JSON.stringify(answer));
+  });
+
+  it('a waiting call is not a hung child; a person has at most MAX_WAITING_PER_PERSON calls waiting for input', async () => {
+    const bob = await h.token('asker', { user: 'bob@example.com' });
+    const waiting = [];
+    for (let i = 0; i < MAX_WAITING_PER_PERSON; i++) {
+      const first = await call(h, bob, 'confirm');
+      assert.equal(first.result?.['resultType'], 'input_required');
+      waiting.push(first.result!);
+    }
+    const pooled = h.daemon.sessions.all().find((s) => s.era === 'stateless' && s.owner.sub === 'sub-bob@example.com')!;
+    h.daemon.sessions.sweep(h.config.daemon.limits, Date.now() + 60_000);
+    assert.equal(pooled.ended, false, 'first_response_timeout does not end a child whose calls wait for input');
+
+    const over = await call(h, bob, 'confirm');
+    assert.notEqual(over.result?.['resultType'], 'input_required', 'at the bound the child hears "no"');
+    assert.ok(over.error !== undefined || over.result?.['isError'] === true, JSON.stringify(over));
+
+    for (const first of waiting) {
+      const key = Object.keys(first['inputRequests'])[0]!;
+      const retry = { requestState: first['requestState'], inputResponses: { [key]: { action: 'cancel' } } };
+      assert.equal(textOf((await call(h, bob, 'confirm', retry)).result), 'cancel: {}');
+    }
+    assert.equal((await call(h, bob, 'confirm')).result?.['resultType'], 'input_required', 'room again');
   });
 });

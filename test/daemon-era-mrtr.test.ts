@@ -144,5 +144,9 @@ describe('daemon: MCP 2026-07-28 multi round-trip requests (SEP-2322) from a ses
       assert.equal(textOf((await call(h, bob, 'confirm', retry)).result), 'cancel: {}');
     }
     assert.equal((await call(h, bob, 'confirm')).result?.['resultType'], 'input_required', 'room again');
+    for (let i = 1; i < MAX_WAITING_PER_PERSON; i++) await call(h, bob, 'confirm');
+    await pooled.end('test');
+    const fresh = await call(h, bob, 'confirm');
+    assert.equal(fresh.result?.['resultType'], 'input_required', "an ended child's calls no longer count");
   });
 });

@@ -11,7 +11,7 @@ import { ask, type PooledChild } from './pool.js';
  * for, each stamped with `_meta["io.modelcontextprotocol/subscriptionId"]` = the listen request's id.
  * When the child ends (idle, evicted, crashed) each stream gets the empty listen result and closes.
  */
-export const SUBSCRIPTION_ID = 'io.modelcontextprotocol/subscriptionId';
+const SUBSCRIPTION_ID = 'io.modelcontextprotocol/subscriptionId';
 /** Open listen streams per pooled child, and resource URIs per listen request; beyond them: -32600. */
 export const MAX_LISTENERS_PER_CHILD = 8;
 export const MAX_LISTEN_URIS = 64;

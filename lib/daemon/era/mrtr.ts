@@ -87,7 +87,10 @@ class StatelessCall implements ResponseSink {
   respond(message: RpcMessage): void {
     const exchange = this.#exchange;
     if (!exchange) {
+      // The child answered while the call waited for its retry: the retry gets it. A child that ended
+      // cannot be resumed (the next request gets a new one), so its call stops counting toward the bound.
       this.#final = message;
+      if (this.session.ended) this.#forgetState();
       return;
     }
     this.#exchange = undefined;

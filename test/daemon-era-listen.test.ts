@@ -21,7 +21,7 @@ describe('daemon: subscriptions/listen (MCP 2026-07-28) carries a pooled childâ€
     await h.close();
   });
 
-  it('list_changed and resources/updated reach the v2 clientâ€™s listen stream; the v1 client gets its own', async () => {
+  it('list_changed and resources/updated reach the v2 listen stream; the v1 client gets its own', async () => {
     const token = await h.token('asker');
     const modern = await modernClient(h, 'asker', token);
     const legacy = await sdkClient(h, 'asker', token);

@@ -46,7 +46,7 @@ describe('daemon: MCP 2026-07-28 multi round-trip requests (SEP-2322) from a ses
     await h.close();
   });
 
-  it('the v2 client does sampling and elicitation as input_required rounds; the v1 client beside it, in its session', async () => {
+  it('v2 client: sampling and elicitation as input_required rounds; v1 client beside it in its session', async () => {
     const token = await h.token('asker');
     const modern = await askedClient(h, token);
     const legacy = await sdkClient(h, 'asker', token);
@@ -74,7 +74,7 @@ describe('daemon: MCP 2026-07-28 multi round-trip requests (SEP-2322) from a ses
     }
   });
 
-  it('the wire: input_required with daemon-chosen ids and a requestState; the retry gets the final result once', async () => {
+  it('wire: input_required, daemon-chosen ids, a requestState; the retry gets the final result once', async () => {
     const token = await h.token('asker');
     const first = await call(h, token, 'confirm');
     assert.equal(first.result?.['resultType'], 'input_required');
@@ -89,7 +89,7 @@ describe('daemon: MCP 2026-07-28 multi round-trip requests (SEP-2322) from a ses
     assert.equal((await call(h, token, 'confirm', retry)).error?.code, -32602, 'a requestState serves one retry');
   });
 
-  it("refuses another person's retry, a forged state, another tool's retry; the retry passes the tool gate again", async () => {
+  it("refuses another person's retry, a forged state, another tool's; a retry passes the tool gate", async () => {
     const alice = await h.token('asker');
     const bob = await h.token('asker', { user: 'bob@example.com' });
     const first = await call(h, alice, 'confirm');
@@ -122,7 +122,7 @@ describe('daemon: MCP 2026-07-28 multi round-trip requests (SEP-2322) from a ses
     assert.ok(answer.error !== undefined || answer.result?.['isError'] === true, JSON.stringify(answer));
   });
 
-  it('a waiting call is not a hung child; a person has at most MAX_WAITING_PER_PERSON calls waiting for input', async () => {
+  it('a waiting call is not a hung child; at most MAX_WAITING_PER_PERSON calls wait per person', async () => {
     const bob = await h.token('asker', { user: 'bob@example.com' });
     const waiting = [];
     for (let i = 0; i < MAX_WAITING_PER_PERSON; i++) {

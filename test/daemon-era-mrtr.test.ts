@@ -12,8 +12,8 @@ type Text = { content: Array<{ text: string }> };
 const textOf = (result: unknown) => (result as Text).content[0]!.text;
 
 /** A v2 client that answers sampling with "forty-two" and every elicitation with { ok: true }. */
-async function askedClient(h: Harness, token: string): Promise<Client> {
-  const client = await modernClient(h, 'asker', token, undefined, CAPABILITIES);
+async function askedClient(h: Harness, token: string, server = 'asker'): Promise<Client> {
+  const client = await modernClient(h, server, token, undefined, CAPABILITIES);
   client.setRequestHandler('sampling/createMessage', async () => ({
     role: 'assistant',
     content: { type: 'text', text: 'forty-two' },
@@ -71,6 +71,19 @@ describe('daemon: MCP 2026-07-28 multi round-trip requests (SEP-2322) from a ses
     } finally {
       await modern.close();
       await endSession(legacy);
+    }
+  });
+
+  it('server-everything behind a pooled child: its sampling and elicitation tools as input_required rounds', async () => {
+    const modern = await askedClient(h, await h.token('everything'), 'everything');
+    try {
+      const sampled = await modern.callTool({ name: 'trigger-sampling-request', arguments: { prompt: 'meaning?' } });
+      assert.match(JSON.stringify(sampled), /forty-two/);
+      modern.setRequestHandler('elicitation/create', async () => ({ action: 'decline' }));
+      const elicited = await modern.callTool({ name: 'trigger-elicitation-request', arguments: {} });
+      assert.match(JSON.stringify(elicited), /decline/);
+    } finally {
+      await modern.close();
     }
   });
 

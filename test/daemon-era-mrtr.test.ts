@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Client } from '@modelcontextprotocol/client';
 import { daemonConfig, endSession, raw, sdkClient, startHarness, type Harness } from './helpers/daemon-harness.js';
 import { ASKER_CONFIG } from './helpers/asker.js';
-import { MAX_WAITING_PER_PERSON } from '../lib/daemon/era/mrtr.js';
+import { MAX_WAITING_PER_PERSON, WAITING_TTL_MS } from '../lib/daemon/era/mrtr.js';
 import { ENVELOPE, modernClient, modernHeaders } from './helpers/modern-client.js';
 
 const CAPABILITIES = { sampling: {}, elicitation: { form: {} }, roots: {} };
@@ -126,6 +126,20 @@ describe('daemon: MCP 2026-07-28 multi round-trip requests (SEP-2322) from a ses
 
     const done = await call(h, alice, 'confirm', answer);
     assert.equal(textOf(done.result), 'accept: {"ok":true}', 'the refusals left the call waiting for alice');
+  });
+
+  it('a call left waiting past WAITING_TTL_MS is cancelled at the child; its requestState is gone', async (t) => {
+    const token = await h.token('asker');
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const first = await call(h, token, 'confirm');
+    const requestState = first.result!['requestState'] as string;
+    const key = Object.keys(first.result!['inputRequests'])[0]!;
+    t.mock.timers.tick(WAITING_TTL_MS);
+    t.mock.timers.reset();
+    const late = await call(h, token, 'confirm', { requestState, inputResponses: { [key]: { action: 'cancel' } } });
+    assert.equal(late.error?.code, -32602);
+    const ended = h.audit().filter((l) => l['tool'] === 'confirm' && l['error'] === 'the client sent no input in time');
+    assert.equal(ended.length, 1);
   });
 
   it('a server request the client did not declare a capability for goes back to the child as an error', async () => {

@@ -196,16 +196,16 @@ export class Session {
   }
 
   /** Abandons what `exchange` was waiting for (the client went away): tell the child, log it. */
-  abandon(exchange: ResponseSink): void {
+  abandon(exchange: ResponseSink, reason = 'client disconnected'): void {
     for (const [childId, p] of this.#pending) {
       if (p.exchange !== exchange) continue;
       this.#pending.delete(childId);
       this.child.send({
         jsonrpc: '2.0',
         method: 'notifications/cancelled',
-        params: { requestId: childId, reason: 'client disconnected' },
+        params: { requestId: childId, reason },
       });
-      this.#logResult(p, 'error', 'client disconnected');
+      this.#logResult(p, 'error', reason);
     }
   }
 

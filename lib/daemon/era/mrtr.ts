@@ -158,7 +158,7 @@ class StatelessCall implements ResponseSink {
     for (const asked of this.#asked.values())
       this.session.deliver(errorResponse(asked.childId, ERRORS.TIMEOUT, 'the client sent no input in time'));
     this.#asked.clear();
-    this.session.abandon(this);
+    this.session.abandon(this, 'the client sent no input in time');
   }
 }
 

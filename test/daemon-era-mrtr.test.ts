@@ -20,6 +20,7 @@ async function askedClient(h: Harness, token: string, server = 'asker'): Promise
     model: 'test-model',
   }));
   client.setRequestHandler('elicitation/create', async () => ({ action: 'accept', content: { ok: true } }));
+  client.setRequestHandler('roots/list', async () => ({ roots: [{ uri: 'file:///work', name: 'work' }] }));
   return client;
 }
 
@@ -56,6 +57,8 @@ describe('daemon: MCP 2026-07-28 multi round-trip requests (SEP-2322) from a ses
       assert.equal(textOf(sampled), 'sampled: forty-two');
       assert.equal(textOf(await modern.callTool({ name: 'confirm', arguments: { what: 'x' } })), 'accept: {"ok":true}');
       assert.equal(textOf(await modern.callTool({ name: 'interview', arguments: {} })), 'accept, then forty-two');
+      assert.equal(textOf(await modern.callTool({ name: 'roots', arguments: {} })), 'file:///work');
+      assert.equal(textOf(await legacy.callTool({ name: 'roots', arguments: {} })), 'file:///tmp');
       assert.equal(
         textOf(await legacy.callTool({ name: 'sample', arguments: { question: 'q' } })),
         'sampled: forty-two',
@@ -115,7 +118,7 @@ describe('daemon: MCP 2026-07-28 multi round-trip requests (SEP-2322) from a ses
     assert.equal((await call(h, alice, 'confirm', forged)).error?.code, -32602);
     assert.equal((await call(h, alice, 'confirm', { ...answer, requestState: { $ne: 1 } })).error?.code, -32602);
     assert.equal((await call(h, alice, 'sample', answer)).error?.code, -32602, 'the state names another tool');
-    assert.equal((await call(h, alice, 'roots', answer)).error?.code, -32003, 'a retry passes the tool gate');
+    assert.equal((await call(h, alice, 'write_note', answer)).error?.code, -32003, 'a retry passes the tool gate');
     const hostile = { requestState, inputResponses: { [key]: 'not a result' } };
     assert.equal((await call(h, alice, 'confirm', hostile)).error?.code, -32602);
     assert.equal((await call(h, alice, 'confirm', { inputResponses: answer.inputResponses })).error?.code, -32602);

@@ -5,7 +5,17 @@ import { GatekitError } from '../errors.js';
 import { isToolAllowed, type RateLimiter } from '../policy/index.js';
 import type { TrustedKeys, VerifiedTokenCache } from '../token/index.js';
 import { authenticate, challenge, isRefusal, type Authenticated, type Refusal } from './auth.js';
-import { classifyEra, discover, poolFor, statelessAnswer, toChildRequest, type PooledChild } from './era/index.js';
+import {
+  attachListeners,
+  classifyEra,
+  discover,
+  openListen,
+  poolFor,
+  sinkOf,
+  statelessAnswer,
+  statelessRound,
+  type PooledChild,
+} from './era/index.js';
 import { Exchange } from './exchange.js';
 import { ERRORS, errorResponse, isRequest, isValidMessage, type RpcMessage } from './jsonrpc.js';
 import { allowedHosts, allowedOrigins, metadataUrl, protectedResourceMetadata } from './origin.js';
@@ -223,8 +233,7 @@ async function post(
   }
   if (!pooled) headers['mcp-session-id'] = session!.id;
 
-  // A native 2026-07-28 child reads the envelope itself (lib/daemon/era/native.ts).
-  const requests = messages.filter(isRequest).map(pooled?.session.child.era === 'session' ? toChildRequest : (r) => r);
+  const requests = messages.filter(isRequest);
   for (const m of messages as RpcMessage[]) {
     if (!isRequest(m)) {
       session!.deliver(m);
@@ -243,16 +252,20 @@ async function post(
   }
 
   const accept = String(req.headers.accept ?? '');
-  const translate = pooled ? statelessAnswer(requests[0]!.method) : undefined;
+  if (pooled && requests[0]!.method === 'subscriptions/listen') {
+    const error = await openListen(pooled, caller, requests[0]!, res, accept.includes('text/event-stream'));
+    const fields = { era: era.era, method: 'subscriptions/listen', rpc_id: requests[0]!.id, error } as const;
+    return audit(state, server, caller, { ...fields, outcome: error === undefined ? 'ok' : 'error' });
+  }
   const exchange = new Exchange(res, {
     requests: requests.length,
     batch,
     acceptsStream: accept.includes('text/event-stream'),
     headers,
-    translate,
+    translate: pooled?.session.child.era === 'native' ? statelessAnswer(requests[0]!.method) : undefined,
   });
   res.on('close', () => {
-    if (exchange.open) session!.abandon(exchange);
+    if (exchange.open) session!.abandon(sinkOf(exchange));
   });
   const mayCall = (tool: string) => isToolAllowed(tool, auth.admission.tools, auth.admission.decision);
   if (pooled && requests[0]!.method === 'server/discover') {
@@ -293,7 +306,27 @@ async function post(
         continue;
       }
     }
-    session!.forward(request, exchange, caller, request.method === 'tools/list' ? mayCall : undefined, trace);
+    const filter = request.method === 'tools/list' ? mayCall : undefined;
+    // A native 2026-07-28 child reads the envelope and runs its own rounds (lib/daemon/era/native.ts).
+    if (!pooled || pooled.session.child.era === 'native') {
+      session!.forward(request, exchange, caller, filter, trace);
+      continue;
+    }
+    // 2026-07-28: multi round-trip requests and change notifications (lib/daemon/era/mrtr.ts, listen.ts).
+    attachListeners(pooled.session);
+    const refused = statelessRound(pooled.session, request, exchange, caller, (r, sink) =>
+      pooled.session.forward(r, sink, caller, filter, trace),
+    );
+    if (!refused) continue;
+    exchange.respond(errorResponse(request.id, refused.code, refused.message));
+    audit(state, server, caller, {
+      era: era.era,
+      event: refused.denied ? 'denied' : 'request',
+      method: request.method,
+      rpc_id: request.id,
+      outcome: refused.denied ? 'denied' : 'error',
+      error: refused.message,
+    });
   }
 }
 

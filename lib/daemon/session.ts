@@ -59,6 +59,8 @@ export class Session {
   readonly child: McpChild;
   /** "stateless": a pooled child serving 2026-07-28 requests (lib/daemon/era), no client-visible session. */
   readonly era: 'session' | 'stateless';
+  /** Where lib/daemon/era/listen.ts takes a pooled child's change notifications (true: taken). */
+  tap: { message(message: RpcMessage): boolean; ended(): void } | undefined;
   lastUsed = Date.now();
   #ended = false;
   #nextId = 1;
@@ -110,7 +112,10 @@ export class Session {
   /** When (Date.now()) the oldest unanswered request came in, for the hang watchdog. */
   get oldestPending(): number | undefined {
     let oldest: number | undefined;
-    for (const p of this.#pending.values()) if (oldest === undefined || p.since < oldest) oldest = p.since;
+    for (const p of this.#pending.values()) {
+      // A call waiting for its client's input (lib/daemon/era/mrtr.ts) is not the child hanging.
+      if (p.exchange.open && (oldest === undefined || p.since < oldest)) oldest = p.since;
+    }
     return oldest;
   }
 
@@ -191,16 +196,16 @@ export class Session {
   }
 
   /** Abandons what `exchange` was waiting for (the client went away): tell the child, log it. */
-  abandon(exchange: ResponseSink): void {
+  abandon(exchange: ResponseSink, reason = 'client disconnected'): void {
     for (const [childId, p] of this.#pending) {
       if (p.exchange !== exchange) continue;
       this.#pending.delete(childId);
       this.child.send({
         jsonrpc: '2.0',
         method: 'notifications/cancelled',
-        params: { requestId: childId, reason: 'client disconnected' },
+        params: { requestId: childId, reason },
       });
-      this.#logResult(p, 'error', 'client disconnected');
+      this.#logResult(p, 'error', reason);
     }
   }
 
@@ -213,6 +218,7 @@ export class Session {
       this.#logResult(p, 'error', reason);
     }
     this.#stream?.end();
+    this.tap?.ended();
     this.#onEnd(this);
     this.#audit({
       event: 'session.end',
@@ -256,6 +262,7 @@ export class Session {
    * belongs to, and a client that never opens GET must still see it, or its call hangs).
    */
   #toClient(message: RpcMessage): void {
+    if (this.tap?.message(message)) return;
     if (this.#stream && !this.#stream.destroyed) return writeSseMessage(this.#stream, message);
     const pending = [...this.#pending.values()];
     for (let i = pending.length - 1; i >= 0; i--) if (pending[i]!.exchange.interim(message)) return;

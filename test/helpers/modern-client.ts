@@ -15,6 +15,8 @@ export async function modernClient(
   server: string,
   token: string,
   dispatcher?: Dispatcher,
+  /** What the client declares (sampling, elicitation, roots); handlers are set by the caller. */
+  capabilities?: Record<string, object>,
 ): Promise<Client> {
   const via = dispatcher ?? (h.config.servers.get(server)!.listen.kind === 'unix' ? h.unix(server) : h.mtls);
   const transport = new StreamableHTTPClientTransport(new URL(baseUrl(h, server)), {
@@ -24,7 +26,7 @@ export async function modernClient(
   });
   const client = new Client(
     { name: 'gatekit-test-v2', version: '2.0.0' },
-    { versionNegotiation: { mode: { pin: MODERN } } },
+    { versionNegotiation: { mode: { pin: MODERN } }, ...(capabilities ? { capabilities } : {}) },
   );
   await client.connect(transport);
   return client;

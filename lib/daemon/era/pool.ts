@@ -5,6 +5,7 @@ import type { ResponseSink } from '../exchange.js';
 import type { RpcMessage, RpcRequest } from '../jsonrpc.js';
 import type { SessionRegistry } from '../registry.js';
 import type { Caller, Session } from '../session.js';
+import { CHILD_CAPABILITIES } from './mrtr.js';
 import { META_SERVER_INFO, STATELESS_VERSION } from './wire.js';
 
 /** The session-era protocol version the daemon speaks to a pooled child on the person's behalf. */
@@ -19,7 +20,7 @@ export interface PooledChild {
 }
 
 /** The daemon's own request to a child: its answer resolves a promise instead of going to a client. */
-function ask(
+export function ask(
   session: Session,
   caller: Caller,
   request: RpcRequest,
@@ -75,7 +76,11 @@ export class StatelessPool {
   }
 
   async #initialize(session: Session, caller: Caller): Promise<PooledChild> {
-    const params = { protocolVersion: CHILD_PROTOCOL_VERSION, capabilities: {}, clientInfo: DAEMON_INFO };
+    const params = {
+      protocolVersion: CHILD_PROTOCOL_VERSION,
+      capabilities: CHILD_CAPABILITIES,
+      clientInfo: DAEMON_INFO,
+    };
     try {
       const initialized = await ask(session, caller, {
         jsonrpc: '2.0',

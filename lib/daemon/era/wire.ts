@@ -129,5 +129,7 @@ export function toChildRequest(request: RpcRequest): RpcRequest {
  */
 export function toStatelessResult(method: string, result: unknown): Record<string, unknown> {
   const base = typeof result === 'object' && result !== null ? (result as Record<string, unknown>) : {};
-  return { ...base, resultType: 'complete', ...(CACHEABLE.has(method) ? { ttlMs: 0, cacheScope: 'private' } : {}) };
+  // A native 2026-07-28 child sets its own (e.g. "input_required" for its own rounds); a session-era child never does.
+  const resultType = typeof base['resultType'] === 'string' ? base['resultType'] : 'complete';
+  return { ...base, resultType, ...(CACHEABLE.has(method) ? { ttlMs: 0, cacheScope: 'private' } : {}) };
 }

@@ -1,0 +1,211 @@
+import { randomBytes } from 'node:crypto';
+import type { ResponseSink } from '../exchange.js';
+import { ERRORS, errorResponse, isRequest, type RpcId, type RpcMessage, type RpcRequest } from '../jsonrpc.js';
+import type { Caller, Session } from '../session.js';
+import { statelessAnswer } from './answer.js';
+import { META_CLIENT_CAPABILITIES, toChildRequest } from './wire.js';
+
+/**
+ * Multi round-trip requests (MCP 2026-07-28, SEP-2322) in front of a session-era child. When the child,
+ * while serving a stateless request, sends a server request (sampling, elicitation, roots), the client's
+ * request is answered with `resultType: "input_required"`, `inputRequests` keyed by ids the daemon picks
+ * and an opaque `requestState`; the child's call stays pending. The client retries the same request with
+ * `inputResponses` and that `requestState`; the responses go to the child as the JSON-RPC responses to
+ * its requests, and the retry is answered with the child's final result or the next `input_required`.
+ */
+
+/** Methods whose 2026-07-28 result may be `input_required` (the SDK's retry-capable requests). */
+const RETRYABLE = new Set(['tools/call', 'prompts/get', 'resources/read']);
+/** Server requests that become input requests, with the client capability each needs. */
+const INPUT_CAPABILITY: Readonly<Record<string, string>> = {
+  'sampling/createMessage': 'sampling',
+  'elicitation/create': 'elicitation',
+  'roots/list': 'roots',
+};
+const METHOD_NOT_FOUND = -32601;
+/** What the daemon declares when it initializes a pooled child: it can relay these as input requests. */
+export const CHILD_CAPABILITIES = { sampling: {}, elicitation: {} };
+/** Calls one person may have waiting for input at once; at the bound the child's request is refused. */
+export const MAX_WAITING_PER_PERSON = 16;
+/** How long a call waits for its retry; then the child's requests are refused and its call cancelled. */
+export const WAITING_TTL_MS = 10 * 60_000;
+
+/** requestState → the call waiting for that retry. One use each: every round issues a new one. */
+const waiting = new Map<string, StatelessCall>();
+/** The call an HTTP exchange of the current round belongs to (to abandon it when the client goes away). */
+const byExchange = new WeakMap<ResponseSink, StatelessCall>();
+
+const capabilitiesOf = (request: RpcRequest): Record<string, unknown> => {
+  const meta = request.params?.['_meta'] as Record<string, unknown> | undefined;
+  const caps = meta?.[META_CLIENT_CAPABILITIES];
+  return typeof caps === 'object' && caps !== null ? (caps as Record<string, unknown>) : {};
+};
+const nameOf = (request: RpcRequest): unknown => request.params?.['name'] ?? request.params?.['uri'];
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** One 2026-07-28 request on a pooled child, across its rounds; the Session sees it as the request's sink. */
+class StatelessCall implements ResponseSink {
+  readonly session: Session;
+  readonly sub: string;
+  readonly method: string;
+  readonly name: unknown;
+  #exchange: ResponseSink | undefined;
+  #clientId: RpcId;
+  #capabilities: Record<string, unknown>;
+  /** Input request id → the child's request id and the request as the client sees it. */
+  readonly #asked = new Map<string, { childId: RpcId; request: Record<string, unknown> }>();
+  #nextKey = 1;
+  /** The child's answer when it came while the call waited for a retry. */
+  #final: RpcMessage | undefined;
+  #state: string | undefined;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(session: Session, request: RpcRequest, exchange: ResponseSink, sub: string) {
+    this.session = session;
+    this.sub = sub;
+    this.method = request.method;
+    this.name = nameOf(request);
+    this.#exchange = exchange;
+    this.#clientId = request.id;
+    this.#capabilities = capabilitiesOf(request);
+    byExchange.set(exchange, this);
+  }
+
+  /** False while the call waits for a retry: no client is waiting on it (the hang watchdog skips it). */
+  get open(): boolean {
+    return this.#exchange?.open ?? false;
+  }
+
+  interim(message: RpcMessage): boolean {
+    if (isRequest(message) && Object.hasOwn(INPUT_CAPABILITY, message.method) && RETRYABLE.has(this.method)) {
+      this.#ask(message);
+      return true;
+    }
+    return this.#exchange?.interim(message) ?? false;
+  }
+
+  respond(message: RpcMessage): void {
+    const exchange = this.#exchange;
+    if (!exchange) {
+      // The child answered while the call waited for its retry: the retry gets it. A child that ended
+      // cannot be resumed (the next request gets a new one), so its call stops counting toward the bound.
+      this.#final = message;
+      if (this.session.ended) this.#forgetState();
+      return;
+    }
+    this.#exchange = undefined;
+    this.#forgetState();
+    exchange.respond(statelessAnswer(this.method)({ ...message, id: this.#clientId } as RpcMessage));
+  }
+
+  /** A retry with a valid requestState: its responses go to the child, its exchange waits for what follows. */
+  resume(exchange: ResponseSink, request: RpcRequest, responses: Record<string, unknown>): void {
+    this.#forgetState();
+    this.#exchange = exchange;
+    this.#clientId = request.id;
+    this.#capabilities = capabilitiesOf(request);
+    byExchange.set(exchange, this);
+    for (const [key, result] of Object.entries(responses)) {
+      const asked = this.#asked.get(key);
+      if (!asked) continue;
+      this.#asked.delete(key);
+      this.session.deliver({ jsonrpc: '2.0', id: asked.childId, result } as RpcMessage);
+    }
+    if (this.#final) return this.respond(this.#final);
+    if (this.#asked.size > 0) this.#park();
+  }
+
+  #ask(message: RpcRequest): void {
+    const capability = INPUT_CAPABILITY[message.method]!;
+    if (this.#capabilities[capability] === undefined) {
+      const why = `the client did not declare the ${capability} capability`;
+      return this.session.deliver(errorResponse(message.id, METHOD_NOT_FOUND, why));
+    }
+    if (
+      this.#state === undefined &&
+      [...waiting.values()].filter((c) => c.sub === this.sub).length >= MAX_WAITING_PER_PERSON
+    ) {
+      const why = `${MAX_WAITING_PER_PERSON} calls already wait for this person's input`;
+      return this.session.deliver(errorResponse(message.id, ERRORS.INVALID_REQUEST, why));
+    }
+    const request = { method: message.method, ...(message.params !== undefined ? { params: message.params } : {}) };
+    this.#asked.set(`gatekit-${this.#nextKey++}`, { childId: message.id, request });
+    if (this.#exchange) this.#park();
+  }
+
+  /** Answers the current round with `input_required` and waits (bounded by WAITING_TTL_MS) for the retry. */
+  #park(): void {
+    const exchange = this.#exchange!;
+    this.#exchange = undefined;
+    const state = randomBytes(32).toString('base64url');
+    this.#state = state;
+    waiting.set(state, this);
+    this.#timer = setTimeout(() => this.#expire(), WAITING_TTL_MS);
+    this.#timer.unref();
+    const inputRequests = Object.fromEntries([...this.#asked].map(([key, asked]) => [key, asked.request]));
+    const result = { resultType: 'input_required', inputRequests, requestState: state };
+    exchange.respond({ jsonrpc: '2.0', id: this.#clientId, result });
+  }
+
+  #forgetState(): void {
+    if (this.#state !== undefined) waiting.delete(this.#state);
+    this.#state = undefined;
+    clearTimeout(this.#timer);
+  }
+
+  #expire(): void {
+    this.#forgetState();
+    for (const asked of this.#asked.values())
+      this.session.deliver(errorResponse(asked.childId, ERRORS.TIMEOUT, 'the client sent no input in time'));
+    this.#asked.clear();
+    this.session.abandon(this, 'the client sent no input in time');
+  }
+}
+
+/** Why a stateless round is refused: the handler answers with it and audits it. */
+export interface RoundRefusal {
+  readonly code: number;
+  readonly message: string;
+  readonly denied: boolean;
+}
+
+/**
+ * Serves one 2026-07-28 request on `session`, the person's pooled child. A first round is handed to
+ * `forward` with the sink that turns server requests into `input_required`; a retry resumes the call
+ * its `requestState` names — only for the same person, server, child, method and name.
+ */
+export function statelessRound(
+  session: Session,
+  request: RpcRequest,
+  exchange: ResponseSink,
+  caller: Caller,
+  forward: (request: RpcRequest, sink: ResponseSink) => void,
+): RoundRefusal | undefined {
+  const { requestState, inputResponses, ...params } = request.params ?? {};
+  const refuse = (message: string, code: number = ERRORS.INVALID_PARAMS, denied = false) => ({
+    code,
+    message,
+    denied,
+  });
+  if (requestState === undefined) {
+    if (inputResponses !== undefined) return refuse('inputResponses without requestState');
+    const call = new StatelessCall(session, request, exchange, caller.sub);
+    return void forward(toChildRequest(request.params ? { ...request, params } : request), call);
+  }
+  const call = typeof requestState === 'string' ? waiting.get(requestState) : undefined;
+  if (!call) return refuse('unknown or expired requestState');
+  if (call.sub !== caller.sub || call.session.server.name !== session.server.name)
+    return refuse('this requestState belongs to another person or server', ERRORS.DENIED, true);
+  if (call.session !== session) return refuse('unknown or expired requestState');
+  if (call.method !== request.method || call.name !== nameOf(request))
+    return refuse('this requestState belongs to another request');
+  if (inputResponses !== undefined && (!isObject(inputResponses) || !Object.values(inputResponses).every(isObject)))
+    return refuse('inputResponses must map input request ids to results');
+  call.resume(exchange, request, (inputResponses as Record<string, unknown> | undefined) ?? {});
+  return undefined;
+}
+
+/** The sink to abandon when the client of `exchange` goes away. */
+export function sinkOf(exchange: ResponseSink): ResponseSink {
+  return byExchange.get(exchange) ?? exchange;
+}

@@ -13,6 +13,7 @@ const LAYERS = [
   ['daemon', 'github', 'setup', 'devidp', 'clients'],
   ['exchange', 'oidc', 'store'],
   ['token', 'policy', 'audit'],
+  ['http'],
   ['config'],
 ];
 

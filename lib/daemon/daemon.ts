@@ -4,7 +4,7 @@ import { loadConfig, type Config } from '../config/index.js';
 import { loadTrustedKeys, openTrustedKeys, VerifiedTokenCache, type TrustedKeyOptions } from '../token/index.js';
 import { RateLimiter } from '../policy/index.js';
 import { mcpHandler, type DaemonState } from './handler.js';
-import { bindListener, bindTokenListener } from './listeners.js';
+import { bindListener } from '../http/index.js';
 import { SessionRegistry } from './registry.js';
 import type { TokenEndpoint } from '../exchange/server.js';
 
@@ -90,7 +90,7 @@ export async function startDaemon(
   if (initial.broker.mode === 'daemon') {
     try {
       const { startTokenEndpoint } = await import('../exchange/server.js');
-      tokens = await startTokenEndpoint(initial, audit, (handler) => bindTokenListener(initial, handler), auditFailure);
+      tokens = await startTokenEndpoint(initial, audit, auditFailure);
     } catch (err) {
       await Promise.all([...listeners.values()].map((l) => new Promise((r) => l.close(r))));
       log.close();

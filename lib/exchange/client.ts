@@ -1,8 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import type { Config } from '../config/index.js';
 import { GatekitError } from '../errors.js';
+import { clientTarget, requestText } from '../http/index.js';
 import { fromOauthError } from './errors.js';
 
 export interface ExchangedToken {
@@ -15,7 +13,7 @@ export interface ExchangedToken {
  * The CLI's half of daemon mode: trades a subject token for a Gatekit token at [daemon] token_listen.
  * With `dpopProof` (RFC 9449 §5, htu = the token endpoint), the token comes back bound to its key.
  */
-export function exchangeToken(
+export async function exchangeToken(
   config: Config,
   subjectToken: string,
   subjectTokenType: string,
@@ -34,61 +32,26 @@ export function exchangeToken(
     subject_token: subjectToken,
     subject_token_type: subjectTokenType,
   }).toString();
+  const target = clientTarget(config, at, 'daemon.token_listen');
   const headers: Record<string, string> = {
     'content-type': 'application/x-www-form-urlencoded',
-    'content-length': String(Buffer.byteLength(body)),
     accept: 'application/json',
   };
   if (dpopProof !== undefined) headers['dpop'] = dpopProof;
-  return new Promise((resolve, reject) => {
-    const onResponse = (res: import('node:http').IncomingMessage) => {
-      let text = '';
-      res
-        .setEncoding('utf8')
-        .on('data', (d: string) => {
-          text += d;
-        })
-        .on('end', () => {
-          let json: Record<string, unknown> = {};
-          try {
-            json = JSON.parse(text);
-          } catch {
-            /* reported below */
-          }
-          if (res.statusCode === 200 && typeof json['access_token'] === 'string')
-            return resolve(json as unknown as ExchangedToken);
-          reject(fromOauthError(res.statusCode ?? 0, json as { error?: string; error_description?: string }));
-        });
-    };
-    const tls = config.daemon.client_tls;
-    const req =
-      at.kind === 'unix'
-        ? httpRequest({ socketPath: at.path, path: '/token', method: 'POST', headers }, onResponse)
-        : httpsRequest(
-            {
-              host: at.host,
-              port: at.port,
-              path: '/token',
-              method: 'POST',
-              headers,
-              ca: tls && readFileSync(tls.ca),
-              cert: tls && readFileSync(tls.cert),
-              key: tls && readFileSync(tls.key),
-            },
-            onResponse,
-          );
-    req.on('error', (cause) =>
-      reject(
-        new GatekitError(
-          'DAEMON_UNREACHABLE',
-          `cannot reach the daemon's token endpoint: ${(cause as NodeJS.ErrnoException).code ?? cause.message}`,
-          {
-            hint: 'is "gatekit daemon" running with broker.mode = "daemon"?',
-            cause,
-          },
-        ),
-      ),
-    );
-    req.end(body);
+  const { status, text } = await requestText(target, {
+    method: 'POST',
+    path: '/token',
+    headers,
+    body,
+    peer: "the daemon's token endpoint",
+    hint: 'is "gatekit daemon" running with broker.mode = "daemon"?',
   });
+  let json: Record<string, unknown> = {};
+  try {
+    json = JSON.parse(text);
+  } catch {
+    /* reported below */
+  }
+  if (status === 200 && typeof json['access_token'] === 'string') return json as unknown as ExchangedToken;
+  throw fromOauthError(status, json as { error?: string; error_description?: string });
 }

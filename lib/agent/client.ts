@@ -1,5 +1,5 @@
 import { GatekitError, isErrorCode } from '../errors.js';
-import { requestText } from '../http/index.js';
+import { requestText } from '../http/client.js';
 import type { CachedToken } from '../store/index.js';
 import { configRealPath } from '../store/paths.js';
 import type { AgentError } from './protocol.js';

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { startWorkloadIssuer, type WorkloadIssuer } from '../fixtures/workload-issuer/server.js';
 import { loadConfig } from '../lib/config/index.js';
 import { startDaemon } from '../lib/daemon/index.js';
-import { exchangeToken } from '../lib/exchange/index.js';
+import { exchangeToken } from '../lib/broker/exchange.js';
 import { initialize } from '../lib/setup/index.js';
 import { daemonConfig } from './helpers/daemon-harness.js';
 import { GRANT, startTokenHost, TOKEN_TYPE, type TokenHost } from './helpers/token-endpoint.js';

@@ -6,7 +6,7 @@ import { RateLimiter } from '../policy/index.js';
 import { mcpHandler, type DaemonState } from './handler.js';
 import { bindListener } from '../http/index.js';
 import { SessionRegistry } from './registry.js';
-import type { TokenEndpoint } from '../exchange/server.js';
+import type { TokenEndpoint } from './token-endpoint/index.js';
 
 export interface Daemon {
   /** SIGHUP: config, trusted keys and policy anew; the audit log sealed and reopened. Listeners stay as they are. */
@@ -89,7 +89,7 @@ export async function startDaemon(
   let tokens: TokenEndpoint | undefined;
   if (initial.broker.mode === 'daemon') {
     try {
-      const { startTokenEndpoint } = await import('../exchange/server.js');
+      const { startTokenEndpoint } = await import('./token-endpoint/index.js');
       tokens = await startTokenEndpoint(initial, audit, auditFailure);
     } catch (err) {
       await Promise.all([...listeners.values()].map((l) => new Promise((r) => l.close(r))));

@@ -1,13 +1,19 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import type { AuditEvent } from '../audit/index.js';
-import { tokenEndpointUrl, type Config } from '../config/index.js';
-import { GatekitError } from '../errors.js';
-import { bindListen, readBody, sendJson } from '../http/index.js';
-import { evaluate, scopeFor } from '../policy/index.js';
-import { DpopReplayCache, loadSigningKey, mintAccessToken, verifyDpopProof, type SigningKey } from '../token/index.js';
-import { oauthError } from './errors.js';
+import type { AuditEvent } from '../../audit/index.js';
+import { tokenEndpointUrl, type Config } from '../../config/index.js';
+import { GatekitError } from '../../errors.js';
+import { bindListen, readBody, sendJson } from '../../http/index.js';
+import { evaluate, scopeFor } from '../../policy/index.js';
+import {
+  DpopReplayCache,
+  loadSigningKey,
+  mintAccessToken,
+  verifyDpopProof,
+  type SigningKey,
+} from '../../token/index.js';
+import { oauthError } from './oauth-errors.js';
 import { FailureLimiter, peerOf } from './rate-limit.js';
 import { ReplayGuard } from './replay.js';
 import { SubjectVerifier } from './subject.js';
@@ -30,7 +36,7 @@ interface State {
  * The daemon-held signing key's only door (docs/security.md, daemon mode): `POST /token`, OAuth 2.0 Token Exchange
  * (RFC 8693) with one `resource` (RFC 8707). It verifies the subject token, applies the same
  * policy as local mode and returns the same token. Nothing is stored; errors never echo the token.
- * A peer with too many failed exchanges gets 429 (lib/exchange/rate-limit.ts); a token issued to a
+ * A peer with too many failed exchanges gets 429 (lib/daemon/token-endpoint/rate-limit.ts); a token issued to a
  * caller that presented a client certificate is bound to it (`cnf.x5t#S256`, RFC 8705 §3), one that
  * sent a DPoP proof to the proof's key (`cnf.jkt`, RFC 9449 §5; the proof wins over the certificate).
  * While the audit log cannot be written (`auditFailure` says why) it issues nothing: 503 with the error code

@@ -1,7 +1,6 @@
 import type { Config } from '../config/index.js';
 import { GatekitError } from '../errors.js';
 import { clientTarget, requestText } from '../http/index.js';
-import { fromOauthError } from './errors.js';
 
 export interface ExchangedToken {
   readonly access_token: string;
@@ -54,4 +53,25 @@ export async function exchangeToken(
   }
   if (status === 200 && typeof json['access_token'] === 'string') return json as unknown as ExchangedToken;
   throw fromOauthError(status, json as { error?: string; error_description?: string });
+}
+
+/** An RFC 6749 §5.2 error body from the token endpoint back into a GatekitError with the right exit code. */
+export function fromOauthError(status: number, body: { error?: string; error_description?: string }): GatekitError {
+  const why = body.error_description ?? body.error ?? `HTTP ${status}`;
+  switch (body.error) {
+    case 'access_denied':
+      return new GatekitError('POLICY_DENIED', `the daemon refused: ${why}`);
+    case 'invalid_grant':
+      return new GatekitError('LOGIN_REQUIRED', `the daemon did not accept the login: ${why}`, {
+        hint: 'run "gatekit broker login"',
+      });
+    case 'invalid_dpop_proof':
+      return new GatekitError('DPOP_INVALID', `the daemon refused the DPoP proof: ${why}`);
+    case 'invalid_target':
+      return new GatekitError('USAGE', `the daemon does not serve that resource: ${why}`);
+    case 'temporarily_unavailable':
+      return new GatekitError('IDP_UNREACHABLE', `the daemon could not check the login: ${why}`);
+    default:
+      return new GatekitError('DAEMON_UNREACHABLE', `the daemon's token endpoint answered ${status}: ${why}`);
+  }
 }

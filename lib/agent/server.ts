@@ -1,5 +1,5 @@
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrokerContext } from '../broker/index.js';
@@ -7,6 +7,7 @@ import { getToken, type DpopBinding } from '../broker/index.js';
 import { tokenEndpointUrl } from '../config/index.js';
 import { DpopReplayCache, verifyDpopProof } from '../token/index.js';
 import { GatekitError } from '../errors.js';
+import { bindListen, readBody, sendJson } from '../http/index.js';
 import type { LoginIO } from '../oidc/index.js';
 import type { AgentError, AgentTokenRequest } from './protocol.js';
 
@@ -16,6 +17,7 @@ export interface TokenAgent {
 }
 
 const MAX_REQUEST = 4096;
+const PRIVATE = { mode: 0o600 };
 
 /**
  * Starts the private token agent `gatekit exec` hands to its child: a Unix socket (0600, in a fresh
@@ -25,17 +27,11 @@ const MAX_REQUEST = 4096;
 export async function startTokenAgent(ctx: BrokerContext, io: LoginIO): Promise<TokenAgent> {
   const dir = mkdtempSync(join(tmpdir(), 'gatekit-agent-'));
   const socketPath = join(dir, 'agent.sock');
-  const server = createServer((req, res) => {
+  const handler: RequestListener = (req, res) => {
     void answer(ctx, io, req, res);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(socketPath, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  chmodSync(socketPath, 0o600);
+  };
+  const at = { kind: 'unix', path: socketPath } as const;
+  const server = await bindListen(ctx.config, at, handler, { name: 'the token agent', key: 'agent', access: PRIVATE });
   return {
     socketPath,
     close: async () => {
@@ -50,7 +46,7 @@ async function answer(ctx: BrokerContext, io: LoginIO, req: IncomingMessage, res
   try {
     if (req.method !== 'POST' || req.url !== '/token')
       throw new GatekitError('NOT_FOUND', 'the token agent answers POST /token only');
-    const input = parseRequest(await readBody(req));
+    const input = parseRequest(await readBody(req, { limit: MAX_REQUEST }));
     if (input.config !== ctx.store.configFile) {
       throw new GatekitError(
         'FORBIDDEN',
@@ -60,12 +56,12 @@ async function answer(ctx: BrokerContext, io: LoginIO, req: IncomingMessage, res
     }
     const dpop = input.dpop_proof === undefined ? undefined : await proofBinding(ctx, input.dpop_proof);
     const token = await getToken(ctx, { server: input.resource, minTtl: input.min_ttl, interactive: false, dpop }, io);
-    send(res, 200, token);
+    sendJson(res, 200, token);
   } catch (err) {
     const e =
       err instanceof GatekitError ? err : new GatekitError('INTERNAL', 'the token agent failed', { cause: err });
     const body: AgentError = { error: e.code, message: e.message, hint: e.hint };
-    send(res, e.httpStatus, body);
+    sendJson(res, e.httpStatus, body);
   }
 }
 
@@ -98,17 +94,4 @@ async function proofBinding(ctx: BrokerContext, proof: string): Promise<DpopBind
   } catch (err) {
     throw new GatekitError('BAD_REQUEST', `the DPoP proof was refused: ${(err as Error).message}`);
   }
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  let body = '';
-  for await (const chunk of req) {
-    body += chunk;
-    if (body.length > MAX_REQUEST) throw new GatekitError('BAD_REQUEST', 'request too large');
-  }
-  return body;
-}
-
-function send(res: ServerResponse, status: number, value: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(value));
 }

@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { Agent, request, type Dispatcher } from 'undici';
 import type { Config, ServerConfig } from '../config/index.js';
 import { GatekitError } from '../errors.js';
+import { clientTarget, targetUrl } from '../http/index.js';
 
 export interface DaemonEndpoint {
   readonly url: string;
@@ -10,33 +10,9 @@ export interface DaemonEndpoint {
 
 /** How to reach one server's daemon listener: its Unix socket, or loopback mTLS with our client certificate. */
 export function daemonEndpoint(config: Config, server: ServerConfig): DaemonEndpoint {
-  if (server.listen.kind === 'unix') {
-    return {
-      url: 'http://localhost/mcp',
-      dispatcher: new Agent({ connect: { socketPath: server.listen.path }, keepAliveTimeout: 30_000 }),
-    };
-  }
-  const tls = config.daemon.client_tls;
-  if (!tls)
-    throw new GatekitError(
-      'CONFIG_INVALID',
-      `${config.file}: servers.${server.name} listens on TCP (mTLS) but [daemon] client_tls is not set`,
-    );
-  let files: { ca: Buffer; cert: Buffer; key: Buffer };
-  try {
-    files = { ca: readFileSync(tls.ca), cert: readFileSync(tls.cert), key: readFileSync(tls.key) };
-  } catch (cause) {
-    throw new GatekitError(
-      'CONFIG_INVALID',
-      `cannot read the client certificate for servers.${server.name}: ${(cause as Error).message}`,
-      { hint: 'run "gatekit init"', cause },
-    );
-  }
-  const host = server.listen.host.includes(':') ? `[${server.listen.host}]` : server.listen.host;
-  return {
-    url: `https://${host}:${server.listen.port}/mcp`,
-    dispatcher: new Agent({ connect: { ...files }, keepAliveTimeout: 30_000 }),
-  };
+  const target = clientTarget(config, server.listen, `servers.${server.name}`);
+  const connect = target.kind === 'unix' ? { socketPath: target.path } : { ...target.tls };
+  return { url: targetUrl(target, '/mcp'), dispatcher: new Agent({ connect, keepAliveTimeout: 30_000 }) };
 }
 
 export interface DaemonResponse {

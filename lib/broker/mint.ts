@@ -2,7 +2,7 @@ import type { ServerConfig } from '../config/index.js';
 import { GatekitError } from '../errors.js';
 import { evaluate, scopeFor } from '../policy/index.js';
 import type { CachedToken, StoredSession } from '../store/index.js';
-import { loadSigningKey, mintAccessToken } from '../token/index.js';
+import { loadSigningKey, mintAccessToken, TOKEN_TYPES } from '../token/index.js';
 import { certificateBinding, type DpopBinding } from './binding.js';
 import type { BrokerContext } from './context.js';
 
@@ -82,7 +82,7 @@ async function exchangeForServer(
   session: StoredSession,
   dpop?: DpopBinding,
 ): Promise<CachedToken> {
-  const { exchangeToken, TOKEN_TYPES } = await import('../exchange/index.js');
+  const { exchangeToken } = await import('./exchange.js');
   const { daemon } = ctx.config;
   let current = session;
   if (!isFreshIdToken(current.id_token, daemon.id_token_max_age) && current.refresh_token) {

@@ -71,7 +71,10 @@ export async function workloadToken(
   } else {
     subject = await githubActionsToken(config, env);
   }
-  const { exchangeToken, TOKEN_TYPES } = await import('../exchange/index.js');
+  const [{ exchangeToken }, { TOKEN_TYPES }] = await Promise.all([
+    import('./exchange.js'),
+    import('../token/index.js'),
+  ]);
   const t = await exchangeToken(config, subject, TOKEN_TYPES.jwt, server.resource);
   const claims = JSON.parse(Buffer.from(t.access_token.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
     exp: number;

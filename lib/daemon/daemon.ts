@@ -4,9 +4,9 @@ import { loadConfig, type Config } from '../config/index.js';
 import { loadTrustedKeys, openTrustedKeys, VerifiedTokenCache, type TrustedKeyOptions } from '../token/index.js';
 import { RateLimiter } from '../policy/index.js';
 import { mcpHandler, type DaemonState } from './handler.js';
-import { bindListener, bindTokenListener } from './listeners.js';
+import { bindListener } from '../http/index.js';
 import { SessionRegistry } from './registry.js';
-import type { TokenEndpoint } from '../exchange/server.js';
+import type { TokenEndpoint } from './token-endpoint/index.js';
 
 export interface Daemon {
   /** SIGHUP: config, trusted keys and policy anew; the audit log sealed and reopened. Listeners stay as they are. */
@@ -89,8 +89,8 @@ export async function startDaemon(
   let tokens: TokenEndpoint | undefined;
   if (initial.broker.mode === 'daemon') {
     try {
-      const { startTokenEndpoint } = await import('../exchange/server.js');
-      tokens = await startTokenEndpoint(initial, audit, (handler) => bindTokenListener(initial, handler), auditFailure);
+      const { startTokenEndpoint } = await import('./token-endpoint/index.js');
+      tokens = await startTokenEndpoint(initial, audit, auditFailure);
     } catch (err) {
       await Promise.all([...listeners.values()].map((l) => new Promise((r) => l.close(r))));
       log.close();

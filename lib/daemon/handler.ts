@@ -2,6 +2,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import { argumentsDigest, nextTrace, parseTraceparent, type AuditEvent, type TraceContext } from '../audit/index.js';
 import type { Config, ServerConfig } from '../config/index.js';
 import { GatekitError } from '../errors.js';
+import { readBody, sendJson } from '../http/index.js';
 import { isToolAllowed, type RateLimiter } from '../policy/index.js';
 import type { TrustedKeys, VerifiedTokenCache } from '../token/index.js';
 import { authenticate, challenge, isRefusal, type Authenticated, type Refusal } from './auth.js';
@@ -48,17 +49,6 @@ export const PROTOCOL_VERSIONS = new Set([
   '2024-10-07',
 ]);
 const BATCH_VERSIONS = new Set(['2025-03-26', '2024-11-05', '2024-10-07']);
-
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    ...headers,
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(text),
-    'cache-control': 'no-store',
-  });
-  res.end(text);
-}
 
 function rpcError(
   res: ServerResponse,
@@ -170,7 +160,7 @@ async function post(
     return refuse(state, server, req, res, 415, 'Content-Type must be application/json', caller);
   let body: string;
   try {
-    body = await readBody(req, state.config.daemon.limits.max_body_bytes);
+    body = await readBody(req, { limit: state.config.daemon.limits.max_body_bytes, limitName: 'max_body_bytes' });
   } catch (err) {
     return refuse(
       state,
@@ -333,26 +323,6 @@ async function post(
 /** The audit fields of a W3C trace context; `traceparent` itself is what the child got. */
 export function traceFields(trace: TraceContext): Partial<AuditEvent> {
   return { trace_id: trace.trace_id, span_id: trace.span_id, parent_span_id: trace.parent_span_id };
-}
-
-function readBody(req: IncomingMessage, max: number): Promise<string> {
-  const declared = Number(req.headers['content-length']);
-  if (declared > max)
-    return Promise.reject(new GatekitError('LIMIT_EXCEEDED', `body larger than ${max} bytes (max_body_bytes)`));
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > max) {
-        req.removeAllListeners('data');
-        req.resume();
-        reject(new GatekitError('LIMIT_EXCEEDED', `body larger than ${max} bytes (max_body_bytes)`));
-      } else chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }
 
 function audit(

@@ -1,5 +1,6 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
+import { readBody } from '../http/index.js';
 import { loginPage } from './pages.js';
 import type { DevUser } from './users.js';
 import { DEV_PASSWORD } from './users.js';
@@ -52,18 +53,9 @@ async function interaction(
     return provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
   }
   if (req.method !== 'POST' || !submitted) return show();
-  const form = new URLSearchParams(await readBody(req));
+  const form = new URLSearchParams(await readBody(req, { limit: 8192 }));
   const user = users.find((u) => u.email === form.get('email')?.trim().toLowerCase());
   if (!user || form.get('password') !== DEV_PASSWORD)
     return show('Unknown user or wrong password (every dev user\'s password is "dev").');
   await provider.interactionFinished(req, res, { login: { accountId: user.sub } }, { mergeWithLastSubmission: false });
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  let body = '';
-  for await (const chunk of req) {
-    body += chunk;
-    if (body.length > 8192) throw new Error('form too large');
-  }
-  return body;
 }

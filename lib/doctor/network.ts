@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import type { Config, ServerConfig } from '../config/index.js';
 import { formatListen } from '../config/index.js';
+import type { GatekitError } from '../errors.js';
+import { clientTarget, requestText } from '../http/index.js';
 import { fail, pass, type CheckResult } from './result.js';
 
 const TIMEOUT = 3000;
@@ -34,48 +33,29 @@ export async function idpCheck(config: Config): Promise<CheckResult> {
 }
 
 /** The daemon answers /healthz on this server's listener (Unix socket, or mTLS with the client certificate). */
-export function daemonCheck(config: Config, server: ServerConfig): Promise<CheckResult> {
+export async function daemonCheck(config: Config, server: ServerConfig): Promise<CheckResult> {
   const name = `daemon: ${server.name}`;
   const where = formatListen(server.listen);
-  return new Promise((resolve) => {
-    const done = (r: CheckResult) => resolve(r);
-    let req;
-    try {
-      if (server.listen.kind === 'unix') {
-        req = httpRequest({ socketPath: server.listen.path, path: '/healthz', timeout: TIMEOUT });
-      } else {
-        const tls = config.daemon.client_tls;
-        req = httpsRequest({
-          host: server.listen.host,
-          port: server.listen.port,
-          path: '/healthz',
-          timeout: TIMEOUT,
-          ca: tls ? readFileSync(tls.ca) : undefined,
-          cert: tls ? readFileSync(tls.cert) : undefined,
-          key: tls ? readFileSync(tls.key) : undefined,
-        });
-      }
-    } catch (err) {
-      return done(fail(name, `cannot read the client certificate: ${(err as Error).message}`, 'run "gatekit init"'));
-    }
-    req.on('response', (res) => {
-      res.resume();
-      done(
-        res.statusCode === 200
-          ? pass(name, `${where} healthy`)
-          : fail(name, `${where} answered ${res.statusCode}`, "see the daemon's log"),
-      );
+  let target;
+  try {
+    target = clientTarget(config, server.listen, `servers.${server.name}`);
+  } catch (err) {
+    return fail(name, (err as Error).message, (err as GatekitError).hint ?? 'run "gatekit init"');
+  }
+  try {
+    const hint = `start it: gatekit daemon --config ${config.file}`;
+    const { status } = await requestText(target, {
+      method: 'GET',
+      path: '/healthz',
+      timeoutMs: TIMEOUT,
+      peer: where,
+      hint,
     });
-    req.on('timeout', () => req.destroy(new Error('timed out')));
-    req.on('error', (err) =>
-      done(
-        fail(
-          name,
-          `${where}: ${(err as NodeJS.ErrnoException).code ?? err.message}`,
-          `start it: gatekit daemon --config ${config.file}`,
-        ),
-      ),
-    );
-    req.end();
-  });
+    return status === 200
+      ? pass(name, `${where} healthy`)
+      : fail(name, `${where} answered ${status}`, "see the daemon's log");
+  } catch (err) {
+    const cause = (err as Error).cause as NodeJS.ErrnoException | undefined;
+    return fail(name, `${where}: ${cause?.code ?? cause?.message}`, (err as GatekitError).hint);
+  }
 }

@@ -15,3 +15,4 @@ export type { JwksFetchOptions } from './jwks-fetch.js';
 export { verifyDpopProof, accessTokenHash, DpopReplayCache, DPOP_ALGORITHMS } from './dpop.js';
 export type { ProofCheck, VerifiedProof } from './dpop.js';
 export { DpopKey } from './dpop-key.js';
+export { TOKEN_TYPES } from './token-types.js';

@@ -1,5 +1,5 @@
 import { createRemoteJWKSet } from 'jose';
-import { GatekitError } from '../errors.js';
+import { GatekitError } from '../../errors.js';
 
 /** The parts of an OpenID Provider's discovery document the token exchange reads (OIDC Discovery §3). */
 export interface Discovery {

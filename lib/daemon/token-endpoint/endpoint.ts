@@ -1,12 +1,19 @@
 import { createHash } from 'node:crypto';
-import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import type { AuditEvent } from '../audit/index.js';
-import { tokenEndpointUrl, type Config } from '../config/index.js';
-import { GatekitError } from '../errors.js';
-import { evaluate, scopeFor } from '../policy/index.js';
-import { DpopReplayCache, loadSigningKey, mintAccessToken, verifyDpopProof, type SigningKey } from '../token/index.js';
-import { oauthError } from './errors.js';
+import type { AuditEvent } from '../../audit/index.js';
+import { tokenEndpointUrl, type Config } from '../../config/index.js';
+import { GatekitError } from '../../errors.js';
+import { bindListen, readBody, sendJson } from '../../http/index.js';
+import { evaluate, scopeFor } from '../../policy/index.js';
+import {
+  DpopReplayCache,
+  loadSigningKey,
+  mintAccessToken,
+  verifyDpopProof,
+  type SigningKey,
+} from '../../token/index.js';
+import { oauthError } from './oauth-errors.js';
 import { FailureLimiter, peerOf } from './rate-limit.js';
 import { ReplayGuard } from './replay.js';
 import { SubjectVerifier } from './subject.js';
@@ -29,7 +36,7 @@ interface State {
  * The daemon-held signing key's only door (docs/security.md, daemon mode): `POST /token`, OAuth 2.0 Token Exchange
  * (RFC 8693) with one `resource` (RFC 8707). It verifies the subject token, applies the same
  * policy as local mode and returns the same token. Nothing is stored; errors never echo the token.
- * A peer with too many failed exchanges gets 429 (lib/exchange/rate-limit.ts); a token issued to a
+ * A peer with too many failed exchanges gets 429 (lib/daemon/token-endpoint/rate-limit.ts); a token issued to a
  * caller that presented a client certificate is bound to it (`cnf.x5t#S256`, RFC 8705 §3), one that
  * sent a DPoP proof to the proof's key (`cnf.jkt`, RFC 9449 §5; the proof wins over the certificate).
  * While the audit log cannot be written (`auditFailure` says why) it issues nothing: 503 with the error code
@@ -38,7 +45,6 @@ interface State {
 export async function startTokenEndpoint(
   config: Config,
   audit: (event: AuditEvent) => void,
-  listen: (handler: RequestListener) => Promise<Server>,
   auditFailure: () => string | undefined,
 ): Promise<TokenEndpoint> {
   const listenAt = config.daemon.token_listen;
@@ -91,7 +97,13 @@ export async function startTokenEndpoint(
       },
     );
   };
-  const server = await listen(handler);
+  // Mode 0666: the socket grants nothing without a subject token the daemon accepts.
+  const access = { mode: 0o666 };
+  const server = await bindListen(config, listenAt, handler, {
+    name: 'the token endpoint',
+    key: 'daemon.token_listen',
+    access,
+  });
   return {
     reload: async (c) => {
       state = await load(c);
@@ -128,9 +140,7 @@ async function exchange(
 ): Promise<Record<string, unknown>> {
   if (req.method !== 'POST' || (req.url ?? '').split('?')[0] !== '/token')
     throw new GatekitError('BAD_REQUEST', 'POST /token only');
-  if (!String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded'))
-    throw new GatekitError('BAD_REQUEST', 'the body must be application/x-www-form-urlencoded');
-  const form = new URLSearchParams(await readBody(req));
+  const form = new URLSearchParams(await readBody(req, { limit: MAX_BODY, type: 'application/x-www-form-urlencoded' }));
   if (form.get('grant_type') !== GRANT_TYPE) throw new GatekitError('USAGE', `grant_type must be ${GRANT_TYPE}`);
   const resources = form.getAll('resource');
   if (resources.length !== 1) throw new GatekitError('NOT_FOUND', 'send exactly one resource (RFC 8707)');
@@ -201,22 +211,6 @@ async function exchange(
   };
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (chunk: string) => {
-      body += chunk;
-      if (body.length > MAX_BODY) {
-        req.destroy();
-        reject(new GatekitError('LIMIT_EXCEEDED', 'request body too large'));
-      }
-    });
-    req.on('end', () => resolve(body));
-    req.on('error', reject);
-  });
-}
-
 /** RFC 8705 §3.1: the SHA-256 thumbprint of the client certificate presented over mutual TLS, if any. */
 function certThumbprintOf(req: IncomingMessage): string | undefined {
   const socket = req.socket as Partial<TLSSocket>;
@@ -224,15 +218,7 @@ function certThumbprintOf(req: IncomingMessage): string | undefined {
   return raw ? createHash('sha256').update(raw).digest('base64url') : undefined;
 }
 
+/** RFC 6749 §5.1: token responses carry `Cache-Control: no-store` (sendJson) and `Pragma: no-cache`. */
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res
-    .writeHead(status, {
-      ...headers,
-      'content-type': 'application/json',
-      'cache-control': 'no-store',
-      pragma: 'no-cache',
-      'content-length': Buffer.byteLength(text),
-    })
-    .end(text);
+  sendJson(res, status, body, { ...headers, pragma: 'no-cache' });
 }

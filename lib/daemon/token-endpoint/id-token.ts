@@ -1,5 +1,5 @@
 import { jwtVerify, type JWTPayload } from 'jose';
-import { isLogoutToken } from '../token/index.js';
+import { isLogoutToken } from '../../token/index.js';
 import { algorithmsOf, describeJoseError, invalidSubject, type Discovery, type RemoteKeys } from './idp-metadata.js';
 
 export interface IdTokenRules {

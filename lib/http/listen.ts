@@ -1,40 +1,49 @@
-import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, lstatSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { chmodSync, chownSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import type { Config, Listen, ServerConfig } from '../config/index.js';
 import { formatListen } from '../config/index.js';
 import { GatekitError } from '../errors.js';
+import { readTlsFiles } from './tls.js';
+
+// node:https and node:child_process load only when a listener needs them, so the clients that share this
+// layer's door (lib/http/client.ts, e.g. `broker token` inside `gatekit exec`) stay as light as node:http.
 
 const TUNING = { keepAliveTimeout: 65_000, headersTimeout: 30_000, requestTimeout: 0 };
+
+/** Who may use a Unix socket listener: its file mode, and the group (name or number) for 0660. */
+export interface SocketAccess {
+  readonly mode: number;
+  readonly group?: string;
+}
 
 /**
  * Binds one server's listener: a Unix socket (0600, or 0660 with [daemon] socket_group; a stale
  * socket from a dead daemon is replaced, a live one is an error) or loopback TCP with mutual TLS
  * (a client certificate from the local CA is required).
  */
-export async function bindListener(config: Config, server: ServerConfig, handler: RequestListener): Promise<Server> {
-  if (server.listen.kind === 'tcp') return bindMtls(config, server.listen, handler, `servers.${server.name}`);
+export function bindListener(config: Config, server: ServerConfig, handler: RequestListener): Promise<Server> {
   const group = config.daemon.socket_group;
-  return bindUnix(
-    server.listen.path,
-    handler,
-    group ? { mode: 0o660, gid: groupId(config, group) } : { mode: 0o600 },
-    server.name,
-  );
+  const access = group ? { mode: 0o660, group } : { mode: 0o600 };
+  return bindListen(config, server.listen, handler, { name: server.name, key: `servers.${server.name}`, access });
 }
 
 /**
- * [daemon] token_listen, for lib/exchange's token endpoint: a Unix socket at 0666, which is fine because it grants
- * nothing without a subject token the daemon accepts, or loopback TCP with mutual TLS.
+ * Binds `at`: a Unix socket with `access` (its directory is created 0700, or 0755 when others may connect),
+ * or loopback TCP with mutual TLS from `[daemon] tls` (RFC 8705 §2: a client without a certificate from the
+ * local CA fails the handshake). `name` and `key` name the listener in errors.
+ * @see https://www.rfc-editor.org/rfc/rfc8705#section-2
  */
-export async function bindTokenListener(config: Config, handler: RequestListener): Promise<Server> {
-  const at = config.daemon.token_listen;
-  if (!at) throw new TypeError('bindTokenListener needs [daemon] token_listen');
-  if (at.kind === 'unix') return bindUnix(at.path, handler, { mode: 0o666 }, 'the token endpoint');
-  return bindMtls(config, at, handler, 'daemon.token_listen');
+export async function bindListen(
+  config: Config,
+  at: Listen,
+  handler: RequestListener,
+  { name, key, access }: { name: string; key: string; access: SocketAccess },
+): Promise<Server> {
+  if (at.kind === 'tcp') return bindMtls(config, at, handler, key);
+  const gid = access.group === undefined ? undefined : groupId(config, access.group);
+  return bindUnix(at.path, handler, { mode: access.mode, gid }, name);
 }
 
 /** Loopback TCP with mutual TLS: only clients with a certificate from the local CA get in. */
@@ -49,20 +58,10 @@ async function bindMtls(
     throw new GatekitError('CONFIG_INVALID', `${config.file}: ${key} listens on TCP, which needs [daemon] tls`, {
       hint: 'add tls = { ca, cert, key } and run "gatekit init"',
     });
-  let files;
-  try {
-    files = { ca: readFileSync(tls.ca), cert: readFileSync(tls.cert), key: readFileSync(tls.key) };
-  } catch (cause) {
-    throw new GatekitError(
-      'CONFIG_INVALID',
-      `${config.file}: cannot read daemon.tls files: ${(cause as Error).message}`,
-      { hint: 'run "gatekit init"', cause },
-    );
-  }
-  const https = createHttpsServer(
-    { ...files, ...TUNING, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' },
-    handler,
-  );
+  const files = readTlsFiles(tls, config.file, 'daemon.tls');
+  const https = process
+    .getBuiltinModule('node:https')
+    .createServer({ ...files, ...TUNING, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' }, handler);
   await listen(https, formatListen(address), () => https.listen(address.port, address.host));
   return https;
 }
@@ -138,7 +137,12 @@ async function removeStaleSocket(path: string, name: string): Promise<void> {
 function groupId(config: Config, group: string): number {
   if (/^\d+$/.test(group)) return Number(group);
   try {
-    return Number(execFileSync('getent', ['group', group], { encoding: 'utf8' }).split(':')[2]);
+    return Number(
+      process
+        .getBuiltinModule('node:child_process')
+        .execFileSync('getent', ['group', group], { encoding: 'utf8' })
+        .split(':')[2],
+    );
   } catch {
     throw new GatekitError(
       'CONFIG_INVALID',

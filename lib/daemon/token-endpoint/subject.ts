@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { decodeJwt, jwtVerify, type JWTPayload } from 'jose';
-import type { Config, WorkloadTrust } from '../config/index.js';
-import { GatekitError } from '../errors.js';
-import { globMatch } from '../policy/index.js';
-import { identityFromClaims, type Identity } from '../token/index.js';
+import type { Config, WorkloadTrust } from '../../config/index.js';
+import { GatekitError } from '../../errors.js';
+import { globMatch } from '../../policy/index.js';
+import { identityFromClaims, type Identity } from '../../token/index.js';
 import { introspectAccessToken, verifyJwtAccessToken } from './access-token.js';
 import { verifyIdToken } from './id-token.js';
 import {
@@ -14,7 +14,7 @@ import {
   type Discovery,
 } from './idp-metadata.js';
 import { ReplayGuard } from './replay.js';
-import { TOKEN_TYPES } from './token-types.js';
+import { TOKEN_TYPES } from '../../token/index.js';
 
 const USERINFO_TTL_MS = 60_000;
 
@@ -26,8 +26,8 @@ export interface Subject {
 
 /**
  * Verifies RFC 8693 subject tokens for the daemon: an ID token as OIDC Core §3.1.3.7 asks
- * (lib/exchange/id-token.ts); an IdP access token only when `[daemon] accept_access_tokens`
- * allows it and only once it is proven issued to our client (lib/exchange/access-token.ts);
+ * (lib/daemon/token-endpoint/id-token.ts); an IdP access token only when `[daemon] accept_access_tokens`
+ * allows it and only once it is proven issued to our client (lib/daemon/token-endpoint/access-token.ts);
  * a CI workload JWT against a `[[trust.workload]]` entry, each `jti` once. Keys and discovery
  * come only from configured issuers, never from the token.
  */

@@ -1,6 +1,6 @@
 import { jwtVerify, type JWTPayload } from 'jose';
-import { isLogoutToken } from '../token/index.js';
-import { GatekitError } from '../errors.js';
+import { isLogoutToken } from '../../token/index.js';
+import { GatekitError } from '../../errors.js';
 import { ASYMMETRIC, describeJoseError, invalidSubject, type Discovery, type RemoteKeys } from './idp-metadata.js';
 
 export interface ClientIdentity {

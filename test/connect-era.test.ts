@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Client as ModernClient } from '@modelcontextprotocol/client';
+import { StdioClientTransport as ModernStdio } from '@modelcontextprotocol/client/stdio';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { loadConfig } from '../lib/config/index.js';
+import { startDaemon, type Daemon } from '../lib/daemon/index.js';
+import { startDevIdp, type DevIdp } from '../lib/devidp/index.js';
+import { gatekit, GATEKIT_BIN } from './helpers/cli.js';
+import { EVERYTHING_SERVER } from './helpers/daemon-harness.js';
+import { deviceLoginCli } from './helpers/login.js';
+import { MODERN } from './helpers/modern-client.js';
+import { workspace, type Workspace } from './helpers/workspace.js';
+
+function config(issuer: string): string {
+  return `[idp]
+issuer = "${issuer}"
+client_id = "gatekit-cli"
+scopes = ["openid", "email", "groups", "offline_access"]
+
+[broker]
+issuer = "urn:gatekit:broker:test"
+
+[daemon]
+audit_log = "audit.jsonl"
+
+[servers.everything]
+command = ["${process.execPath}", "${EVERYTHING_SERVER}", "stdio"]
+allow_groups = ["eng"]
+tools = { allow = ["echo", "get-sum"] }
+`;
+}
+
+const text = (r: unknown) => (r as { content: Array<{ text?: string }> }).content[0]?.text ?? '';
+const connectArgs = (ws: Workspace) => ({
+  command: process.execPath,
+  args: [GATEKIT_BIN, 'connect', 'everything'],
+  env: { ...process.env, ...ws.env } as Record<string, string>,
+  stderr: 'pipe' as const,
+});
+
+/** The MCP SDK v2 client pinned to 2026-07-28, launching `gatekit connect` as its stdio server. */
+async function modernOverConnect(ws: Workspace, stderr: string[]): Promise<ModernClient> {
+  const transport = new ModernStdio(connectArgs(ws));
+  transport.stderr?.on('data', (d: Buffer) => stderr.push(d.toString()));
+  const client = new ModernClient(
+    { name: 'connect-era-v2', version: '2.0.0' },
+    { versionNegotiation: { mode: { pin: MODERN } } },
+  );
+  await client.connect(transport);
+  return client;
+}
+
+async function sessionOverConnect(ws: Workspace, stderr: string[]): Promise<Client> {
+  const transport = new StdioClientTransport(connectArgs(ws));
+  transport.stderr?.on('data', (d: Buffer) => stderr.push(d.toString()));
+  const client = new Client({ name: 'connect-era-v1', version: '1.0.0' });
+  await client.connect(transport);
+  return client;
+}
+
+const auditLines = (ws: Workspace): Array<Record<string, unknown>> =>
+  readFileSync(join(ws.dir, 'audit.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+describe('gatekit connect bridges both eras of MCP', () => {
+  let idp: DevIdp;
+  let ws: Workspace;
+  let daemon: Daemon;
+
+  before(async () => {
+    idp = await startDevIdp({ issuer: 'http://127.0.0.1:0' });
+    ws = workspace(config(idp.issuer));
+    assert.equal((await gatekit(['init'], { env: ws.env })).code, 0);
+    daemon = await startDaemon(loadConfig({ config: ws.config }));
+    assert.equal((await deviceLoginCli(ws, 'alice@example.com')).code, 0);
+  });
+  after(async () => {
+    await daemon.stop();
+    await idp.close();
+    ws.remove();
+  });
+
+  it('a 2026-07-28 client on stdio lists, calls and is denied through connect, beside a session-era client', async (t) => {
+    const modernErr: string[] = [];
+    const sessionErr: string[] = [];
+    const modern = await modernOverConnect(ws, modernErr);
+    t.after(() => modern.close());
+    const session = await sessionOverConnect(ws, sessionErr);
+    t.after(() => session.close());
+
+    const tools = (await modern.listTools()).tools.map((tool) => tool.name).sort();
+    assert.deepEqual(tools, ['echo', 'get-sum'], modernErr.join(''));
+    assert.equal(text(await modern.callTool({ name: 'echo', arguments: { message: 'v2' } })), 'Echo: v2');
+    await assert.rejects(
+      modern.callTool({ name: 'get-env', arguments: {} }),
+      (err: { code?: number }) => err.code === -32003,
+    );
+    assert.equal(text(await session.callTool({ name: 'echo', arguments: { message: 'v1' } })), 'Echo: v1');
+    await assert.rejects(
+      session.callTool({ name: 'get-env', arguments: {} }),
+      (err: { code?: number }) => err.code === -32003,
+    );
+
+    const echoes = auditLines(ws).filter((l) => l['tool'] === 'echo' && l['outcome'] === 'ok');
+    assert.deepEqual(echoes.map((l) => l['era']).sort(), ['session', 'stateless']);
+    const denied = auditLines(ws).filter((l) => l['tool'] === 'get-env');
+    assert.deepEqual(denied.map((l) => [l['era'], l['outcome']]).sort(), [
+      ['session', 'denied'],
+      ['stateless', 'denied'],
+    ]);
+  });
+});

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, watch } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client as ModernClient } from '@modelcontextprotocol/client';
@@ -30,7 +30,7 @@ audit_log = "audit.jsonl"
 [servers.everything]
 command = ["${process.execPath}", "${EVERYTHING_SERVER}", "stdio"]
 allow_groups = ["eng"]
-tools = { allow = ["echo", "get-sum"] }
+tools = { allow = ["echo", "get-sum", "trigger-long-running-operation"] }
 `;
 }
 
@@ -68,6 +68,20 @@ const auditLines = (ws: Workspace): Array<Record<string, unknown>> =>
     .split('\n')
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 
+/** Resolves with the first audit line that matches, waiting on the file's changes rather than on a clock. */
+async function auditLine(ws: Workspace, match: (l: Record<string, unknown>) => boolean) {
+  const watcher = watch(join(ws.dir, 'audit.jsonl'));
+  try {
+    for (;;) {
+      const found = auditLines(ws).find(match);
+      if (found) return found;
+      await new Promise((resolve) => watcher.once('change', resolve));
+    }
+  } finally {
+    watcher.close();
+  }
+}
+
 describe('gatekit connect bridges both eras of MCP', () => {
   let idp: DevIdp;
   let ws: Workspace;
@@ -95,7 +109,7 @@ describe('gatekit connect bridges both eras of MCP', () => {
     t.after(() => session.close());
 
     const tools = (await modern.listTools()).tools.map((tool) => tool.name).sort();
-    assert.deepEqual(tools, ['echo', 'get-sum'], modernErr.join(''));
+    assert.deepEqual(tools, ['echo', 'get-sum', 'trigger-long-running-operation'], modernErr.join(''));
     assert.equal(text(await modern.callTool({ name: 'echo', arguments: { message: 'v2' } })), 'Echo: v2');
     await assert.rejects(
       modern.callTool({ name: 'get-env', arguments: {} }),
@@ -114,5 +128,37 @@ describe('gatekit connect bridges both eras of MCP', () => {
       ['session', 'denied'],
       ['stateless', 'denied'],
     ]);
+  });
+
+  it('a 2026-07-28 call streams its progress back through connect, and aborting it cancels it at the child', async (t) => {
+    const stderr: string[] = [];
+    const modern = await modernOverConnect(ws, stderr);
+    t.after(() => modern.close());
+
+    const seen: number[] = [];
+    const done = await modern.callTool(
+      { name: 'trigger-long-running-operation', arguments: { duration: 0.2, steps: 2 } },
+      { onprogress: (p) => seen.push(p.progress) },
+    );
+    assert.match(text(done), /completed/);
+    // The v2 client drops a progress notification that arrives right before its result; the bridge relays both.
+    assert.equal(seen[0], 1, 'progress reached the client while the call ran');
+
+    const controller = new AbortController();
+    const progressed = new Promise<void>((resolve) => {
+      void modern
+        .callTool(
+          { name: 'trigger-long-running-operation', arguments: { duration: 600, steps: 600 } },
+          { onprogress: () => resolve(), signal: controller.signal },
+        )
+        .catch(() => undefined);
+    });
+    await progressed;
+    controller.abort();
+    const cancelled = await auditLine(
+      ws,
+      (l) => l['tool'] === 'trigger-long-running-operation' && l['error'] === 'client disconnected',
+    );
+    assert.equal(cancelled['era'], 'stateless');
   });
 });

@@ -250,9 +250,9 @@ async function post(
     headers,
     translate,
   });
-  res.on('close', () => {
-    if (exchange.open) session!.abandon(exchange);
-  });
+  // A client that closes the POST before its answers cancels what is still pending at the child. Not `exchange.open`:
+  // that is already false once the closed response is destroyed, so the child never heard of the cancellation.
+  res.on('close', () => session!.abandon(exchange));
   const mayCall = (tool: string) => isToolAllowed(tool, auth.admission.tools, auth.admission.decision);
   if (pooled && requests[0]!.method === 'server/discover') {
     const id = requests[0]!.id;

@@ -53,7 +53,7 @@ describe("gatekit connect reads its client's era and derives the 2026-07-28 head
     }
   });
 
-  it('a hostile name cannot inject a header: CR/LF, NUL, non-ASCII and look-alike encodings travel base64-encoded', () => {
+  it('a hostile name cannot inject a header: CR/LF, NUL, non-ASCII, look-alikes travel base64-encoded', () => {
     for (const name of ['echo\r\nx-evil: 1', 'a\u0000b', 'ünïcode', ' padded', '', '=?base64?ZWNobw==?=']) {
       const value = encodeHeaderValue(name);
       assert.match(value, /^=\?base64\?[A-Za-z0-9+/]*={0,2}\?=$/, JSON.stringify(name));

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync, watch } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client as ModernClient } from '@modelcontextprotocol/client';
@@ -160,5 +163,22 @@ describe('gatekit connect bridges both eras of MCP', () => {
       (l) => l['tool'] === 'trigger-long-running-operation' && l['error'] === 'client disconnected',
     );
     assert.equal(cancelled['era'], 'stateless');
+  });
+
+  it("a 2026-07-28 request the daemon refuses gets the daemon's own JSON-RPC error through connect", async (t) => {
+    const args = connectArgs(ws);
+    const bridge = spawn(args.command, args.args, { env: args.env, stdio: ['pipe', 'pipe', 'ignore'] });
+    t.after(() => bridge.kill());
+    const lines = createInterface({ input: bridge.stdout });
+    const meta = { 'io.modelcontextprotocol/protocolVersion': '2099-01-01' };
+    const hostile = { jsonrpc: '2.0', id: 'h1', method: 'tools/call', params: { name: 'get-env', _meta: meta } };
+    bridge.stdin.write(`${JSON.stringify(hostile)}\n`);
+    const [line] = (await once(lines, 'line')) as [string];
+    const answer = JSON.parse(line) as { id: string; error: { code: number } };
+    assert.equal(answer.id, 'h1');
+    // The daemon's own code (its header check says -32600, its body check -32022), not the bridge's -32000.
+    assert.ok([-32600, -32022].includes(answer.error.code), line);
+    bridge.stdin.end();
+    await once(bridge, 'exit');
   });
 });

@@ -23,6 +23,24 @@ export function isStepUp(value: unknown): value is Message {
   );
 }
 
+/**
+ * The JSON-RPC error a 2026-07-28 refusal carries for request `id` (such as -32020 header mismatch or -32022
+ * unsupported version, in a 400), with the request's id: the client is owed that error, not a paraphrase of it.
+ */
+export function rpcErrorFor(body: string, id: unknown): Message | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  const error = (value as Message | null)?.['error'] as Message | undefined;
+  // The daemon refuses before it reads the id (`id: null`); a stateless POST carries this one request only.
+  const answered = (value as Message)['id'];
+  if (typeof error?.['code'] !== 'number' || (answered !== id && answered !== null)) return undefined;
+  return { jsonrpc: '2.0', id, error: { code: error['code'], message: String(error['message'] ?? '').slice(0, 500) } };
+}
+
 /** An HTTP refusal from the daemon as one GatekitError, with the JSON-RPC or RFC 6750 reason when it gave one. */
 export function refusal(status: number, body: string, authenticate: string | undefined): GatekitError {
   let detail = '';

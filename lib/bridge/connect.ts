@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import type { BrokerContext } from '../broker/index.js';
 import { GatekitError } from '../errors.js';
-import { failureAnswers, isRequest, isStepUp, refusal, type Message } from './answers.js';
+import { failureAnswers, isRequest, isStepUp, refusal, rpcErrorFor, type Message } from './answers.js';
 import { messageEra, statelessHeaders, type Era } from './era.js';
 import { DaemonLink } from './link.js';
 import { sseEvents } from './sse.js';
@@ -101,7 +101,14 @@ export class Bridge {
     if (key !== undefined) this.#inflight.set(key, controller);
     try {
       const headers = { accept: ACCEPT_POST, ...statelessHeaders(message) };
-      await this.#relay(await this.#link.post(JSON.stringify(message), headers, controller.signal), false);
+      const res = await this.#link.post(JSON.stringify(message), headers, controller.signal);
+      if (res.status === 400 && key !== undefined) {
+        const text = await res.body.text();
+        const answer = rpcErrorFor(text, (message as Message)['id']);
+        if (!answer) throw refusal(res.status, text, header(res, 'www-authenticate'));
+        return this.#io.write(answer);
+      }
+      await this.#relay(res, false);
     } catch (err) {
       if (!controller.signal.aborted) this.#fail(message, err);
     } finally {

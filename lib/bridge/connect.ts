@@ -2,10 +2,11 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import type { BrokerContext } from '../broker/index.js';
 import { GatekitError } from '../errors.js';
-import { failureAnswers, isRequest, isStepUp, refusal, rpcErrorFor, type Message } from './answers.js';
-import { messageEra, statelessHeaders, type Era } from './era.js';
-import { DaemonLink } from './link.js';
+import { failureAnswers, isRequest, isStepUp, refusal, type Message } from './answers.js';
+import { messageEra, type Era } from './era.js';
+import { ACCEPT_POST, DaemonLink } from './link.js';
 import { sseEvents } from './sse.js';
+import { StatelessRequests } from './stateless.js';
 import { holdEventStream } from './stream.js';
 import { header, type DaemonResponse } from './transport.js';
 
@@ -15,9 +16,6 @@ export interface ConnectIO {
   readonly write: (message: unknown) => void;
   readonly say: (line: string) => void;
 }
-
-const ACCEPT_POST = 'application/json, text/event-stream';
-const idKey = (id: unknown): string => JSON.stringify(id);
 
 /**
  * `gatekit connect NAME`: a stdio MCP server that forwards every message to the daemon's Streamable HTTP
@@ -35,13 +33,17 @@ export class Bridge {
   #protocol: string | undefined;
   #initialize: Message | undefined;
   #stream: AbortController | undefined;
-  /** The 2026-07-28 requests on their way, by JSON-RPC id: closing one's POST cancels it (the daemon's rule). */
-  readonly #inflight = new Map<string, AbortController>();
+  readonly #stateless: StatelessRequests;
   #closed = false;
 
   constructor(ctx: BrokerContext, serverName: string, io: ConnectIO) {
     this.#link = new DaemonLink(ctx, serverName, io.say);
     this.#io = io;
+    this.#stateless = new StatelessRequests(this.#link, {
+      relay: (res) => this.#relay(res, false),
+      write: (message) => this.#io.write(message),
+      fail: (message, err) => this.#fail(message, err),
+    });
   }
 
   /** Runs until stdin ends; then ends the daemon session, if there is one. */
@@ -58,7 +60,7 @@ export class Bridge {
       }
       this.#era = messageEra(message) ?? this.#era;
       // The initialize exchange is ordered; everything after it may run concurrently.
-      const task = this.#era === 'stateless' ? this.#forwardStateless(message) : this.#forward(message);
+      const task = this.#era === 'stateless' ? this.#stateless.forward(message) : this.#forward(message);
       if (isRequest(message) && message.method === 'initialize') {
         await task;
         continue;
@@ -66,6 +68,7 @@ export class Bridge {
       pending.add(task);
       void task.finally(() => pending.delete(task));
     }
+    this.#stateless.stopListening();
     await Promise.allSettled(pending);
     await this.close();
   }
@@ -74,7 +77,7 @@ export class Bridge {
     if (this.#closed) return;
     this.#closed = true;
     this.#stream?.abort();
-    for (const controller of this.#inflight.values()) controller.abort();
+    this.#stateless.abortAll();
     if (this.#session) {
       try {
         await (await this.#link.send('DELETE', this.#sessionHeaders())).body.dump();
@@ -83,37 +86,6 @@ export class Bridge {
       }
     }
     await this.#link.close();
-  }
-
-  /**
-   * One 2026-07-28 message: POSTed alone, no session, its headers derived from its body. A long answer
-   * (an SSE stream such as `subscriptions/listen`) is relayed event by event until it ends or is cancelled.
-   */
-  async #forwardStateless(message: unknown): Promise<void> {
-    const params = (message as Message)['params'] as Message | undefined;
-    if ((message as Message)['method'] === 'notifications/cancelled') {
-      const running = this.#inflight.get(idKey(params?.['requestId']));
-      // Cancelling a 2026-07-28 request is closing its stream: the daemon then cancels it at the child.
-      if (running) return running.abort();
-    }
-    const controller = new AbortController();
-    const key = isRequest(message) ? idKey(message.id) : undefined;
-    if (key !== undefined) this.#inflight.set(key, controller);
-    try {
-      const headers = { accept: ACCEPT_POST, ...statelessHeaders(message) };
-      const res = await this.#link.post(JSON.stringify(message), headers, controller.signal);
-      if (res.status === 400 && key !== undefined) {
-        const text = await res.body.text();
-        const answer = rpcErrorFor(text, (message as Message)['id']);
-        if (!answer) throw refusal(res.status, text, header(res, 'www-authenticate'));
-        return this.#io.write(answer);
-      }
-      await this.#relay(res, false);
-    } catch (err) {
-      if (!controller.signal.aborted) this.#fail(message, err);
-    } finally {
-      if (key !== undefined && this.#inflight.get(key) === controller) this.#inflight.delete(key);
-    }
   }
 
   async #forward(message: unknown): Promise<void> {

@@ -5,6 +5,8 @@ import { TokenSource } from './tokens.js';
 import { daemonEndpoint, send, type DaemonEndpoint, type DaemonResponse } from './transport.js';
 
 export type HttpMethod = 'POST' | 'GET' | 'DELETE';
+/** A POST takes either answer shape of Streamable HTTP: one JSON body or an SSE stream. */
+export const ACCEPT_POST = 'application/json, text/event-stream';
 
 /**
  * `gatekit connect`'s way to the daemon's listener for one server: every request carries a fresh token

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
-import { sseEvents, type SseEvent } from '../lib/bridge/index.js';
+import { Agent, request } from 'undici';
+import { holdEventStream, sseEvents, type SseEvent } from '../lib/bridge/index.js';
 import { isGatekitError } from '../lib/errors.js';
 
 /** The body as the network hands it over: exactly these chunks, in this order. */
@@ -70,5 +74,42 @@ describe("the bridge reads the daemon's event stream", () => {
     );
     assert.deepEqual(seen, ['ok'], 'the events before it were delivered');
     assert.ok(fed < 20, `read ${fed} chunks before refusing`);
+  });
+
+  it('reopens a dropped GET stream with Last-Event-ID of the last event; a hostile id is not sent back', async (t) => {
+    // Each GET gets one event and the stream ends, as when a connection drops; the ids are the server's.
+    const ids = ['7', 'bad\u00e9id', 'x'.repeat(2000), '8'];
+    const seen: Array<IncomingHttpHeaders['last-event-id']> = [];
+    const server = createServer((req, res) => {
+      seen.push(req.headers['last-event-id']);
+      const id = ids[seen.length - 1];
+      res.writeHead(id === undefined ? 404 : 200, { 'content-type': 'text/event-stream' });
+      res.end(id === undefined ? '' : `id: ${id}\ndata: {"n":${seen.length}}\n\n`);
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const dispatcher = new Agent();
+    t.after(async () => {
+      await dispatcher.close();
+      server.close();
+    });
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`;
+    const controller = new AbortController();
+    t.after(() => controller.abort());
+    const delivered: string[] = [];
+    const stopped = new Promise<void>((resolve) => {
+      holdEventStream(
+        async (headers, signal) => {
+          const res = await request(url, { headers, signal, dispatcher });
+          if (res.statusCode === 404) setImmediate(resolve);
+          return { status: res.statusCode, headers: res.headers, body: res.body };
+        },
+        (data) => delivered.push(data),
+        controller.signal,
+      );
+    });
+    await stopped;
+    assert.deepEqual(delivered, ['{"n":1}', '{"n":2}', '{"n":3}', '{"n":4}']);
+    assert.deepEqual(seen, [undefined, '7', undefined, undefined, '8']);
   });
 });

@@ -1,14 +1,14 @@
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { connectBinding, type BrokerContext } from '../broker/index.js';
-import { serverByName } from '../config/index.js';
-import { GatekitError, isGatekitError } from '../errors.js';
-import { DpopKey } from '../token/index.js';
+import type { BrokerContext } from '../broker/index.js';
+import { GatekitError } from '../errors.js';
+import { failureAnswers, isRequest, isStepUp, refusal, type Message } from './answers.js';
+import { messageEra, type Era } from './era.js';
+import { ACCEPT_POST, DaemonLink } from './link.js';
 import { sseEvents } from './sse.js';
-import { TokenSource } from './tokens.js';
-import { daemonEndpoint, header, send, type DaemonEndpoint, type DaemonResponse } from './transport.js';
-
-type Message = Record<string, unknown>;
+import { StatelessRequests } from './stateless.js';
+import { holdEventStream } from './stream.js';
+import { header, type DaemonResponse } from './transport.js';
 
 export interface ConnectIO {
   readonly stdin: Readable;
@@ -17,40 +17,36 @@ export interface ConnectIO {
   readonly say: (line: string) => void;
 }
 
-const isRequest = (m: unknown): m is Message & { id: string | number; method: string } =>
-  typeof m === 'object' &&
-  m !== null &&
-  !Array.isArray(m) &&
-  typeof (m as Message)['method'] === 'string' &&
-  (m as Message)['id'] !== undefined;
-
 /**
- * `gatekit connect NAME`: a stdio MCP server that forwards every message to the daemon's
- * Streamable HTTP endpoint for NAME with a fresh token, and every answer and server-initiated
- * message back. It outlives daemon restarts (re-initialising with the client's own initialize) and
- * ended logins (the failing call carries a device-login URL and code).
+ * `gatekit connect NAME`: a stdio MCP server that forwards every message to the daemon's Streamable HTTP
+ * endpoint for NAME with a fresh token, and every answer and server-initiated message back. It speaks the
+ * era of the client on its stdio, per message (see era.ts): a session-era client gets a daemon session (and
+ * outlives daemon restarts by replaying its own initialize); a 2026-07-28 client's requests go out each on
+ * its own, without a session, with the headers the body implies, and their results (InputRequiredResult
+ * included) come back unchanged. An ended login makes the failing call carry a device-login URL and code.
  */
 export class Bridge {
-  readonly #endpoint: DaemonEndpoint;
-  readonly #tokens: TokenSource;
+  readonly #link: DaemonLink;
   readonly #io: ConnectIO;
-  /** This process's DPoP key (RFC 9449), when the server's tokens are bound to one; never leaves memory. */
-  readonly #dpop: Promise<DpopKey> | undefined;
+  #era: Era = 'session';
   #session: string | undefined;
   #protocol: string | undefined;
   #initialize: Message | undefined;
   #stream: AbortController | undefined;
+  readonly #stateless: StatelessRequests;
   #closed = false;
 
   constructor(ctx: BrokerContext, serverName: string, io: ConnectIO) {
-    const server = serverByName(ctx.config, serverName);
-    this.#endpoint = daemonEndpoint(ctx.config, server);
-    this.#dpop = connectBinding(ctx.config, server) === 'dpop' ? DpopKey.generate() : undefined;
-    this.#tokens = new TokenSource(ctx, serverName, io.say, this.#dpop);
+    this.#link = new DaemonLink(ctx, serverName, io.say);
     this.#io = io;
+    this.#stateless = new StatelessRequests(this.#link, {
+      relay: (res) => this.#relay(res, false),
+      write: (message) => this.#io.write(message),
+      fail: (message, err) => this.#fail(message, err),
+    });
   }
 
-  /** Runs until stdin ends; then ends the daemon session. */
+  /** Runs until stdin ends; then ends the daemon session, if there is one. */
   async run(): Promise<void> {
     const pending = new Set<Promise<void>>();
     for await (const line of createInterface({ input: this.#io.stdin, crlfDelay: Infinity })) {
@@ -62,8 +58,9 @@ export class Bridge {
         this.#io.write({ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error: not JSON' } });
         continue;
       }
+      this.#era = messageEra(message) ?? this.#era;
       // The initialize exchange is ordered; everything after it may run concurrently.
-      const task = this.#forward(message);
+      const task = this.#era === 'stateless' ? this.#stateless.forward(message) : this.#forward(message);
       if (isRequest(message) && message.method === 'initialize') {
         await task;
         continue;
@@ -71,6 +68,7 @@ export class Bridge {
       pending.add(task);
       void task.finally(() => pending.delete(task));
     }
+    this.#stateless.stopListening();
     await Promise.allSettled(pending);
     await this.close();
   }
@@ -79,14 +77,15 @@ export class Bridge {
     if (this.#closed) return;
     this.#closed = true;
     this.#stream?.abort();
+    this.#stateless.abortAll();
     if (this.#session) {
       try {
-        await (await this.#send('DELETE')).body.dump();
+        await (await this.#link.send('DELETE', this.#sessionHeaders())).body.dump();
       } catch {
         /* the daemon ends idle sessions itself */
       }
     }
-    await this.#endpoint.dispatcher.close();
+    await this.#link.close();
   }
 
   async #forward(message: unknown): Promise<void> {
@@ -97,11 +96,11 @@ export class Bridge {
         this.#session = undefined;
         this.#protocol = undefined;
       }
-      let res = await this.#post(message);
+      let res = await this.#postInSession(message);
       if (res.status === 404 && this.#session && !initializing) {
         await res.body.dump();
         await this.#reinitialize();
-        res = await this.#post(message);
+        res = await this.#postInSession(message);
       }
       await this.#relay(res, initializing);
       if (!Array.isArray(message) && (message as Message)['method'] === 'notifications/initialized') this.#openStream();
@@ -110,35 +109,15 @@ export class Bridge {
     }
   }
 
-  /** POST with the current token; a 401 gets one retry with a newly minted token. */
-  async #post(message: unknown): Promise<DaemonResponse> {
-    const body = JSON.stringify(message);
-    let res = await this.#send('POST', body, await this.#tokens.get());
-    if (res.status === 401) {
-      await res.body.dump();
-      res = await this.#send('POST', body, await this.#tokens.get(true));
-    }
-    return res;
-  }
-
-  async #send(
-    method: 'POST' | 'GET' | 'DELETE',
-    body?: string,
-    token?: string,
-    signal?: AbortSignal,
-  ): Promise<DaemonResponse> {
-    const credential = token ?? (await this.#tokens.get());
-    const key = await this.#dpop;
-    const headers: Record<string, string> = {
-      authorization: `${key ? 'DPoP' : 'Bearer'} ${credential}`,
-      accept: method === 'GET' ? 'text/event-stream' : 'application/json, text/event-stream',
-    };
-    // RFC 9449 §7.1: a fresh proof for this very request (method, URL, token hash).
-    if (key) headers['dpop'] = await key.proof(method, this.#endpoint.url, credential);
-    if (body !== undefined) headers['content-type'] = 'application/json';
+  #sessionHeaders(accept = ACCEPT_POST): Record<string, string> {
+    const headers: Record<string, string> = { accept };
     if (this.#session) headers['mcp-session-id'] = this.#session;
     if (this.#protocol) headers['mcp-protocol-version'] = this.#protocol;
-    return send(this.#endpoint, method, headers, body, signal);
+    return headers;
+  }
+
+  #postInSession(message: unknown): Promise<DaemonResponse> {
+    return this.#link.post(JSON.stringify(message), this.#sessionHeaders());
   }
 
   async #relay(res: DaemonResponse, initializing: boolean, quiet = false): Promise<void> {
@@ -165,11 +144,9 @@ export class Bridge {
       const version = ((value as Message)['result'] as Message | undefined)?.['protocolVersion'];
       if (typeof version === 'string') this.#protocol = version;
     }
-    if (!quiet && isStepUp(value)) {
-      void this.#stepUp(value);
-      return;
-    }
-    if (!quiet) this.#io.write(value);
+    if (quiet) return;
+    if (isStepUp(value)) void this.#stepUp(value);
+    else this.#io.write(value);
   }
 
   /**
@@ -182,7 +159,7 @@ export class Bridge {
     const rule = String(data['rule'] ?? 'a fresh_login rule').slice(0, 200);
     let text: string;
     try {
-      text = `This tool needs a recent login (${rule}). ${(await this.#tokens.stepUp()).message}`;
+      text = `This tool needs a recent login (${rule}). ${(await this.#link.tokens.stepUp()).message}`;
     } catch (err) {
       text = `This tool needs a recent login (${rule}), and starting one failed: ${(err as Error).message}`;
     }
@@ -199,85 +176,25 @@ export class Bridge {
     this.#protocol = undefined;
     this.#stream?.abort();
     const replay = { ...this.#initialize, id: `gatekit-reinitialize-${Date.now()}` };
-    await this.#relay(await this.#post(replay), true, true);
+    await this.#relay(await this.#postInSession(replay), true, true);
     const initialized = { jsonrpc: '2.0', method: 'notifications/initialized' };
-    await this.#relay(await this.#post(initialized), false, true);
+    await this.#relay(await this.#postInSession(initialized), false, true);
     this.#openStream();
   }
 
   /** The GET stream carries server-initiated requests and notifications; reopened while the session lives. */
   #openStream(): void {
     this.#stream?.abort();
-    const controller = new AbortController();
-    this.#stream = controller;
-    void (async () => {
-      let delay = 250;
-      while (!controller.signal.aborted && !this.#closed) {
-        try {
-          const res = await this.#send('GET', undefined, undefined, controller.signal);
-          if (res.status === 405 || res.status === 404) {
-            await res.body.dump();
-            return;
-          }
-          if (res.status === 200) {
-            delay = 250;
-            for await (const event of sseEvents(res.body)) this.#deliver(event.data, false, false);
-          } else await res.body.dump();
-        } catch (err) {
-          if (controller.signal.aborted) return;
-          if (isGatekitError(err, 'LOGIN_REQUIRED')) return;
-        }
-        await new Promise((r) => setTimeout(r, delay));
-        delay = Math.min(delay * 2, 5000);
-      }
-    })();
+    if (this.#closed) return;
+    this.#stream = new AbortController();
+    const open = (headers: Record<string, string>, signal: AbortSignal) =>
+      this.#link.send('GET', { ...this.#sessionHeaders(), ...headers }, undefined, signal);
+    holdEventStream(open, (data) => this.#deliver(data, false, false), this.#stream.signal);
   }
 
   #fail(message: unknown, err: unknown): void {
     const e = err instanceof GatekitError ? err : new GatekitError('INTERNAL', (err as Error)?.message ?? String(err));
-    const requests = (Array.isArray(message) ? message : [message]).filter(isRequest);
-    if (!requests.length) return this.#io.say(`gatekit connect: ${e.message}`);
-    for (const request of requests) {
-      if (isGatekitError(e, 'LOGIN_REQUIRED') && request.method === 'tools/call') {
-        this.#io.write({
-          jsonrpc: '2.0',
-          id: request.id,
-          result: { content: [{ type: 'text', text: e.message }], isError: true },
-        });
-      } else {
-        this.#io.write({
-          jsonrpc: '2.0',
-          id: request.id,
-          error: { code: e.code === 'LOGIN_REQUIRED' ? -32001 : -32000, message: e.message },
-        });
-      }
-    }
+    for (const answer of failureAnswers(message, e)) this.#io.write(answer);
     this.#io.say(`gatekit connect: ${e.message}`);
   }
-}
-
-function isStepUp(value: unknown): value is Message {
-  const error = (value as Message | null)?.['error'] as Message | undefined;
-  const data = error?.['data'] as Message | undefined;
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    !Array.isArray(value) &&
-    error?.['code'] === -32003 &&
-    data?.['error'] === 'insufficient_user_authentication'
-  );
-}
-
-function refusal(status: number, body: string, authenticate: string | undefined): GatekitError {
-  let detail = '';
-  try {
-    detail = String(((JSON.parse(body) as Message)['error'] as Message | undefined)?.['message'] ?? '');
-  } catch {
-    /* not JSON */
-  }
-  const described = /error_description="([^"]*)"/.exec(authenticate ?? '')?.[1];
-  const why = detail || described || `HTTP ${status}`;
-  if (status === 401) return new GatekitError('TOKEN_INVALID', `the daemon refused the token: ${why}`);
-  if (status === 403) return new GatekitError('POLICY_DENIED', `the daemon refused: ${why}`);
-  return new GatekitError('DAEMON_UNREACHABLE', `the daemon answered ${status}: ${why}`);
 }

@@ -48,6 +48,11 @@ export class Exchange implements ResponseSink {
     return this.#waiting > 0 && !this.#res.destroyed;
   }
 
+  /** Every response this POST waited for has been handed to it. */
+  get answered(): boolean {
+    return this.#waiting === 0;
+  }
+
   /** Adds a header to the eventual response (e.g. Mcp-Session-Id after initialize). */
   setHeader(name: string, value: string): void {
     this.#headers[name] = value;

@@ -254,8 +254,10 @@ async function post(
     headers,
     translate: pooled?.session.child.era === 'native' ? statelessAnswer(requests[0]!.method) : undefined,
   });
+  // A client that closes the POST before its answers cancels what is still pending at the child. Not `exchange.open`:
+  // that is already false once the closed response is destroyed. A call parked for input (era/mrtr.ts) was answered.
   res.on('close', () => {
-    if (exchange.open) session!.abandon(sinkOf(exchange));
+    if (!exchange.answered) session!.abandon(sinkOf(exchange));
   });
   const mayCall = (tool: string) => isToolAllowed(tool, auth.admission.tools, auth.admission.decision);
   if (pooled && requests[0]!.method === 'server/discover') {

@@ -1,0 +1,72 @@
+/**
+ * Which era of MCP the client on `gatekit connect`'s stdio speaks, read from each message, and the headers a
+ * 2026-07-28 request needs on its way to the daemon. Pure: the daemon checks the same rules on its side
+ * (README, "Two eras of MCP on one listener").
+ */
+
+export type Era = 'session' | 'stateless';
+
+/** The first protocol revision without sessions (SEP-2567, SEP-2575). */
+export const STATELESS_VERSION = '2026-07-28';
+const META_PROTOCOL_VERSION = 'io.modelcontextprotocol/protocolVersion';
+
+/** Which body field `Mcp-Name` mirrors, per method (SEP-2243 "Standard Request Headers"). */
+const NAME_SOURCE: Readonly<Record<string, string>> = {
+  'tools/call': 'name',
+  'prompts/get': 'name',
+  'resources/read': 'uri',
+  'tasks/get': 'taskId',
+  'tasks/update': 'taskId',
+  'tasks/cancel': 'taskId',
+};
+
+type Message = Record<string, unknown>;
+const isObject = (v: unknown): v is Message => typeof v === 'object' && v !== null && !Array.isArray(v);
+const paramsOf = (m: Message): Message | undefined => (isObject(m['params']) ? m['params'] : undefined);
+
+/** The protocol version a message claims in its `params._meta` envelope (SEP-2575), if any. */
+export function envelopeVersion(message: unknown): string | undefined {
+  if (!isObject(message)) return undefined;
+  const meta = paramsOf(message)?.['_meta'];
+  const version = isObject(meta) ? meta[META_PROTOCOL_VERSION] : undefined;
+  return typeof version === 'string' ? version : undefined;
+}
+
+/**
+ * The era one message shows, or undefined when it shows none (a response, a notification without an envelope,
+ * a batch): an `initialize` is session-era; `server/discover` or a 2026-07-28 (or later) `_meta` version is
+ * stateless. A message that shows none goes the way of the client's last one that did.
+ */
+export function messageEra(message: unknown): Era | undefined {
+  if (!isObject(message)) return undefined;
+  if (message['method'] === 'initialize') return 'session';
+  if (message['method'] === 'server/discover') return 'stateless';
+  const version = envelopeVersion(message);
+  return version !== undefined && version >= STATELESS_VERSION ? 'stateless' : undefined;
+}
+
+/**
+ * The headers a 2026-07-28 message carries beside its body, derived from the body so that they always agree
+ * with it (SEP-2243): `MCP-Protocol-Version` from the envelope, `Mcp-Method`, and `Mcp-Name` where the method
+ * has one. A message without an envelope version gets `MCP-Protocol-Version: 2026-07-28`.
+ */
+export function statelessHeaders(message: unknown): Record<string, string> {
+  const headers: Record<string, string> = { 'mcp-protocol-version': envelopeVersion(message) ?? STATELESS_VERSION };
+  if (!isObject(message) || typeof message['method'] !== 'string') return headers;
+  const method = message['method'];
+  headers['mcp-method'] = method;
+  const field = Object.hasOwn(NAME_SOURCE, method) ? NAME_SOURCE[method]! : undefined;
+  const name = field === undefined ? undefined : paramsOf(message)?.[field];
+  if (typeof name === 'string') headers['mcp-name'] = encodeHeaderValue(name);
+  return headers;
+}
+
+/**
+ * A header value as SEP-2243 sends it: printable ASCII as is, anything else (non-ASCII, control characters,
+ * surrounding spaces, empty, or text that looks encoded) as `=?base64?…?=` around its UTF-8.
+ */
+export function encodeHeaderValue(value: string): string {
+  const plain = value !== '' && value === value.trim() && /^[\t\x20-\x7e]*$/.test(value);
+  if (plain && !(value.startsWith('=?base64?') && value.endsWith('?='))) return value;
+  return `=?base64?${Buffer.from(value, 'utf8').toString('base64')}?=`;
+}

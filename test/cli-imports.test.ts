@@ -141,7 +141,8 @@ describe('start-up stays light', () => {
     const { files, packages } = staticGraph(dist('lib/cli/fast-path.js'));
     assert.deepEqual([...packages], [], 'smol-toml is required lazily as CommonJS; nothing else');
     const folders = new Set([...files].map((f) => f.split('/dist/lib/')[1]?.split('/')[0]));
-    for (const folder of ['oidc', 'token', 'daemon', 'devidp', 'policy'])
+    // Not the broker either: the fast path reads the cache with the store's rule (lib/store cachedToken).
+    for (const folder of ['oidc', 'token', 'daemon', 'devidp', 'policy', 'broker', 'github', 'agent'])
       assert.ok(!folders.has(folder), `fast path loads lib/${folder}`);
   });
 

@@ -1,7 +1,7 @@
 import { request } from 'node:http';
 import { GatekitError, isErrorCode } from '../errors.js';
 import type { CachedToken } from '../store/index.js';
-import { configRealPath } from '../store/paths.js';
+import { configRealPath } from '../store/index.js';
 import type { AgentError } from './protocol.js';
 
 /**

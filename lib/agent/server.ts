@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrokerContext } from '../broker/index.js';
-import { getToken, type DpopBinding } from '../broker/index.js';
+import { tokenFor, type DpopBinding } from '../broker/index.js';
 import { tokenEndpointUrl } from '../config/index.js';
 import { DpopReplayCache, verifyDpopProof } from '../token/index.js';
 import { GatekitError } from '../errors.js';
@@ -59,7 +59,7 @@ async function answer(ctx: BrokerContext, io: LoginIO, req: IncomingMessage, res
       );
     }
     const dpop = input.dpop_proof === undefined ? undefined : await proofBinding(ctx, input.dpop_proof);
-    const token = await getToken(ctx, { server: input.resource, minTtl: input.min_ttl, interactive: false, dpop }, io);
+    const token = await tokenFor(ctx, { server: input.resource, minTtl: input.min_ttl, interactive: false, dpop }, io);
     send(res, 200, token);
   } catch (err) {
     const e =

@@ -1,9 +1,10 @@
 import { serverByName } from '../config/index.js';
 import { isGatekitError } from '../errors.js';
-import type { LoginIO } from '../oidc/index.js';
+import type { LoginFlow, LoginIO } from '../oidc/index.js';
 import type { CachedToken, StoredSession } from '../store/index.js';
 import type { BrokerContext } from './context.js';
-import { describeIdentity, interactiveLogin, type LoginFlow } from './session.js';
+import { mintForServer } from './mint.js';
+import { describeIdentity, interactiveLogin } from './session.js';
 
 export interface LoginInput {
   readonly flow?: LoginFlow | undefined;
@@ -54,7 +55,7 @@ export async function login(ctx: BrokerContext, input: LoginInput, io: LoginIO):
   const denied: { server: string; reason: string }[] = [];
   for (const server of servers) {
     try {
-      tokens.push(await (await import('./mint.js')).mintForServer(ctx, server, session));
+      tokens.push(await mintForServer(ctx, server, session));
     } catch (err) {
       if (!isGatekitError(err, 'POLICY_DENIED')) throw err;
       denied.push({ server: server.name, reason: err.message });

@@ -3,8 +3,11 @@ import { GatekitError } from '../errors.js';
 import { evaluate, scopeFor } from '../policy/index.js';
 import type { CachedToken, StoredSession } from '../store/index.js';
 import { loadSigningKey, mintAccessToken } from '../token/index.js';
-import { certificateBinding, type DpopBinding } from './binding.js';
+import { exchangeToken, TOKEN_TYPES } from '../exchange/index.js';
+import { certificateBinding } from '../store/index.js';
+import type { DpopBinding } from './binding.js';
 import type { BrokerContext } from './context.js';
+import { refreshStored } from './session.js';
 
 /**
  * Applies the policy for one server and, if the person is admitted, mints and caches a token for
@@ -82,11 +85,10 @@ async function exchangeForServer(
   session: StoredSession,
   dpop?: DpopBinding,
 ): Promise<CachedToken> {
-  const { exchangeToken, TOKEN_TYPES } = await import('../exchange/index.js');
   const { daemon } = ctx.config;
   let current = session;
   if (!isFreshIdToken(current.id_token, daemon.id_token_max_age) && current.refresh_token) {
-    current = await (await import('./session.js')).refreshStored(ctx, current);
+    current = await refreshStored(ctx, current);
   }
   let subject: [string, string] | undefined;
   if (isFreshIdToken(current.id_token, daemon.id_token_max_age)) subject = [current.id_token!, TOKEN_TYPES.id_token];

@@ -1,9 +1,6 @@
-import type { IdpSession, LoginIO } from '../oidc/index.js';
+import type { IdpSession, LoginFlow, LoginIO } from '../oidc/index.js';
 import type { StoredSession } from '../store/index.js';
 import type { BrokerContext } from './context.js';
-import { GatekitError } from '../errors.js';
-
-export type LoginFlow = 'device' | 'pkce';
 
 export function toStored(ctx: BrokerContext, s: IdpSession, previous?: StoredSession): StoredSession {
   const now = Math.floor(Date.now() / 1000);
@@ -40,47 +37,18 @@ export async function interactiveLogin(
     },
   };
   try {
-    return await loginAtProvider(ctx, flow, shared);
+    const stored = toStored(ctx, await ctx.provider.login(flow, shared));
+    ctx.store.clear();
+    ctx.store.writeSession(stored);
+    return stored;
   } finally {
     ctx.store.clearPendingDevice();
   }
 }
 
-async function loginAtProvider(ctx: BrokerContext, flow: LoginFlow | undefined, io: LoginIO): Promise<StoredSession> {
-  if (ctx.idp.kind === 'github') {
-    if (flow === 'pkce') {
-      throw new GatekitError(
-        'USAGE',
-        'GitHub sign-in uses the device flow: GitHub still requires the client secret for the web flow, which a CLI cannot keep',
-        { hint: 'drop --flow pkce' },
-      );
-    }
-    const stored = toStored(ctx, await (await import('../github/index.js')).githubLogin(ctx.idp, io));
-    ctx.store.clear();
-    ctx.store.writeSession(stored);
-    return stored;
-  }
-  const oidc = await import('../oidc/index.js');
-  const config = await oidc.discoverIdp(ctx.idp);
-  const chosen = flow ?? (io.openBrowser ? 'pkce' : 'device');
-  const session =
-    chosen === 'pkce' ? await oidc.pkceLogin(config, ctx.idp, io) : await oidc.deviceLogin(config, ctx.idp, io);
-  const stored = toStored(ctx, session);
-  ctx.store.clear();
-  ctx.store.writeSession(stored);
-  return stored;
-}
-
 /** Renews the stored session at the provider (new refresh token and claims stored). The caller holds the lock. */
 export async function refreshStored(ctx: BrokerContext, session: StoredSession): Promise<StoredSession> {
-  if (ctx.idp.kind === 'github') {
-    const next = toStored(ctx, await (await import('../github/index.js')).githubRenew(ctx.idp, session), session);
-    ctx.store.writeSession(next);
-    return next;
-  }
-  const oidc = await import('../oidc/index.js');
-  const config = await oidc.discoverIdp(ctx.idp);
-  const next = toStored(ctx, await oidc.refreshIdpSession(config, ctx.idp, session), session);
+  const next = toStored(ctx, await ctx.provider.refresh(session), session);
   ctx.store.writeSession(next);
   return next;
 }

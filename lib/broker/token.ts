@@ -1,10 +1,10 @@
 import { serverByName } from '../config/index.js';
 import { GatekitError, isGatekitError } from '../errors.js';
 import type { LoginIO } from '../oidc/index.js';
-import type { CachedToken, StoredSession } from '../store/index.js';
+import { cachedToken, type CachedToken, type StoredSession } from '../store/index.js';
 import type { DpopBinding } from './binding.js';
-import { cachedToken } from './cached.js';
 import type { BrokerContext } from './context.js';
+import { mintForServer } from './mint.js';
 import { interactiveLogin, refreshStored } from './session.js';
 
 export interface TokenInput {
@@ -21,13 +21,17 @@ export interface TokenInput {
 }
 
 /**
- * A token for one server: from the cache if fresh enough, else minted after renewing the IdP
+ * The one token source, for `broker token`, `connect`, `exec` and its agent: under `gatekit exec` its
+ * agent answers (ctx.agent), else the cache if fresh enough, else a token minted after renewing the IdP
  * session. One process at a time renews (a lock beside the cache); the others wait and then find
  * its token in the cache. Without a usable session: a login when interactive, else LOGIN_REQUIRED.
+ * The CLI's fast path reads the same cache with the same rule (`cachedToken` in lib/store).
  */
-export async function getToken(ctx: BrokerContext, input: TokenInput, io: LoginIO): Promise<CachedToken> {
+export async function tokenFor(ctx: BrokerContext, input: TokenInput, io: LoginIO): Promise<CachedToken> {
+  if (ctx.agent) return ctx.agent(input.server, input.minTtl, input.dpop?.proof);
   const server = serverByName(ctx.config, input.server);
-  const hit = input.dpop ? undefined : cachedToken(ctx, input.server, input.minTtl);
+  const fresh = () => (input.dpop ? undefined : cachedToken(ctx.store, ctx.config, input.server, input.minTtl));
+  const hit = fresh();
   if (hit) return hit;
   const release = await ctx.store.lock({
     signal: io.signal,
@@ -45,10 +49,9 @@ export async function getToken(ctx: BrokerContext, input: TokenInput, io: LoginI
         },
   });
   try {
-    const again = input.dpop ? undefined : cachedToken(ctx, input.server, input.minTtl);
+    const again = fresh();
     if (again) return again;
-    const session = await usableSession(ctx, input.interactive, io);
-    return await (await import('./mint.js')).mintForServer(ctx, server, session, input.dpop);
+    return await mintForServer(ctx, server, await usableSession(ctx, input.interactive, io), input.dpop);
   } finally {
     release();
   }

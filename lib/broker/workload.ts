@@ -3,6 +3,7 @@ import type { Config } from '../config/index.js';
 import { serverByName } from '../config/index.js';
 import { GatekitError } from '../errors.js';
 import type { CachedToken } from '../store/index.js';
+import { exchangeToken, TOKEN_TYPES } from '../exchange/index.js';
 
 /** Is this a CI job that proves itself with a workload token instead of a person's login? */
 export function isWorkload(config: Config, env: NodeJS.ProcessEnv, subjectTokenFile: string | undefined): boolean {
@@ -71,7 +72,6 @@ export async function workloadToken(
   } else {
     subject = await githubActionsToken(config, env);
   }
-  const { exchangeToken, TOKEN_TYPES } = await import('../exchange/index.js');
   const t = await exchangeToken(config, subject, TOKEN_TYPES.jwt, server.resource);
   const claims = JSON.parse(Buffer.from(t.access_token.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
     exp: number;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
@@ -8,8 +8,8 @@ import { agentToken, startTokenAgent } from '../lib/agent/index.js';
 import { brokerContext, tokenFor } from '../lib/broker/index.js';
 import { loadConfig } from '../lib/config/index.js';
 import { isGatekitError } from '../lib/errors.js';
-import { SessionStore, type CachedToken } from '../lib/store/index.js';
-import { GATEKIT_BIN } from './helpers/cli.js';
+import { LoginStore, type CachedToken } from '../lib/store/index.js';
+import { gatekit, GATEKIT_BIN } from './helpers/cli.js';
 import { basicConfig, workspace } from './helpers/workspace.js';
 
 const ISSUER = 'http://127.0.0.1:9';
@@ -112,7 +112,7 @@ describe('the config is parsed once per process', () => {
   it('a second CLI run in the same process reads the config again (a changed file is never served stale)', async (t) => {
     const ws = workspace(basicConfig(ISSUER));
     t.after(() => ws.remove());
-    new SessionStore(ISSUER, 'gatekit-cli', ws.config, ws.env).writeToken(cachedToken());
+    new LoginStore(ISSUER, 'gatekit-cli', ws.config, ws.env).writeToken(cachedToken());
     const { main } = await import('../lib/cli/main.js');
     const io = (out: string[]) => ({
       out: (s: string) => out.push(s),
@@ -126,5 +126,53 @@ describe('the config is parsed once per process', () => {
     // Hostile edit between runs: the server is gone; a remembered parse would still answer from the cache.
     ws.write(basicConfig(ISSUER).replaceAll('servers.notes', 'servers.renamed'));
     assert.equal(await main(['broker', 'token', '--resource', 'notes'], io([])), 2);
+  });
+});
+
+describe('the stored login', () => {
+  const now = Math.floor(Date.now() / 1000);
+  /** Exactly what gatekit wrote before the login embedded the provider's answer (format version 1). */
+  const OLD_FILE = {
+    version: 1,
+    idp: ISSUER,
+    client_id: 'gatekit-cli',
+    kind: 'oidc',
+    identity: { user: 'alice@example.com', sub: 'sub-alice', groups: ['ops'], auth_time: now - 60 },
+    claims: { sub: 'sub-alice', email: 'alice@example.com' },
+    refresh_token: 'refresh-secret',
+    access_token: 'idp-access',
+    id_token: 'a.b.c',
+    logged_in_at: now - 60,
+    refreshed_at: now - 30,
+  };
+
+  it('a login file written before the upgrade still reads: the person stays logged in', async (t) => {
+    const ws = workspace(basicConfig(ISSUER));
+    t.after(() => ws.remove());
+    const store = new LoginStore(ISSUER, 'gatekit-cli', ws.config, ws.env);
+    mkdirSync(store.dir, { recursive: true, mode: 0o700 });
+    writeFileSync(store.loginFile, JSON.stringify(OLD_FILE), { mode: 0o600 });
+    const login = store.readLogin();
+    assert.equal(login?.provider.identity.user, 'alice@example.com');
+    assert.equal(login?.provider.refresh_token, 'refresh-secret');
+    const status = await gatekit(['broker', 'status', '--json'], { env: ws.env });
+    assert.equal(status.code, 0);
+    assert.equal(JSON.parse(status.stdout).user, 'alice@example.com');
+    assert.equal(JSON.parse(status.stdout).renewable, true);
+    // Written back in the same format, so going back to an older gatekit keeps the login too.
+    store.writeLogin(login!);
+    assert.deepEqual(JSON.parse(readFileSync(store.loginFile, 'utf8')), OLD_FILE);
+  });
+
+  it('a login file of another format version, or without an identity, is no login', async (t) => {
+    const ws = workspace(basicConfig(ISSUER));
+    t.after(() => ws.remove());
+    const store = new LoginStore(ISSUER, 'gatekit-cli', ws.config, ws.env);
+    mkdirSync(store.dir, { recursive: true, mode: 0o700 });
+    const { identity: _i, ...anonymous } = OLD_FILE;
+    for (const hostile of [{ ...OLD_FILE, version: 2 }, anonymous, { provider: OLD_FILE }]) {
+      writeFileSync(store.loginFile, JSON.stringify(hostile), { mode: 0o600 });
+      assert.equal(store.readLogin(), undefined);
+    }
   });
 });

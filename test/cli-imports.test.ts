@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../lib/config/index.js';
-import { SessionStore } from '../lib/store/index.js';
+import { LoginStore } from '../lib/store/index.js';
 import { createKeys, loadSigningKey, mintAccessToken } from '../lib/token/index.js';
 import { basicConfig, workspace, type Workspace } from './helpers/workspace.js';
 
@@ -117,7 +117,7 @@ async function workspaceWithCachedToken(): Promise<{ ws: Workspace; token: strin
     userClaim: 'email',
     ttl: 300,
   });
-  new SessionStore(config.idp!.issuer, config.idp!.client_id, config.file, ws.env).writeToken({
+  new LoginStore(config.idp!.issuer, config.idp!.client_id, config.file, ws.env).writeToken({
     access_token: token,
     expires_at: claims.exp,
     issued_at: claims.iat,

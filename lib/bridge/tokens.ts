@@ -96,7 +96,7 @@ export class TokenSource {
   }
 }
 
-/** Names the config file: a login is bound to it (see SessionStore), and a person should know which one. */
+/** Names the config file: a login is bound to it (see LoginStore), and a person should know which one. */
 function loginRequired(ctx: BrokerContext, prompt: PendingDevice, cause?: unknown): GatekitError {
   const where = prompt.verification_uri_complete ?? prompt.verification_uri;
   return new GatekitError(

@@ -2,7 +2,7 @@ import type { Config, IdpConfig, IdpKind } from '../config/index.js';
 import { requireIdp } from '../config/index.js';
 import { githubProvider } from '../github/index.js';
 import { oidcProvider, type IdentityProvider } from '../oidc/index.js';
-import { SessionStore, type CachedToken } from '../store/index.js';
+import { LoginStore, type CachedToken } from '../store/index.js';
 
 /** The `gatekit exec` agent (lib/agent) as a token source: asks it for a token for server `resource`. */
 export type AgentSource = (resource: string, minTtl: number, dpopProof?: string) => Promise<CachedToken>;
@@ -13,7 +13,7 @@ export interface BrokerContext {
   readonly idp: IdpConfig;
   /** `[idp] kind`'s adapter, chosen here once: nothing else in the broker asks which kind it is. */
   readonly provider: IdentityProvider;
-  readonly store: SessionStore;
+  readonly store: LoginStore;
   readonly env: NodeJS.ProcessEnv;
   /** Set under `gatekit exec`: its agent holds the login and answers every token request. */
   readonly agent?: AgentSource | undefined;
@@ -30,6 +30,6 @@ export function brokerContext(
   agent?: AgentSource,
 ): BrokerContext {
   const idp = requireIdp(config);
-  const store = new SessionStore(idp.issuer, idp.client_id, config.file, env);
+  const store = new LoginStore(idp.issuer, idp.client_id, config.file, env);
   return { config, idp, provider: PROVIDERS[idp.kind](idp), store, env, agent };
 }

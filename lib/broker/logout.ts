@@ -7,18 +7,18 @@ export interface LogoutResult {
 }
 
 /**
- * Forgets the session and its tokens. The refresh token is revoked at the provider first when it
+ * Forgets the login and its tokens. The refresh token is revoked at the provider first when it
  * has an RFC 7009 endpoint; if the provider is unreachable the local state is still removed.
  */
 export async function logout(ctx: BrokerContext): Promise<LogoutResult> {
   const release = await ctx.store.lock();
   try {
-    const session = ctx.store.readSession();
-    if (!session) {
+    const login = ctx.store.readLogin();
+    if (!login) {
       ctx.store.clear();
       return { wasLoggedIn: false, revoked: false };
     }
-    const { revoked, warning } = await ctx.provider.revoke(session);
+    const { revoked, warning } = await ctx.provider.revoke(login.provider);
     ctx.store.clear();
     return { wasLoggedIn: true, revoked, ...(warning ? { warning } : {}) };
   } finally {

@@ -49,7 +49,7 @@ async function githubActionsToken(config: Config, env: NodeJS.ProcessEnv): Promi
 
 /**
  * `broker token` in CI: the job's own OIDC token (from GitHub Actions, or --subject-token-file for
- * other CI systems) exchanged at the daemon for a Gatekit token. No person, no IdP session, no cache.
+ * other CI systems) exchanged at the daemon for a Gatekit token. No person, no login, no cache.
  */
 export async function workloadToken(
   config: Config,

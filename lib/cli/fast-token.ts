@@ -1,6 +1,6 @@
 import { parseDuration, requireIdp } from '../config/index.js';
 // The store's cache rule, the same one the broker's tokenFor uses: this path's budget is a few milliseconds.
-import { cachedToken, SessionStore } from '../store/index.js';
+import { cachedToken, LoginStore } from '../store/index.js';
 import { configOnce } from './config-once.js';
 import { TOKEN_FORMATS, type TokenFormat } from './options.js';
 import { formatToken } from './token-output.js';
@@ -43,7 +43,7 @@ export function fastBrokerToken(args: PlainTokenArgs, env: NodeJS.ProcessEnv): s
   try {
     const config = configOnce({ config: args.config, env });
     const idp = requireIdp(config);
-    const store = new SessionStore(idp.issuer, idp.client_id, config.file, env);
+    const store = new LoginStore(idp.issuer, idp.client_id, config.file, env);
     const token = cachedToken(store, config, args.resource, args.minTtl);
     return token ? formatToken(token, args.format) : undefined;
   } catch {

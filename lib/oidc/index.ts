@@ -1,4 +1,3 @@
-export type { IdpSession } from './identity.js';
 export { browserOpener } from './browser.js';
 export type { LoginIO, DevicePrompt } from './io.js';
 export { oidcProvider } from './provider.js';

@@ -1,10 +1,10 @@
 import type { IdpConfig } from '../config/index.js';
 import { discoverIdp, type OidcConfiguration } from './client.js';
 import { deviceLogin } from './device.js';
-import type { IdpSession } from './identity.js';
 import type { LoginIO } from './io.js';
 import { pkceLogin } from './pkce.js';
-import { refreshIdpSession, revokeIdpSession } from './refresh.js';
+import { refreshIdpLogin, revokeIdpLogin } from './refresh.js';
+import type { IdpLogin } from '../token/index.js';
 
 export type LoginFlow = 'device' | 'pkce';
 
@@ -17,15 +17,15 @@ export interface Revocation {
 /**
  * An identity provider as the broker sees it: log a person in (device code or browser + PKCE),
  * renew the login, revoke it. Each answer carries who the provider says the person is now
- * (`IdpSession.identity`). Implemented for OpenID Connect here and for GitHub in lib/github.
+ * (`IdpLogin.identity`). Implemented for OpenID Connect here and for GitHub in lib/github.
  */
 export interface IdentityProvider {
   /** `flow` undefined: the provider's default (PKCE when a browser can be opened, else the device flow). */
-  login(flow: LoginFlow | undefined, io: LoginIO): Promise<IdpSession>;
+  login(flow: LoginFlow | undefined, io: LoginIO): Promise<IdpLogin>;
   /** RFC 6749 §6: renews the login; LOGIN_REQUIRED when the provider ended it. */
-  refresh(session: IdpSession): Promise<IdpSession>;
+  refresh(login: IdpLogin): Promise<IdpLogin>;
   /** RFC 7009 where the provider can; never throws. */
-  revoke(session: IdpSession): Promise<Revocation>;
+  revoke(login: IdpLogin): Promise<Revocation>;
 }
 
 /**
@@ -48,15 +48,15 @@ export function oidcProvider(idp: IdpConfig): IdentityProvider {
       const chosen = flow ?? (io.openBrowser ? 'pkce' : 'device');
       return chosen === 'pkce' ? pkceLogin(config, idp, io) : deviceLogin(config, idp, io);
     },
-    async refresh(session) {
-      return refreshIdpSession(await discover(), idp, session);
+    async refresh(login) {
+      return refreshIdpLogin(await discover(), idp, login);
     },
-    async revoke(session) {
+    async revoke(login) {
       try {
-        if (await revokeIdpSession(await discover(), session)) return { revoked: true };
+        if (await revokeIdpLogin(await discover(), login)) return { revoked: true };
         return {
           revoked: false,
-          warning: 'the identity provider has no revocation endpoint; its session ends on its own schedule',
+          warning: 'the identity provider has no revocation endpoint; the login there ends on its own schedule',
         };
       } catch (err) {
         const why = (err as Error).message;

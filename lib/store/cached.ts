@@ -1,13 +1,13 @@
 import { serverByName, type Config } from '../config/index.js';
 import { certificateBinding } from './binding.js';
-import type { CachedToken, SessionStore } from './session-store.js';
+import type { CachedToken, LoginStore } from './login-store.js';
 
 /**
  * The cached token for server `serverName` when it has at least `minTtl` seconds left: the one cache
  * rule, for the broker's `tokenFor` and for the CLI's fast path (which loads no crypto or HTTP code).
  */
 export function cachedToken(
-  store: SessionStore,
+  store: LoginStore,
   config: Config,
   serverName: string,
   minTtl: number,

@@ -46,9 +46,9 @@ function login(y: Argv, io: CliIO, setExit: (code: number) => void): Argv {
       for (const d of result.denied) io.err(`gatekit: ${d.reason}`);
       if (args.json) {
         printJson(io, {
-          user: result.session.identity.user,
-          sub: result.session.identity.sub,
-          groups: result.session.identity.groups,
+          user: result.login.provider.identity.user,
+          sub: result.login.provider.identity.sub,
+          groups: result.login.provider.identity.groups,
           tokens: result.tokens.map((t) => ({ server: t.server, expires_at: t.expires_at, scope: t.scope })),
           denied: result.denied,
         });
@@ -132,7 +132,7 @@ function logout(y: Argv, io: CliIO): Argv {
       const [{ ctx }, { logout }] = await Promise.all([brokerFor(args, io), import('../../broker/index.js')]);
       const r = await logout(ctx);
       if (!r.wasLoggedIn) io.err('not logged in');
-      else io.err(r.revoked ? 'logged out; the identity provider revoked the session' : 'logged out');
+      else io.err(r.revoked ? 'logged out; the identity provider revoked the login' : 'logged out');
       if (r.warning) io.err(`warning: ${r.warning}`);
     }),
   );

@@ -45,10 +45,9 @@ const layerRules = LAYERS.flatMap((layer, i) =>
  * CLI's start-up path: an index.ts would load the folder's heavy siblings (docs/architecture.md).
  */
 const DOOR_EXCEPTIONS = {
-  'lib/cli/main.ts': ['lib/config/load.ts', 'lib/agent/client.ts'],
-  'lib/cli/fast-token.ts': ['lib/broker/context.ts', 'lib/broker/cached.ts'],
+  'lib/cli/main.ts': ['lib/agent/client.ts'],
   'lib/cli/commands/token.ts': ['lib/daemon/verify-request.ts', 'lib/broker/binding.ts'],
-  'lib/agent/client.ts': ['lib/store/paths.ts', 'lib/http/client.ts'],
+  'lib/agent/client.ts': ['lib/http/client.ts'],
 };
 const exact = (path) => `^${path.replace(/[.]/g, '\\.')}$`;
 const DOORS = ['^lib/$1/', '^lib/[^/]+/index\\.ts$'];

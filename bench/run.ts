@@ -17,7 +17,7 @@ import { checkConfig, loadConfig, type Config } from '../lib/config/index.js';
 import { checkCall } from '../lib/policy/index.js';
 import { startDaemonProcess } from '../lib/dev/index.js';
 import { initialize } from '../lib/setup/index.js';
-import { SessionStore } from '../lib/store/index.js';
+import { LoginStore } from '../lib/store/index.js';
 import {
   DpopKey,
   DpopReplayCache,
@@ -177,7 +177,7 @@ const { bin } = JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')) as { bin: Record<
 const SHIPPED_BIN = fileURLToPath(new URL(bin['gatekit']!, PACKAGE_JSON));
 
 async function cliStartup(config: Config, env: NodeJS.ProcessEnv, token: string): Promise<StartupTimes> {
-  const store = new SessionStore(config.idp!.issuer, config.idp!.client_id, config.file, env);
+  const store = new LoginStore(config.idp!.issuer, config.idp!.client_id, config.file, env);
   const resource = config.servers.get('notes')!.resource;
   store.writeToken({
     access_token: token,

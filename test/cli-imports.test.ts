@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../lib/config/index.js';
-import { SessionStore } from '../lib/store/index.js';
+import { LoginStore } from '../lib/store/index.js';
 import { createKeys, loadSigningKey, mintAccessToken } from '../lib/token/index.js';
 import { basicConfig, workspace, type Workspace } from './helpers/workspace.js';
 
@@ -117,7 +117,7 @@ async function workspaceWithCachedToken(): Promise<{ ws: Workspace; token: strin
     userClaim: 'email',
     ttl: 300,
   });
-  new SessionStore(config.idp!.issuer, config.idp!.client_id, config.file, ws.env).writeToken({
+  new LoginStore(config.idp!.issuer, config.idp!.client_id, config.file, ws.env).writeToken({
     access_token: token,
     expires_at: claims.exp,
     issued_at: claims.iat,
@@ -141,7 +141,8 @@ describe('start-up stays light', () => {
     const { files, packages } = staticGraph(dist('lib/cli/fast-path.js'));
     assert.deepEqual([...packages], [], 'smol-toml is required lazily as CommonJS; nothing else');
     const folders = new Set([...files].map((f) => f.split('/dist/lib/')[1]?.split('/')[0]));
-    for (const folder of ['oidc', 'token', 'daemon', 'devidp', 'policy'])
+    // Not the broker either: the fast path reads the cache with the store's rule (lib/store cachedToken).
+    for (const folder of ['oidc', 'token', 'daemon', 'devidp', 'policy', 'broker', 'github', 'agent'])
       assert.ok(!folders.has(folder), `fast path loads lib/${folder}`);
   });
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { SessionStore, type CachedToken } from '../lib/store/index.js';
+import { LoginStore, type CachedToken } from '../lib/store/index.js';
 import { gatekit } from './helpers/cli.js';
 import { basicConfig, workspace } from './helpers/workspace.js';
 
@@ -40,7 +40,7 @@ const POISONS: Array<[string, Partial<Record<keyof CachedToken, unknown>>, numbe
 
 describe('broker token prints only a compact JWS of at most 8 KiB', () => {
   const ws = workspace(basicConfig(ISSUER));
-  const store = new SessionStore(ISSUER, 'gatekit-cli', ws.config, ws.env);
+  const store = new LoginStore(ISSUER, 'gatekit-cli', ws.config, ws.env);
   after(() => ws.remove());
 
   it('prints a well-formed cached token', async () => {

@@ -1,7 +1,7 @@
 import { GatekitError, isErrorCode } from '../errors.js';
 import { requestText } from '../http/client.js';
 import type { CachedToken } from '../store/index.js';
-import { configRealPath } from '../store/paths.js';
+import { configRealPath } from '../store/index.js';
 import type { AgentError } from './protocol.js';
 
 /**

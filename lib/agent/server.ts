@@ -3,7 +3,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrokerContext } from '../broker/index.js';
-import { getToken, type DpopBinding } from '../broker/index.js';
+import { tokenFor, type DpopBinding } from '../broker/index.js';
 import { tokenEndpointUrl } from '../config/index.js';
 import { DpopReplayCache, verifyDpopProof } from '../token/index.js';
 import { GatekitError } from '../errors.js';
@@ -55,7 +55,7 @@ async function answer(ctx: BrokerContext, io: LoginIO, req: IncomingMessage, res
       );
     }
     const dpop = input.dpop_proof === undefined ? undefined : await proofBinding(ctx, input.dpop_proof);
-    const token = await getToken(ctx, { server: input.resource, minTtl: input.min_ttl, interactive: false, dpop }, io);
+    const token = await tokenFor(ctx, { server: input.resource, minTtl: input.min_ttl, interactive: false, dpop }, io);
     sendJson(res, 200, token);
   } catch (err) {
     const e =

@@ -1,8 +1,7 @@
 import type { BrokerContext, DpopBinding } from '../broker/index.js';
 import { tokenEndpointUrl } from '../config/index.js';
 import type { DpopKey } from '../token/index.js';
-import { getToken, login } from '../broker/index.js';
-import { agentToken } from '../agent/index.js';
+import { login, tokenFor } from '../broker/index.js';
 import { GatekitError, isGatekitError } from '../errors.js';
 import type { DevicePrompt } from '../oidc/index.js';
 import type { PendingDevice } from '../store/index.js';
@@ -40,11 +39,12 @@ export class TokenSource {
     if (this.#login) throw loginRequired(this.#ctx, await this.#login.prompt);
     try {
       const minTtl = force ? FORCE_NEW : MIN_TTL;
-      const agent = this.#ctx.env['GATEKIT_AGENT'];
       const dpop = await this.#binding();
-      const t = agent
-        ? await agentToken(agent, this.#server, minTtl, this.#ctx.store.configFile, dpop?.proof)
-        : await getToken(this.#ctx, { server: this.#server, minTtl, interactive: false, dpop }, { say: this.#say });
+      const t = await tokenFor(
+        this.#ctx,
+        { server: this.#server, minTtl, interactive: false, dpop },
+        { say: this.#say },
+      );
       this.#token = { value: t.access_token, expires_at: t.expires_at };
       return t.access_token;
     } catch (err) {
@@ -96,7 +96,7 @@ export class TokenSource {
   }
 }
 
-/** Names the config file: a login is bound to it (see SessionStore), and a person should know which one. */
+/** Names the config file: a login is bound to it (see LoginStore), and a person should know which one. */
 function loginRequired(ctx: BrokerContext, prompt: PendingDevice, cause?: unknown): GatekitError {
   const where = prompt.verification_uri_complete ?? prompt.verification_uri;
   return new GatekitError(

@@ -1,14 +1,13 @@
 export { brokerContext } from './context.js';
-export type { BrokerContext } from './context.js';
+export type { AgentSource, BrokerContext } from './context.js';
 export { login } from './login.js';
 export type { LoginInput, LoginResult } from './login.js';
-export { getToken, ensureLogin } from './token.js';
+export { tokenFor, ensureLogin } from './token.js';
 export type { TokenInput } from './token.js';
 export { brokerStatus } from './status.js';
 export type { BrokerStatus } from './status.js';
 export { logout } from './logout.js';
 export type { LogoutResult } from './logout.js';
-export type { LoginFlow } from './session.js';
 export { isWorkload, workloadToken } from './workload.js';
 export { connectBinding } from './binding.js';
 export type { DpopBinding } from './binding.js';

@@ -1,9 +1,10 @@
 import { serverByName } from '../config/index.js';
 import { isGatekitError } from '../errors.js';
-import type { LoginIO } from '../oidc/index.js';
-import type { CachedToken, StoredSession } from '../store/index.js';
+import type { LoginFlow, LoginIO } from '../oidc/index.js';
+import type { CachedToken, Login } from '../store/index.js';
 import type { BrokerContext } from './context.js';
-import { describeIdentity, interactiveLogin, type LoginFlow } from './session.js';
+import { mintForServer } from './mint.js';
+import { describeIdentity, interactiveLogin } from './idp-login.js';
 
 export interface LoginInput {
   readonly flow?: LoginFlow | undefined;
@@ -11,7 +12,7 @@ export interface LoginInput {
 }
 
 export interface LoginResult {
-  readonly session: StoredSession;
+  readonly login: Login;
   readonly tokens: readonly CachedToken[];
   /** Servers named with --resource that the policy refused, with the reason. */
   readonly denied: readonly { readonly server: string; readonly reason: string }[];
@@ -41,24 +42,24 @@ export async function login(ctx: BrokerContext, input: LoginInput, io: LoginIO):
       io.onDeviceCode?.(pending);
     },
   });
-  let session: StoredSession;
+  let login: Login;
   try {
     // One login per person at a time: a login that finished while we waited is ours too.
-    const finished = waited ? ctx.store.readSession() : undefined;
-    session = finished && finished.logged_in_at >= startedAt ? finished : await interactiveLogin(ctx, input.flow, io);
+    const finished = waited ? ctx.store.readLogin() : undefined;
+    login = finished && finished.logged_in_at >= startedAt ? finished : await interactiveLogin(ctx, input.flow, io);
   } finally {
     release();
   }
-  io.say(`Logged in as ${describeIdentity(session)}.`);
+  io.say(`Logged in as ${describeIdentity(login)}.`);
   const tokens: CachedToken[] = [];
   const denied: { server: string; reason: string }[] = [];
   for (const server of servers) {
     try {
-      tokens.push(await (await import('./mint.js')).mintForServer(ctx, server, session));
+      tokens.push(await mintForServer(ctx, server, login));
     } catch (err) {
       if (!isGatekitError(err, 'POLICY_DENIED')) throw err;
       denied.push({ server: server.name, reason: err.message });
     }
   }
-  return { session, tokens, denied };
+  return { login, tokens, denied };
 }

@@ -1,10 +1,13 @@
 import type { ServerConfig } from '../config/index.js';
 import { GatekitError } from '../errors.js';
 import { evaluate, scopeFor } from '../policy/index.js';
-import type { CachedToken, StoredSession } from '../store/index.js';
+import type { CachedToken, Login } from '../store/index.js';
 import { loadSigningKey, mintAccessToken, TOKEN_TYPES } from '../token/index.js';
-import { certificateBinding, type DpopBinding } from './binding.js';
+import { exchangeToken } from './exchange.js';
+import { certificateBinding } from '../store/index.js';
+import type { DpopBinding } from './binding.js';
 import type { BrokerContext } from './context.js';
+import { renewLogin } from './idp-login.js';
 
 /**
  * Applies the policy for one server and, if the person is admitted, mints and caches a token for
@@ -13,11 +16,11 @@ import type { BrokerContext } from './context.js';
 export async function mintForServer(
   ctx: BrokerContext,
   server: ServerConfig,
-  session: StoredSession,
+  login: Login,
   dpop?: DpopBinding,
 ): Promise<CachedToken> {
-  if (ctx.config.broker.mode === 'daemon') return exchangeForServer(ctx, server, session, dpop);
-  const { identity } = session;
+  if (ctx.config.broker.mode === 'daemon') return exchangeForServer(ctx, server, login, dpop);
+  const { identity } = login.provider;
   const decision = evaluate(identity, server);
   if (!decision.allowed) {
     throw new GatekitError('POLICY_DENIED', `denied by policy for server "${server.name}": ${decision.reason}`, {
@@ -72,26 +75,26 @@ function cache(
 
 /**
  * Daemon mode: the CLI never sees the signing key. It trades the IdP's ID token for a Gatekit token
- * at the daemon, renewing the IdP session first when the stored ID token is older than the daemon's
+ * at the daemon, renewing the login first when the stored ID token is older than the daemon's
  * `[daemon] id_token_max_age` allows (less a minute). It sends the IdP's access token instead only
  * when `[daemon] accept_access_tokens` says the daemon takes them and no fresh ID token is at hand.
  */
 async function exchangeForServer(
   ctx: BrokerContext,
   server: ServerConfig,
-  session: StoredSession,
+  login: Login,
   dpop?: DpopBinding,
 ): Promise<CachedToken> {
-  const { exchangeToken } = await import('./exchange.js');
   const { daemon } = ctx.config;
-  let current = session;
-  if (!isFreshIdToken(current.id_token, daemon.id_token_max_age) && current.refresh_token) {
-    current = await (await import('./session.js')).refreshStored(ctx, current);
+  let current = login;
+  if (!isFreshIdToken(current.provider.id_token, daemon.id_token_max_age) && current.provider.refresh_token) {
+    current = await renewLogin(ctx, current);
   }
   let subject: [string, string] | undefined;
-  if (isFreshIdToken(current.id_token, daemon.id_token_max_age)) subject = [current.id_token!, TOKEN_TYPES.id_token];
-  else if (daemon.accept_access_tokens !== 'off' && current.access_token) {
-    subject = [current.access_token, TOKEN_TYPES.access_token];
+  const { id_token, access_token: idpAccessToken } = current.provider;
+  if (isFreshIdToken(id_token, daemon.id_token_max_age)) subject = [id_token!, TOKEN_TYPES.id_token];
+  else if (daemon.accept_access_tokens !== 'off' && idpAccessToken) {
+    subject = [idpAccessToken, TOKEN_TYPES.access_token];
   }
   if (!subject) {
     throw new GatekitError(

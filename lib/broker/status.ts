@@ -24,7 +24,7 @@ const iso = (s: number) => new Date(s * 1000).toISOString();
 
 /** Who is logged in and which tokens exist; reads the cache only, never the network. */
 export function brokerStatus(ctx: BrokerContext): BrokerStatus {
-  const s = ctx.store.readSession();
+  const s = ctx.store.readLogin();
   const now = Date.now() / 1000;
   const tokens = ctx.store
     .listTokens()
@@ -41,13 +41,13 @@ export function brokerStatus(ctx: BrokerContext): BrokerStatus {
   return {
     logged_in: true,
     idp: s.idp,
-    user: s.identity.user,
-    sub: s.identity.sub,
-    groups: s.identity.groups,
+    user: s.provider.identity.user,
+    sub: s.provider.identity.sub,
+    groups: s.provider.identity.groups,
     logged_in_at: iso(s.logged_in_at),
     refreshed_at: iso(s.refreshed_at),
-    renewable: s.refresh_token !== undefined,
-    ...(s.expires_at !== undefined ? { session_expires_at: iso(s.expires_at) } : {}),
+    renewable: s.provider.refresh_token !== undefined,
+    ...(s.provider.expires_at !== undefined ? { session_expires_at: iso(s.provider.expires_at) } : {}),
     tokens,
   };
 }

@@ -1,11 +1,11 @@
 import { serverByName } from '../config/index.js';
 import { GatekitError, isGatekitError } from '../errors.js';
 import type { LoginIO } from '../oidc/index.js';
-import type { CachedToken, StoredSession } from '../store/index.js';
+import { cachedToken, type CachedToken, type Login } from '../store/index.js';
 import type { DpopBinding } from './binding.js';
-import { cachedToken } from './cached.js';
 import type { BrokerContext } from './context.js';
-import { interactiveLogin, refreshStored } from './session.js';
+import { mintForServer } from './mint.js';
+import { interactiveLogin, renewLogin } from './idp-login.js';
 
 export interface TokenInput {
   readonly server: string;
@@ -21,13 +21,17 @@ export interface TokenInput {
 }
 
 /**
- * A token for one server: from the cache if fresh enough, else minted after renewing the IdP
- * session. One process at a time renews (a lock beside the cache); the others wait and then find
- * its token in the cache. Without a usable session: a login when interactive, else LOGIN_REQUIRED.
+ * The one token source, for `broker token`, `connect`, `exec` and its agent: under `gatekit exec` its
+ * agent answers (ctx.agent), else the cache if fresh enough, else a token minted after renewing the
+ * login. One process at a time renews (a lock beside the cache); the others wait and then find
+ * its token in the cache. Without a usable login: a login when interactive, else LOGIN_REQUIRED.
+ * The CLI's fast path reads the same cache with the same rule (`cachedToken` in lib/store).
  */
-export async function getToken(ctx: BrokerContext, input: TokenInput, io: LoginIO): Promise<CachedToken> {
+export async function tokenFor(ctx: BrokerContext, input: TokenInput, io: LoginIO): Promise<CachedToken> {
+  if (ctx.agent) return ctx.agent(input.server, input.minTtl, input.dpop?.proof);
   const server = serverByName(ctx.config, input.server);
-  const hit = input.dpop ? undefined : cachedToken(ctx, input.server, input.minTtl);
+  const fresh = () => (input.dpop ? undefined : cachedToken(ctx.store, ctx.config, input.server, input.minTtl));
+  const hit = fresh();
   if (hit) return hit;
   const release = await ctx.store.lock({
     signal: io.signal,
@@ -45,10 +49,9 @@ export async function getToken(ctx: BrokerContext, input: TokenInput, io: LoginI
         },
   });
   try {
-    const again = input.dpop ? undefined : cachedToken(ctx, input.server, input.minTtl);
+    const again = fresh();
     if (again) return again;
-    const session = await usableSession(ctx, input.interactive, io);
-    return await (await import('./mint.js')).mintForServer(ctx, server, session, input.dpop);
+    return await mintForServer(ctx, server, await usableLogin(ctx, input.interactive, io), input.dpop);
   } finally {
     release();
   }
@@ -60,8 +63,8 @@ function nonInteractiveLockWait(env: NodeJS.ProcessEnv): number {
   return override >= 0 ? override : 10_000;
 }
 
-async function usableSession(ctx: BrokerContext, interactive: boolean, io: LoginIO): Promise<StoredSession> {
-  const stored = ctx.store.readSession();
+async function usableLogin(ctx: BrokerContext, interactive: boolean, io: LoginIO): Promise<Login> {
+  const stored = ctx.store.readLogin();
   try {
     if (!stored) {
       throw new GatekitError('LOGIN_REQUIRED', `not logged in with ${ctx.store.configFile}`, {
@@ -69,9 +72,10 @@ async function usableSession(ctx: BrokerContext, interactive: boolean, io: Login
       });
     }
     const now = Date.now() / 1000;
-    // A provider without refresh tokens: the session lasts as long as its access token did.
-    if (!stored.refresh_token && stored.expires_at !== undefined && stored.expires_at > now) return stored;
-    return await refreshStored(ctx, stored);
+    // A provider without refresh tokens: the login lasts as long as its access token did.
+    const { refresh_token, expires_at } = stored.provider;
+    if (!refresh_token && expires_at !== undefined && expires_at > now) return stored;
+    return await renewLogin(ctx, stored);
   } catch (err) {
     if (!interactive || !isGatekitError(err, 'LOGIN_REQUIRED')) throw err;
     io.say(`${err.message}; starting a new login.`);
@@ -83,8 +87,8 @@ async function usableSession(ctx: BrokerContext, interactive: boolean, io: Login
  * Makes sure a login exists (without refreshing it): `gatekit exec` calls it before the command
  * owns the terminal. Starts a login only when interactive; else LOGIN_REQUIRED.
  */
-export async function ensureLogin(ctx: BrokerContext, interactive: boolean, io: LoginIO): Promise<StoredSession> {
-  const existing = ctx.store.readSession();
+export async function ensureLogin(ctx: BrokerContext, interactive: boolean, io: LoginIO): Promise<Login> {
+  const existing = ctx.store.readLogin();
   if (existing) return existing;
   if (!interactive) {
     throw new GatekitError('LOGIN_REQUIRED', `not logged in with ${ctx.store.configFile}`, {
@@ -93,7 +97,7 @@ export async function ensureLogin(ctx: BrokerContext, interactive: boolean, io: 
   }
   const release = await ctx.store.lock({ signal: io.signal });
   try {
-    return ctx.store.readSession() ?? (await interactiveLogin(ctx, undefined, io));
+    return ctx.store.readLogin() ?? (await interactiveLogin(ctx, undefined, io));
   } finally {
     release();
   }

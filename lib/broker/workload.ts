@@ -3,6 +3,8 @@ import type { Config } from '../config/index.js';
 import { serverByName } from '../config/index.js';
 import { GatekitError } from '../errors.js';
 import type { CachedToken } from '../store/index.js';
+import { TOKEN_TYPES } from '../token/index.js';
+import { exchangeToken } from './exchange.js';
 
 /** Is this a CI job that proves itself with a workload token instead of a person's login? */
 export function isWorkload(config: Config, env: NodeJS.ProcessEnv, subjectTokenFile: string | undefined): boolean {
@@ -48,7 +50,7 @@ async function githubActionsToken(config: Config, env: NodeJS.ProcessEnv): Promi
 
 /**
  * `broker token` in CI: the job's own OIDC token (from GitHub Actions, or --subject-token-file for
- * other CI systems) exchanged at the daemon for a Gatekit token. No person, no IdP session, no cache.
+ * other CI systems) exchanged at the daemon for a Gatekit token. No person, no login, no cache.
  */
 export async function workloadToken(
   config: Config,
@@ -71,10 +73,6 @@ export async function workloadToken(
   } else {
     subject = await githubActionsToken(config, env);
   }
-  const [{ exchangeToken }, { TOKEN_TYPES }] = await Promise.all([
-    import('./exchange.js'),
-    import('../token/index.js'),
-  ]);
   const t = await exchangeToken(config, subject, TOKEN_TYPES.jwt, server.resource);
   const claims = JSON.parse(Buffer.from(t.access_token.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
     exp: number;

@@ -1,9 +1,8 @@
-import { loadConfig } from '../config/index.js';
-// Direct module imports, not the broker's index: this path's budget is a few milliseconds.
-import { brokerContext } from '../broker/context.js';
-import { cachedToken } from '../broker/cached.js';
+import { parseDuration, requireIdp } from '../config/index.js';
+// The store's cache rule, the same one the broker's tokenFor uses: this path's budget is a few milliseconds.
+import { cachedToken, LoginStore } from '../store/index.js';
+import { configOnce } from './config-once.js';
 import { TOKEN_FORMATS, type TokenFormat } from './options.js';
-import { parseDuration } from '../config/index.js';
 import { formatToken } from './token-output.js';
 
 export const DEFAULT_MIN_TTL = 60;
@@ -42,8 +41,10 @@ export function plainTokenArgs(argv: readonly string[]): PlainTokenArgs | undefi
  */
 export function fastBrokerToken(args: PlainTokenArgs, env: NodeJS.ProcessEnv): string | undefined {
   try {
-    const ctx = brokerContext(loadConfig({ config: args.config, env }), env);
-    const token = cachedToken(ctx, args.resource, args.minTtl);
+    const config = configOnce({ config: args.config, env });
+    const idp = requireIdp(config);
+    const store = new LoginStore(idp.issuer, idp.client_id, config.file, env);
+    const token = cachedToken(store, config, args.resource, args.minTtl);
     return token ? formatToken(token, args.format) : undefined;
   } catch {
     return undefined;

@@ -2,6 +2,7 @@ import type { Argv } from 'yargs';
 import { GatekitError } from '../errors.js';
 import { fastBrokerToken, plainTokenArgs } from './fast-token.js';
 import { processIO, type CliIO } from './io.js';
+import { forgetConfig } from './config-once.js';
 import { renderError } from './render.js';
 
 const EPILOGUE = `Exit codes: 0 ok · 1 other failure · 2 bad usage or config · 3 login required · 4 denied by policy · 5 identity provider or daemon unreachable.
@@ -9,6 +10,14 @@ Config: --config PATH, else $GATEKIT_CONFIG, else ./gatekit.toml, else $XDG_CONF
 
 /** Runs the gatekit CLI and resolves to the exit code; renders every error once, here. */
 export async function main(argv: readonly string[], io: CliIO = processIO()): Promise<number> {
+  try {
+    return await run(argv, io);
+  } finally {
+    forgetConfig();
+  }
+}
+
+async function run(argv: readonly string[], io: CliIO): Promise<number> {
   const debug = argv.includes('--debug');
   const plain = plainTokenArgs(argv);
   if (plain && io.env['GATEKIT_AGENT']) {
@@ -17,7 +26,7 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
       const [{ agentToken }, { formatToken }, { findConfigFile }] = await Promise.all([
         import('../agent/client.js'),
         import('./token-output.js'),
-        import('../config/load.js'),
+        import('../config/index.js'),
       ]);
       const configFile = findConfigFile({ config: plain.config, env: io.env });
       const token = await agentToken(io.env['GATEKIT_AGENT'], plain.resource, plain.minTtl, configFile);

@@ -1,7 +1,7 @@
-export { findConfigFile, loadConfig, checkConfig, MAX_TOKEN_TTL } from './load.js';
+export { findConfigFile, loadConfig, checkConfig } from './load.js';
 export type { ConfigLookup } from './load.js';
-export { parseDuration, formatDuration } from './duration.js';
-export { parseListen, isLoopbackHost, formatListen, tokenEndpointUrl } from './listen.js';
+export { parseDuration } from './duration.js';
+export { isLoopbackHost, formatListen, tokenEndpointUrl } from './listen.js';
 export type {
   Config,
   IdpConfig,

@@ -45,7 +45,7 @@ export async function runDemo(config: Config, io: DemoIO): Promise<void> {
         },
       },
     );
-    io.say(`3. logged in as ${result.session.identity.user}`);
+    io.say(`3. logged in as ${result.login.provider.identity.user}`);
 
     const auditStart = auditSize(config);
     const text = await callThroughConnect(server, env);

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import type { BrokerContext } from '../broker/index.js';
-import { ensureLogin, getToken } from '../broker/index.js';
+import { ensureLogin, tokenFor } from '../broker/index.js';
 import { GatekitError } from '../errors.js';
 import type { LoginIO } from '../oidc/index.js';
 import { AGENT_ENV, startTokenAgent } from '../agent/index.js';
@@ -27,7 +27,7 @@ export async function execWithAgent(ctx: BrokerContext, input: ExecInput, io: Lo
   if (!file)
     throw new GatekitError('USAGE', 'no command to run', { hint: 'gatekit exec [--resource NAME]… -- CMD [ARGS…]' });
   await ensureLogin(ctx, input.interactive, io);
-  for (const server of input.resources) await getToken(ctx, { server, minTtl: 60, interactive: input.interactive }, io);
+  for (const server of input.resources) await tokenFor(ctx, { server, minTtl: 60, interactive: input.interactive }, io);
 
   const agent = await startTokenAgent(ctx, { say: io.say });
   try {

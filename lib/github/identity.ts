@@ -1,6 +1,6 @@
 import type { IdpConfig } from '../config/index.js';
 import { GatekitError } from '../errors.js';
-import type { IdpSession } from '../oidc/index.js';
+import type { IdpLogin } from '../token/index.js';
 import { apiBase, githubGet } from './api.js';
 import type { GithubTokens } from './device.js';
 
@@ -27,7 +27,7 @@ interface GithubTeam {
  * sub), /user/emails for the verified primary email when user_claim = "email", and every page of
  * /user/orgs and /user/teams → groups `org` and `org/team`.
  */
-export async function githubIdentity(idp: IdpConfig, tokens: GithubTokens, authTime?: number): Promise<IdpSession> {
+export async function githubIdentity(idp: IdpConfig, tokens: GithubTokens, authTime?: number): Promise<IdpLogin> {
   const api = apiBase(idp);
   const token = tokens.access_token;
   const [user, orgs, teams] = await Promise.all([

@@ -38,7 +38,7 @@ export function idpError(err: unknown, context: string): GatekitError {
   if (err instanceof client.ResponseBodyError) {
     const detail = err.error_description ? `${err.error}: ${err.error_description}` : err.error;
     if (err.error === 'invalid_grant') {
-      return new GatekitError('LOGIN_REQUIRED', `${context}: the identity provider ended the session (${detail})`, {
+      return new GatekitError('LOGIN_REQUIRED', `${context}: the identity provider ended the login (${detail})`, {
         hint: 'run "gatekit broker login"',
         cause: err,
       });

@@ -2,7 +2,8 @@ import * as client from 'openid-client';
 import type { IdpConfig } from '../config/index.js';
 import { GatekitError } from '../errors.js';
 import { idpError, isNetworkError, type OidcConfiguration } from './client.js';
-import { sessionFromTokens, type IdpSession } from './identity.js';
+import type { IdpLogin } from '../token/index.js';
+import { loginFromTokens } from './identity.js';
 import type { DevicePrompt, LoginIO } from './io.js';
 
 const MAX_BACKOFF_S = 60;
@@ -47,7 +48,7 @@ async function finishDeviceLogin(
   idp: IdpConfig,
   response: client.DeviceAuthorizationResponse,
   signal?: AbortSignal,
-): Promise<IdpSession> {
+): Promise<IdpLogin> {
   const expiry = AbortSignal.timeout(response.expires_in * 1000);
   const stop = signal ? AbortSignal.any([signal, expiry]) : expiry;
   let interval = response.interval ?? 5;
@@ -57,7 +58,7 @@ async function finishDeviceLogin(
       const tokens = await client.pollDeviceAuthorizationGrant(config, { ...response, interval }, undefined, {
         signal: stop,
       });
-      return await sessionFromTokens(config, idp, tokens);
+      return await loginFromTokens(config, idp, tokens);
     } catch (err) {
       if (expiry.aborted)
         throw new GatekitError('LOGIN_REQUIRED', 'the device code expired before the login was approved', {
@@ -84,7 +85,7 @@ async function finishDeviceLogin(
 }
 
 /** The whole device flow: the URL and code are always printed, and opened in a browser when one can be. */
-export async function deviceLogin(config: OidcConfiguration, idp: IdpConfig, io: LoginIO): Promise<IdpSession> {
+export async function deviceLogin(config: OidcConfiguration, idp: IdpConfig, io: LoginIO): Promise<IdpLogin> {
   const response = await startDeviceLogin(config, idp, io.reauthenticate);
   const prompt = devicePrompt(response);
   io.onDeviceCode?.(prompt);

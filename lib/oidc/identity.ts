@@ -1,21 +1,11 @@
 import * as client from 'openid-client';
 import type { IdpConfig } from '../config/index.js';
-import { identityFromClaims, type Identity } from '../token/index.js';
+import { identityFromClaims, type IdpLogin } from '../token/index.js';
 import { idpError, type OidcConfiguration } from './client.js';
 import { checkIdToken } from './id-token.js';
 
-/** What a successful login or refresh yields; the broker stores it. */
-export interface IdpSession {
-  readonly identity: Identity;
-  readonly claims: Readonly<Record<string, unknown>>;
-  readonly refresh_token?: string | undefined;
-  readonly access_token?: string | undefined;
-  readonly id_token?: string | undefined;
-  readonly expires_at?: number | undefined;
-}
-
 /**
- * Turns a token response into an IdpSession from what the provider says now, never from what an
+ * Turns a token response into an IdpLogin from what the provider says now, never from what an
  * earlier answer said: the person is named by [idp] user_claim and their groups by groups_claim,
  * from the new ID token (checked by checkIdToken) and, for what it lacks, from userinfo. A refresh
  * without a new ID token (RFC 6749 §6 allows it) re-reads the person at userinfo, so a group
@@ -23,12 +13,12 @@ export interface IdpSession {
  * claims. Without a readable name the opaque `sub` stands in.
  * @see https://openid.net/specs/openid-connect-core-1_0.html#RefreshTokenResponse
  */
-export async function sessionFromTokens(
+export async function loginFromTokens(
   config: OidcConfiguration,
   idp: IdpConfig,
   tokens: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers,
-  previous?: IdpSession,
-): Promise<IdpSession> {
+  previous?: IdpLogin,
+): Promise<IdpLogin> {
   const idClaims = tokens.claims() as Record<string, unknown> | undefined;
   if (idClaims && tokens.id_token) checkIdToken(tokens.id_token, idClaims, idp.client_id);
   let claims: Record<string, unknown> = idClaims ? { ...idClaims } : { sub: previous?.identity.sub };

@@ -4,7 +4,8 @@ import * as client from 'openid-client';
 import type { IdpConfig } from '../config/index.js';
 import { GatekitError } from '../errors.js';
 import { idpError, type OidcConfiguration } from './client.js';
-import { sessionFromTokens, type IdpSession } from './identity.js';
+import type { IdpLogin } from '../token/index.js';
+import { loginFromTokens } from './identity.js';
 import type { LoginIO } from './io.js';
 
 const LOGIN_TIMEOUT_MS = 5 * 60_000;
@@ -29,7 +30,7 @@ function page(res: ServerResponse, status: number, title: string, text: string):
  * @see https://www.rfc-editor.org/rfc/rfc8252#section-7.3
  * @see https://www.rfc-editor.org/rfc/rfc7636
  */
-export async function pkceLogin(config: OidcConfiguration, idp: IdpConfig, io: LoginIO): Promise<IdpSession> {
+export async function pkceLogin(config: OidcConfiguration, idp: IdpConfig, io: LoginIO): Promise<IdpLogin> {
   const fixed = idp.redirect_uri ? new URL(idp.redirect_uri) : undefined;
   const callbackPath = fixed?.pathname ?? '/callback';
   const verifier = client.randomPKCECodeVerifier();
@@ -106,7 +107,7 @@ export async function pkceLogin(config: OidcConfiguration, idp: IdpConfig, io: L
         expectedNonce: nonce,
         idTokenExpected: true,
       });
-      return await sessionFromTokens(config, idp, tokens);
+      return await loginFromTokens(config, idp, tokens);
     } catch (err) {
       throw idpError(err, 'login failed');
     }

@@ -52,3 +52,17 @@ export function isLogoutToken(claims: Readonly<Record<string, unknown>>, typ: un
 export function mediaType(typ: unknown): string {
   return typeof typ === 'string' ? typ.toLowerCase().replace(/^application\//, '') : '';
 }
+
+/**
+ * What an identity provider answers at a login or a renewal: who the person is now, the claims to show,
+ * and the provider's own tokens. The broker's stored login (lib/store `Login`) embeds it.
+ */
+export interface IdpLogin {
+  readonly identity: Identity;
+  readonly claims: Readonly<Record<string, unknown>>;
+  readonly refresh_token?: string | undefined;
+  readonly access_token?: string | undefined;
+  readonly id_token?: string | undefined;
+  /** Epoch seconds; without a refresh token the login ends when the provider's access token does. */
+  readonly expires_at?: number | undefined;
+}

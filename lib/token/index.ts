@@ -7,7 +7,7 @@ export { generateSigningJwk, publicJwk, loadSigningKey, readJwksFile, createKeys
 export type { SigningKey, JoseKey, PublicJwk, Jwks, KeyFiles } from './keys.js';
 export { userOf } from './claims.js';
 export { identityFromClaims, isLogoutToken, mediaType } from './identity.js';
-export type { ClaimNames } from './identity.js';
+export type { ClaimNames, IdpLogin } from './identity.js';
 export type { AccessTokenClaims, Identity } from './claims.js';
 export { loadTrustedKeys, openTrustedKeys } from './trusted.js';
 export type { TrustedKeyOptions } from './trusted.js';

@@ -5,12 +5,7 @@ import { printJson } from '../io.js';
 import { durationOption, TOKEN_FORMATS, type TokenFormat } from '../options.js';
 import { DEFAULT_MIN_TTL } from '../fast-token.js';
 import { handler, type Command, type CommonArgs } from './types.js';
-import { loadConfigFor } from './load.js';
-
-async function context(args: CommonArgs, io: CliIO) {
-  const broker = await import('../../broker/index.js');
-  return { broker, ctx: broker.brokerContext(await loadConfigFor(args, io), io.env) };
-}
+import { brokerFor, loadConfigFor } from './load.js';
 
 async function loginIO(io: CliIO, noBrowser: boolean) {
   const { browserOpener } = await import('../../oidc/index.js');
@@ -43,7 +38,7 @@ function login(y: Argv, io: CliIO, setExit: (code: number) => void): Argv {
         })
         .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON' }),
     handler(async (args: LoginArgs) => {
-      const { broker, ctx } = await context(args, io);
+      const { broker, ctx } = await brokerFor(args, io);
       const input = { flow: args.flow, resources: args.resource };
       const result = await broker.login(ctx, input, await loginIO(io, !args.browser));
       for (const t of result.tokens)
@@ -51,9 +46,9 @@ function login(y: Argv, io: CliIO, setExit: (code: number) => void): Argv {
       for (const d of result.denied) io.err(`gatekit: ${d.reason}`);
       if (args.json) {
         printJson(io, {
-          user: result.session.identity.user,
-          sub: result.session.identity.sub,
-          groups: result.session.identity.groups,
+          user: result.login.provider.identity.user,
+          sub: result.login.provider.identity.sub,
+          groups: result.login.provider.identity.groups,
           tokens: result.tokens.map((t) => ({ server: t.server, expires_at: t.expires_at, scope: t.scope })),
           denied: result.denied,
         });
@@ -89,28 +84,17 @@ function token(y: Argv, io: CliIO): Argv {
       ) => {
         const minTtl = durationOption('min-ttl', args.minTtl, DEFAULT_MIN_TTL);
         const { formatToken } = await import('../token-output.js');
-        const agent = io.env['GATEKIT_AGENT'];
-        if (agent) {
-          const configFile = (await import('../../config/index.js')).findConfigFile({
-            config: args.config,
-            env: io.env,
-          });
-          const { agentToken } = await import('../../agent/index.js');
-          return io.out(formatToken(await agentToken(agent, args.resource, minTtl, configFile), args.format));
+        if (!io.env['GATEKIT_AGENT']) {
+          // CI: a workload token instead of a person's login (no [idp] needed).
+          const [config, workload] = await Promise.all([loadConfigFor(args, io), import('../../broker/index.js')]);
+          if (workload.isWorkload(config, io.env, args.subjectTokenFile)) {
+            const token = await workload.workloadToken(config, args.resource, io.env, args.subjectTokenFile);
+            return io.out(formatToken(token, args.format));
+          }
         }
-        const config = await loadConfigFor(args, io);
-        const broker = await import('../../broker/index.js');
-        if (broker.isWorkload(config, io.env, args.subjectTokenFile)) {
-          return io.out(
-            formatToken(await broker.workloadToken(config, args.resource, io.env, args.subjectTokenFile), args.format),
-          );
-        }
-        const ctx = broker.brokerContext(config, io.env);
-        const token = await broker.getToken(
-          ctx,
-          { server: args.resource, minTtl, interactive: io.isInteractive },
-          await loginIO(io, false),
-        );
+        const { broker, ctx } = await brokerFor(args, io, { agent: true });
+        const input = { server: args.resource, minTtl, interactive: io.isInteractive };
+        const token = await broker.tokenFor(ctx, input, await loginIO(io, false));
         io.out(formatToken(token, args.format));
       },
     ),
@@ -123,7 +107,7 @@ function status(y: Argv, io: CliIO): Argv {
     'who is logged in, which tokens exist and when they expire',
     (b: Argv) => b.option('json', { type: 'boolean', default: false }),
     handler(async (args: CommonArgs & { json: boolean }) => {
-      const { broker, ctx } = await context(args, io);
+      const { broker, ctx } = await brokerFor(args, io);
       const s = broker.brokerStatus(ctx);
       if (args.json) return printJson(io, s);
       if (!s.logged_in) io.out(`not logged in at ${s.idp}\n`);
@@ -145,10 +129,10 @@ function logout(y: Argv, io: CliIO): Argv {
     'forget the login and its tokens (revoking the refresh token at the IdP where it can)',
     (b: Argv) => b,
     handler(async (args: CommonArgs) => {
-      const { broker, ctx } = await context(args, io);
-      const r = await broker.logout(ctx);
+      const [{ ctx }, { logout }] = await Promise.all([brokerFor(args, io), import('../../broker/index.js')]);
+      const r = await logout(ctx);
       if (!r.wasLoggedIn) io.err('not logged in');
-      else io.err(r.revoked ? 'logged out; the identity provider revoked the session' : 'logged out');
+      else io.err(r.revoked ? 'logged out; the identity provider revoked the login' : 'logged out');
       if (r.warning) io.err(`warning: ${r.warning}`);
     }),
   );

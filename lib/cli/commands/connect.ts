@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
 import { handler, type Command, type CommonArgs } from './types.js';
-import { loadConfigFor } from './load.js';
+import { brokerFor } from './load.js';
 
 export const connectCommand: Command = (cli, io) =>
   cli.command(
@@ -11,12 +11,11 @@ export const connectCommand: Command = (cli, io) =>
         .positional('name', { type: 'string', describe: 'a [servers.NAME] from gatekit.toml' })
         .example('gatekit client-config claude NAME', 'prints the command that registers this bridge in Claude Code'),
     handler(async (args: CommonArgs & { name: string }) => {
-      const config = await loadConfigFor(args, io);
-      const [{ brokerContext }, { Bridge }] = await Promise.all([
-        import('../../broker/index.js'),
+      const [{ ctx }, { Bridge }] = await Promise.all([
+        brokerFor(args, io, { agent: true }),
         import('../../bridge/index.js'),
       ]);
-      const bridge = new Bridge(brokerContext(config, io.env), args.name, {
+      const bridge = new Bridge(ctx, args.name, {
         stdin: process.stdin,
         write: (message) => {
           process.stdout.write(`${JSON.stringify(message)}\n`);

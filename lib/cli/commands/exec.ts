@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
 import { handler, type Command, type CommonArgs } from './types.js';
-import { loadConfigFor } from './load.js';
+import { brokerFor } from './load.js';
 
 export const execCommand: Command = (cli, io, setExit) =>
   cli.command(
@@ -20,15 +20,15 @@ export const execCommand: Command = (cli, io, setExit) =>
         )
         .parserConfiguration({ 'populate--': true }),
     handler(async (args: CommonArgs & { resource: string[]; command?: string[]; '--'?: string[] }) => {
-      const config = await loadConfigFor(args, io);
-      const [{ brokerContext }, { execWithAgent }, { browserOpener }] = await Promise.all([
-        import('../../broker/index.js'),
+      // exec starts its own agent: it asks none (a nested exec holds its own login).
+      const [{ ctx }, { execWithAgent }, { browserOpener }] = await Promise.all([
+        brokerFor(args, io),
         import('../../exec/index.js'),
         import('../../oidc/index.js'),
       ]);
       const command = [...(args.command ?? []), ...(args['--'] ?? [])].map(String);
       const code = await execWithAgent(
-        brokerContext(config, io.env),
+        ctx,
         {
           resources: args.resource,
           command,

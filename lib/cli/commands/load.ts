@@ -1,7 +1,25 @@
+import type { AgentSource } from '../../broker/index.js';
+import { configOnce } from '../config-once.js';
 import type { CliIO } from '../io.js';
 import type { CommonArgs } from './types.js';
 
 export async function loadConfigFor(args: CommonArgs, io: CliIO) {
-  const { loadConfig } = await import('../../config/index.js');
-  return loadConfig({ config: args.config, env: io.env });
+  return configOnce({ config: args.config, env: io.env });
+}
+
+/**
+ * The broker for a command, loaded here at the CLI's edge. With `agent`, a token request under
+ * `gatekit exec` (GATEKIT_AGENT set) goes to its agent: `tokenFor` asks it whatever the cache says.
+ */
+export async function brokerFor(args: CommonArgs, io: CliIO, options: { agent?: boolean } = {}) {
+  const config = await loadConfigFor(args, io);
+  const socket = options.agent ? io.env['GATEKIT_AGENT'] : undefined;
+  const broker = await import('../../broker/index.js');
+  const agent = socket ? await agentSource(socket, config.file) : undefined;
+  return { broker, config, ctx: broker.brokerContext(config, io.env, agent) };
+}
+
+async function agentSource(socket: string, configFile: string): Promise<AgentSource> {
+  const { agentToken } = await import('../../agent/index.js');
+  return (resource, minTtl, proof) => agentToken(socket, resource, minTtl, configFile, proof);
 }

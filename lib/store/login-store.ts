@@ -1,27 +1,41 @@
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Identity } from '../token/index.js';
+import type { IdpLogin } from '../token/index.js';
 import { GatekitError } from '../errors.js';
 import { ensurePrivateDir, readJsonFile, untrustedReason, writeFileAtomic } from '../files.js';
 import { acquireLock, type LockOptions } from './lock.js';
 import { configRealPath, shortHash, stateDir } from './paths.js';
 
-/** What a login leaves behind: the IdP session and who it says the person is. Secret: 0600. */
-export interface StoredSession {
-  readonly version: 1;
+/**
+ * A person's login at the identity provider, as the broker keeps it: which provider, what it answered
+ * at the last login or renewal (`provider`, embedded as is), and when. Secret: 0600.
+ */
+export interface Login {
+  /** The provider's issuer. */
   readonly idp: string;
   readonly client_id: string;
   readonly kind: 'oidc' | 'github';
-  readonly identity: Identity;
-  /** ID-token claims of the last login or refresh, for `broker status`. */
-  readonly claims: Readonly<Record<string, unknown>>;
-  readonly refresh_token?: string | undefined;
-  readonly access_token?: string | undefined;
-  readonly id_token?: string | undefined;
-  /** Without a refresh token the session ends when the IdP's access token does (epoch seconds). */
-  readonly expires_at?: number | undefined;
+  readonly provider: IdpLogin;
   readonly logged_in_at: number;
   readonly refreshed_at: number;
+}
+
+/**
+ * The login file as version 1 wrote it (and still writes it: a user upgrading stays logged in, and an
+ * older gatekit reads a newer file): the provider's answer flattened beside the other fields.
+ */
+type LoginFileV1 = Omit<Login, 'provider'> & IdpLogin & { readonly version: 1 };
+
+function fromFile(file: LoginFileV1 | undefined): Login | undefined {
+  if (file?.version !== 1 || !file.identity) return undefined;
+  const { version: _v, idp, client_id, kind, logged_in_at, refreshed_at, ...provider } = file;
+  return { idp, client_id, kind, provider, logged_in_at, refreshed_at };
+}
+
+function toFile(login: Login): LoginFileV1 {
+  const { provider, ...rest } = login;
+  const { identity, claims, refresh_token, access_token, id_token, expires_at } = provider;
+  return { version: 1, ...rest, identity, claims, refresh_token, access_token, id_token, expires_at };
 }
 
 /** A Gatekit access token kept for reuse until shortly before it expires. Secret: 0600. */
@@ -51,13 +65,14 @@ export interface PendingDevice {
 }
 
 /**
- * Per-user login state for one IdP client *and one config file*: `<key>.session.json`, one
+ * Per-user login state for one IdP client *and one config file*: `<key>.session.json` (the login; the
+ * file keeps the name it had when the login was called a session), one
  * `<key>.token.<hash>.json` per (broker issuer, resource), and `<key>.lock` for single-flight logins
  * and refreshes. The key includes the config file's real path, so a login (and the tokens minted
  * from it) is only ever sent where the config that made it sends it: a `gatekit.toml` in another
  * directory, with the same [idp] but its own listeners, starts from no login at all.
  */
-export class SessionStore {
+export class LoginStore {
   readonly dir: string;
   /** The real path of the config this login state belongs to. */
   readonly configFile: string;
@@ -75,7 +90,7 @@ export class SessionStore {
     this.#key = shortHash(idpIssuer, clientId, this.configFile);
   }
 
-  get sessionFile(): string {
+  get loginFile(): string {
     return join(this.dir, `${this.#key}.session.json`);
   }
   get lockFile(): string {
@@ -89,14 +104,13 @@ export class SessionStore {
     return join(this.dir, `${this.#key}.token.${id}.json`);
   }
 
-  readSession(): StoredSession | undefined {
-    const s = readJsonFile<StoredSession>(this.sessionFile);
-    return s?.version === 1 && s.identity ? s : undefined;
+  readLogin(): Login | undefined {
+    return fromFile(readJsonFile<LoginFileV1>(this.loginFile));
   }
 
-  writeSession(session: StoredSession): void {
+  writeLogin(login: Login): void {
     ensurePrivateDir(this.dir);
-    writeFileAtomic(this.sessionFile, JSON.stringify(session), 0o600);
+    writeFileAtomic(this.loginFile, JSON.stringify(toFile(login)), 0o600);
   }
 
   readToken(issuer: string, resource: string, binding?: string): CachedToken | undefined {
@@ -139,7 +153,7 @@ export class SessionStore {
     rmSync(this.pendingDeviceFile, { force: true });
   }
 
-  /** Forgets the session and every token minted from it. */
+  /** Forgets the login and every token minted from it. */
   clear(): void {
     for (const f of this.#ownFiles('.')) if (!f.endsWith('.lock')) rmSync(join(this.dir, f), { force: true });
   }

@@ -1,0 +1,107 @@
+import { dirname, join } from 'node:path';
+import { isLoopbackHost, parseListen } from './listen.js';
+import type { Section } from './section.js';
+import type { DaemonConfig, TlsFiles } from './types.js';
+
+function checkTls(s: Section | undefined, path: (p: string) => string, defaults: TlsFiles): TlsFiles {
+  if (!s) return defaults;
+  const tls = {
+    ca: path(s.string('ca', defaults.ca)),
+    cert: path(s.string('cert', defaults.cert)),
+    key: path(s.string('key', defaults.key)),
+  };
+  s.done();
+  return tls;
+}
+
+/** `[daemon]`: keys, audit log, TLS files, listeners and limits. */
+export function checkDaemon(s: Section, path: (p: string) => string, brokerKey: string): DaemonConfig {
+  const trusted = s.string('trusted_keys', 'keys/broker.jwks');
+  const audit = s.string('audit_log', 'audit.jsonl');
+  const tokenListen = s.optString('token_listen');
+  const limits = s.table('limits');
+  const notBefore = new Map<string, number>();
+  const nb = s.optTable('not_before');
+  for (const user of nb?.names() ?? []) {
+    const v = nb!.raw(user);
+    const t = v instanceof Date ? v.getTime() : typeof v === 'string' ? Date.parse(v) : NaN;
+    if (Number.isNaN(t)) nb!.fail(user, 'an RFC 3339 date-time like 2026-01-31T12:00:00Z');
+    notBefore.set(user, Math.floor(t / 1000));
+  }
+  const daemon: DaemonConfig = {
+    trusted_keys: /^https?:\/\//i.test(trusted) ? checkKeysUrl(s, trusted) : path(trusted),
+    audit_log: audit === '-' ? '-' : path(audit),
+    audit_key: path(s.string('audit_key', join(dirname(brokerKey), 'audit.jwk'))),
+    audit_checkpoint: checkCheckpoint(s.optTable('audit_checkpoint')),
+    tls: checkTls(s.optTable('tls'), path, {
+      ca: path('certs/ca.pem'),
+      cert: path('certs/daemon.pem'),
+      key: path('certs/daemon.key'),
+    }),
+    client_tls: checkTls(s.optTable('client_tls'), path, {
+      ca: path('certs/ca.pem'),
+      cert: path('certs/client.pem'),
+      key: path('certs/client.key'),
+    }),
+    socket_group: s.optString('socket_group'),
+    token_listen: tokenListen === undefined ? undefined : checkLoopbackListen(s, 'token_listen', tokenListen, path),
+    accept_access_tokens: s.oneOf('accept_access_tokens', ['off', 'jwt', 'introspection'] as const, 'off'),
+    id_token_max_age: s.duration('id_token_max_age', 600, 86_400),
+    limits: {
+      max_body_bytes: limits.int('max_body_bytes', 4 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+      max_sessions_per_user: limits.int('max_sessions_per_user', 16, 1, 10_000),
+      max_children: limits.int('max_children', 64, 1, 10_000),
+      idle_timeout: limits.duration('idle_timeout', 1800),
+      first_response_timeout: limits.duration('first_response_timeout', 30),
+      start_timeout: limits.duration('start_timeout', 120),
+      drain_timeout: limits.duration('drain_timeout', 10),
+      max_failed_exchanges: limits.int('max_failed_exchanges', 30, 1, 1_000_000),
+    },
+    not_before: notBefore,
+  };
+  limits.done();
+  nb?.done();
+  s.done();
+  return daemon;
+}
+
+/** `[daemon] audit_checkpoint = { lines = 1000, interval = "60s" }`: both optional. */
+function checkCheckpoint(s: Section | undefined): DaemonConfig['audit_checkpoint'] {
+  const checkpoint = {
+    lines: s?.int('lines', 1000, 1, 10_000_000) ?? 1000,
+    interval: s?.duration('interval', 60, 86_400) ?? 60,
+  };
+  s?.done();
+  return checkpoint;
+}
+
+/** Trusted keys travel over https, or plain http only to a loopback host where nobody sits in between. */
+function checkKeysUrl(s: Section, value: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !(url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname)))) {
+    s.fail(
+      'trusted_keys',
+      'a JWKS file, an https:// URL, or an http:// URL on a loopback host (127.0.0.1, [::1], localhost)',
+      'plain http elsewhere lets anyone on the path swap the keys; use https',
+    );
+  }
+  return value;
+}
+
+export function checkLoopbackListen(s: Section, key: string, value: string, path: (p: string) => string) {
+  const listen = parseListen(value);
+  if (!listen) s.fail(key, '"unix:PATH" or a loopback "127.0.0.1:PORT" / "[::1]:PORT"');
+  if (listen.kind === 'tcp' && !isLoopbackHost(listen.host)) {
+    s.fail(
+      key,
+      'a loopback address (127.0.0.1, [::1] or localhost)',
+      'Gatekit listens on loopback only; use a Unix socket or 127.0.0.1:PORT',
+    );
+  }
+  return listen.kind === 'unix' ? { kind: 'unix' as const, path: path(listen.path) } : listen;
+}

@@ -261,13 +261,14 @@ async function post(
   }
   const headerTrace = req.headers['traceparent'];
   for (const request of requests) {
+    let argsDigest: string | undefined; // tools/call: computed once, for the gate's lines and the result's
     const metaTrace = (request.params?.['_meta'] as { traceparent?: unknown } | undefined)?.traceparent;
     const trace = nextTrace(parseTraceparent(metaTrace) ? metaTrace : headerTrace);
     if (request.method === 'tools/call') {
       const tool = request.params?.['name'];
       const fields = {
         era: era.era,
-        args_digest: argumentsDigest(request.params?.['arguments']),
+        args_digest: (argsDigest = argumentsDigest(request.params?.['arguments'])),
         ...traceFields(trace),
       };
       if (typeof tool !== 'string' || !mayCall(tool)) {
@@ -292,7 +293,8 @@ async function post(
         continue;
       }
     }
-    session!.forward(request, exchange, caller, request.method === 'tools/list' ? mayCall : undefined, trace);
+    const filter = request.method === 'tools/list' ? mayCall : undefined;
+    session!.forward(request, exchange, caller, filter, trace, argsDigest);
   }
 }
 

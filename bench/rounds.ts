@@ -11,15 +11,16 @@ import type { Config } from '../lib/config/index.js';
 import { NOTES_SERVER } from '../test/helpers/daemon-harness.js';
 import { best, httpClient, measure, type Row } from './measure.js';
 
+const LEAN_PROXY = new URL('./lean-proxy.js', import.meta.url);
+const DAEMON = new URL('./daemon.js', import.meta.url);
 export const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
 
 /** A bench process that prints "listening" when ready; stop() waits for it to exit (its sockets gone). */
-async function startProcess(script: string, args: string[]): Promise<{ pid: number; stop: () => Promise<void> }> {
-  const path = fileURLToPath(new URL(script, import.meta.url));
-  const child = spawn(process.execPath, [path, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function startProcess(script: URL, args: string[]): Promise<{ pid: number; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [fileURLToPath(script), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await new Promise<void>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`${script} exited (${code})`)));
+    child.once('exit', (code) => reject(new Error(`${script.pathname} exited (${code})`)));
     child.stdout!.setEncoding('utf8').on('data', (d: string) => {
       if (d.includes('listening')) resolve();
     });
@@ -46,7 +47,7 @@ export async function leanAndChainRounds(config: Config, runDir: string, token: 
   const leanSocket = join(runDir, 'lean.sock');
   const listen = config.servers.get('notes')!.listen;
   const daemonSocket = listen.kind === 'unix' ? listen.path : '';
-  const row = async (script: string, args: string[], socket: string, path: string) => {
+  const row = async (script: URL, args: string[], socket: string, path: string) => {
     const proc = await startProcess(script, args);
     const agent = new Agent({ connect: { socketPath: socket } });
     const result = await measure(path, httpClient('http://localhost/mcp', agent, token), proc.pid);
@@ -59,9 +60,9 @@ export async function leanAndChainRounds(config: Config, runDir: string, token: 
   const off = 'daemon, Unix socket, audit hash chain + checkpoints off';
   const runs: { lean: Row[]; on: Row[]; off: Row[] } = { lean: [], on: [], off: [] };
   for (let round = 0; round < ROUNDS; round++) {
-    runs.lean.push(await row('./lean-proxy.js', [leanSocket, NOTES_SERVER], leanSocket, lean));
-    runs.on.push(await row('./daemon.js', [config.file, 'on'], daemonSocket, on));
-    runs.off.push(await row('./daemon.js', [config.file, 'off'], daemonSocket, off));
+    runs.lean.push(await row(LEAN_PROXY, [leanSocket, NOTES_SERVER], leanSocket, lean));
+    runs.on.push(await row(DAEMON, [config.file, 'on'], daemonSocket, on));
+    runs.off.push(await row(DAEMON, [config.file, 'off'], daemonSocket, off));
   }
   const ratios = runs.lean.map((l, i) => {
     const d = runs.on[i]!;

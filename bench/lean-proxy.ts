@@ -1,7 +1,10 @@
 /**
  * The bench's lean baseline: a no-auth pass-through proxy. node:http on a Unix socket → one stdio child per MCP
- * session, raw JSON-RPC lines, nothing else: no token, no policy, no audit line, no id rewriting, no SSE. The daemon
- * is measured against it in the same run (docs/architecture.md, "Not slower").
+ * session, raw JSON-RPC lines. It parses what any proxy must read (each request body, each child line: JSON.parse,
+ * to find the method and route the answer by id) and writes the bytes it got, re-serializing nothing. It does none
+ * of the rest: no token, no Host/Origin check, no policy, no audit line, no id rewriting (so two POSTs reusing an id
+ * collide), no trace context, no SSE, no body limit, no hang watchdog. The daemon is measured against it in
+ * alternating rounds of the same run (bench/rounds.ts; docs/architecture.md, "Not slower").
  *
  * Usage: node dist/bench/lean-proxy.js SOCKET SERVER.js — prints "listening" on stdout when ready.
  */

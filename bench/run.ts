@@ -3,16 +3,14 @@
  * docs/architecture.md ("Not slower"), with a direct stdio connection to the same server and a lean
  * no-auth proxy in the same run as baselines. Prints markdown tables.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { setMaxListeners } from 'node:events';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { Agent, fetch as undiciFetch, request, type Dispatcher } from 'undici';
+import { Agent, request } from 'undici';
 import { checkConfig, loadConfig, type Config } from '../lib/config/index.js';
 import { checkCall } from '../lib/policy/index.js';
 import { startDaemonProcess } from '../lib/dev/index.js';
@@ -30,141 +28,11 @@ import {
 } from '../lib/token/index.js';
 import { daemonConfig, NOTES_SERVER } from '../test/helpers/daemon-harness.js';
 import { workspace } from '../test/helpers/workspace.js';
-import { cpuMs, ms, percentile, rssMb, sequential, throughput } from './stats.js';
+import { ms, percentile, rssMb, sequential } from './stats.js';
 import { auditLineCost } from './audit.js';
-
-// The SDK's HTTP transport adds an abort listener per call to one long-lived signal.
-setMaxListeners(100_000);
-
-const CALLS = Number(process.env['BENCH_CALLS'] ?? 3000);
-const LOAD = Number(process.env['BENCH_LOAD'] ?? 6000);
-const SESSIONS = 30;
-const ECHO = { name: 'echo', arguments: { message: 'x' } };
-
-interface Row {
-  readonly path: string;
-  readonly p50: number;
-  readonly p99: number;
-  readonly rps: number;
-  readonly setup: number;
-  /** CPU the proxy process (not its child) spent per tools/call, in ms; undefined for direct stdio. */
-  readonly cpu: number | undefined;
-}
-
-/** `proxyPid`: the process between client and child, whose CPU per call is measured over the timed calls. */
-async function measure(path: string, connect: () => Promise<Client>, proxyPid?: number): Promise<Row> {
-  const client = await connect();
-  await sequential(300, () => client.callTool(ECHO));
-  const cpuBefore = proxyPid ? cpuMs(proxyPid) : 0;
-  const lat = await sequential(CALLS, () => client.callTool(ECHO));
-  const rps = await throughput(LOAD, 16, () => client.callTool(ECHO));
-  const cpu = proxyPid ? (cpuMs(proxyPid) - cpuBefore) / (CALLS + LOAD) : undefined;
-  await close(client);
-  const setups = await sequential(SESSIONS, async () => close(await connect()));
-  return { path, p50: percentile(lat, 50), p99: percentile(lat, 99), rps, setup: percentile(setups, 50), cpu };
-}
-
-/** bench/lean-proxy.ts on a Unix socket, as its own process like the daemon. */
-async function startLeanProxy(socket: string): Promise<{ pid: number; stop: () => void }> {
-  const script = fileURLToPath(new URL('./lean-proxy.js', import.meta.url));
-  const child = spawn(process.execPath, [script, socket, NOTES_SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`lean proxy exited (${code})`)));
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      if (d.includes('listening')) resolve();
-    });
-  });
-  return { pid: child.pid!, stop: () => child.kill('SIGTERM') };
-}
-
-/** bench/daemon.ts for the config, the audit chain on or off; stop() waits for it to exit (its sockets gone). */
-async function startBenchDaemon(
-  file: string,
-  chain: 'on' | 'off',
-): Promise<{ pid: number; stop: () => Promise<void> }> {
-  const script = fileURLToPath(new URL('./daemon.js', import.meta.url));
-  const child = spawn(process.execPath, [script, file, chain], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`bench daemon exited (${code})`)));
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      if (d.includes('listening')) resolve();
-    });
-  });
-  return {
-    pid: child.pid!,
-    stop: async () => {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
-/** The daemon over its Unix socket with the audit hash chain and checkpoints on, then off: one row each. */
-async function chainRows(config: Config, token: string): Promise<{ on: Row; off: Row }> {
-  const row = async (chain: 'on' | 'off', path: string) => {
-    const daemon = await startBenchDaemon(config.file, chain);
-    const listen = config.servers.get('notes')!.listen;
-    const agent = new Agent({ connect: { socketPath: listen.kind === 'unix' ? listen.path : '' } });
-    const result = await measure(path, httpClient('http://localhost/mcp', agent, token), daemon.pid);
-    await agent.close();
-    await daemon.stop();
-    return result;
-  };
-  // One run each is at the mercy of whatever else the machine does: alternate, and keep each mode's best.
-  const runs: { on: Row[]; off: Row[] } = { on: [], off: [] };
-  for (let round = 0; round < CHAIN_ROUNDS; round++) {
-    runs.on.push(await row('on', `daemon, Unix socket, audit hash chain + checkpoints on (best of ${CHAIN_ROUNDS})`));
-    runs.off.push(
-      await row('off', `daemon, Unix socket, audit hash chain + checkpoints off (best of ${CHAIN_ROUNDS})`),
-    );
-  }
-  return { on: best(runs.on), off: best(runs.off) };
-}
-
-const CHAIN_ROUNDS = 3;
-
-/** Each figure's best over runs of the same path (lowest times, highest throughput). */
-function best(rows: readonly Row[]): Row {
-  const low = (pick: (r: Row) => number) => Math.min(...rows.map(pick));
-  const cpus = rows.map((r) => r.cpu).filter((c): c is number => c !== undefined);
-  return {
-    path: rows[0]!.path,
-    p50: low((r) => r.p50),
-    p99: low((r) => r.p99),
-    rps: Math.max(...rows.map((r) => r.rps)),
-    setup: low((r) => r.setup),
-    cpu: cpus.length ? Math.min(...cpus) : undefined,
-  };
-}
-
-async function close(client: Client): Promise<void> {
-  const t = client.transport as StreamableHTTPClientTransport | undefined;
-  if (t && 'terminateSession' in t) await t.terminateSession().catch(() => {});
-  await client.close();
-}
-
-function httpClient(url: string, dispatcher: Dispatcher, token: string, dpop?: DpopKey): () => Promise<Client> {
-  return async () => {
-    const client = new Client({ name: 'bench', version: '1' });
-    const viaDispatcher = (u: string | URL, init?: RequestInit) =>
-      undiciFetch(u, { ...(init as object), dispatcher } as never);
-    // RFC 9449: a fresh proof per request, signed on the client as gatekit connect does.
-    const withProof = async (u: string | URL, init?: RequestInit) => {
-      const headers = new Headers(init?.headers);
-      headers.set('authorization', `DPoP ${token}`);
-      headers.set('dpop', await dpop!.proof(init?.method ?? 'GET', String(u), token));
-      return viaDispatcher(u, { ...init, headers });
-    };
-    await client.connect(
-      new StreamableHTTPClientTransport(new URL(url), {
-        fetch: (dpop ? withProof : viaDispatcher) as typeof fetch,
-        requestInit: { headers: { authorization: `Bearer ${token}` } },
-      }),
-    );
-    return client;
-  };
-}
+import { CALLS, httpClient, LOAD, measure, SESSIONS, WARM_UP, type Row } from './measure.js';
+import { modernRows } from './modern.js';
+import { leanAndChainRounds, ROUNDS, spread } from './rounds.js';
 
 interface StartupTimes {
   readonly node: number;
@@ -265,10 +133,6 @@ async function main(): Promise<void> {
   });
   const tlsListen = config.servers.get('tls')!.listen;
 
-  const leanSocket = join(ws.dir, 'run', 'lean.sock');
-  const lean = await startLeanProxy(leanSocket);
-  const leanAgent = new Agent({ connect: { socketPath: leanSocket } });
-
   const rows: Row[] = [];
   rows.push(
     await measure('direct stdio (SDK client → notes fixture)', async () => {
@@ -277,19 +141,12 @@ async function main(): Promise<void> {
       return client;
     }),
   );
-  const leanRow = await measure(
-    'lean no-auth proxy, Unix socket (node:http → stdio child, raw JSON-RPC)',
-    httpClient('http://localhost/mcp', leanAgent, 'none'),
-    lean.pid,
-  );
-  rows.push(leanRow);
-  lean.stop();
   let rssLoad = 0;
   const sampler = setInterval(() => {
     rssLoad = Math.max(rssLoad, rssMb(pid));
   }, 50);
   const daemonRow = await measure(
-    'daemon, Unix socket (SDK client, Streamable HTTP)',
+    'daemon (`gatekit daemon`), Unix socket (SDK client, Streamable HTTP)',
     httpClient('http://localhost/mcp', unix, await token('notes')),
     pid,
   );
@@ -301,6 +158,8 @@ async function main(): Promise<void> {
   const tlsClient = httpClient(tlsUrl, mtls, await token('tls'));
   rows.push(await measure('daemon, loopback mTLS (SDK client, Streamable HTTP)', tlsClient, pid));
   clearInterval(sampler);
+  const modern = await modernRows(unix, await token('notes'), pid);
+  rows.push(...modern);
 
   const bad = `${(await token('notes')).slice(0, -8)}AAAAAAAA`;
   const rejects = await sequential(2000, async () => {
@@ -330,8 +189,9 @@ async function main(): Promise<void> {
   const proofChecks = await sequential(2000, () => verifyDpopProof(proofs[next++]!, check));
   const proofSigning = await sequential(2000, proof);
   await daemon.stop();
-  const chain = await chainRows(config, await token('notes'));
-  rows.push(chain.on, chain.off);
+  const rounds = await leanAndChainRounds(config, join(ws.dir, 'run'), await token('notes'));
+  rows.splice(1, 0, rounds.lean);
+  rows.push(rounds.on, rounds.off);
   const cli = await cliStartup(config, ws.env, await token('notes'));
   const audit = auditLineCost();
   const rules = await ruleCost();
@@ -342,7 +202,8 @@ async function main(): Promise<void> {
     `\nGatekit bench — Node ${process.version}, ${cpus().length} × ${cpu}, ${new Date().toISOString().slice(0, 10)}`,
   );
   console.log(
-    `${CALLS} sequential tools/call (echo) for latency, ${LOAD} with 16 in flight for throughput, ${SESSIONS} sessions for set-up.\n`,
+    `${CALLS} sequential tools/call (echo) for latency, ${LOAD} with 16 in flight for throughput, ${SESSIONS} ` +
+      `sessions for set-up, after ${WARM_UP} warm-up calls; ${ROUNDS} alternating rounds of lean proxy / daemon.\n`,
   );
   const columns = [
     'path',
@@ -358,17 +219,24 @@ async function main(): Promise<void> {
     const cpuPerCall = r.cpu === undefined ? '—' : ms(r.cpu);
     console.log(`| ${r.path} | ${ms(r.p50)} | ${ms(r.p99)} | ${r.rps.toFixed(0)} | ${ms(r.setup)} | ${cpuPerCall} |`);
   }
-  const ratio = (a: number | undefined, b: number | undefined) =>
-    a === undefined || b === undefined ? '—' : `${(a / b).toFixed(2)}×`;
-  console.log('\n| daemon (Unix socket) ÷ lean no-auth proxy, same run | ratio | goal |');
+  const per = (pick: (r: (typeof rounds.ratios)[number]) => number) => spread(rounds.ratios.map(pick));
+  console.log(
+    `\n| daemon (Unix socket) ÷ lean no-auth proxy, per round: median (min–max of ${ROUNDS}) | ratio | goal |`,
+  );
   console.log('|---|---|---|');
-  console.log(`| CPU per tools/call (proxy process only) | ${ratio(daemonRow.cpu, leanRow.cpu)} | ≤ 1.00× |`);
-  console.log(`| p50 tools/call | ${ratio(daemonRow.p50, leanRow.p50)} | ≤ 1.00× |`);
-  console.log(`| calls/s with 16 in flight | ${ratio(daemonRow.rps, leanRow.rps)} | ≥ 1.00× |`);
-  console.log('\n| daemon (Unix socket), audit chain on ÷ off, same run | ratio | goal |');
+  console.log(`| CPU per tools/call (proxy process only) | ${per((r) => r.cpu)} | ≤ 1.00× |`);
+  console.log(`| p50 tools/call | ${per((r) => r.p50)} | ≤ 1.00× |`);
+  console.log(`| calls/s with 16 in flight | ${per((r) => r.rps)} | ≥ 1.00× |`);
+  console.log(`\n| daemon (Unix socket), audit chain on ÷ off, per round: median (min–max) | ratio | goal |`);
   console.log('|---|---|---|');
-  console.log(`| p50 tools/call | ${ratio(chain.on.p50, chain.off.p50)} | ≤ 1.05× |`);
-  console.log(`| calls/s with 16 in flight | ${ratio(chain.on.rps, chain.off.rps)} | ≥ 0.95× |`);
+  console.log(`| p50 tools/call | ${per((r) => r.chainP50)} | ≤ 1.05× |`);
+  console.log(`| calls/s with 16 in flight | ${per((r) => r.chainRps)} | ≥ 0.95× |`);
+  const [, session, stateless] = modern;
+  console.log('\n| SDK v2 client through the daemon: 2026-07-28 stateless ÷ session era, same run | ratio |');
+  console.log('|---|---|');
+  console.log(`| p50 tools/call | ${(stateless!.p50 / session!.p50).toFixed(2)}× |`);
+  console.log(`| calls/s with 16 in flight | ${(stateless!.rps / session!.rps).toFixed(2)}× |`);
+  console.log(`| daemon CPU per tools/call | ${(stateless!.cpu! / session!.cpu!).toFixed(2)}× |`);
   console.log('\n| measure | value |');
   console.log('|---|---|');
   console.log(`| daemon RSS before any child | ${rssIdle.toFixed(1)} MB |`);

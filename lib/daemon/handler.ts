@@ -267,13 +267,14 @@ async function post(
   }
   const headerTrace = req.headers['traceparent'];
   for (const request of requests) {
+    let argsDigest: string | undefined; // tools/call: computed once, for the gate's lines and the result's
     const metaTrace = (request.params?.['_meta'] as { traceparent?: unknown } | undefined)?.traceparent;
     const trace = nextTrace(parseTraceparent(metaTrace) ? metaTrace : headerTrace);
     if (request.method === 'tools/call') {
       const tool = request.params?.['name'];
       const fields = {
         era: era.era,
-        args_digest: argumentsDigest(request.params?.['arguments']),
+        args_digest: (argsDigest = argumentsDigest(request.params?.['arguments'])),
         ...traceFields(trace),
       };
       if (typeof tool !== 'string' || !mayCall(tool)) {
@@ -301,13 +302,13 @@ async function post(
     const filter = request.method === 'tools/list' ? mayCall : undefined;
     // A native 2026-07-28 child reads the envelope and runs its own rounds (lib/daemon/era/native.ts).
     if (!pooled || pooled.session.child.era === 'native') {
-      session!.forward(request, exchange, caller, filter, trace);
+      session!.forward(request, exchange, caller, filter, trace, argsDigest);
       continue;
     }
     // 2026-07-28: multi round-trip requests and change notifications (lib/daemon/era/mrtr.ts, listen.ts).
     attachListeners(pooled.session);
     const refused = statelessRound(pooled.session, request, exchange, caller, (r, sink) =>
-      pooled.session.forward(r, sink, caller, filter, trace),
+      pooled.session.forward(r, sink, caller, filter, trace, argsDigest),
     );
     if (!refused) continue;
     exchange.respond(errorResponse(request.id, refused.code, refused.message));

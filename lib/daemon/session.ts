@@ -126,6 +126,8 @@ export class Session {
     caller: Caller,
     filterTools?: (name: string) => boolean,
     trace?: TraceContext,
+    /** tools/call: the args_digest the caller already computed (else computed here). */
+    argsDigest?: string,
   ): void {
     // Ended while the request waited (e.g. evicted between lookup and forward): answer now, never hang.
     if (this.#ended) return exchange.respond(errorResponse(request.id, ERRORS.SERVER_GONE, 'session ended'));
@@ -147,7 +149,7 @@ export class Session {
       progressToken,
       arguments: args,
       trace,
-      argsDigest: request.method === 'tools/call' ? argumentsDigest(params?.['arguments']) : undefined,
+      argsDigest: request.method === 'tools/call' ? (argsDigest ?? argumentsDigest(params?.['arguments'])) : undefined,
     });
     if (progressToken !== undefined) this.#progress.set(progressToken, exchange);
     const identity = this.server.identity_meta

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { argumentsDigest, type AuditEvent, type TraceContext } from '../audit/index.js';
+import { argumentsDigest, auditLine, resultLine, type AuditEvent, type TraceContext } from '../audit/index.js';
 import type { ServerConfig } from '../config/index.js';
 import { McpChild, type ChildIdentity } from './child.js';
 import type { ResponseSink } from './exchange.js';
@@ -85,15 +85,7 @@ export class Session {
       onMessage: (message) => this.#fromChild(message),
       onExit: (code, signal, tail) => {
         if (this.#ended) return;
-        this.#audit({
-          event: 'server.exit',
-          server: server.name,
-          session: this.id,
-          user: owner.user,
-          sub: owner.sub,
-          code,
-          signal: signal ?? undefined,
-        });
+        this.#audit(auditLine.serverExit(server.name, this.id, owner, code, signal ?? undefined));
         if (tail)
           process.stderr.write(`gatekit daemon: ${server.name} (session ${this.id.slice(0, 8)}) exited: ${tail}\n`);
         void this.end(`the MCP server exited${code !== null ? ` with code ${code}` : signal ? ` on ${signal}` : ''}`);
@@ -214,15 +206,7 @@ export class Session {
     }
     this.#stream?.end();
     this.#onEnd(this);
-    this.#audit({
-      event: 'session.end',
-      era: this.era,
-      server: this.server.name,
-      session: this.id,
-      user: this.owner.user,
-      sub: this.owner.sub,
-      reason,
-    });
+    this.#audit(auditLine.sessionEnd(this.server.name, this.id, this.era, this.owner, reason));
     await this.child.stop();
   }
 
@@ -264,26 +248,8 @@ export class Session {
   }
 
   #logResult(p: Pending, outcome: 'ok' | 'error', error?: string): void {
-    this.#audit({
-      event: 'request',
-      era: this.era,
-      server: this.server.name,
-      session: this.id,
-      user: p.caller.user,
-      sub: p.caller.sub,
-      jti: p.caller.jti,
-      method: p.method,
-      tool: p.tool,
-      rpc_id: p.id,
-      outcome,
-      error,
-      ...(p.arguments !== undefined ? { arguments: p.arguments } : {}),
-      args_digest: p.argsDigest,
-      trace_id: p.trace?.trace_id,
-      span_id: p.trace?.span_id,
-      parent_span_id: p.trace?.parent_span_id,
-      duration_ms: Math.round((performance.now() - p.started) * 100) / 100,
-    });
+    const duration = Math.round((performance.now() - p.started) * 100) / 100;
+    this.#audit(resultLine(this.server.name, this.era, this.id, p, outcome, error, duration));
   }
 }
 

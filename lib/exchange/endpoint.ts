@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import type { AuditEvent } from '../audit/index.js';
+import { auditLine, type AuditEvent } from '../audit/index.js';
 import { tokenEndpointUrl, type Config } from '../config/index.js';
-import { GatekitError } from '../errors.js';
+import { GatekitError, oauthError } from '../errors.js';
 import { evaluate, scopeFor } from '../policy/index.js';
 import { DpopReplayCache, loadSigningKey, mintAccessToken, verifyDpopProof, type SigningKey } from '../token/index.js';
-import { oauthError } from './errors.js';
 import { FailureLimiter, peerOf } from './rate-limit.js';
 import { ReplayGuard } from './replay.js';
 import { SubjectVerifier } from './subject.js';
@@ -72,12 +71,7 @@ export async function startTokenEndpoint(
     const peer = peerOf(req);
     const wait = limiter.retryAfter(peer);
     if (wait > 0) {
-      audit({
-        event: 'auth.failed',
-        method: 'token-exchange',
-        outcome: 'error',
-        error: 'too many failed exchanges from this peer',
-      });
+      audit(auditLine.authFailed(undefined, 'token-exchange', 'too many failed exchanges from this peer'));
       req.resume();
       const body = { error: 'temporarily_unavailable', error_description: 'too many failed exchanges; retry later' };
       return send(res, 429, body, { 'retry-after': String(wait) });
@@ -147,13 +141,7 @@ async function exchange(
     jkt = await proofKeyOf(req, state.config, replays);
     subject = await state.subjects.verify(subjectToken, type);
   } catch (err) {
-    audit({
-      event: 'auth.failed',
-      server: server.name,
-      method: 'token-exchange',
-      outcome: 'error',
-      error: (err as Error).message,
-    });
+    audit(auditLine.authFailed(server.name, 'token-exchange', (err as Error).message));
     throw err;
   }
   const { identity, workload } = subject;
@@ -209,7 +197,7 @@ function readBody(req: IncomingMessage): Promise<string> {
       body += chunk;
       if (body.length > MAX_BODY) {
         req.destroy();
-        reject(new GatekitError('LIMIT_EXCEEDED', 'request body too large'));
+        reject(new GatekitError('BODY_TOO_LARGE', 'request body too large'));
       }
     });
     req.on('end', () => resolve(body));

@@ -1,0 +1,106 @@
+import { auditLine, nextTrace, parseTraceparent } from '../../audit/index.js';
+import { GatekitError } from '../../errors.js';
+import { discover, poolFor, statelessAnswer, toChildRequest, type PooledChild } from '../era/index.js';
+import { Exchange } from '../exchange.js';
+import { isRequest, type RpcMessage, type RpcRequest } from '../jsonrpc.js';
+import type { Session } from '../session.js';
+import type { RequestContext } from '../state.js';
+import { gateToolCall, toolFilter, type GateInput } from '../tool-gate.js';
+import type { Body } from './body.js';
+
+interface Target {
+  readonly session: Session;
+  readonly pooled: PooledChild | undefined;
+}
+
+/**
+ * Which child answers: a 2026-07-28 request the person's pooled child (lib/daemon/era/pool.ts), `initialize` a new
+ * session, anything else the session its header named. LIMIT_EXCEEDED (429) at the registry's bounds.
+ */
+async function targetOf(ctx: RequestContext, body: Body, existing: Session | undefined): Promise<Target> {
+  const { state, server } = ctx;
+  const caller = ctx.caller!;
+  if (ctx.era === 'stateless') {
+    const pooled = await poolFor(state.sessions).acquire(server, caller, state.config.daemon.limits);
+    return { session: pooled.session, pooled };
+  }
+  if (body.messages.some((m) => isRequest(m) && m.method === 'initialize')) {
+    if (existing || body.messages.length > 1)
+      throw new GatekitError('BAD_REQUEST', 'initialize must be sent alone, without an Mcp-Session-Id');
+    const owner = { user: caller.user, sub: caller.sub, groups: caller.groups };
+    return { session: state.sessions.open(server, owner, state.config.daemon.limits), pooled: undefined };
+  }
+  if (!existing) throw new GatekitError('BAD_REQUEST', 'Bad Request: no Mcp-Session-Id; send initialize first');
+  return { session: existing, pooled: undefined };
+}
+
+/**
+ * The last steps of a POST: the target child, notifications and client responses straight through, then each
+ * request through the tool gate (lib/daemon/tool-gate.ts) and on to the child (session.ts), its answer as JSON or
+ * SSE (exchange.ts). Only a limit (429) or a malformed initialize is refused as HTTP; a gated call is a JSON-RPC error.
+ */
+export async function forwardMessages(ctx: RequestContext, body: Body, existing: Session | undefined): Promise<void> {
+  const { state, server, req, res } = ctx;
+  const caller = ctx.caller!;
+  const era = ctx.era!;
+  const { session, pooled } = await targetOf(ctx, body, existing);
+  const headers: Record<string, string> = pooled ? {} : { 'mcp-session-id': session.id };
+  let requests: RpcRequest[] = [];
+  for (const m of body.messages as RpcMessage[]) {
+    if (isRequest(m)) {
+      requests.push(m);
+      continue;
+    }
+    session.deliver(m);
+    const method = 'method' in m ? m.method : 'response';
+    const rpc_id = 'id' in m ? m.id : undefined;
+    state.audit(auditLine.request(server.name, caller, { era, method, rpc_id, outcome: 'ok', session: session.id }));
+  }
+  if (requests.length === 0) {
+    res.writeHead(202, headers).end();
+    return;
+  }
+  if (pooled) requests = requests.map(toChildRequest);
+
+  const translate = pooled ? statelessAnswer(requests[0]!.method) : undefined;
+  const acceptsStream = String(req.headers.accept ?? '').includes('text/event-stream');
+  const exchange = new Exchange(res, {
+    requests: requests.length,
+    batch: body.batch,
+    acceptsStream,
+    headers,
+    translate,
+  });
+  res.on('close', () => {
+    if (exchange.open) session.abandon(exchange);
+  });
+  const mayCall = toolFilter(ctx.verified!);
+  if (pooled && requests[0]!.method === 'server/discover') {
+    const id = requests[0]!.id;
+    exchange.respond({ jsonrpc: '2.0', id, result: await discover(pooled, caller, mayCall) });
+    state.audit(auditLine.request(server.name, caller, { era, method: 'server/discover', rpc_id: id, outcome: 'ok' }));
+    return;
+  }
+  const gate: GateInput = {
+    state,
+    server,
+    caller,
+    authTime: ctx.verified!.claims.auth_time,
+    mayCall,
+    session: session.id,
+    era,
+  };
+  const headerTrace = req.headers['traceparent'];
+  for (const request of requests) {
+    const metaTrace = (request.params?.['_meta'] as { traceparent?: unknown } | undefined)?.traceparent;
+    const trace = nextTrace(parseTraceparent(metaTrace) ? metaTrace : headerTrace);
+    if (request.method === 'tools/call') {
+      const refused = gateToolCall(gate, request, trace);
+      if (refused) {
+        exchange.respond(refused);
+        continue;
+      }
+    }
+    session.forward(request, exchange, caller, request.method === 'tools/list' ? mayCall : undefined, trace);
+  }
+}

@@ -3,9 +3,9 @@ import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'n
 import type { TLSSocket } from 'node:tls';
 import { auditLine, type AuditEvent } from '../audit/index.js';
 import { tokenEndpointUrl, type Config } from '../config/index.js';
-import { GatekitError, oauthError } from '../errors.js';
-import { evaluate, scopeFor } from '../policy/index.js';
-import { DpopReplayCache, loadSigningKey, mintAccessToken, verifyDpopProof, type SigningKey } from '../token/index.js';
+import { GatekitError, isGatekitError, oauthError } from '../errors.js';
+import { DpopReplayCache, loadSigningKey, verifyDpopProof, type SigningKey } from '../token/index.js';
+import { issueAccessToken } from './issue.js';
 import { FailureLimiter, peerOf } from './rate-limit.js';
 import { ReplayGuard } from './replay.js';
 import { SubjectVerifier } from './subject.js';
@@ -145,41 +145,27 @@ async function exchange(
     throw err;
   }
   const { identity, workload } = subject;
-  const decision = evaluate(identity, server);
-  if (!decision.allowed) {
-    audit({
-      event: 'denied',
-      server: server.name,
-      user: identity.user,
-      sub: identity.sub,
-      method: 'token-exchange',
-      outcome: 'denied',
-      error: decision.reason,
-      ...(workload ? { workload } : {}),
+  const who = { user: identity.user, sub: identity.sub };
+  let issued;
+  try {
+    issued = await issueAccessToken({
+      config: state.config,
+      key: () => state.key,
+      server,
+      identity,
+      // RFC 9449 §5: a DPoP proof on the request binds the token to its key (instead of the certificate).
+      jkt,
+      certThumbprint: certThumbprintOf(req),
     });
-    throw new GatekitError('POLICY_DENIED', `denied by policy for server "${server.name}": ${decision.reason}`);
+  } catch (err) {
+    if (isGatekitError(err, 'POLICY_DENIED'))
+      audit(
+        auditLine.denied(server.name, who, { method: 'token-exchange', error: err.message, ...workloadOf(workload) }),
+      );
+    throw err;
   }
-  const { config } = state;
-  const { token, claims } = await mintAccessToken(state.key, {
-    identity,
-    issuer: config.broker.issuer,
-    resource: server.resource,
-    scope: scopeFor(decision),
-    clientId: config.idp?.client_id ?? 'gatekit',
-    userClaim: config.idp?.user_claim ?? 'email',
-    ttl: config.broker.token_ttl,
-    // RFC 9449 §5: a DPoP proof on the request binds the token to its key (instead of the certificate).
-    ...(jkt ? { jkt } : { certThumbprint: certThumbprintOf(req) }),
-  });
-  audit({
-    event: 'token.exchange',
-    server: server.name,
-    user: identity.user,
-    sub: identity.sub,
-    jti: claims.jti,
-    outcome: 'ok',
-    ...(workload ? { workload } : {}),
-  });
+  const { token, claims } = issued;
+  audit(auditLine.tokenExchange(server.name, { ...who, jti: claims.jti }, workload));
   return {
     access_token: token,
     issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
@@ -188,6 +174,8 @@ async function exchange(
     scope: claims.scope,
   };
 }
+
+const workloadOf = (workload: unknown) => (workload ? { workload } : {});
 
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {

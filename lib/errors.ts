@@ -46,13 +46,15 @@ interface CodeInfo {
   readonly status: number;
   /** The challenge's error name when the daemon's door refuses with this code (none: a request without a token). */
   readonly challenge?: ChallengeError;
-  /** The JSON-RPC error code of an HTTP-level refusal (JSON-RPC 2.0 §5.1; MCP 2026-07-28 -32020/-32022). */
+  /** The JSON-RPC error code of an HTTP-level refusal, when not the status's default (MCP 2026-07-28: -32020, -32022). */
   readonly rpc?: number;
   /** RFC 6749 §5.2 / RFC 8693 §2.2.2 / RFC 9449 §5: the token endpoint's error name and status. */
   readonly oauth?: readonly [error: string, status: number];
 }
 
+/** JSON-RPC 2.0 §5.1. */
 const INVALID_REQUEST = -32600;
+const INTERNAL_ERROR = -32603;
 const CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
   USAGE: { exit: 2, status: 400, oauth: ['unsupported_grant_type', 400] },
   CONFIG_INVALID: { exit: 2, status: 500 },
@@ -80,11 +82,11 @@ const CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
   BODY_TOO_LARGE: { exit: 1, status: 413, oauth: ['invalid_request', 413] },
   UNSUPPORTED_MEDIA_TYPE: { exit: 1, status: 415 },
   LIMIT_EXCEEDED: { exit: 1, status: 429, oauth: ['temporarily_unavailable', 429] },
-  UNAVAILABLE: { exit: 5, status: 503, rpc: -32603, oauth: ['temporarily_unavailable', 503] },
-  CHILD_FAILED: { exit: 1, status: 502, rpc: -32603 },
-  INTERRUPTED: { exit: 130, status: 500, rpc: -32603 },
-  COMMAND_NOT_FOUND: { exit: 127, status: 500, rpc: -32603 },
-  INTERNAL: { exit: 1, status: 500, rpc: -32603 },
+  UNAVAILABLE: { exit: 5, status: 503, oauth: ['temporarily_unavailable', 503] },
+  CHILD_FAILED: { exit: 1, status: 502 },
+  INTERRUPTED: { exit: 130, status: 500 },
+  COMMAND_NOT_FOUND: { exit: 127, status: 500 },
+  INTERNAL: { exit: 1, status: 500 },
 };
 
 export interface GatekitErrorOptions {
@@ -113,9 +115,10 @@ export class GatekitError extends Error {
   get challengeError(): ChallengeError | undefined {
     return CODES[this.code].challenge;
   }
-  /** The JSON-RPC error code of an HTTP-level refusal: -32600 unless the table names another. */
+  /** The JSON-RPC error code of an HTTP-level refusal: the table's, else -32603 for a 5xx and -32600 for the rest. */
   get rpcCode(): number {
-    return CODES[this.code].rpc ?? INVALID_REQUEST;
+    const info = CODES[this.code];
+    return info.rpc ?? (info.status >= 500 ? INTERNAL_ERROR : INVALID_REQUEST);
   }
 }
 

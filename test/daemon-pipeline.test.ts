@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { gatekit } from './helpers/cli.js';
+import {
+  daemonConfig,
+  JSON_HEADERS,
+  INITIALIZE,
+  NOTES_SERVER,
+  raw,
+  startHarness,
+  type Harness,
+} from './helpers/daemon-harness.js';
+import { modernBody, modernHeaders } from './helpers/modern-client.js';
+
+// "dead": a child that exits before it answers initialize. "strict": takes DPoP-bound tokens only.
+const EXTRA = `
+[servers.dead]
+command = ["${process.execPath}", "-e", "process.exit(3)"]
+allow_users = ["alice@example.com"]
+
+[servers.strict]
+command = ["${process.execPath}", "${NOTES_SERVER}"]
+allow_users = ["alice@example.com"]
+token_binding = "dpop"
+`;
+
+describe('daemon: the steps and their one error edge', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness(await daemonConfig(EXTRA));
+  });
+  after(() => h.close());
+
+  it("a child that dies before initialize: the error table's 502 and a JSON-RPC error, one audit line, no bare 500", async () => {
+    const token = await h.token('dead');
+    const before = h.audit().length;
+    const r = await raw(h.unix('dead'), 'POST', modernHeaders(token, 'tools/list'), modernBody(1, 'tools/list'));
+    assert.equal(r.status, 502, r.body);
+    assert.equal(JSON.parse(r.body).error.code, -32603);
+    const lines = h.audit().slice(before);
+    const refusals = lines.filter((l) => l['method'] === 'POST');
+    assert.equal(refusals.length, 1, JSON.stringify(lines));
+    assert.deepEqual(
+      [refusals[0]!['event'], refusals[0]!['outcome'], refusals[0]!['era'], refusals[0]!['user']],
+      ['request', 'error', 'stateless', 'alice@example.com'],
+    );
+    assert.ok(!JSON.stringify(lines).includes(token), 'the token never reaches the audit log');
+  });
+
+  it('gatekit token verify runs the daemon\'s door: both refuse a bearer token for a token_binding = "dpop" server', async () => {
+    const token = await h.token('strict');
+    const headers = { ...JSON_HEADERS, authorization: `Bearer ${token}` };
+    const daemon = await raw(h.unix('strict'), 'POST', headers, INITIALIZE);
+    assert.equal(daemon.status, 401);
+    assert.match(String(daemon.headers['www-authenticate']), /^DPoP error="invalid_token"/);
+    const cli = await gatekit(['token', 'verify', token, '--resource', 'strict'], { env: h.ws.env });
+    assert.equal(cli.code, 1, cli.stderr);
+    assert.equal(cli.stdout, '');
+    assert.ok(!cli.stderr.includes(token), 'the token is never echoed');
+    const taken = await gatekit(['token', 'verify', await h.token('notes')], { env: h.ws.env });
+    assert.equal(taken.code, 0, taken.stderr);
+    assert.equal(JSON.parse(taken.stdout)['aud'], h.config.servers.get('notes')!.resource, 'its server found from aud');
+  });
+});

@@ -46,7 +46,7 @@ interface CodeInfo {
   readonly status: number;
   /** The challenge's error name when the daemon's door refuses with this code (none: a request without a token). */
   readonly challenge?: ChallengeError;
-  /** The JSON-RPC error code of an HTTP-level refusal, when not the status's default (MCP 2026-07-28: -32020, -32022). */
+  /** The JSON-RPC code of an HTTP-level refusal, when not the status's default (MCP 2026-07-28: -32020, -32022). */
   readonly rpc?: number;
   /** RFC 6749 §5.2 / RFC 8693 §2.2.2 / RFC 9449 §5: the token endpoint's error name and status. */
   readonly oauth?: readonly [error: string, status: number];

@@ -31,7 +31,7 @@ describe('daemon: the steps and their one error edge', () => {
   });
   after(() => h.close());
 
-  it("a child that dies before initialize: the error table's 502 and a JSON-RPC error, one audit line, no bare 500", async () => {
+  it("a child dead before initialize: the table's 502, a JSON-RPC error, one audit line, not a bare 500", async () => {
     const token = await h.token('dead');
     const before = h.audit().length;
     const r = await raw(h.unix('dead'), 'POST', modernHeaders(token, 'tools/list'), modernBody(1, 'tools/list'));
@@ -47,7 +47,7 @@ describe('daemon: the steps and their one error edge', () => {
     assert.ok(!JSON.stringify(lines).includes(token), 'the token never reaches the audit log');
   });
 
-  it('gatekit token verify runs the daemon\'s door: both refuse a bearer token for a token_binding = "dpop" server', async () => {
+  it('token verify runs the daemon door: both refuse a bearer token for a token_binding = "dpop" server', async () => {
     const token = await h.token('strict');
     const headers = { ...JSON_HEADERS, authorization: `Bearer ${token}` };
     const daemon = await raw(h.unix('strict'), 'POST', headers, INITIALIZE);

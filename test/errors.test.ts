@@ -19,7 +19,7 @@ describe('one status table: HTTP status, challenge error, JSON-RPC code and OAut
     }
   });
 
-  it('each daemon refusal has its own status, and a JSON-RPC code: -32603 for a 5xx, -32600 unless the table says', () => {
+  it("each daemon refusal has its own status and JSON-RPC code: -32603 for a 5xx, else -32600 or the table's", () => {
     const daemon: Array<[ErrorCode, number, number]> = [
       ['FORBIDDEN', 403, -32600],
       ['NOT_FOUND', 404, -32600],

@@ -23,7 +23,7 @@ describe('issueAccessToken: policy then mint, one set of defaults for local mode
 
   const alice = { user: 'alice@example.com', sub: 'sub-alice', groups: ['ops'] };
 
-  it("mints for an admitted person with the policy's scope, the broker's issuer and ttl, the IdP's client_id", async () => {
+  it("mints with the policy's scope, the broker's issuer and ttl, the IdP's client_id", async () => {
     const server = config.servers.get('notes')!;
     const { token, claims } = await issueAccessToken({ config, key: () => key, server, identity: alice });
     const payload = decodePart(token, 1);
@@ -35,7 +35,7 @@ describe('issueAccessToken: policy then mint, one set of defaults for local mode
     assert.ok(claims.scope.split(' ').includes('tools:write_*'), claims.scope);
   });
 
-  it('refuses a person the policy does not admit with POLICY_DENIED, without ever asking for the signing key', async () => {
+  it('refuses a person the policy does not admit: POLICY_DENIED, the signing key never asked for', async () => {
     const server = config.servers.get('notes')!;
     const mallory = { user: 'mallory@example.com', sub: 'sub-mallory', groups: ['eng'] };
     const key = () => assert.fail('the key was asked for before the policy admitted the person');

@@ -4,43 +4,12 @@ import { argumentsDigest, auditLine, resultLine, type AuditEvent, type TraceCont
 import type { ServerConfig } from '../config/index.js';
 import { McpChild, type ChildIdentity } from './child.js';
 import type { ResponseSink } from './exchange.js';
-import {
-  ERRORS,
-  errorResponse,
-  isNotification,
-  isResponse,
-  type RpcId,
-  type RpcMessage,
-  type RpcRequest,
-} from './jsonrpc.js';
+import { ERRORS, errorResponse, isNotification, isResponse, type RpcMessage, type RpcRequest } from './jsonrpc.js';
+import { toChild, type Caller, type Pending } from './pending.js';
 import { writeSseMessage } from './sse.js';
+import { filterToolList } from './tool-gate.js';
 
-/** Who sent a message, as the audit log names them. */
-export interface Caller {
-  readonly user: string;
-  readonly sub: string;
-  readonly jti: string;
-  readonly groups: readonly string[];
-}
-
-interface Pending {
-  readonly id: RpcId;
-  readonly exchange: ResponseSink;
-  /** performance.now(), for duration_ms. */
-  readonly started: number;
-  /** Date.now(), for the hang watchdog (the same clock as the child's lastOutput). */
-  readonly since: number;
-  readonly method: string;
-  readonly tool: string | undefined;
-  readonly caller: Caller;
-  readonly filterTools: ((name: string) => boolean) | undefined;
-  readonly progressToken: string | number | undefined;
-  /** Only when the server sets audit_arguments. */
-  readonly arguments: unknown;
-  /** tools/call: SHA-256 of the RFC 8785 form of the arguments. */
-  readonly argsDigest: string | undefined;
-  readonly trace: TraceContext | undefined;
-}
+export type { Caller } from './pending.js';
 
 const OUTBOX_MAX = 256;
 
@@ -137,23 +106,7 @@ export class Session {
       argsDigest: request.method === 'tools/call' ? argumentsDigest(params?.['arguments']) : undefined,
     });
     if (progressToken !== undefined) this.#progress.set(progressToken, exchange);
-    const identity = this.server.identity_meta
-      ? { 'gatekit/user': caller.user, 'gatekit/sub': caller.sub, 'gatekit/groups': caller.groups }
-      : undefined;
-    const meta =
-      identity || trace
-        ? {
-            params: {
-              ...params,
-              _meta: {
-                ...(params?.['_meta'] as object | undefined),
-                ...identity,
-                ...(trace ? { traceparent: trace.traceparent } : {}),
-              },
-            },
-          }
-        : {};
-    this.child.send({ ...request, ...meta, id: childId });
+    this.child.send(toChild(request, childId, this.server.identity_meta ? caller : undefined, trace));
   }
 
   /** A client notification, or the client's response to a server request: straight through. */
@@ -251,12 +204,4 @@ export class Session {
     const duration = Math.round((performance.now() - p.started) * 100) / 100;
     this.#audit(resultLine(this.server.name, this.era, this.id, p, outcome, error, duration));
   }
-}
-
-function filterToolList(result: unknown, allowed: (name: string) => boolean): { result?: unknown } {
-  const tools = (result as { tools?: Array<{ name?: unknown }> } | undefined)?.tools;
-  if (!Array.isArray(tools)) return {};
-  return {
-    result: { ...(result as object), tools: tools.filter((t) => typeof t.name === 'string' && allowed(t.name)) },
-  };
 }

@@ -4,7 +4,7 @@ import type { Config, ServerConfig } from '../config/index.js';
 import type { RateLimiter } from '../policy/index.js';
 import type { TrustedKeys, VerifiedTokenCache } from '../token/index.js';
 import type { SessionRegistry } from './registry.js';
-import type { Caller } from './session.js';
+import type { Caller } from './pending.js';
 import type { VerifiedRequest } from './verify-request.js';
 
 /** What every listener shares; replaced as a whole on SIGHUP. */

@@ -2,7 +2,7 @@ import { argumentsDigest, auditLine, type AuditEvent, type TraceContext } from '
 import type { ServerConfig } from '../config/index.js';
 import { checkCall, isToolAllowed, type RateLimiter } from '../policy/index.js';
 import { ERRORS, errorResponse, type RpcRequest, type RpcResponse } from './jsonrpc.js';
-import type { Caller } from './session.js';
+import type { Caller } from './pending.js';
 import type { Admission } from './verify-request.js';
 
 /** What the gate needs of the daemon's state (the daemon's `DaemonState` has it). */
@@ -100,4 +100,13 @@ function deny(
     ...(rule === undefined ? {} : { rule }),
   });
   gate.state.audit(line);
+}
+
+/** A tools/list result with only the tools the person may call (the same test as the tools/call gate). */
+export function filterToolList(result: unknown, allowed: (name: string) => boolean): { result?: unknown } {
+  const tools = (result as { tools?: Array<{ name?: unknown }> } | undefined)?.tools;
+  if (!Array.isArray(tools)) return {};
+  return {
+    result: { ...(result as object), tools: tools.filter((t) => typeof t.name === 'string' && allowed(t.name)) },
+  };
 }

@@ -1,9 +1,10 @@
 import type { RequestListener } from 'node:http';
 import type { ServerConfig } from '../config/index.js';
 import { GatekitError } from '../errors.js';
+import { authenticate } from './auth.js';
 import type { DaemonState, RequestContext } from './state.js';
 import { readMessages } from './steps/body.js';
-import { passDaemonDoor } from './steps/door.js';
+import { enterDoor } from './steps/door.js';
 import { failInternally, refuse, refuseUnavailable, sendJson } from './steps/edge.js';
 import { answerRoute, checkHostAndOrigin } from './steps/entry.js';
 import { forwardMessages } from './steps/forward.js';
@@ -49,7 +50,8 @@ async function pipeline(ctx: RequestContext): Promise<void> {
   if (path === '/healthz' && req.method === 'GET') return sendJson(res, 200, { status: 'ok', server: ctx.server.name });
   checkHostAndOrigin(ctx);
   if (answerRoute(ctx, path!)) return;
-  await passDaemonDoor(ctx);
+  ctx.atDoor = true;
+  enterDoor(ctx, await authenticate(req, ctx.state, ctx.server));
   const session = findSession(ctx);
   switch (req.method) {
     case 'POST':

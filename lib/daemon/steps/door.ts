@@ -1,16 +1,15 @@
 import { GatekitError } from '../../errors.js';
-import { authenticate } from '../auth.js';
 import type { RequestContext } from '../state.js';
+import type { VerifiedRequest } from '../verify-request.js';
 
 const PROTOCOL_VERSIONS = new Set(['2026-07-28', '2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05', '2024-10-07']);
 
 /**
- * The door (lib/daemon/auth.ts → verify-request.ts): sets `verified` and `caller`, or throws the GatekitError that
- * the edge renders with a challenge. Then the MCP-Protocol-Version header, if sent, must be one we speak.
+ * After the door (lib/daemon/auth.ts → verify-request.ts) let the request in: `verified` and `caller` are set, then
+ * the MCP-Protocol-Version header, if sent, must be one we speak. The pipeline awaits the door itself (one await,
+ * as before the steps), with `atDoor` set so that the edge renders its refusals with a challenge.
  */
-export async function passDaemonDoor(ctx: RequestContext): Promise<void> {
-  ctx.atDoor = true;
-  const verified = await authenticate(ctx.req, ctx.state, ctx.server);
+export function enterDoor(ctx: RequestContext, verified: VerifiedRequest): void {
   ctx.atDoor = false;
   ctx.verified = verified;
   const { claims } = verified;

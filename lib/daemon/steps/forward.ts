@@ -13,22 +13,22 @@ interface Target {
   readonly pooled: PooledChild | undefined;
 }
 
-/**
- * Which child answers: a 2026-07-28 request the person's pooled child (lib/daemon/era/pool.ts), `initialize` a new
- * session, anything else the session its header named. LIMIT_EXCEEDED (429) at the registry's bounds.
- */
-async function targetOf(ctx: RequestContext, body: Body, existing: Session | undefined): Promise<Target> {
-  const { state, server } = ctx;
-  const caller = ctx.caller!;
-  if (ctx.era === 'stateless') {
-    const pooled = await poolFor(state.sessions).acquire(server, caller, state.config.daemon.limits);
-    return { session: pooled.session, pooled };
-  }
+/** A 2026-07-28 request: the person's pooled child (lib/daemon/era/pool.ts); LIMIT_EXCEEDED at a bound. */
+async function pooledTarget(ctx: RequestContext): Promise<Target> {
+  const { state } = ctx;
+  const pooled = await poolFor(state.sessions).acquire(ctx.server, ctx.caller!, state.config.daemon.limits);
+  return { session: pooled.session, pooled };
+}
+
+/** Session era: `initialize` opens a session (LIMIT_EXCEEDED at a bound), anything else needs the header's. */
+function sessionTarget(ctx: RequestContext, body: Body, existing: Session | undefined): Target {
+  const { state } = ctx;
   if (body.messages.some((m) => isRequest(m) && m.method === 'initialize')) {
     if (existing || body.messages.length > 1)
       throw new GatekitError('BAD_REQUEST', 'initialize must be sent alone, without an Mcp-Session-Id');
-    const owner = { user: caller.user, sub: caller.sub, groups: caller.groups };
-    return { session: state.sessions.open(server, owner, state.config.daemon.limits), pooled: undefined };
+    const { user, sub, groups } = ctx.caller!;
+    const session = state.sessions.open(ctx.server, { user, sub, groups }, state.config.daemon.limits);
+    return { session, pooled: undefined };
   }
   if (!existing) throw new GatekitError('BAD_REQUEST', 'Bad Request: no Mcp-Session-Id; send initialize first');
   return { session: existing, pooled: undefined };
@@ -39,11 +39,16 @@ async function targetOf(ctx: RequestContext, body: Body, existing: Session | und
  * request through the tool gate (lib/daemon/tool-gate.ts) and on to the child (session.ts), its answer as JSON or
  * SSE (exchange.ts). Only a limit (429) or a malformed initialize is refused as HTTP; a gated call is a JSON-RPC error.
  */
-export async function forwardMessages(ctx: RequestContext, body: Body, existing: Session | undefined): Promise<void> {
+export function forwardMessages(ctx: RequestContext, body: Body, existing: Session | undefined): void | Promise<void> {
+  // Synchronous in the session era, as the hot path was before the steps: no await per tools/call.
+  if (ctx.era === 'stateless') return pooledTarget(ctx).then((target) => forwardTo(ctx, body, target));
+  return forwardTo(ctx, body, sessionTarget(ctx, body, existing));
+}
+
+function forwardTo(ctx: RequestContext, body: Body, { session, pooled }: Target): void | Promise<void> {
   const { state, server, req, res } = ctx;
   const caller = ctx.caller!;
   const era = ctx.era!;
-  const { session, pooled } = await targetOf(ctx, body, existing);
   const headers: Record<string, string> = pooled ? {} : { 'mcp-session-id': session.id };
   let requests: RpcRequest[] = [];
   for (const m of body.messages as RpcMessage[]) {
@@ -77,9 +82,12 @@ export async function forwardMessages(ctx: RequestContext, body: Body, existing:
   const mayCall = toolFilter(ctx.verified!);
   if (pooled && requests[0]!.method === 'server/discover') {
     const id = requests[0]!.id;
-    exchange.respond({ jsonrpc: '2.0', id, result: await discover(pooled, caller, mayCall) });
-    state.audit(auditLine.request(server.name, caller, { era, method: 'server/discover', rpc_id: id, outcome: 'ok' }));
-    return;
+    return discover(pooled, caller, mayCall).then((result) => {
+      exchange.respond({ jsonrpc: '2.0', id, result });
+      state.audit(
+        auditLine.request(server.name, caller, { era, method: 'server/discover', rpc_id: id, outcome: 'ok' }),
+      );
+    });
   }
   const gate: GateInput = {
     state,

@@ -60,21 +60,21 @@ export async function startTokenEndpoint(
   const limiter = new FailureLimiter(config.daemon.limits.max_failed_exchanges);
   let state = await load(config);
   const handler: RequestListener = (req, res) => {
+    // Both refusals take their status and error name from the error table (lib/errors.ts), like every other.
     if (auditFailure() !== undefined) {
       req.resume();
-      const body = {
-        error: 'temporarily_unavailable',
-        error_description: 'the audit log cannot be written; retry later',
-      };
-      return send(res, 503, body, { 'retry-after': '1' });
+      const { status, body } = oauthError(
+        new GatekitError('UNAVAILABLE', 'the audit log cannot be written; retry later'),
+      );
+      return send(res, status, body, { 'retry-after': '1' });
     }
     const peer = peerOf(req);
     const wait = limiter.retryAfter(peer);
     if (wait > 0) {
       audit(auditLine.authFailed(undefined, 'token-exchange', 'too many failed exchanges from this peer'));
       req.resume();
-      const body = { error: 'temporarily_unavailable', error_description: 'too many failed exchanges; retry later' };
-      return send(res, 429, body, { 'retry-after': String(wait) });
+      const { status, body } = oauthError(new GatekitError('LIMIT_EXCEEDED', 'too many failed exchanges; retry later'));
+      return send(res, status, body, { 'retry-after': String(wait) });
     }
     exchange(state, req, audit).then(
       (body) => send(res, 200, body),

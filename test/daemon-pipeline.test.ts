@@ -1,5 +1,11 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { request } from 'undici';
+import type { ServerConfig } from '../lib/config/index.js';
+import type { DaemonState } from '../lib/daemon/state.js';
+import { refuse } from '../lib/daemon/steps/edge.js';
 import { gatekit } from './helpers/cli.js';
 import {
   daemonConfig,
@@ -60,5 +66,36 @@ describe('daemon: the steps and their one error edge', () => {
     const taken = await gatekit(['token', 'verify', await h.token('notes')], { env: h.ws.env });
     assert.equal(taken.code, 0, taken.stderr);
     assert.equal(JSON.parse(taken.stdout)['aud'], h.config.servers.get('notes')!.resource, 'its server found from aud');
+  });
+});
+
+describe('daemon: the error edge for a bug', () => {
+  it("a bare JSON 500: the bug's message (it could quote a token) reaches no client, audit or stderr", async (t) => {
+    const secret = 'eyJhbGciOiJFZERTQSJ9.bearer-secret.sig';
+    const lines: Array<Record<string, unknown>> = [];
+    const server = { name: 'notes' } as ServerConfig;
+    const state = { audit: (line: Record<string, unknown>) => lines.push(line) } as unknown as DaemonState;
+    const stderr: string[] = [];
+    const write = process.stderr.write;
+    t.after(() => {
+      process.stderr.write = write;
+    });
+    const http = createServer((req, res) => {
+      const ctx = { state, req, res, server, atDoor: false, verified: undefined, caller: undefined, era: undefined };
+      process.stderr.write = ((chunk: string) => stderr.push(String(chunk)) > 0) as typeof process.stderr.write;
+      refuse(ctx, new TypeError(`cannot read ${secret}`));
+      process.stderr.write = write;
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    t.after(() => new Promise<void>((resolve) => http.close(() => resolve())));
+    const { port } = http.address() as AddressInfo;
+    const r = await request(`http://127.0.0.1:${port}/mcp`, { method: 'POST' });
+    const body = await r.body.text();
+    assert.equal(r.statusCode, 500);
+    assert.deepEqual(JSON.parse(body).error, { code: -32603, message: 'internal error' });
+    assert.equal(lines.length, 1);
+    assert.deepEqual([lines[0]!['event'], lines[0]!['error']], ['request', 'internal error']);
+    assert.ok(stderr.join('').includes('TypeError'), 'the kind of bug and its stack are on stderr');
+    assert.ok(![body, JSON.stringify(lines), stderr.join('')].some((text) => text.includes(secret)));
   });
 });

@@ -24,7 +24,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
  * challenge when the door refused, and exactly one audit line: `auth.failed` for a credential the door did not
  * take, `denied` for a 403, else `request`. Anything else is a bug: see `failInternally`.
  */
-export function refuse(ctx: RequestContext, err: unknown, headers?: Record<string, string>): void {
+export function refuse(ctx: RequestContext, err: unknown): void {
   if (!(err instanceof GatekitError)) return failInternally(ctx, err);
   const { state, server, req, res } = ctx;
   const status = err.httpStatus;
@@ -36,10 +36,7 @@ export function refuse(ctx: RequestContext, err: unknown, headers?: Record<strin
         : auditLine.authFailed(server.name, method, err.challengeError ? err.message : 'no token');
     state.audit(line);
     const www = challenge(err, isDpopChallenge(req, server), metadataUrl(server));
-    return sendJson(res, status, errorResponse(null, err.rpcCode, err.message), {
-      ...headers,
-      'www-authenticate': www,
-    });
+    return sendJson(res, status, errorResponse(null, err.rpcCode, err.message), { 'www-authenticate': www });
   }
   const rpc = err.rpcCode;
   // After the era step, the line names the era and the JSON-RPC code (lib/daemon/era).
@@ -50,7 +47,7 @@ export function refuse(ctx: RequestContext, err: unknown, headers?: Record<strin
       : auditLine.request(server.name, ctx.caller, { ...fields, outcome: 'error' }),
   );
   if (res.headersSent) res.destroy();
-  else sendJson(res, status, errorResponse(null, rpc, err.message), headers);
+  else sendJson(res, status, errorResponse(null, rpc, err.message));
 }
 
 /**
@@ -65,8 +62,9 @@ export function failInternally(ctx: RequestContext, err: unknown): void {
   ctx.state.audit(
     auditLine.request(server.name, ctx.caller, { method: req.method, outcome: 'error', error: 'internal error' }),
   );
+  const internal = new GatekitError('INTERNAL', 'internal error');
   if (res.headersSent) res.destroy();
-  else sendJson(res, 500, errorResponse(null, -32603, 'internal error'));
+  else sendJson(res, internal.httpStatus, errorResponse(null, internal.rpcCode, internal.message));
 }
 
 /**

@@ -83,7 +83,7 @@ describe('daemon: the error edge for a bug', () => {
     const http = createServer((req, res) => {
       const ctx = { state, req, res, server, atDoor: false, verified: undefined, caller: undefined, era: undefined };
       process.stderr.write = ((chunk: string) => stderr.push(String(chunk)) > 0) as typeof process.stderr.write;
-      refuse(ctx, new TypeError(`cannot read ${secret}`));
+      refuse(ctx, new TypeError(`cannot read\n    at ${secret}`));
       process.stderr.write = write;
     });
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));

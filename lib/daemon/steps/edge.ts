@@ -56,9 +56,12 @@ export function refuse(ctx: RequestContext, err: unknown): void {
  */
 export function failInternally(ctx: RequestContext, err: unknown): void {
   const { server, req, res } = ctx;
-  const frames = err instanceof Error ? (err.stack ?? '').split('\n').slice(1).join('\n') : '';
   const kind = err instanceof Error ? err.name : typeof err;
-  process.stderr.write(`gatekit daemon: internal error (${kind}) on ${server.name} ${req.method ?? ''}\n${frames}\n`);
+  // The stack without its head, which is "name: message" (V8); a message may span lines. No frames if it is not.
+  const stack = err instanceof Error ? (err.stack ?? '') : '';
+  const head = err instanceof Error ? `${err.name}: ${err.message}` : '';
+  const frames = head && stack.startsWith(head) ? stack.slice(head.length) : '';
+  process.stderr.write(`gatekit daemon: internal error (${kind}) on ${server.name} ${req.method ?? ''}${frames}\n`);
   ctx.state.audit(
     auditLine.request(server.name, ctx.caller, { method: req.method, outcome: 'error', error: 'internal error' }),
   );

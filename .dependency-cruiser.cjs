@@ -11,7 +11,7 @@ const LAYERS = [
   ['agent', 'dev', 'doctor'],
   ['broker'],
   ['daemon', 'github', 'setup', 'devidp', 'clients'],
-  ['oidc', 'store'],
+  ['oidc', 'store', 'issue'],
   ['token', 'policy', 'audit'],
   ['http'],
   ['config'],

@@ -26,7 +26,7 @@ function post(
 }
 
 describe('the gatekit exec token agent (lib/agent) reads a bounded body with lib/http', () => {
-  it('answers a hostile body over 4 KiB with LIMIT_EXCEEDED, and still serves the next request', async (t) => {
+  it('answers a hostile body over 4 KiB with BODY_TOO_LARGE, and still serves the next request', async (t) => {
     const ws = workspace(basicConfig('http://127.0.0.1:9'));
     t.after(() => ws.remove());
     const ctx = brokerContext(loadConfig({ config: ws.config }), ws.env);
@@ -36,7 +36,7 @@ describe('the gatekit exec token agent (lib/agent) reads a bounded body with lib
       agent.socketPath,
       Array.from({ length: 8 }, () => `{"resource":"${'x'.repeat(1024)}`),
     );
-    assert.equal(hostile.body['error'], 'LIMIT_EXCEEDED');
+    assert.equal(hostile.body['error'], 'BODY_TOO_LARGE');
     const next = await post(agent.socketPath, ['{"resource": 1}']);
     assert.equal(next.status, 400);
     assert.equal(next.body['error'], 'BAD_REQUEST');

@@ -29,3 +29,134 @@ export interface AuditEvent {
   readonly duration_ms?: number | undefined;
   readonly [field: string]: unknown;
 }
+
+/** Who an audit line is about: the token's person (`jti` names the token, never the token itself). */
+export interface AuditWho {
+  readonly user?: string | undefined;
+  readonly sub?: string | undefined;
+  readonly jti?: string | undefined;
+}
+
+/** The fields a request, denied or auth.failed line may add; `event` comes from the helper. */
+export type RequestFields = Omit<Partial<AuditEvent>, 'event' | 'server' | 'user' | 'sub' | 'jti'>;
+
+/**
+ * The audit lines, one builder each, so that no call site spells an event by hand. Each returns the event for
+ * `AuditLog.write` (lib/audit/log.ts); the writer caps fields and chains lines.
+ */
+export const auditLine = {
+  /** A request's terminal line, or an HTTP-level refusal that is not a denial. */
+  request: (server: string, who: AuditWho | undefined, fields: RequestFields): AuditEvent => ({
+    event: 'request',
+    server,
+    user: who?.user,
+    sub: who?.sub,
+    jti: who?.jti,
+    ...fields,
+  }),
+  /** A policy, rule or origin refusal. */
+  denied: (server: string | undefined, who: AuditWho | undefined, fields: RequestFields): AuditEvent => ({
+    event: 'denied',
+    server,
+    user: who?.user,
+    sub: who?.sub,
+    jti: who?.jti,
+    outcome: 'denied',
+    ...fields,
+  }),
+  /** A credential that did not check out (no token, a bad token or proof, a bad subject token). */
+  authFailed: (server: string | undefined, method: string | undefined, error: string): AuditEvent => ({
+    event: 'auth.failed',
+    server,
+    method,
+    outcome: 'error',
+    error,
+  }),
+  sessionStart: (server: string, session: string, era: string, owner: AuditWho, pid?: number): AuditEvent => ({
+    event: 'session.start',
+    era,
+    server,
+    session,
+    user: owner.user,
+    sub: owner.sub,
+    pid,
+  }),
+  sessionEnd: (server: string, session: string, era: string, owner: AuditWho, reason: string): AuditEvent => ({
+    event: 'session.end',
+    era,
+    server,
+    session,
+    user: owner.user,
+    sub: owner.sub,
+    reason,
+  }),
+  serverExit: (server: string, session: string, owner: AuditWho, code: number | null, signal?: string): AuditEvent => ({
+    event: 'server.exit',
+    server,
+    session,
+    user: owner.user,
+    sub: owner.sub,
+    code,
+    signal,
+  }),
+  /** A token the endpoint issued (RFC 8693); `workload` names a workload identity's subject. */
+  tokenExchange: (server: string, who: AuditWho, workload?: unknown): AuditEvent => ({
+    event: 'token.exchange',
+    server,
+    user: who.user,
+    sub: who.sub,
+    jti: who.jti,
+    outcome: 'ok',
+    ...(workload ? { workload } : {}),
+  }),
+  daemonStart: (pid: number, servers: readonly string[]): AuditEvent => ({ event: 'daemon.start', pid, servers }),
+  daemonReload: (servers: readonly string[]): AuditEvent => ({ event: 'daemon.reload', servers }),
+  daemonStop: (pid: number): AuditEvent => ({ event: 'daemon.stop', pid }),
+} as const;
+
+/** What a forwarded request's terminal line is built from (the daemon's pending request). */
+export interface ResultSource {
+  readonly caller: AuditWho;
+  readonly method: string;
+  readonly tool: string | undefined;
+  readonly id: string | number;
+  /** Only when the server sets audit_arguments. */
+  readonly arguments: unknown;
+  readonly argsDigest: string | undefined;
+  readonly trace: { trace_id: string; span_id: string; parent_span_id?: string | undefined } | undefined;
+}
+
+/**
+ * The terminal `request` line of a forwarded request, built in one literal: it is written once per tools/call,
+ * on the daemon's hot path.
+ */
+export function resultLine(
+  server: string,
+  era: string,
+  session: string,
+  p: ResultSource,
+  outcome: 'ok' | 'error',
+  error: string | undefined,
+  durationMs: number,
+): AuditEvent {
+  return {
+    event: 'request',
+    era,
+    server,
+    session,
+    user: p.caller.user,
+    sub: p.caller.sub,
+    jti: p.caller.jti,
+    method: p.method,
+    tool: p.tool,
+    rpc_id: p.id,
+    outcome,
+    error,
+    ...(p.arguments !== undefined ? { arguments: p.arguments } : {}),
+    args_digest: p.argsDigest,
+    trace_id: p.trace?.trace_id,
+    span_id: p.trace?.span_id,
+    parent_span_id: p.trace?.parent_span_id,
+    duration_ms: durationMs,
+  };
+}

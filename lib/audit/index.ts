@@ -1,6 +1,7 @@
 export { AuditLog, MAX_FIELD_LENGTH } from './log.js';
 export type { AuditLogOptions, CheckpointReason } from './log.js';
-export type { AuditEvent, AuditEventName } from './event.js';
+export { auditLine, resultLine } from './event.js';
+export type { AuditEvent, AuditEventName, AuditWho, RequestFields, ResultSource } from './event.js';
 export { argumentsDigest, canonicalJson, hashLine } from './chain.js';
 export { createAuditKey, loadAuditKey, signCompact } from './key.js';
 export type { AuditPublicJwk, AuditSigner } from './key.js';

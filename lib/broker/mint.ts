@@ -1,11 +1,11 @@
 import type { ServerConfig } from '../config/index.js';
 import { GatekitError } from '../errors.js';
-import { evaluate, scopeFor } from '../policy/index.js';
+import { issueAccessToken } from '../issue/index.js';
 import type { CachedToken, Login } from '../store/index.js';
-import { loadSigningKey, mintAccessToken, TOKEN_TYPES } from '../token/index.js';
-import { exchangeToken } from './exchange.js';
 import { certificateBinding } from '../store/index.js';
+import { loadSigningKey, TOKEN_TYPES } from '../token/index.js';
 import type { DpopBinding } from './binding.js';
+import { exchangeToken } from './exchange.js';
 import type { BrokerContext } from './context.js';
 import { renewLogin } from './idp-login.js';
 
@@ -20,30 +20,16 @@ export async function mintForServer(
   dpop?: DpopBinding,
 ): Promise<CachedToken> {
   if (ctx.config.broker.mode === 'daemon') return exchangeForServer(ctx, server, login, dpop);
-  const { identity } = login.provider;
-  const decision = evaluate(identity, server);
-  if (!decision.allowed) {
-    throw new GatekitError('POLICY_DENIED', `denied by policy for server "${server.name}": ${decision.reason}`, {
-      hint: "ask an administrator to add you to the server's allow_users or allow_groups",
-    });
-  }
-  const { broker } = ctx.config;
-  if (!broker.signing_key)
-    throw new GatekitError('CONFIG_INVALID', `${ctx.config.file}: local mode needs broker.signing_key`);
-  const key = await loadSigningKey(broker.signing_key);
+  const { config } = ctx;
+  const signingKey = config.broker.signing_key;
+  const key = () => {
+    if (!signingKey) throw new GatekitError('CONFIG_INVALID', `${config.file}: local mode needs broker.signing_key`);
+    return loadSigningKey(signingKey);
+  };
   // A DPoP key, when the caller has one, replaces the certificate binding (a token carries one cnf).
-  const binding = dpop ? undefined : certificateBinding(ctx.config, server);
-  const { token, claims } = await mintAccessToken(key, {
-    certThumbprint: binding,
-    jkt: dpop?.jkt,
-    identity,
-    issuer: broker.issuer,
-    resource: server.resource,
-    scope: scopeFor(decision),
-    clientId: ctx.idp.client_id,
-    userClaim: ctx.idp.user_claim,
-    ttl: broker.token_ttl,
-  });
+  const binding = dpop ? undefined : certificateBinding(config, server);
+  const input = { config, key, server, identity: login.provider.identity, certThumbprint: binding, jkt: dpop?.jkt };
+  const { token, claims } = await issueAccessToken(input);
   return cache(ctx, server, token, claims, binding, dpop !== undefined);
 }
 

@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { AuditLog, createAuditKey, loadAuditKey, type AuditEvent } from '../audit/index.js';
+import { AuditLog, auditLine, createAuditKey, loadAuditKey, type AuditEvent } from '../audit/index.js';
 import { loadConfig, type Config } from '../config/index.js';
 import { loadTrustedKeys, openTrustedKeys, VerifiedTokenCache, type TrustedKeyOptions } from '../token/index.js';
 import { RateLimiter } from '../policy/index.js';
@@ -99,7 +99,7 @@ export async function startDaemon(
   }
   const sweeper = setInterval(() => sessions.sweep(state.config.daemon.limits), 1000);
   sweeper.unref();
-  audit({ event: 'daemon.start', pid: process.pid, servers: [...listeners.keys()] });
+  audit(auditLine.daemonStart(process.pid, [...listeners.keys()]));
 
   return {
     sessions,
@@ -112,7 +112,7 @@ export async function startDaemon(
       await tokens?.reload(config);
       log.reopen();
       state = { config, keys, cache: new VerifiedTokenCache(), sessions, audit, auditFailure, limiter, now };
-      audit({ event: 'daemon.reload', servers: [...config.servers.keys()] });
+      audit(auditLine.daemonReload([...config.servers.keys()]));
     },
     async stop() {
       clearInterval(sweeper);
@@ -130,7 +130,7 @@ export async function startDaemon(
       await sessions.endAll('the daemon is stopping');
       for (const l of listeners.values()) l.closeAllConnections();
       await closed;
-      audit({ event: 'daemon.stop', pid: process.pid });
+      audit(auditLine.daemonStop(process.pid));
       log.close();
     },
   };

@@ -1,4 +1,4 @@
-import type { AuditEvent } from '../audit/index.js';
+import { auditLine, type AuditEvent } from '../audit/index.js';
 import type { DaemonLimits, ServerConfig } from '../config/index.js';
 import { GatekitError } from '../errors.js';
 import type { ChildIdentity } from './child.js';
@@ -52,15 +52,7 @@ export class SessionRegistry {
     }
     const session = new Session(server, owner, this.#audit, (s) => this.#sessions.delete(s.id), era);
     this.#sessions.set(session.id, session);
-    this.#audit({
-      event: 'session.start',
-      era,
-      server: server.name,
-      session: session.id,
-      user: owner.user,
-      sub: owner.sub,
-      pid: session.child.process.pid,
-    });
+    this.#audit(auditLine.sessionStart(server.name, session.id, era, owner, session.child.process.pid));
     return session;
   }
 

@@ -1,46 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { argumentsDigest, type AuditEvent, type TraceContext } from '../audit/index.js';
+import { argumentsDigest, auditLine, resultLine, type AuditEvent, type TraceContext } from '../audit/index.js';
 import type { ServerConfig } from '../config/index.js';
 import { McpChild, type ChildIdentity } from './child.js';
 import type { ResponseSink } from './exchange.js';
-import {
-  ERRORS,
-  errorResponse,
-  isNotification,
-  isResponse,
-  type RpcId,
-  type RpcMessage,
-  type RpcRequest,
-} from './jsonrpc.js';
+import { ERRORS, errorResponse, isNotification, isResponse, type RpcMessage, type RpcRequest } from './jsonrpc.js';
+import { toChild, type Caller, type Pending } from './pending.js';
 import { writeSseMessage } from './sse.js';
+import { filterToolList } from './tool-gate.js';
 
-/** Who sent a message, as the audit log names them. */
-export interface Caller {
-  readonly user: string;
-  readonly sub: string;
-  readonly jti: string;
-  readonly groups: readonly string[];
-}
-
-interface Pending {
-  readonly id: RpcId;
-  readonly exchange: ResponseSink;
-  /** performance.now(), for duration_ms. */
-  readonly started: number;
-  /** Date.now(), for the hang watchdog (the same clock as the child's lastOutput). */
-  readonly since: number;
-  readonly method: string;
-  readonly tool: string | undefined;
-  readonly caller: Caller;
-  readonly filterTools: ((name: string) => boolean) | undefined;
-  readonly progressToken: string | number | undefined;
-  /** Only when the server sets audit_arguments. */
-  readonly arguments: unknown;
-  /** tools/call: SHA-256 of the RFC 8785 form of the arguments. */
-  readonly argsDigest: string | undefined;
-  readonly trace: TraceContext | undefined;
-}
+export type { Caller } from './pending.js';
 
 const OUTBOX_MAX = 256;
 
@@ -87,15 +56,7 @@ export class Session {
       onMessage: (message) => this.#fromChild(message),
       onExit: (code, signal, tail) => {
         if (this.#ended) return;
-        this.#audit({
-          event: 'server.exit',
-          server: server.name,
-          session: this.id,
-          user: owner.user,
-          sub: owner.sub,
-          code,
-          signal: signal ?? undefined,
-        });
+        this.#audit(auditLine.serverExit(server.name, this.id, owner, code, signal ?? undefined));
         if (tail)
           process.stderr.write(`gatekit daemon: ${server.name} (session ${this.id.slice(0, 8)}) exited: ${tail}\n`);
         void this.end(`the MCP server exited${code !== null ? ` with code ${code}` : signal ? ` on ${signal}` : ''}`);
@@ -126,8 +87,6 @@ export class Session {
     caller: Caller,
     filterTools?: (name: string) => boolean,
     trace?: TraceContext,
-    /** tools/call: the args_digest the caller already computed (else computed here). */
-    argsDigest?: string,
   ): void {
     // Ended while the request waited (e.g. evicted between lookup and forward): answer now, never hang.
     if (this.#ended) return exchange.respond(errorResponse(request.id, ERRORS.SERVER_GONE, 'session ended'));
@@ -149,26 +108,10 @@ export class Session {
       progressToken,
       arguments: args,
       trace,
-      argsDigest: request.method === 'tools/call' ? (argsDigest ?? argumentsDigest(params?.['arguments'])) : undefined,
+      argsDigest: request.method === 'tools/call' ? argumentsDigest(params?.['arguments']) : undefined,
     });
     if (progressToken !== undefined) this.#progress.set(progressToken, exchange);
-    const identity = this.server.identity_meta
-      ? { 'gatekit/user': caller.user, 'gatekit/sub': caller.sub, 'gatekit/groups': caller.groups }
-      : undefined;
-    const meta =
-      identity || trace
-        ? {
-            params: {
-              ...params,
-              _meta: {
-                ...(params?.['_meta'] as object | undefined),
-                ...identity,
-                ...(trace ? { traceparent: trace.traceparent } : {}),
-              },
-            },
-          }
-        : {};
-    this.child.send({ ...request, ...meta, id: childId });
+    this.child.send(toChild(request, childId, this.server.identity_meta ? caller : undefined, trace));
   }
 
   /** A client notification, or the client's response to a server request: straight through. */
@@ -222,15 +165,7 @@ export class Session {
     this.#stream?.end();
     this.tap?.ended();
     this.#onEnd(this);
-    this.#audit({
-      event: 'session.end',
-      era: this.era,
-      server: this.server.name,
-      session: this.id,
-      user: this.owner.user,
-      sub: this.owner.sub,
-      reason,
-    });
+    this.#audit(auditLine.sessionEnd(this.server.name, this.id, this.era, this.owner, reason));
     await this.child.stop();
   }
 
@@ -273,33 +208,7 @@ export class Session {
   }
 
   #logResult(p: Pending, outcome: 'ok' | 'error', error?: string): void {
-    this.#audit({
-      event: 'request',
-      era: this.era,
-      server: this.server.name,
-      session: this.id,
-      user: p.caller.user,
-      sub: p.caller.sub,
-      jti: p.caller.jti,
-      method: p.method,
-      tool: p.tool,
-      rpc_id: p.id,
-      outcome,
-      error,
-      ...(p.arguments !== undefined ? { arguments: p.arguments } : {}),
-      args_digest: p.argsDigest,
-      trace_id: p.trace?.trace_id,
-      span_id: p.trace?.span_id,
-      parent_span_id: p.trace?.parent_span_id,
-      duration_ms: Math.round((performance.now() - p.started) * 100) / 100,
-    });
+    const duration = Math.round((performance.now() - p.started) * 100) / 100;
+    this.#audit(resultLine(this.server.name, this.era, this.id, p, outcome, error, duration));
   }
-}
-
-function filterToolList(result: unknown, allowed: (name: string) => boolean): { result?: unknown } {
-  const tools = (result as { tools?: Array<{ name?: unknown }> } | undefined)?.tools;
-  if (!Array.isArray(tools)) return {};
-  return {
-    result: { ...(result as object), tools: tools.filter((t) => typeof t.name === 'string' && allowed(t.name)) },
-  };
 }

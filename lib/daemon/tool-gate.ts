@@ -1,9 +1,9 @@
+import { argumentsDigest, auditLine, type AuditEvent, type TraceContext } from '../audit/index.js';
 import type { ServerConfig } from '../config/index.js';
-import type { AuditEvent } from '../audit/index.js';
-import { checkCall, type RateLimiter } from '../policy/index.js';
-import type { Authenticated } from './auth.js';
+import { checkCall, isToolAllowed, type RateLimiter } from '../policy/index.js';
 import { ERRORS, errorResponse, type RpcRequest, type RpcResponse } from './jsonrpc.js';
-import type { Caller } from './session.js';
+import type { Caller } from './pending.js';
+import type { Admission } from './verify-request.js';
 
 /** What the gate needs of the daemon's state (the daemon's `DaemonState` has it). */
 interface GateState {
@@ -12,27 +12,40 @@ interface GateState {
   readonly now: () => number;
 }
 
+/** The tools a token may see and call: its scope, and the current policy's allow and deny (lib/policy). */
+export function toolFilter(admission: Admission): (tool: string) => boolean {
+  return (tool) => isToolAllowed(tool, admission.tools, admission.decision);
+}
+
+/** Where a gated call is: who, which session and era, its trace. */
+export interface GateInput {
+  readonly state: GateState;
+  readonly server: ServerConfig;
+  readonly caller: Caller;
+  readonly authTime: number | undefined;
+  readonly mayCall: (tool: string) => boolean;
+  readonly session: string;
+  readonly era: string;
+}
+
 /**
- * `[[servers.NAME.rule]]` for one tools/call the tool allow-list already let through: the JSON-RPC
- * error to answer with, or undefined to forward it. A refused call never reaches the child; the
- * refusal names the rule and is audited as `denied`, without the arguments.
+ * The gate for one tools/call: the JSON-RPC error to answer with, or undefined to forward it. First the tool
+ * allow-list (`mayCall`), then `[[servers.NAME.rule]]`. A refused call never reaches the child; the refusal is
+ * audited as `denied` (naming the rule, if one refused), with the arguments' digest and never the arguments.
  *
  * A stale login is answered like RFC 9470's step-up challenge, in-band: code -32003 with
  * `data.error = "insufficient_user_authentication"` and `data.max_age`, so `gatekit connect` can
  * log the person in again and the client can retry on the same session.
  */
-export function gateToolCall(
-  state: GateState,
-  server: ServerConfig,
-  auth: Authenticated,
-  caller: Caller,
-  request: RpcRequest,
-  session: string,
-  /** What every tools/call audit line carries: era, args_digest, trace fields. */
-  fields: Readonly<Record<string, unknown>> = {},
-): RpcResponse | undefined {
+export function gateToolCall(gate: GateInput, request: RpcRequest, trace: TraceContext): RpcResponse | undefined {
+  const { server, caller } = gate;
+  const tool = request.params?.['name'];
+  if (typeof tool !== 'string' || !gate.mayCall(tool)) {
+    const why = `tool "${String(tool).slice(0, 100)}" is not allowed for ${caller.user} on ${server.name}`;
+    deny(gate, request, trace, typeof tool === 'string' ? tool : undefined, why);
+    return errorResponse(request.id, ERRORS.DENIED, why);
+  }
   if (server.rules.length === 0) return undefined;
-  const tool = request.params?.['name'] as string;
   const verdict = checkCall(
     server,
     {
@@ -41,28 +54,14 @@ export function gateToolCall(
       groups: caller.groups,
       tool,
       args: request.params?.['arguments'],
-      auth_time: auth.claims.auth_time,
-      now: state.now() / 1000,
+      auth_time: gate.authTime,
+      now: gate.state.now() / 1000,
     },
-    state.limiter,
+    gate.state.limiter,
   );
   if (verdict.allowed) return undefined;
   const message = `${verdict.rule}: ${verdict.reason}`;
-  state.audit({
-    ...fields,
-    event: 'denied',
-    server: server.name,
-    user: caller.user,
-    sub: caller.sub,
-    jti: caller.jti,
-    session,
-    method: request.method,
-    tool: tool.slice(0, 200),
-    rpc_id: request.id,
-    outcome: 'denied',
-    rule: verdict.rule,
-    error: message,
-  });
+  deny(gate, request, trace, tool, message, verdict.rule);
   if (verdict.kind === 'rate') {
     return errorResponse(request.id, ERRORS.RATE_LIMITED, message, {
       rule: verdict.rule,
@@ -77,4 +76,37 @@ export function gateToolCall(
     });
   }
   return errorResponse(request.id, ERRORS.DENIED, message, { rule: verdict.rule });
+}
+
+function deny(
+  gate: GateInput,
+  request: RpcRequest,
+  trace: TraceContext,
+  tool: string | undefined,
+  error: string,
+  rule?: string,
+) {
+  const line = auditLine.denied(gate.server.name, gate.caller, {
+    era: gate.era,
+    args_digest: argumentsDigest(request.params?.['arguments']),
+    trace_id: trace.trace_id,
+    span_id: trace.span_id,
+    parent_span_id: trace.parent_span_id,
+    session: gate.session,
+    method: request.method,
+    tool: tool?.slice(0, 200),
+    rpc_id: request.id,
+    error,
+    ...(rule === undefined ? {} : { rule }),
+  });
+  gate.state.audit(line);
+}
+
+/** A tools/list result with only the tools the person may call (the same test as the tools/call gate). */
+export function filterToolList(result: unknown, allowed: (name: string) => boolean): { result?: unknown } {
+  const tools = (result as { tools?: Array<{ name?: unknown }> } | undefined)?.tools;
+  if (!Array.isArray(tools)) return {};
+  return {
+    result: { ...(result as object), tools: tools.filter((t) => typeof t.name === 'string' && allowed(t.name)) },
+  };
 }

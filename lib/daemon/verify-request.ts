@@ -1,13 +1,12 @@
-import { serverByName, type Config, type ServerConfig } from '../config/index.js';
-import { GatekitError } from '../errors.js';
+import type { Config, ServerConfig } from '../config/index.js';
+import { GatekitError, isGatekitError } from '../errors.js';
 import { authorize, type Decision } from '../policy/index.js';
 import {
-  loadTrustedKeys,
+  checkBinding,
   userOf,
-  verifyAccessToken,
-  verifySignedClaims,
   type AccessTokenClaims,
   type TrustedKeys,
+  type VerifiedTokenCache,
 } from '../token/index.js';
 
 export interface Admission {
@@ -23,36 +22,75 @@ export interface VerifiedRequest extends Admission {
   readonly server: ServerConfig;
 }
 
+export interface DoorInput {
+  readonly config: Config;
+  readonly keys: TrustedKeys;
+  /** Signature checks, cached per token until it expires (lib/token/cache.ts). */
+  readonly cache: VerifiedTokenCache;
+  /** The server the token must be for; without one, the token's own `aud` picks it, after its signature checks out. */
+  readonly server?: ServerConfig | undefined;
+  /** RFC 8705 x5t#S256 of the client certificate the token came with. */
+  readonly certThumbprint?: string | undefined;
+  /** The DPoP scheme (RFC 9449 §7.1): checks the request's proof, after the token, and returns its key's `jkt`. */
+  readonly proofKey?: (() => Promise<string>) | undefined;
+}
+
 /**
- * The daemon's whole admission check for one token and one server, as `gatekit token verify`
- * runs it: signature and claims (lib/token), then the current policy and per-user not-before.
+ * The daemon's door, also run by `gatekit token verify` (docs/architecture.md, "one door"): the token's signature
+ * and claims (RFC 9068 §4, cached), the proof of a DPoP request (RFC 9449 §7.1), its `cnf` binding (RFC 8705 §3,
+ * RFC 9449 §6), the server's `token_binding`, then the *current* policy and per-user not-before.
+ * Throws only GatekitError: TOKEN_INVALID / TOKEN_EXPIRED, DPOP_INVALID, POLICY_DENIED. Reads no header itself.
  */
-export async function verifyForServer(
-  config: Config,
-  token: string,
-  serverName?: string,
-  keys?: TrustedKeys,
-  certThumbprint?: string,
-): Promise<VerifiedRequest> {
-  const trusted = keys ?? (await loadTrustedKeys(config.daemon.trusted_keys));
-  const issuers = [config.broker.issuer];
-  if (serverName) {
-    const server = serverByName(config, serverName);
-    const options = { keys: trusted, issuers, audience: server.resource, certThumbprint };
-    const claims = await verifyAccessToken(token, options);
-    return { claims, server, ...admit(config, server, claims) };
+export async function passDoor(token: string, input: DoorInput): Promise<VerifiedRequest> {
+  const { config } = input;
+  let claims: AccessTokenClaims;
+  // The token first (cached, cheap to refuse), then its proof: a bad token never costs a proof
+  // check, and only holders of a good token can fill the replay cache.
+  try {
+    claims = await input.cache.verifySigned(token, { keys: input.keys, issuers: [config.broker.issuer] });
+  } catch (err) {
+    throw asTokenInvalid(err);
   }
-  // No server named: the token's own aud picks it, but only after its signature checks out.
-  const signed = await verifySignedClaims(token, { keys: trusted, issuers });
-  const server = [...config.servers.values()].find((s) => s.resource === signed.aud);
-  if (!server)
-    throw new GatekitError('TOKEN_INVALID', `aud "${signed.aud}" is not the resource of any server in ${config.file}`);
-  const claims = await verifyAccessToken(token, { keys: trusted, issuers, audience: server.resource, certThumbprint });
+  const server = input.server ?? serverOfAudience(config, claims.aud);
+  const dpopJkt = input.proofKey ? await input.proofKey() : undefined;
+  try {
+    checkBinding(claims, server.resource, input.certThumbprint, Date.now(), dpopJkt);
+  } catch (err) {
+    throw asTokenInvalid(err);
+  }
+  checkTokenBinding(server, claims, dpopJkt !== undefined);
   return { claims, server, ...admit(config, server, claims) };
 }
 
+function asTokenInvalid(err: unknown): GatekitError {
+  if (isGatekitError(err, 'TOKEN_INVALID') || isGatekitError(err, 'TOKEN_EXPIRED')) return err;
+  return new GatekitError('TOKEN_INVALID', isGatekitError(err) ? err.message : 'invalid token', { cause: err });
+}
+
+function serverOfAudience(config: Config, aud: string): ServerConfig {
+  for (const server of config.servers.values()) if (server.resource === aud) return server;
+  throw new GatekitError('TOKEN_INVALID', `aud "${aud}" is not the resource of any server in ${config.file}`);
+}
+
+/** `token_binding` (the server's config): which tokens, bound how, this server takes at all. */
+function checkTokenBinding(server: ServerConfig, claims: AccessTokenClaims, isDpop: boolean): void {
+  const cnf = claims.cnf ?? {};
+  if (isDpop && typeof cnf.jkt !== 'string') {
+    throw new GatekitError('TOKEN_INVALID', 'the DPoP scheme needs a DPoP-bound token (cnf.jkt)');
+  }
+  if (server.token_binding === 'dpop' && typeof cnf.jkt !== 'string') {
+    throw new GatekitError('TOKEN_INVALID', 'this server accepts DPoP-bound tokens only (token_binding = "dpop")');
+  }
+  if (server.token_binding === 'mtls' && typeof cnf['x5t#S256'] !== 'string') {
+    throw new GatekitError(
+      'TOKEN_INVALID',
+      'this server accepts certificate-bound tokens only (token_binding = "mtls")',
+    );
+  }
+}
+
 /** Policy and not-before for verified claims; POLICY_DENIED when the current config refuses them. */
-export function admit(config: Config, server: ServerConfig, claims: AccessTokenClaims): Admission {
+function admit(config: Config, server: ServerConfig, claims: AccessTokenClaims): Admission {
   const user = userOf(claims, config.idp?.user_claim ?? 'email');
   const auth = authorize(
     { user, sub: claims.sub, groups: claims.groups ?? [], iat: claims.iat, scope: claims.scope },

@@ -12,7 +12,7 @@ export interface BodyLimits {
 
 /**
  * Reads a request body as UTF-8, at most `limit` bytes. A declared or streamed body over the limit is
- * `LIMIT_EXCEEDED` (the callers answer 413): the rest is drained, not buffered, so a 413 can still be sent.
+ * `BODY_TOO_LARGE` (413): the rest is drained, not buffered, so a 413 can still be sent.
  * With `type`, a body of another media type is `BAD_REQUEST` before a byte is read. Does not parse the body.
  * @see https://www.rfc-editor.org/rfc/rfc9110#section-15.5.14 (413 Content Too Large)
  */
@@ -22,7 +22,7 @@ export function readBody(req: IncomingMessage, { limit, limitName, type }: BodyL
     return Promise.reject(new GatekitError('BAD_REQUEST', `the body must be ${type}`));
   }
   const tooLarge = () =>
-    new GatekitError('LIMIT_EXCEEDED', `body larger than ${limit} bytes${limitName ? ` (${limitName})` : ''}`);
+    new GatekitError('BODY_TOO_LARGE', `body larger than ${limit} bytes${limitName ? ` (${limitName})` : ''}`);
   if (Number(req.headers['content-length']) > limit) {
     req.resume();
     return Promise.reject(tooLarge());

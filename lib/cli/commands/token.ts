@@ -22,12 +22,20 @@ export const tokenCommand: Command = (cli, io) =>
             }),
         handler(async (args: CommonArgs & { token: string | boolean; resource?: string; cert?: string }) => {
           const config = await loadConfigFor(args, io);
-          const { verifyForServer } = await import('../../daemon/verify-request.js');
+          const { passDoor } = await import('../../daemon/verify-request.js');
           const { certificateThumbprint } = await import('../../broker/binding.js');
-          const thumbprint = args.cert === undefined ? undefined : certificateThumbprint(args.cert);
+          const { loadTrustedKeys, VerifiedTokenCache } = await import('../../token/index.js');
+          const { serverByName } = await import('../../config/index.js');
+          const certThumbprint = args.cert === undefined ? undefined : certificateThumbprint(args.cert);
           // yargs reads a lone "-" as a boolean flag
           const token = !args.token || args.token === '-' ? (await readStdin()).trim() : String(args.token);
-          const { claims, server, tools } = await verifyForServer(config, token, args.resource, undefined, thumbprint);
+          const { claims, server, tools } = await passDoor(token, {
+            config,
+            keys: await loadTrustedKeys(config.daemon.trusted_keys),
+            cache: new VerifiedTokenCache(1),
+            server: args.resource === undefined ? undefined : serverByName(config, args.resource),
+            certThumbprint,
+          });
           const left = Math.round(claims.exp - Date.now() / 1000);
           io.err(
             `valid: ${String(claims[config.idp?.user_claim ?? 'sub'] ?? claims.sub)} may use server "${server.name}" (tools: ${tools.join(' ') || 'none'}); expires in ${left}s`,

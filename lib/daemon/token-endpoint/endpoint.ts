@@ -1,19 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import type { AuditEvent } from '../../audit/index.js';
+import { auditLine, type AuditEvent } from '../../audit/index.js';
 import { tokenEndpointUrl, type Config } from '../../config/index.js';
-import { GatekitError } from '../../errors.js';
+import { GatekitError, isGatekitError, oauthError } from '../../errors.js';
 import { bindListen, readBody, sendJson } from '../../http/index.js';
-import { evaluate, scopeFor } from '../../policy/index.js';
-import {
-  DpopReplayCache,
-  loadSigningKey,
-  mintAccessToken,
-  verifyDpopProof,
-  type SigningKey,
-} from '../../token/index.js';
-import { oauthError } from './oauth-errors.js';
+import { issueAccessToken } from '../../issue/index.js';
+import { DpopReplayCache, loadSigningKey, verifyDpopProof, type SigningKey } from '../../token/index.js';
 import { FailureLimiter, peerOf } from './rate-limit.js';
 import { ReplayGuard } from './replay.js';
 import { SubjectVerifier } from './subject.js';
@@ -67,26 +60,21 @@ export async function startTokenEndpoint(
   const limiter = new FailureLimiter(config.daemon.limits.max_failed_exchanges);
   let state = await load(config);
   const handler: RequestListener = (req, res) => {
+    // Both refusals take their status and error name from the error table (lib/errors.ts), like every other.
     if (auditFailure() !== undefined) {
       req.resume();
-      const body = {
-        error: 'temporarily_unavailable',
-        error_description: 'the audit log cannot be written; retry later',
-      };
-      return send(res, 503, body, { 'retry-after': '1' });
+      const { status, body } = oauthError(
+        new GatekitError('UNAVAILABLE', 'the audit log cannot be written; retry later'),
+      );
+      return send(res, status, body, { 'retry-after': '1' });
     }
     const peer = peerOf(req);
     const wait = limiter.retryAfter(peer);
     if (wait > 0) {
-      audit({
-        event: 'auth.failed',
-        method: 'token-exchange',
-        outcome: 'error',
-        error: 'too many failed exchanges from this peer',
-      });
+      audit(auditLine.authFailed(undefined, 'token-exchange', 'too many failed exchanges from this peer'));
       req.resume();
-      const body = { error: 'temporarily_unavailable', error_description: 'too many failed exchanges; retry later' };
-      return send(res, 429, body, { 'retry-after': String(wait) });
+      const { status, body } = oauthError(new GatekitError('LIMIT_EXCEEDED', 'too many failed exchanges; retry later'));
+      return send(res, status, body, { 'retry-after': String(wait) });
     }
     exchange(state, req, audit).then(
       (body) => send(res, 200, body),
@@ -157,51 +145,31 @@ async function exchange(
     jkt = await proofKeyOf(req, state.config, replays);
     subject = await state.subjects.verify(subjectToken, type);
   } catch (err) {
-    audit({
-      event: 'auth.failed',
-      server: server.name,
-      method: 'token-exchange',
-      outcome: 'error',
-      error: (err as Error).message,
-    });
+    audit(auditLine.authFailed(server.name, 'token-exchange', (err as Error).message));
     throw err;
   }
   const { identity, workload } = subject;
-  const decision = evaluate(identity, server);
-  if (!decision.allowed) {
-    audit({
-      event: 'denied',
-      server: server.name,
-      user: identity.user,
-      sub: identity.sub,
-      method: 'token-exchange',
-      outcome: 'denied',
-      error: decision.reason,
-      ...(workload ? { workload } : {}),
+  const who = { user: identity.user, sub: identity.sub };
+  let issued;
+  try {
+    issued = await issueAccessToken({
+      config: state.config,
+      key: () => state.key,
+      server,
+      identity,
+      // RFC 9449 §5: a DPoP proof on the request binds the token to its key (instead of the certificate).
+      jkt,
+      certThumbprint: certThumbprintOf(req),
     });
-    throw new GatekitError('POLICY_DENIED', `denied by policy for server "${server.name}": ${decision.reason}`);
+  } catch (err) {
+    if (isGatekitError(err, 'POLICY_DENIED'))
+      audit(
+        auditLine.denied(server.name, who, { method: 'token-exchange', error: err.message, ...workloadOf(workload) }),
+      );
+    throw err;
   }
-  const { config } = state;
-  const { token, claims } = await mintAccessToken(state.key, {
-    identity,
-    issuer: config.broker.issuer,
-    resource: server.resource,
-    scope: scopeFor(decision),
-    clientId: config.idp?.client_id ?? 'gatekit',
-    userClaim: config.idp?.user_claim ?? 'email',
-    ttl: config.broker.token_ttl,
-    // RFC 9449 §5: a DPoP proof on the request binds the token to its key (instead of the certificate).
-    ...(jkt ? { jkt } : { certThumbprint: certThumbprintOf(req) }),
-  });
-  audit({
-    event: 'token.exchange',
-    server: server.name,
-    user: identity.user,
-    sub: identity.sub,
-    jti: claims.jti,
-    outcome: 'ok',
-    ...(workload ? { workload } : {}),
-  });
+  const { token, claims } = issued;
+  audit(auditLine.tokenExchange(server.name, { ...who, jti: claims.jti }, workload));
   return {
     access_token: token,
     issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
@@ -210,6 +178,8 @@ async function exchange(
     scope: claims.scope,
   };
 }
+
+const workloadOf = (workload: unknown) => (workload ? { workload } : {});
 
 /** RFC 8705 §3.1: the SHA-256 thumbprint of the client certificate presented over mutual TLS, if any. */
 function certThumbprintOf(req: IncomingMessage): string | undefined {

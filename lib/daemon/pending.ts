@@ -1,0 +1,48 @@
+import type { TraceContext } from '../audit/index.js';
+import type { ResponseSink } from './exchange.js';
+import type { RpcId, RpcRequest } from './jsonrpc.js';
+
+/** Who sent a message, as the audit log names them. */
+export interface Caller {
+  readonly user: string;
+  readonly sub: string;
+  readonly jti: string;
+  readonly groups: readonly string[];
+}
+
+/** A request the child has not answered yet, keyed by its session-unique child id (session.ts). */
+export interface Pending {
+  readonly id: RpcId;
+  readonly exchange: ResponseSink;
+  /** performance.now(), for duration_ms. */
+  readonly started: number;
+  /** Date.now(), for the hang watchdog (the same clock as the child's lastOutput). */
+  readonly since: number;
+  readonly method: string;
+  readonly tool: string | undefined;
+  readonly caller: Caller;
+  readonly filterTools: ((name: string) => boolean) | undefined;
+  readonly progressToken: string | number | undefined;
+  /** Only when the server sets audit_arguments. */
+  readonly arguments: unknown;
+  /** tools/call: SHA-256 of the RFC 8785 form of the arguments. */
+  readonly argsDigest: string | undefined;
+  readonly trace: TraceContext | undefined;
+}
+
+/**
+ * The request as the child gets it: the session-unique id, and in `params._meta` the person (`gatekit/*`, only
+ * when the server sets identity_meta) and the W3C `traceparent`. Without either, only the id changes.
+ */
+export function toChild(request: RpcRequest, childId: number, identity?: Caller, trace?: TraceContext): RpcRequest {
+  const params = request.params;
+  if (!identity && !trace) return { ...request, id: childId };
+  const meta = {
+    ...(params?.['_meta'] as object | undefined),
+    ...(identity
+      ? { 'gatekit/user': identity.user, 'gatekit/sub': identity.sub, 'gatekit/groups': identity.groups }
+      : {}),
+    ...(trace ? { traceparent: trace.traceparent } : {}),
+  };
+  return { ...request, params: { ...params, _meta: meta }, id: childId };
+}

@@ -1,0 +1,41 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AuditEvent } from '../audit/index.js';
+import type { Config, ServerConfig } from '../config/index.js';
+import type { RateLimiter } from '../policy/index.js';
+import type { TrustedKeys, VerifiedTokenCache } from '../token/index.js';
+import type { SessionRegistry } from './registry.js';
+import type { Caller } from './pending.js';
+import type { VerifiedRequest } from './verify-request.js';
+
+/** What every listener shares; replaced as a whole on SIGHUP. */
+export interface DaemonState {
+  readonly config: Config;
+  readonly keys: TrustedKeys;
+  readonly cache: VerifiedTokenCache;
+  readonly sessions: SessionRegistry;
+  readonly audit: (event: AuditEvent) => void;
+  /** Why the audit log cannot be written (each call retries), or undefined: then every request is refused. */
+  readonly auditFailure: () => string | undefined;
+  /** `rate` rules' buckets (lib/policy/rate.ts), kept across reloads. */
+  readonly limiter: RateLimiter;
+  /** The rules' clock, in milliseconds. */
+  readonly now: () => number;
+}
+
+/**
+ * One request on its way through the steps (lib/daemon/handler.ts). Each step reads what the ones before it
+ * settled and throws a GatekitError to refuse; `refuse` (steps/edge.ts) renders it and writes the audit line.
+ */
+export interface RequestContext {
+  readonly state: DaemonState;
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly server: ServerConfig;
+  /** True while the door runs: its refusals carry a `WWW-Authenticate` challenge (RFC 6750 §3). */
+  atDoor: boolean;
+  /** Set by the door: the verified token and the current policy's admission. */
+  verified: VerifiedRequest | undefined;
+  caller: Caller | undefined;
+  /** The era, once the body step classified it (lib/daemon/era). */
+  era: 'session' | 'stateless' | undefined;
+}

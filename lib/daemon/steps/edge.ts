@@ -1,0 +1,86 @@
+import type { ServerResponse } from 'node:http';
+import { auditLine } from '../../audit/index.js';
+import { GatekitError } from '../../errors.js';
+import { challenge, isDpopChallenge } from '../auth.js';
+import { errorResponse } from '../jsonrpc.js';
+import { metadataUrl } from '../origin.js';
+import type { DaemonState, RequestContext } from '../state.js';
+
+/** A JSON body with the headers every daemon answer carries. */
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    ...headers,
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+  });
+  res.end(text);
+}
+
+/**
+ * The daemon's one error edge (docs/architecture.md, the request pipeline): a step's GatekitError becomes an
+ * HTTP status and a JSON-RPC error body from the error table (lib/errors.ts), with an RFC 6750 / RFC 9449
+ * challenge when the door refused, and exactly one audit line: `auth.failed` for a credential the door did not
+ * take, `denied` for a 403, else `request`. Anything else is a bug: see `failInternally`.
+ */
+export function refuse(ctx: RequestContext, err: unknown): void {
+  if (!(err instanceof GatekitError)) return failInternally(ctx, err);
+  const { state, server, req, res } = ctx;
+  const status = err.httpStatus;
+  const method = req.method;
+  if (ctx.atDoor) {
+    const line =
+      status === 403
+        ? auditLine.denied(server.name, undefined, { method, error: err.message })
+        : auditLine.authFailed(server.name, method, err.challengeError ? err.message : 'no token');
+    state.audit(line);
+    const www = challenge(err, isDpopChallenge(req, server), metadataUrl(server));
+    return sendJson(res, status, errorResponse(null, err.rpcCode, err.message), { 'www-authenticate': www });
+  }
+  const rpc = err.rpcCode;
+  // After the era step, the line names the era and the JSON-RPC code (lib/daemon/era).
+  const fields = { method, error: err.message, ...(ctx.era ? { era: ctx.era, rpc_code: rpc } : {}) };
+  state.audit(
+    status === 403
+      ? auditLine.denied(server.name, ctx.caller, fields)
+      : auditLine.request(server.name, ctx.caller, { ...fields, outcome: 'error' }),
+  );
+  if (res.headersSent) res.destroy();
+  else sendJson(res, status, errorResponse(null, rpc, err.message));
+}
+
+/**
+ * A bug, not a refusal: a bare 500 with a JSON-RPC error that says nothing more, one audit line, and the stack on
+ * the daemon's stderr without the error's message (it might quote a token or a tool's arguments).
+ */
+export function failInternally(ctx: RequestContext, err: unknown): void {
+  const { server, req, res } = ctx;
+  const kind = err instanceof Error ? err.name : typeof err;
+  // The stack without its head, which is "name: message" (V8); a message may span lines. No frames if it is not.
+  const stack = err instanceof Error ? (err.stack ?? '') : '';
+  const head = err instanceof Error ? `${err.name}: ${err.message}` : '';
+  const frames = head && stack.startsWith(head) ? stack.slice(head.length) : '';
+  process.stderr.write(`gatekit daemon: internal error (${kind}) on ${server.name} ${req.method ?? ''}${frames}\n`);
+  ctx.state.audit(
+    auditLine.request(server.name, ctx.caller, { method: req.method, outcome: 'error', error: 'internal error' }),
+  );
+  const internal = new GatekitError('INTERNAL', 'internal error');
+  if (res.headersSent) res.destroy();
+  else sendJson(res, internal.httpStatus, errorResponse(null, internal.rpcCode, internal.message));
+}
+
+/**
+ * Before any step, and without an audit line: a server gone from the config (SIGHUP), or an audit log that cannot
+ * be written (fail closed: nothing is served that cannot be audited; the cause is on the daemon's stderr).
+ */
+export function refuseUnavailable(state: DaemonState, name: string, res: ServerResponse): boolean {
+  const gone = !state.config.servers.has(name);
+  if (!gone && state.auditFailure() === undefined) return false;
+  const why = gone
+    ? `server "${name}" is no longer configured`
+    : 'the audit log cannot be written: refusing requests rather than serving them unaudited';
+  const err = new GatekitError('UNAVAILABLE', why);
+  sendJson(res, err.httpStatus, errorResponse(null, err.rpcCode, why), gone ? undefined : { 'retry-after': '1' });
+  return true;
+}

@@ -1,0 +1,29 @@
+import { GatekitError } from '../../errors.js';
+import { allowedHosts, allowedOrigins, protectedResourceMetadata } from '../origin.js';
+import type { RequestContext } from '../state.js';
+import { sendJson } from './edge.js';
+
+/**
+ * Host and Origin (DNS rebinding, MCP Streamable HTTP "security warning"): the Host must be one of the listener's
+ * loopback names and an Origin, if sent, its own. FORBIDDEN otherwise.
+ */
+export function checkHostAndOrigin(ctx: RequestContext): void {
+  if (!allowedHosts(ctx.server).has(ctx.req.headers.host ?? ''))
+    throw new GatekitError('FORBIDDEN', "Host header is not this listener's loopback name");
+  const origin = ctx.req.headers.origin;
+  if (origin !== undefined && !allowedOrigins(ctx.server).has(origin))
+    throw new GatekitError('FORBIDDEN', 'foreign Origin');
+}
+
+/**
+ * The route: RFC 9728 metadata is answered here without a token (true: answered), `/mcp` goes on (false), any
+ * other path is NOT_FOUND.
+ */
+export function answerRoute(ctx: RequestContext, path: string): boolean {
+  if (path === '/.well-known/oauth-protected-resource' || path === '/.well-known/oauth-protected-resource/mcp') {
+    sendJson(ctx.res, 200, protectedResourceMetadata(ctx.state.config, ctx.server));
+    return true;
+  }
+  if (path !== '/mcp') throw new GatekitError('NOT_FOUND', 'not found: the MCP endpoint is /mcp');
+  return false;
+}

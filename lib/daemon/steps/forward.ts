@@ -1,0 +1,119 @@
+import { auditLine, nextTrace, parseTraceparent } from '../../audit/index.js';
+import { GatekitError } from '../../errors.js';
+import { discover, poolFor, sinkOf, statelessAnswer, type PooledChild } from '../era/index.js';
+import { Exchange } from '../exchange.js';
+import { isRequest, type RpcMessage, type RpcRequest } from '../jsonrpc.js';
+import type { Session } from '../session.js';
+import type { RequestContext } from '../state.js';
+import { gateToolCall, toolFilter, type GateInput } from '../tool-gate.js';
+import type { Body } from './body.js';
+import { forwardStateless, listen } from './stateless.js';
+
+interface Target {
+  readonly session: Session;
+  readonly pooled: PooledChild | undefined;
+}
+
+/** A 2026-07-28 request: the person's pooled child (lib/daemon/era/pool.ts); LIMIT_EXCEEDED at a bound. */
+async function pooledTarget(ctx: RequestContext): Promise<Target> {
+  const { state } = ctx;
+  const pooled = await poolFor(state.sessions).acquire(ctx.server, ctx.caller!, state.config.daemon.limits);
+  return { session: pooled.session, pooled };
+}
+
+/** Session era: `initialize` opens a session (LIMIT_EXCEEDED at a bound), anything else needs the header's. */
+function sessionTarget(ctx: RequestContext, body: Body, existing: Session | undefined): Target {
+  const { state } = ctx;
+  if (body.messages.some((m) => isRequest(m) && m.method === 'initialize')) {
+    if (existing || body.messages.length > 1)
+      throw new GatekitError('BAD_REQUEST', 'initialize must be sent alone, without an Mcp-Session-Id');
+    const { user, sub, groups } = ctx.caller!;
+    const session = state.sessions.open(ctx.server, { user, sub, groups }, state.config.daemon.limits);
+    return { session, pooled: undefined };
+  }
+  if (!existing) throw new GatekitError('BAD_REQUEST', 'Bad Request: no Mcp-Session-Id; send initialize first');
+  return { session: existing, pooled: undefined };
+}
+
+/**
+ * The last steps of a POST: the target child, notifications and client responses straight through, then each
+ * request through the tool gate (lib/daemon/tool-gate.ts) and on to the child (session.ts), its answer as JSON or
+ * SSE (exchange.ts). Only a limit (429) or a malformed initialize is refused as HTTP; a gated call is a JSON-RPC error.
+ */
+export function forwardMessages(ctx: RequestContext, body: Body, existing: Session | undefined): void | Promise<void> {
+  // Synchronous in the session era, as the hot path was before the steps: no await per tools/call.
+  if (ctx.era === 'stateless') return pooledTarget(ctx).then((target) => forwardTo(ctx, body, target));
+  return forwardTo(ctx, body, sessionTarget(ctx, body, existing));
+}
+
+function forwardTo(ctx: RequestContext, body: Body, { session, pooled }: Target): void | Promise<void> {
+  const { state, server, req, res } = ctx;
+  const caller = ctx.caller!;
+  const era = ctx.era!;
+  const headers: Record<string, string> = pooled ? {} : { 'mcp-session-id': session.id };
+  const requests: RpcRequest[] = [];
+  for (const m of body.messages as RpcMessage[]) {
+    if (isRequest(m)) {
+      requests.push(m);
+      continue;
+    }
+    session.deliver(m);
+    const method = 'method' in m ? m.method : 'response';
+    const rpc_id = 'id' in m ? m.id : undefined;
+    state.audit(auditLine.request(server.name, caller, { era, method, rpc_id, outcome: 'ok', session: session.id }));
+  }
+  if (requests.length === 0) {
+    res.writeHead(202, headers).end();
+    return;
+  }
+  const acceptsStream = String(req.headers.accept ?? '').includes('text/event-stream');
+  if (pooled && requests[0]!.method === 'subscriptions/listen') return listen(ctx, pooled, requests[0]!, acceptsStream);
+  // A native 2026-07-28 child shapes its own results; a session-era one's get it in era/mrtr.ts.
+  const native = pooled?.session.child.era === 'native';
+  const exchange = new Exchange(res, {
+    requests: requests.length,
+    batch: body.batch,
+    acceptsStream,
+    headers,
+    translate: native ? statelessAnswer(requests[0]!.method) : undefined,
+  });
+  // A client that closes the POST before its answers cancels what is still pending at the child. Not `exchange.open`:
+  // that is already false once the closed response is destroyed. A call parked for input (era/mrtr.ts) was answered.
+  res.on('close', () => {
+    if (!exchange.answered) session.abandon(sinkOf(exchange));
+  });
+  const mayCall = toolFilter(ctx.verified!);
+  if (pooled && requests[0]!.method === 'server/discover') {
+    const id = requests[0]!.id;
+    return discover(pooled, caller, mayCall).then((result) => {
+      exchange.respond({ jsonrpc: '2.0', id, result });
+      state.audit(
+        auditLine.request(server.name, caller, { era, method: 'server/discover', rpc_id: id, outcome: 'ok' }),
+      );
+    });
+  }
+  const gate: GateInput = {
+    state,
+    server,
+    caller,
+    authTime: ctx.verified!.claims.auth_time,
+    mayCall,
+    session: session.id,
+    era,
+  };
+  const headerTrace = req.headers['traceparent'];
+  for (const request of requests) {
+    const metaTrace = (request.params?.['_meta'] as { traceparent?: unknown } | undefined)?.traceparent;
+    const trace = nextTrace(parseTraceparent(metaTrace) ? metaTrace : headerTrace);
+    if (request.method === 'tools/call') {
+      const refused = gateToolCall(gate, request, trace);
+      if (refused) {
+        exchange.respond(refused);
+        continue;
+      }
+    }
+    const filter = request.method === 'tools/list' ? mayCall : undefined;
+    if (pooled && !native) forwardStateless(ctx, pooled, request, exchange, filter, trace);
+    else session.forward(request, exchange, caller, filter, trace);
+  }
+}

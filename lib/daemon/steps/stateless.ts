@@ -1,0 +1,44 @@
+import { auditLine, type TraceContext } from '../../audit/index.js';
+import { attachListeners, openListen, statelessRound, type PooledChild } from '../era/index.js';
+import type { Exchange } from '../exchange.js';
+import { errorResponse, type RpcRequest } from '../jsonrpc.js';
+import type { RequestContext } from '../state.js';
+
+/** `subscriptions/listen` (MCP 2026-07-28): the person's pooled child's change notifications as an SSE stream. */
+export async function listen(
+  ctx: RequestContext,
+  pooled: PooledChild,
+  request: RpcRequest,
+  acceptsStream: boolean,
+): Promise<void> {
+  const error = await openListen(pooled, ctx.caller!, request, ctx.res, acceptsStream);
+  const fields = { era: ctx.era, method: 'subscriptions/listen', rpc_id: request.id, error } as const;
+  ctx.state.audit(auditLine.request(ctx.server.name, ctx.caller, { ...fields, outcome: error ? 'error' : 'ok' }));
+}
+
+/**
+ * One 2026-07-28 request to a session-era pooled child: a server request the child sends while serving it becomes
+ * an `input_required` round (lib/daemon/era/mrtr.ts); a retry resumes the call its `requestState` names.
+ */
+export function forwardStateless(
+  ctx: RequestContext,
+  pooled: PooledChild,
+  request: RpcRequest,
+  exchange: Exchange,
+  filter: ((tool: string) => boolean) | undefined,
+  trace: TraceContext,
+): void {
+  const caller = ctx.caller!;
+  attachListeners(pooled.session);
+  const refused = statelessRound(pooled.session, request, exchange, caller, (r, sink) =>
+    pooled.session.forward(r, sink, caller, filter, trace),
+  );
+  if (!refused) return;
+  exchange.respond(errorResponse(request.id, refused.code, refused.message));
+  const fields = { era: ctx.era, method: request.method, rpc_id: request.id, error: refused.message } as const;
+  ctx.state.audit(
+    refused.denied
+      ? auditLine.denied(ctx.server.name, caller, fields)
+      : auditLine.request(ctx.server.name, caller, { ...fields, outcome: 'error' }),
+  );
+}

@@ -26,10 +26,12 @@ try {
     console.log(`\n${wire} wire (${WIRES[wire]})`);
     console.log(`${'scenario'.padEnd(width)}  direct  daemon`);
     for (const name of names) {
-      const d = viaDirect.get(name);
-      const g = viaDaemon.get(name);
+      const d = viaDirect.has(name) ? viaDirect.get(name).length === 0 : undefined;
+      const g = viaDaemon.has(name) ? viaDaemon.get(name).length === 0 : undefined;
       const flag = d === true && g !== true ? '  <- only through the daemon' : '';
       console.log(`${name.padEnd(width)}  ${mark(d).padEnd(6)}  ${mark(g)}${flag}`);
+      const onlyDaemon = (viaDaemon.get(name) ?? []).filter((id) => !(viaDirect.get(name) ?? []).includes(id));
+      if (onlyDaemon.length > 0) console.log(`${''.padEnd(width)}  failing only through the daemon: ${onlyDaemon}`);
     }
     const total = `direct ${passed(viaDirect)}/${viaDirect.size}, daemon ${passed(viaDaemon)}/${viaDaemon.size}`;
     console.log(`${'total'.padEnd(width)}  ${total}`);

@@ -5,7 +5,15 @@ import { GatekitError } from '../errors.js';
 import { isToolAllowed, type RateLimiter } from '../policy/index.js';
 import type { TrustedKeys, VerifiedTokenCache } from '../token/index.js';
 import { authenticate, challenge, isRefusal, type Authenticated, type Refusal } from './auth.js';
-import { classifyEra, discover, poolFor, statelessAnswer, toChildRequest, type PooledChild } from './era/index.js';
+import {
+  claimsStatelessVersion,
+  classifyEra,
+  discover,
+  poolFor,
+  statelessAnswer,
+  toChildRequest,
+  type PooledChild,
+} from './era/index.js';
 import { Exchange } from './exchange.js';
 import { ERRORS, errorResponse, isRequest, isValidMessage, type RpcMessage } from './jsonrpc.js';
 import { allowedHosts, allowedOrigins, metadataUrl, protectedResourceMetadata } from './origin.js';
@@ -110,7 +118,8 @@ async function handle(name: string, state: DaemonState, req: IncomingMessage, re
     groups: auth.claims.groups ?? [],
   };
   const version = req.headers['mcp-protocol-version'];
-  if (typeof version === 'string' && !PROTOCOL_VERSIONS.has(version)) {
+  const isJudgedOnBody = req.method === 'POST' && typeof version === 'string' && claimsStatelessVersion(version);
+  if (typeof version === 'string' && !PROTOCOL_VERSIONS.has(version) && !isJudgedOnBody) {
     return refuse(state, server, req, res, 400, `unsupported MCP-Protocol-Version "${version.slice(0, 40)}"`, caller);
   }
   const sessionId = req.headers['mcp-session-id'];
@@ -190,7 +199,7 @@ async function post(
   if (!era.ok) {
     const fields = { era: era.era, method: 'POST', outcome: 'error', error: era.message, rpc_code: era.code } as const;
     audit(state, server, caller, fields);
-    return rpcError(res, 400, era.message, undefined, era.code);
+    return sendJson(res, era.status, errorResponse(era.id, era.code, era.message, era.data));
   }
 
   const initialize = messages.find((m) => isRequest(m) && m.method === 'initialize');

@@ -1,5 +1,5 @@
 /** MCP 2026-07-28 stateless requests beside session-era clients, on the same listener. */
-export { classifyEra, toChildRequest } from './wire.js';
+export { claimsStatelessVersion, classifyEra, toChildRequest } from './wire.js';
 export type { Era, EraVerdict } from './wire.js';
 export { discover, poolFor } from './pool.js';
 export type { PooledChild } from './pool.js';

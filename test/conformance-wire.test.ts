@@ -33,6 +33,13 @@ describe('daemon: 2026-07-28 refusals as SEP-2575 words them', () => {
     assert.ok(!h.audit().some((l) => removed.includes(String(l['method'])) && l['outcome'] === 'ok'), 'not forwarded');
   });
 
+  it("a method the child does not know: the child's -32601 goes out with HTTP 404", async () => {
+    const res = await post(modernHeaders(token, 'no/such-method'), modernBody(601, 'no/such-method'));
+    assert.deepEqual([res.status, error(res.body).error.code, error(res.body).id], [404, -32601, 601]);
+    const found = await post(modernHeaders(token, 'tools/list'), modernBody(602, 'tools/list'));
+    assert.equal(found.status, 200);
+  });
+
   it('a _meta without clientCapabilities (or with a hostile one) gets 400 with -32602 and its id', async () => {
     for (const capabilities of [undefined, 'all', ['sampling'], null]) {
       const meta: Record<string, unknown> = { ...ENVELOPE, 'io.modelcontextprotocol/clientCapabilities': capabilities };

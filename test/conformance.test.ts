@@ -18,13 +18,12 @@ const SUBSET: Record<Wire, string[]> = {
 
 /**
  * Checks that fail only through the daemon and belong to another part of the work (docs/fragments/conformance.md):
- * subscriptions/listen is not bridged yet, and a child's -32601 for an unknown method is sent with HTTP 200.
+ * subscriptions/listen is not bridged yet.
  */
 const KNOWN_GAPS = new Set([
   'server-stateless:sep-2575-server-sends-subscription-ack',
   'server-stateless:sep-2575-server-tags-subscription-id',
   'server-stateless:sep-2575-server-honors-notification-filter',
-  'server-stateless:sep-2575-http-server-method-not-found-404',
 ]);
 
 describe('the official MCP conformance suite through the daemon', () => {

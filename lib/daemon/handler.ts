@@ -11,6 +11,7 @@ import {
   discover,
   poolFor,
   statelessAnswer,
+  statelessStatus,
   toChildRequest,
   type PooledChild,
 } from './era/index.js';
@@ -258,6 +259,7 @@ async function post(
     acceptsStream: accept.includes('text/event-stream'),
     headers,
     translate,
+    statusOf: pooled ? statelessStatus : undefined,
   });
   res.on('close', () => {
     if (exchange.open) session!.abandon(exchange);

@@ -3,4 +3,4 @@ export { claimsStatelessVersion, classifyEra, toChildRequest } from './wire.js';
 export type { Era, EraVerdict } from './wire.js';
 export { discover, poolFor } from './pool.js';
 export type { PooledChild } from './pool.js';
-export { statelessAnswer } from './answer.js';
+export { statelessAnswer, statelessStatus } from './answer.js';

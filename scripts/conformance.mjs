@@ -9,11 +9,13 @@ import { WIRES, passed, runSuite, startDirectServer, startForwarder } from '../d
 import { startHarness } from '../dist/test/helpers/daemon-harness.js';
 
 const server = fileURLToPath(new URL('../dist/fixtures/conformance-server.js', import.meta.url));
-const direct = await startDirectServer();
 const harness = await startHarness(await conformanceDaemonConfig(server));
+const direct = await startDirectServer().catch(async (err) => {
+  await harness.close();
+  throw err;
+});
 const listen = harness.config.servers.get('conformance').listen;
-const token = await harness.token('conformance', { ttl: 3600 });
-const forwarder = await startForwarder(listen.path, token);
+const forwarder = await startForwarder(listen.path, await harness.token('conformance', { ttl: 3600 }));
 
 let shortfall = false;
 try {

@@ -23,6 +23,7 @@ export type ErrorCode =
   | 'INVALID_PARAMS'
   | 'HEADER_MISMATCH'
   | 'UNSUPPORTED_VERSION'
+  | 'METHOD_NOT_FOUND'
   | 'FORBIDDEN'
   | 'NOT_FOUND'
   | 'METHOD_NOT_ALLOWED'
@@ -74,6 +75,8 @@ const CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
   INVALID_PARAMS: { exit: 1, status: 400, rpc: -32602 },
   HEADER_MISMATCH: { exit: 1, status: 400, rpc: -32020 },
   UNSUPPORTED_VERSION: { exit: 1, status: 400, rpc: -32022 },
+  // MCP 2026-07-28: a session-era method sent at 2026-07-28 (SEP-2575), answered 404 like an unknown method.
+  METHOD_NOT_FOUND: { exit: 1, status: 404, rpc: -32601 },
   FORBIDDEN: { exit: 4, status: 403 },
   NOT_FOUND: { exit: 1, status: 404, oauth: ['invalid_target', 400] },
   METHOD_NOT_ALLOWED: { exit: 1, status: 405 },
@@ -92,17 +95,21 @@ const CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
 export interface GatekitErrorOptions {
   hint?: string;
   cause?: unknown;
+  /** A JSON-RPC refusal's request id to echo and its error `data` (JSON-RPC 2.0 §5.1). */
+  rpc?: { readonly id: string | number | null; readonly data?: unknown };
 }
 
 export class GatekitError extends Error {
   readonly code: ErrorCode;
   readonly hint: string | undefined;
+  readonly rpc: GatekitErrorOptions['rpc'];
 
   constructor(code: ErrorCode, message: string, options: GatekitErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'GatekitError';
     this.code = code;
     this.hint = options.hint;
+    this.rpc = options.rpc;
   }
 
   get exitCode(): number {

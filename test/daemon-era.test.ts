@@ -240,6 +240,12 @@ describe('daemon: MCP 2026-07-28 stateless requests beside session-era clients',
     );
     const initParams = { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } };
     const stray = await post(modernHeaders(token, 'initialize'), modernBody(914, 'initialize', initParams));
-    assert.deepEqual([stray.status, JSON.parse(stray.body).error.code], [400, -32600], 'initialize, 2026-07-28 _meta');
+    // SEP-2575: initialize is a removed method at 2026-07-28: 404 with -32601, the request's id echoed.
+    const strayError = JSON.parse(stray.body);
+    assert.deepEqual(
+      [stray.status, strayError.error.code, strayError.id],
+      [404, -32601, 914],
+      'initialize, 2026-07-28',
+    );
   });
 });

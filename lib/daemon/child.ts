@@ -33,7 +33,8 @@ export class McpChild {
   /** Still starting: no JSON-RPC message on stdout yet. */
   starting = true;
 
-  constructor(server: ServerConfig, identity: ChildIdentity, handlers: ChildHandlers) {
+  /** `sessionClient`: the child serves one session-era client (not a pooled 2026-07-28 child). */
+  constructor(server: ServerConfig, identity: ChildIdentity, handlers: ChildHandlers, sessionClient = false) {
     const env: Record<string, string> = {};
     for (const name of INHERITED) if (process.env[name] !== undefined) env[name] = process.env[name]!;
     Object.assign(env, server.env, {
@@ -55,6 +56,7 @@ export class McpChild {
       server,
       (message) => this.#write(message),
       (message) => handlers.onMessage(message, JSON.stringify(message)),
+      sessionClient,
     );
     this.process.stdin!.on('error', () => {
       /* the exit handler reports it */

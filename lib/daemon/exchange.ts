@@ -24,6 +24,7 @@ export class Exchange implements ResponseSink {
   #streaming = false;
   readonly #collected: RpcMessage[] = [];
   readonly #translate: (message: RpcMessage) => RpcMessage;
+  readonly #statusOf: (message: RpcMessage) => number;
 
   /** `translate` rewrites each response on its way out (the 2026-07-28 result shape, lib/daemon/era). */
   constructor(
@@ -34,6 +35,8 @@ export class Exchange implements ResponseSink {
       acceptsStream: boolean;
       headers: Record<string, string>;
       translate?: ((message: RpcMessage) => RpcMessage) | undefined;
+      /** The HTTP status of a single JSON answer (200 unless said; lib/daemon/era for 2026-07-28). */
+      statusOf?: ((message: RpcMessage) => number) | undefined;
     },
   ) {
     this.#res = res;
@@ -42,6 +45,7 @@ export class Exchange implements ResponseSink {
     this.acceptsStream = options.acceptsStream;
     this.#headers = options.headers;
     this.#translate = options.translate ?? ((message) => message);
+    this.#statusOf = options.statusOf ?? (() => 200);
   }
 
   get open(): boolean {
@@ -79,7 +83,7 @@ export class Exchange implements ResponseSink {
     this.#collected.push(message);
     if (this.#waiting > 0) return;
     const body = JSON.stringify(this.#batch ? this.#collected : this.#collected[0]);
-    this.#res.writeHead(200, {
+    this.#res.writeHead(this.#batch ? 200 : this.#statusOf(this.#collected[0]!), {
       ...this.#headers,
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(body),

@@ -52,16 +52,21 @@ export class Session {
     this.owner = owner;
     this.#audit = audit;
     this.#onEnd = onEnd;
-    this.child = new McpChild(server, owner, {
-      onMessage: (message) => this.#fromChild(message),
-      onExit: (code, signal, tail) => {
-        if (this.#ended) return;
-        this.#audit(auditLine.serverExit(server.name, this.id, owner, code, signal ?? undefined));
-        if (tail)
-          process.stderr.write(`gatekit daemon: ${server.name} (session ${this.id.slice(0, 8)}) exited: ${tail}\n`);
-        void this.end(`the MCP server exited${code !== null ? ` with code ${code}` : signal ? ` on ${signal}` : ''}`);
+    this.child = new McpChild(
+      server,
+      owner,
+      {
+        onMessage: (message) => this.#fromChild(message),
+        onExit: (code, signal, tail) => {
+          if (this.#ended) return;
+          this.#audit(auditLine.serverExit(server.name, this.id, owner, code, signal ?? undefined));
+          if (tail)
+            process.stderr.write(`gatekit daemon: ${server.name} (session ${this.id.slice(0, 8)}) exited: ${tail}\n`);
+          void this.end(`the MCP server exited${code !== null ? ` with code ${code}` : signal ? ` on ${signal}` : ''}`);
+        },
       },
-    });
+      era === 'session',
+    );
   }
 
   get ended(): boolean {

@@ -1,8 +1,8 @@
 /** MCP 2026-07-28 stateless requests beside session-era clients, on the same listener. */
-export { classifyEra, UNSUPPORTED_VERSION } from './wire.js';
+export { claimsStatelessVersion, classifyEra, METHOD_NOT_FOUND, UNSUPPORTED_VERSION } from './wire.js';
 export type { Era, EraVerdict } from './wire.js';
 export { discover, poolFor } from './pool.js';
 export type { PooledChild } from './pool.js';
 export { sinkOf, statelessRound } from './mrtr.js';
-export { statelessAnswer } from './answer.js';
+export { statelessAnswer, statelessStatus } from './answer.js';
 export { attachListeners, openListen } from './listen.js';

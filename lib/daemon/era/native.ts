@@ -52,10 +52,22 @@ export class ChildEraBridge {
     [META_CLIENT_CAPABILITIES]: {},
   };
 
-  constructor(server: ServerConfig, write: (message: unknown) => void, deliver: (message: unknown) => void) {
+  /** A session-era client's child: its own `initialize` is tried first (see #toNative). */
+  readonly #sessionClient: boolean;
+  /** The id of that `initialize` while the child has not answered it. */
+  #tryingInitialize: { id: unknown; request: RpcRequest } | undefined;
+  #triedInitialize = false;
+
+  constructor(
+    server: ServerConfig,
+    write: (message: unknown) => void,
+    deliver: (message: unknown) => void,
+    sessionClient = false,
+  ) {
     this.#key = serverKey(server);
     this.#write = write;
     this.#deliver = deliver;
+    this.#sessionClient = sessionClient;
     if (verdicts.get(this.#key) === 'session') {
       this.era = 'session';
       return;
@@ -66,7 +78,7 @@ export class ChildEraBridge {
 
   /** A message from the Session to the child. */
   send(message: unknown): void {
-    if (this.era === 'probing') this.#held.push(message);
+    if (this.era === 'probing' || this.#tryingInitialize) this.#held.push(message);
     else if (this.era === 'session') this.#write(message);
     else this.#toNative(message);
   }
@@ -74,6 +86,7 @@ export class ChildEraBridge {
   /** A message from the child; false when it was the probe's answer (the Session never sees it). */
   receive(message: unknown): boolean {
     if (!isResponse(message)) return true;
+    if (this.#tryingInitialize && message.id === this.#tryingInitialize.id) return this.#initializeAnswered(message);
     if (message.id !== PROBE_ID) {
       // Every answer is made for one person: none leaves the daemon marked for a shared cache (SEP-2549).
       const result = message.result as Record<string, unknown> | undefined;
@@ -108,6 +121,13 @@ export class ChildEraBridge {
   #toNative(message: unknown): void {
     if (isNotification(message) && message.method === 'notifications/initialized') return;
     if (!isRequest(message)) return this.#write(message);
+    if (message.method === 'initialize' && this.#sessionClient && !this.#triedInitialize) {
+      // A child that speaks both eras serves a session-era client in its own session era (server requests,
+      // notifications and all); one that refuses `initialize` gets the translation below.
+      this.#triedInitialize = true;
+      this.#tryingInitialize = { id: message.id, request: message };
+      return this.#write(message);
+    }
     if (message.method === 'initialize') {
       const answer = this.#initialized(message);
       // As a child's answer would: after the Session has finished sending.
@@ -117,6 +137,16 @@ export class ChildEraBridge {
     const meta = (message.params?.['_meta'] ?? {}) as Record<string, unknown>;
     const envelope = { ...this.#envelope, ...meta, [META_PROTOCOL_VERSION]: STATELESS_VERSION };
     this.#write({ ...message, params: { ...message.params, _meta: envelope } });
+  }
+
+  /** The child's answer to a session-era client's own `initialize`: a result makes this child session-era. */
+  #initializeAnswered(message: RpcMessage): boolean {
+    const { request } = this.#tryingInitialize!;
+    this.#tryingInitialize = undefined;
+    if ('result' in message) this.era = 'session';
+    else queueMicrotask(() => this.#deliver(this.#initialized(request)));
+    for (const held of this.#held.splice(0)) this.send(held);
+    return 'result' in message;
   }
 
   /** The `initialize` result a session-era client gets, made from the child's discover result. */

@@ -17,6 +17,15 @@ const ENVELOPE_KEYS = [META_PROTOCOL_VERSION, META_CLIENT_INFO, META_CLIENT_CAPA
 /** SEP-2243 HeaderMismatch (HTTP 400); SEP-2575 UnsupportedProtocolVersion. */
 export const HEADER_MISMATCH = -32020;
 export const UNSUPPORTED_VERSION = -32022;
+export const METHOD_NOT_FOUND = -32601;
+/** Session-era methods 2026-07-28 removed (SEP-2575): a stateless request for one gets 404 with -32601. */
+const REMOVED_METHODS = new Set([
+  'initialize',
+  'ping',
+  'logging/setLevel',
+  'resources/subscribe',
+  'resources/unsubscribe',
+]);
 
 /** Which body field `Mcp-Name` mirrors, per method (SEP-2243 "Standard Request Headers"). */
 const NAME_SOURCE: Readonly<Record<string, string>> = {
@@ -37,9 +46,18 @@ const CACHEABLE = new Set([
 ]);
 
 export type Era = 'session' | 'stateless';
+/** A refusal names its HTTP status (400 unless said), the request's id to echo, and any error `data`. */
 export type EraVerdict =
   | { readonly ok: true; readonly era: Era }
-  | { readonly ok: false; readonly era: Era; readonly code: number; readonly message: string };
+  | {
+      readonly ok: false;
+      readonly era: Era;
+      readonly code: number;
+      readonly message: string;
+      readonly status: number;
+      readonly id: string | number | null;
+      readonly data?: unknown;
+    };
 
 const single = (h: string | string[] | undefined): string | undefined => (Array.isArray(h) ? h.join(',') : h);
 
@@ -54,6 +72,13 @@ export function envelopeVersion(message: unknown): string | undefined {
 }
 
 const isModern = (version: string | undefined): boolean => version !== undefined && version >= STATELESS_VERSION;
+
+/**
+ * Whether a `MCP-Protocol-Version` header claims the stateless era (2026-07-28 or later, known or not): such a
+ * POST's version is judged by `classifyEra` against its body, so an unsupported one gets SEP-2575's
+ * UnsupportedProtocolVersionError with the request's id and the supported versions.
+ */
+export const claimsStatelessVersion = (version: string): boolean => isModern(version);
 
 /** An `Mcp-Name` value: plain ASCII, or `=?base64?…?=` around UTF-8 (SEP-2243 value encoding). */
 export function decodeHeaderValue(value: string): string | undefined {
@@ -77,13 +102,24 @@ export function classifyEra(headers: IncomingHttpHeaders, messages: readonly Rpc
   const bodyVersions = messages.map(envelopeVersion);
   const modernBody = bodyVersions.some(isModern);
   const era: Era = !hasSession && (modernBody || isModern(headerVersion)) ? 'stateless' : 'session';
-  const refuse = (message: string, code: number = HEADER_MISMATCH): EraVerdict => ({ ok: false, era, code, message });
+  const first = messages[0]!;
+  // SEP-2575 (2026-07-28 transport): every error response carries the request's JSON-RPC id.
+  const id =
+    !batch && 'id' in first && (typeof first.id === 'string' || typeof first.id === 'number') ? first.id : null;
+  const refuse = (message: string, code: number = HEADER_MISMATCH, status = 400, data?: unknown): EraVerdict => ({
+    ok: false,
+    era,
+    code,
+    message,
+    status,
+    id,
+    ...(data === undefined ? {} : { data }),
+  });
 
   if (batch && modernBody)
     return refuse('a 2026-07-28 request cannot travel in a JSON-RPC batch', ERRORS.INVALID_REQUEST);
   if ((method !== undefined || name !== undefined) && batch)
     return refuse('Mcp-Method/Mcp-Name cannot describe a batch');
-  const first = messages[0]!;
   const bodyMethod = 'method' in first ? first.method : undefined;
   if (method !== undefined && method !== bodyMethod)
     return refuse("the Mcp-Method header does not match the body's method");
@@ -104,13 +140,21 @@ export function classifyEra(headers: IncomingHttpHeaders, messages: readonly Rpc
     return refuse(`a ${headerVersion} request carries its version in params._meta`, ERRORS.INVALID_PARAMS);
   if (headerVersion !== undefined && headerVersion !== version)
     return refuse('MCP-Protocol-Version does not match the body');
-  if (version !== STATELESS_VERSION)
-    return refuse(`unsupported protocol version "${version.slice(0, 40)}"`, UNSUPPORTED_VERSION);
+  if (version !== STATELESS_VERSION) {
+    // SEP-2575 UnsupportedProtocolVersionError: `data` lists what is supported and echoes what was asked.
+    const data = { supported: [STATELESS_VERSION], requested: version.slice(0, 100) };
+    return refuse(`unsupported protocol version "${version.slice(0, 40)}"`, UNSUPPORTED_VERSION, 400, data);
+  }
   if (isRequest(first)) {
+    const meta = params?.['_meta'] as Record<string, unknown>;
+    const capabilities = meta[META_CLIENT_CAPABILITIES];
+    if (typeof capabilities !== 'object' || capabilities === null || Array.isArray(capabilities))
+      return refuse(`a 2026-07-28 request carries ${META_CLIENT_CAPABILITIES} in params._meta`, ERRORS.INVALID_PARAMS);
+    if (REMOVED_METHODS.has(first.method))
+      return refuse(`${first.method} is not a 2026-07-28 method`, METHOD_NOT_FOUND, 404);
     if (headerVersion === undefined || method === undefined)
       return refuse('a 2026-07-28 request needs MCP-Protocol-Version and Mcp-Method');
     if (bodyName !== undefined && name === undefined) return refuse(`a ${bodyMethod} request needs Mcp-Name`);
-    if (bodyMethod === 'initialize') return refuse('initialize belongs to the session era', ERRORS.INVALID_REQUEST);
   }
   return { ok: true, era };
 }

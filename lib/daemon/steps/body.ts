@@ -1,6 +1,6 @@
 import { GatekitError, type ErrorCode } from '../../errors.js';
 import { readBody } from '../../http/index.js';
-import { classifyEra, UNSUPPORTED_VERSION } from '../era/index.js';
+import { classifyEra, METHOD_NOT_FOUND, UNSUPPORTED_VERSION } from '../era/index.js';
 import { ERRORS, isValidMessage, type RpcMessage } from '../jsonrpc.js';
 import type { RequestContext } from '../state.js';
 
@@ -39,7 +39,10 @@ export async function readMessages(ctx: RequestContext): Promise<Body> {
     throw new GatekitError('BAD_REQUEST', 'Invalid Request: not JSON-RPC 2.0 messages');
   const era = classifyEra(req.headers, messages, batch);
   ctx.era = era.era;
-  if (!era.ok) throw new GatekitError(ERA_CODES[era.code] ?? 'HEADER_MISMATCH', era.message);
+  if (!era.ok) {
+    const rpc = { id: era.id, ...(era.data === undefined ? {} : { data: era.data }) };
+    throw new GatekitError(ERA_CODES[era.code] ?? 'HEADER_MISMATCH', era.message, { rpc });
+  }
   return { messages, batch };
 }
 
@@ -48,4 +51,5 @@ const ERA_CODES: Readonly<Record<number, ErrorCode>> = {
   [ERRORS.INVALID_REQUEST]: 'BAD_REQUEST',
   [ERRORS.INVALID_PARAMS]: 'INVALID_PARAMS',
   [UNSUPPORTED_VERSION]: 'UNSUPPORTED_VERSION',
+  [METHOD_NOT_FOUND]: 'METHOD_NOT_FOUND',
 };

@@ -1,4 +1,5 @@
 import { GatekitError } from '../../errors.js';
+import { claimsStatelessVersion } from '../era/index.js';
 import type { RequestContext } from '../state.js';
 import type { VerifiedRequest } from '../verify-request.js';
 
@@ -15,6 +16,8 @@ export function enterDoor(ctx: RequestContext, verified: VerifiedRequest): void 
   const { claims } = verified;
   ctx.caller = { user: verified.user, sub: claims.sub, jti: claims.jti, groups: claims.groups ?? [] };
   const version = ctx.req.headers['mcp-protocol-version'];
-  if (typeof version === 'string' && !PROTOCOL_VERSIONS.has(version))
+  // A POST claiming a version from 2026-07-28 on is judged with its body (lib/daemon/era: -32022 with `data`).
+  const judgedOnBody = ctx.req.method === 'POST' && typeof version === 'string' && claimsStatelessVersion(version);
+  if (typeof version === 'string' && !PROTOCOL_VERSIONS.has(version) && !judgedOnBody)
     throw new GatekitError('BAD_REQUEST', `unsupported MCP-Protocol-Version "${version.slice(0, 40)}"`);
 }

@@ -47,7 +47,7 @@ export function refuse(ctx: RequestContext, err: unknown): void {
       : auditLine.request(server.name, ctx.caller, { ...fields, outcome: 'error' }),
   );
   if (res.headersSent) res.destroy();
-  else sendJson(res, status, errorResponse(null, rpc, err.message));
+  else sendJson(res, status, errorResponse(err.rpc?.id ?? null, rpc, err.message, err.rpc?.data));
 }
 
 /**

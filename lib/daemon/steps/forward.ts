@@ -1,6 +1,6 @@
 import { auditLine, nextTrace, parseTraceparent } from '../../audit/index.js';
 import { GatekitError } from '../../errors.js';
-import { discover, poolFor, sinkOf, statelessAnswer, type PooledChild } from '../era/index.js';
+import { discover, poolFor, sinkOf, statelessAnswer, statelessStatus, type PooledChild } from '../era/index.js';
 import { Exchange } from '../exchange.js';
 import { isRequest, type RpcMessage, type RpcRequest } from '../jsonrpc.js';
 import type { Session } from '../session.js';
@@ -76,6 +76,8 @@ function forwardTo(ctx: RequestContext, body: Body, { session, pooled }: Target)
     acceptsStream,
     headers,
     translate: native ? statelessAnswer(requests[0]!.method) : undefined,
+    // A method the child does not know is 404 at 2026-07-28; a tool's own error stays inside a 200 answer.
+    statusOf: pooled && requests[0]!.method !== 'tools/call' ? statelessStatus : undefined,
   });
   // A client that closes the POST before its answers cancels what is still pending at the child. Not `exchange.open`:
   // that is already false once the closed response is destroyed. A call parked for input (era/mrtr.ts) was answered.

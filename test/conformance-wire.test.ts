@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { raw, startHarness, type Harness } from './helpers/daemon-harness.js';
+import { ENVELOPE, MODERN, modernBody, modernHeaders } from './helpers/modern-client.js';
+
+/** The 2026-07-28 refusals the conformance suite's server-stateless scenario probes, sent by hand (SEP-2575). */
+describe('daemon: 2026-07-28 refusals as SEP-2575 words them', () => {
+  let h: Harness;
+  let token: string;
+  before(async () => {
+    h = await startHarness();
+    token = await h.token('notes');
+  });
+  after(async () => {
+    await h.close();
+  });
+  const post = (headers: Record<string, string>, body: string) => raw(h.unix('notes'), 'POST', headers, body);
+  const error = (body: string) => JSON.parse(body) as { id: unknown; error: { code: number; data?: unknown } };
+
+  it('a removed session-era method gets 404 with -32601 and its id, and never reaches the child', async () => {
+    for (const [i, method] of ['initialize', 'ping', 'logging/setLevel', 'resources/subscribe'].entries()) {
+      const params = method === 'resources/subscribe' ? { uri: 'file:///etc/passwd' } : {};
+      const res = await post(modernHeaders(token, method), modernBody(700 + i, method, params));
+      assert.deepEqual([res.status, error(res.body).error.code, error(res.body).id], [404, -32601, 700 + i], method);
+    }
+    const refused = h.audit().filter((l) => l['rpc_code'] === -32601 && l['era'] === 'stateless');
+    assert.deepEqual(
+      refused.map((l) => l['outcome']),
+      ['error', 'error', 'error', 'error'],
+      'audited as refusals',
+    );
+    const removed = ['initialize', 'ping', 'logging/setLevel', 'resources/subscribe'];
+    assert.ok(!h.audit().some((l) => removed.includes(String(l['method'])) && l['outcome'] === 'ok'), 'not forwarded');
+  });
+
+  it("a method the child does not know: the child's -32601 goes out with HTTP 404", async () => {
+    const res = await post(modernHeaders(token, 'no/such-method'), modernBody(601, 'no/such-method'));
+    assert.deepEqual([res.status, error(res.body).error.code, error(res.body).id], [404, -32601, 601]);
+    const found = await post(modernHeaders(token, 'tools/list'), modernBody(602, 'tools/list'));
+    assert.equal(found.status, 200);
+  });
+
+  it('a _meta without clientCapabilities (or with a hostile one) gets 400 with -32602 and its id', async () => {
+    for (const capabilities of [undefined, 'all', ['sampling'], null]) {
+      const meta: Record<string, unknown> = { ...ENVELOPE, 'io.modelcontextprotocol/clientCapabilities': capabilities };
+      if (capabilities === undefined) delete meta['io.modelcontextprotocol/clientCapabilities'];
+      const body = JSON.stringify({ jsonrpc: '2.0', id: 'c1', method: 'tools/list', params: { _meta: meta } });
+      const res = await post(modernHeaders(token, 'tools/list'), body);
+      assert.deepEqual([res.status, error(res.body).error.code, error(res.body).id], [400, -32602, 'c1']);
+    }
+  });
+
+  it('an unsupported stateless version gets UnsupportedProtocolVersionError listing what is supported', async () => {
+    const asked = `2099-01-01${'x'.repeat(5000)}`;
+    const meta = { ...ENVELOPE, 'io.modelcontextprotocol/protocolVersion': asked };
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 301, method: 'server/discover', params: { _meta: meta } });
+    const res = await post({ ...modernHeaders(token, 'server/discover'), 'mcp-protocol-version': asked }, body);
+    const { id, error: e } = error(res.body);
+    assert.deepEqual([res.status, e.code, id], [400, -32022, 301]);
+    const data = e.data as { supported: string[]; requested: string };
+    assert.deepEqual(data.supported, [MODERN]);
+    assert.ok(asked.startsWith(data.requested) && data.requested.length <= 100, 'the echo is bounded');
+  });
+
+  it('a session-era request with an unknown old version is still refused at the header', async () => {
+    const init = { protocolVersion: '1999-01-01', capabilities: {}, clientInfo: { name: 'x', version: '1' } };
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: init });
+    const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const res = await post(
+      { ...headers, authorization: `Bearer ${token}`, 'mcp-protocol-version': '1999-01-01' },
+      body,
+    );
+    assert.equal(res.status, 400);
+  });
+});

@@ -16,16 +16,6 @@ const SUBSET: Record<Wire, string[]> = {
   stateless: ['server-stateless', 'http-header-validation', 'caching'],
 };
 
-/**
- * Checks that fail only through the daemon and belong to another part of the work (docs/fragments/conformance.md):
- * subscriptions/listen is not bridged yet.
- */
-const KNOWN_GAPS = new Set([
-  'server-stateless:sep-2575-server-sends-subscription-ack',
-  'server-stateless:sep-2575-server-tags-subscription-id',
-  'server-stateless:sep-2575-server-honors-notification-filter',
-]);
-
 describe('the official MCP conformance suite through the daemon', () => {
   it('no check fails through the daemon that passes against the same server directly, at both wires', async (t) => {
     const direct = await startDirectServer();
@@ -48,8 +38,7 @@ describe('the official MCP conformance suite through the daemon', () => {
         viaDaemon
           .get(scenario)!
           .filter((id) => !viaDirect.get(scenario)!.includes(id))
-          .map((id) => `${scenario}:${id}`)
-          .filter((id) => !KNOWN_GAPS.has(id)),
+          .map((id) => `${scenario}:${id}`),
       );
       assert.deepEqual(onlyDaemon, [], `${wire}: checks failing only through the daemon`);
     }

@@ -35,6 +35,12 @@ command = ["${process.execPath}", "${MODERN_SERVER}", "--modern-only"]
 allow_users = ["alice@example.com"]
 tools = { allow = ["nothing-here"] }
 
+# Without --modern-only: speaks both eras (answers server/discover and accepts initialize).
+[servers.dual]
+command = ["${process.execPath}", "${MODERN_SERVER}"]
+allow_users = ${JSON.stringify(PEOPLE)}
+tools = { allow = ["echo", "whoami"] }
+
 [servers.deaf]
 command = ["${process.execPath}", "${DEAF_SERVER}"]
 allow_users = ["alice@example.com"]
@@ -53,6 +59,35 @@ describe('daemon: a child that speaks MCP 2026-07-28 itself is spoken to nativel
     g.remove();
   });
   const children = (server: string) => h.daemon.sessions.all().filter((s) => s.server.name === server);
+
+  it('a child that speaks both eras serves a session-era client in its own session era; a v2 client natively', async () => {
+    const token = await h.token('dual');
+    const legacy = await sdkClient(h, 'dual', token);
+    const modern = await modernClient(h, 'dual', token);
+    try {
+      const seen = JSON.parse(textOf(await legacy.callTool({ name: 'whoami', arguments: {} })));
+      assert.equal(seen.envelope, null, 'the child got its own initialize: no 2026-07-28 envelope per request');
+      const native = JSON.parse(textOf(await modern.callTool({ name: 'whoami', arguments: {} })));
+      assert.equal(
+        native.envelope?.['io.modelcontextprotocol/protocolVersion'],
+        '2026-07-28',
+        'the pooled child: natively',
+      );
+      assert.equal(await codeOf(legacy.callTool({ name: 'secret', arguments: {} })), DENIED);
+      assert.deepEqual(
+        children('dual')
+          .map((s) => [s.era, s.child.era])
+          .sort(),
+        [
+          ['session', 'session'],
+          ['stateless', 'native'],
+        ],
+      );
+    } finally {
+      await modern.close();
+      await endSession(legacy);
+    }
+  });
 
   it('v2 (2026-07-28) and v1 clients side by side: tools/list filtered, echo allowed, secret denied', async () => {
     const token = await h.token('modern');

@@ -1,4 +1,5 @@
-export { AuditLog, MAX_FIELD_LENGTH } from './log.js';
+export { AuditLog } from './log.js';
+export { MAX_FIELD_LENGTH } from './serialize.js';
 export type { AuditLogOptions, CheckpointReason } from './log.js';
 export { auditLine, resultLine } from './event.js';
 export type { AuditEvent, AuditEventName, AuditWho, RequestFields, ResultSource } from './event.js';

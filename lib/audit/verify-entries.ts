@@ -23,7 +23,7 @@ export interface Entry {
   readonly fields: Record<string, unknown>;
 }
 
-/** Reads `files` in order into entries; a line that is not a chained audit line, or a torn last line, is `malformed`. */
+/** Reads `files` in order into entries; a line that is not a chained audit line, or a torn last one, is malformed. */
 export function readEntries(
   files: readonly string[],
   problems: AuditProblem[],

@@ -8,9 +8,9 @@
 const LAYERS = [
   ['cli'],
   ['bridge', 'exec'],
-  ['agent', 'dev', 'doctor'],
+  ['dev', 'doctor'],
   ['broker'],
-  ['daemon', 'github', 'setup', 'devidp', 'clients'],
+  ['daemon', 'github', 'setup', 'clients'],
   ['oidc', 'store', 'issue'],
   ['token', 'policy', 'audit'],
   ['http'],
@@ -45,9 +45,9 @@ const layerRules = LAYERS.flatMap((layer, i) =>
  * CLI's start-up path: an index.ts would load the folder's heavy siblings (docs/architecture.md).
  */
 const DOOR_EXCEPTIONS = {
-  'lib/cli/main.ts': ['lib/agent/client.ts'],
+  'lib/cli/main.ts': ['lib/exec/agent-client.ts'],
   'lib/cli/commands/token.ts': ['lib/daemon/verify-request.ts', 'lib/broker/binding.ts'],
-  'lib/agent/client.ts': ['lib/http/client.ts'],
+  'lib/exec/agent-client.ts': ['lib/http/client.ts'],
 };
 const exact = (path) => `^${path.replace(/[.]/g, '\\.')}$`;
 const DOORS = ['^lib/$1/', '^lib/[^/]+/index\\.ts$'];

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { describe, it } from 'node:test';
-import { startTokenAgent } from '../lib/agent/index.js';
+import { startTokenAgent } from '../lib/exec/index.js';
 import { brokerContext } from '../lib/broker/index.js';
 import { loadConfig } from '../lib/config/index.js';
 import { basicConfig, workspace } from './helpers/workspace.js';
@@ -25,7 +25,7 @@ function post(
   });
 }
 
-describe('the gatekit exec token agent (lib/agent) reads a bounded body with lib/http', () => {
+describe('the gatekit exec token agent (lib/exec) reads a bounded body with lib/http', () => {
   it('answers a hostile body over 4 KiB with BODY_TOO_LARGE, and still serves the next request', async (t) => {
     const ws = workspace(basicConfig('http://127.0.0.1:9'));
     t.after(() => ws.remove());

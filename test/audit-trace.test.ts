@@ -2,23 +2,18 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { canonicalJson, parseTraceparent } from '../lib/audit/index.js';
-import { INITIALIZE, JSON_HEADERS, raw, startHarness, type Harness } from './helpers/daemon-harness.js';
+import {
+  firstRpcMessage,
+  INITIALIZE,
+  JSON_HEADERS,
+  raw,
+  startHarness,
+  type Harness,
+} from './helpers/daemon-harness.js';
 
 const TRACE = '0af7651916cd43dd8448eb211c80319c';
 const PARENT = 'b7ad6b7169203331';
 const VALID = `00-${TRACE}-${PARENT}-01`;
-
-/** The JSON-RPC message in a POST answer, whether sent as JSON or as one SSE event. */
-function rpcBody(body: string): { result?: { content: Array<{ text: string }> }; error?: { code: number } } {
-  const data = body.trimStart().startsWith('{')
-    ? body
-    : body
-        .split('\n')
-        .filter((l) => l.startsWith('data:'))
-        .map((l) => l.slice(5))
-        .join('');
-  return JSON.parse(data);
-}
 
 describe('audit: trace context and argument digests', () => {
   let h: Harness;
@@ -53,7 +48,7 @@ describe('audit: trace context and argument digests', () => {
       headers,
     );
     assert.equal(res.status, 200, res.body);
-    const seen = JSON.parse(rpcBody(res.body).result!.content[0]!.text).meta?.traceparent as string;
+    const seen = JSON.parse((await firstRpcMessage(res.body)).result.content[0].text).meta?.traceparent as string;
     const line = h.audit().find((l) => l['rpc_id'] === id && l['method'] === 'tools/call')!;
     return { seen, line };
   }

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { Agent, request, type Dispatcher } from 'undici';
-import { startDevIdp, type DevIdp } from '../lib/devidp/index.js';
+import { startDevIdp, type DevIdp } from '../lib/dev/index.js';
 import { certificateInfo, issueClientCertificate } from '../lib/setup/index.js';
 import { gatekit, GATEKIT_BIN } from './helpers/cli.js';
 import {

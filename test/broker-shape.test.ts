@@ -4,7 +4,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { agentToken, startTokenAgent } from '../lib/agent/index.js';
+import { agentToken, startTokenAgent } from '../lib/exec/index.js';
 import { brokerContext, tokenFor } from '../lib/broker/index.js';
 import { loadConfig } from '../lib/config/index.js';
 import { isGatekitError } from '../lib/errors.js';

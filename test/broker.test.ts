@@ -3,7 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startDevIdp, type DevIdp } from '../lib/devidp/index.js';
+import { startDevIdp, type DevIdp } from '../lib/dev/index.js';
 import { collect, gatekit, spawnGatekit, waitForStderr } from './helpers/cli.js';
 import { deviceLoginCli } from './helpers/login.js';
 import { chromiumAvailable, loginInBrowser } from './helpers/browser.js';

@@ -142,7 +142,7 @@ describe('start-up stays light', () => {
     assert.deepEqual([...packages], [], 'smol-toml is required lazily as CommonJS; nothing else');
     const folders = new Set([...files].map((f) => f.split('/dist/lib/')[1]?.split('/')[0]));
     // Not the broker either: the fast path reads the cache with the store's rule (lib/store cachedToken).
-    for (const folder of ['oidc', 'token', 'daemon', 'devidp', 'policy', 'broker', 'github', 'agent'])
+    for (const folder of ['oidc', 'token', 'daemon', 'dev', 'policy', 'broker', 'github', 'exec'])
       assert.ok(!folders.has(folder), `fast path loads lib/${folder}`);
   });
 

@@ -3,7 +3,15 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { daemonConfig, endSession, raw, sdkClient, startHarness, type Harness } from './helpers/daemon-harness.js';
+import {
+  daemonConfig,
+  endSession,
+  firstRpcMessage,
+  raw,
+  sdkClient,
+  startHarness,
+  type Harness,
+} from './helpers/daemon-harness.js';
 import { gates, type Gates } from './helpers/gated.js';
 import { modernBody, modernClient, modernHeaders } from './helpers/modern-client.js';
 
@@ -171,7 +179,7 @@ describe('daemon: a child that speaks MCP 2026-07-28 itself is spoken to nativel
       modernBody(1, 'server/discover'),
     );
     assert.equal(answer.status, 200);
-    const { result } = JSON.parse(answer.body.replace(/^[\s\S]*?data: /, '').split('\n')[0]!);
+    const { result } = await firstRpcMessage(answer.body);
     assert.equal(result.instructions, 'a 2026-07-28 fixture');
     assert.equal(result._meta['io.modelcontextprotocol/serverInfo'].name, 'gatekit-modern');
     assert.deepEqual(result.capabilities, { tools: {} });
@@ -181,7 +189,7 @@ describe('daemon: a child that speaks MCP 2026-07-28 itself is spoken to nativel
   it("the child's tools list reaches a stateless client private (ttlMs 0), not as the child's public", async () => {
     const token = await h.token('modern');
     const answer = await raw(h.unix('modern'), 'POST', modernHeaders(token, 'tools/list'), modernBody(1, 'tools/list'));
-    const { result } = JSON.parse(answer.body.replace(/^[\s\S]*?data: /, '').split('\n')[0]!);
+    const { result } = await firstRpcMessage(answer.body);
     assert.deepEqual(
       result.tools.map((t: { name: string }) => t.name),
       ['echo', 'whoami'],
@@ -194,7 +202,7 @@ describe('daemon: a child that speaks MCP 2026-07-28 itself is spoken to nativel
     const token = await h.token('sealed');
     const headers = modernHeaders(token, 'server/discover');
     const answer = await raw(h.unix('sealed'), 'POST', headers, modernBody(1, 'server/discover'));
-    const { result } = JSON.parse(answer.body.replace(/^[\s\S]*?data: /, '').split('\n')[0]!);
+    const { result } = await firstRpcMessage(answer.body);
     assert.equal(result.instructions, 'a 2026-07-28 fixture');
     assert.deepEqual(result.capabilities, {});
     assert.equal(children('sealed')[0]!.child.era, 'native');

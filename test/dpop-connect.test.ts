@@ -8,7 +8,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { loadConfig } from '../lib/config/index.js';
 import { startDaemon, type Daemon } from '../lib/daemon/index.js';
-import { startDevIdp, type DevIdp } from '../lib/devidp/index.js';
+import { startDevIdp, type DevIdp } from '../lib/dev/index.js';
 import { DpopKey } from '../lib/token/index.js';
 import { gatekit, GATEKIT_BIN } from './helpers/cli.js';
 import { NOTES_SERVER } from './helpers/daemon-harness.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startDevIdp, type DevIdp } from '../lib/devidp/index.js';
+import { startDevIdp, type DevIdp } from '../lib/dev/index.js';
 import { gatekit } from './helpers/cli.js';
 import { deviceLoginCli } from './helpers/login.js';
 import { personConfig, startTokenHost, type TokenHost } from './helpers/token-endpoint.js';

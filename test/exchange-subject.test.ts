@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { startDevIdp, type DevIdp } from '../lib/devidp/index.js';
+import { startDevIdp, type DevIdp } from '../lib/dev/index.js';
 import { deviceTokensFor } from './helpers/device-token.js';
 import { startForgeIdp, type ForgeIdp } from './helpers/forge-idp.js';
 import { decodePart, unsigned } from './helpers/forge.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../lib/config/index.js';
 import { startDaemon, type Daemon } from '../lib/daemon/index.js';
-import { startDevIdp, type DevIdp } from '../lib/devidp/index.js';
+import { startDevIdp, type DevIdp } from '../lib/dev/index.js';
 import { startWorkloadIssuer, type WorkloadIssuer } from '../fixtures/workload-issuer/server.js';
 import { gatekit } from './helpers/cli.js';
 import { signHs256, unsigned } from './helpers/forge.js';

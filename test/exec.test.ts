@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startDevIdp, type DevIdp } from '../lib/devidp/index.js';
+import { startDevIdp, type DevIdp } from '../lib/dev/index.js';
 import { collect, gatekit, GATEKIT_BIN, spawnGatekit } from './helpers/cli.js';
 import { deviceLoginCli } from './helpers/login.js';
 import { basicConfig, workspace, type Workspace } from './helpers/workspace.js';

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { approveDevice, startDevIdp, type DevIdp } from '../lib/devidp/index.js';
+import { approveDevice, startDevIdp, type DevIdp } from '../lib/dev/index.js';
 import { collect, gatekit, GATEKIT_BIN, spawnGatekit, waitForStderr } from './helpers/cli.js';
 import { DEVICE_PROMPT } from './helpers/login.js';
 import { basicConfig } from './helpers/workspace.js';

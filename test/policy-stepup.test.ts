@@ -6,7 +6,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { loadConfig } from '../lib/config/index.js';
 import { startDaemon, type Daemon } from '../lib/daemon/index.js';
-import { approveDevice, startDevIdp, type DevIdp } from '../lib/devidp/index.js';
+import { approveDevice, startDevIdp, type DevIdp } from '../lib/dev/index.js';
 import { gatekit, GATEKIT_BIN } from './helpers/cli.js';
 import { deviceLoginCli } from './helpers/login.js';
 import { workspace, type Workspace } from './helpers/workspace.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { approveDevice, startDevIdp, type DevIdp } from '../lib/devidp/index.js';
+import { approveDevice, startDevIdp, type DevIdp } from '../lib/dev/index.js';
 import { collect, gatekit, spawnGatekit, waitForStderr } from './helpers/cli.js';
 import { DEVICE_PROMPT, deviceLoginCli } from './helpers/login.js';
 import { basicConfig, workspace, type Workspace } from './helpers/workspace.js';

@@ -1,4 +1,5 @@
-export { AuditLog, MAX_FIELD_LENGTH } from './log.js';
+export { AuditLog } from './log.js';
+export { MAX_FIELD_LENGTH } from './serialize.js';
 export type { AuditLogOptions, CheckpointReason } from './log.js';
 export { auditLine, resultLine } from './event.js';
 export type { AuditEvent, AuditEventName, AuditWho, RequestFields, ResultSource } from './event.js';
@@ -8,6 +9,7 @@ export type { AuditPublicJwk, AuditSigner } from './key.js';
 export { nextTrace, parseTraceparent } from './trace.js';
 export type { TraceContext } from './trace.js';
 export { verifyAuditFiles } from './verify.js';
-export type { AuditProblem, AuditProblemKind, AuditVerifyReport } from './verify.js';
+export type { AuditVerifyReport } from './verify.js';
+export type { AuditProblem, AuditProblemKind } from './verify-entries.js';
 export { formatAuditLine, parseSince, tailAudit } from './tail.js';
 export type { TailOptions } from './tail.js';

@@ -1,40 +1,9 @@
-import { closeSync, constants, fchmodSync, fstatSync, openSync, writeSync } from 'node:fs';
-import { GatekitError } from '../errors.js';
+import { closeSync, fstatSync, writeSync } from 'node:fs';
 import { chainTail, GENESIS, hashLine } from './chain.js';
 import { signCompact, type AuditSigner } from './key.js';
 import type { AuditEvent } from './event.js';
-
-/** Longest string an audit line carries in any field; a hostile tool name or method cannot bloat a line. */
-export const MAX_FIELD_LENGTH = 512;
-
-function capped(_key: string, value: unknown): unknown {
-  if (typeof value !== 'string' || value.length <= MAX_FIELD_LENGTH) return value;
-  return `${value.slice(0, MAX_FIELD_LENGTH)}…[${value.length - MAX_FIELD_LENGTH} more chars]`;
-}
-
-/** Is any string value, at any depth, over the cap? Iterative: hostile arguments may nest deeply. */
-function hasLongString(root: unknown): boolean {
-  const stack: unknown[] = [root];
-  while (stack.length > 0) {
-    const value = stack.pop();
-    if (typeof value === 'string') {
-      if (value.length > MAX_FIELD_LENGTH) return true;
-    } else if (typeof value === 'object' && value !== null) {
-      if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return true; // its JSON is not walked here
-      for (const key in value) stack.push((value as Record<string, unknown>)[key]);
-    }
-  }
-  return false;
-}
-
-/**
- * `JSON.stringify(fields, capped)`, byte for byte, without paying for the replacer on every line: a
- * replacer takes V8's slow serializer. A line no longer than the cap holds no string over it.
- */
-function serialize(fields: object): string {
-  const plain = JSON.stringify(fields);
-  return plain.length > MAX_FIELD_LENGTH && hasLongString(fields) ? JSON.stringify(fields, capped) : plain;
-}
+import { isRotated, openAuditFile } from './file.js';
+import { serialize } from './serialize.js';
 
 export type CheckpointReason = 'lines' | 'interval' | 'stop' | 'reload' | 'rotate';
 
@@ -54,7 +23,6 @@ export interface AuditLogOptions {
   readonly chain?: boolean;
 }
 
-const { O_RDWR, O_WRONLY, O_APPEND, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK } = constants;
 /** Lines kept in memory while the file cannot be written; new requests are refused meanwhile. */
 const MAX_QUEUED = 10_000;
 
@@ -88,7 +56,7 @@ export class AuditLog {
     this.#path = path;
     this.#options = options;
     this.#mode = options.groupReadable ? 0o640 : 0o600;
-    this.#fd = this.#open();
+    this.#fd = openAuditFile(this.#path, this.#mode);
     const fresh = path === '-' || options.chain === false;
     ({ seq: this.#seq, prev: this.#prev } = fresh ? { seq: 1, prev: GENESIS } : chainTail(this.#fd));
     const interval = options.checkpoint?.interval;
@@ -124,9 +92,9 @@ export class AuditLog {
   /** SIGHUP: seal the old file (a rotation when the path now names another file), then open the path anew. */
   reopen(): void {
     if (this.#path === '-') return this.checkpoint('reload');
-    this.checkpoint(this.#isRotated() ? 'rotate' : 'reload');
+    this.checkpoint(isRotated(this.#fd, this.#path) ? 'rotate' : 'reload');
     this.#flush();
-    const next = this.#open();
+    const next = openAuditFile(this.#path, this.#mode);
     const previous = this.#fd;
     this.#fd = next;
     closeSync(previous);
@@ -201,7 +169,7 @@ export class AuditLog {
 
   /** The file was unlinked under us: a new one at the path, its first line chained to the last of the old. */
   #recreate(): void {
-    const next = this.#open();
+    const next = openAuditFile(this.#path, this.#mode);
     closeSync(this.#fd);
     this.#fd = next;
     this.#recreated = true;
@@ -218,58 +186,11 @@ export class AuditLog {
     return fstatSync(this.#fd).nlink === 0;
   }
 
-  #isRotated(): boolean {
-    try {
-      const open = fstatSync(this.#fd);
-      const named = openSync(this.#path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK);
-      try {
-        return fstatSync(named).ino !== open.ino;
-      } finally {
-        closeSync(named);
-      }
-    } catch {
-      return true;
-    }
-  }
-
   #tick(): void {
     if (this.#failure !== undefined) this.#flush();
     const interval = this.#options.checkpoint?.interval;
     if (interval !== undefined && this.#sinceCheckpoint > 0 && Date.now() - this.#lastCheckpoint >= interval * 1000) {
       this.checkpoint('interval');
     }
-  }
-
-  #open(): number {
-    if (this.#path === '-') return 1;
-    // O_NONBLOCK: a FIFO planted at the path must not hang the daemon; it is refused below.
-    const flags = O_RDWR | O_APPEND | O_NOFOLLOW | O_NONBLOCK;
-    let fd: number;
-    try {
-      try {
-        fd = openSync(this.#path, flags | O_CREAT | O_EXCL, this.#mode);
-        fchmodSync(fd, this.#mode); // the umask must not decide who reads the audit log
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        fd = openSync(this.#path, flags);
-      }
-    } catch (cause) {
-      const code = (cause as NodeJS.ErrnoException).code;
-      const why = code === 'ELOOP' ? 'it is a symbolic link, which Gatekit never follows' : code;
-      throw new GatekitError('CONFIG_INVALID', `cannot open the audit log ${this.#path}: ${why}`, {
-        hint:
-          code === 'ELOOP'
-            ? 'point [daemon] audit_log at the real file, or remove the link'
-            : 'check [daemon] audit_log and that its directory exists and is writable',
-        cause,
-      });
-    }
-    if (!fstatSync(fd).isFile()) {
-      closeSync(fd);
-      throw new GatekitError('CONFIG_INVALID', `cannot open the audit log ${this.#path}: not a regular file`, {
-        hint: 'point [daemon] audit_log at a regular file',
-      });
-    }
-    return fd;
   }
 }

@@ -1,18 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { compactVerify, importJWK, type JWK } from 'jose';
-import { GatekitError } from '../errors.js';
-import { GENESIS, hashLine } from './chain.js';
-
-export type AuditProblemKind =
-  'malformed' | 'edited' | 'deleted' | 'reordered' | 'duplicate' | 'forged-checkpoint' | 'unsealed';
-
-/** One finding, at a line of one file (1-based). */
-export interface AuditProblem {
-  readonly kind: AuditProblemKind;
-  readonly file: string;
-  readonly line: number;
-  readonly message: string;
-}
+import { hashLine } from './chain.js';
+import { chains, readEntries, where, type AuditProblem, type Entry } from './verify-entries.js';
 
 export interface AuditVerifyReport {
   /** True when nothing is wrong (an unsealed tail counts only when `allowUnsealed` is not set). */
@@ -23,15 +11,6 @@ export interface AuditVerifyReport {
   /** Lines after the last valid checkpoint: not (yet) sealed by a signature. */
   readonly unsealed: number;
   readonly problems: readonly AuditProblem[];
-}
-
-interface Entry {
-  readonly file: string;
-  readonly line: number;
-  readonly raw: string;
-  readonly seq: number;
-  readonly prev: string;
-  readonly fields: Record<string, unknown>;
 }
 
 /**
@@ -47,39 +26,7 @@ export async function verifyAuditFiles(
   allowUnsealed = false,
 ): Promise<AuditVerifyReport> {
   const problems: AuditProblem[] = [];
-  const entries: Entry[] = [];
-  let lineCount = 0;
-  for (const file of files) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (cause) {
-      throw new GatekitError('NOT_FOUND', `cannot read ${file}: ${(cause as NodeJS.ErrnoException).code}`, { cause });
-    }
-    const lines = text.split('\n');
-    const torn = lines.pop() !== '';
-    lines.forEach((raw, i) => {
-      lineCount++;
-      const entry = parseEntry(file, i + 1, raw);
-      if (entry) entries.push(entry);
-      else
-        problems.push({
-          kind: 'malformed',
-          file,
-          line: i + 1,
-          message: 'not an audit line (no JSON with "seq" and "prev")',
-        });
-    });
-    if (torn) {
-      lineCount++;
-      problems.push({
-        kind: 'malformed',
-        file,
-        line: lines.length + 1,
-        message: 'cut off: the file ends in the middle of a line',
-      });
-    }
-  }
+  const { entries, lineCount } = readEntries(files, problems);
   const byKid = new Map<string, JWK>(keys.filter((k) => typeof k.kid === 'string').map((k) => [k.kid!, k]));
   let checkpoints = 0;
   let unsealed = 0;
@@ -164,29 +111,6 @@ export async function verifyAuditFiles(
   return { ok: failing.length === 0, files, lines: lineCount, checkpoints, unsealed, problems };
 }
 
-function parseEntry(file: string, line: number, raw: string): Entry | undefined {
-  let fields: Record<string, unknown>;
-  try {
-    fields = JSON.parse(raw);
-  } catch {
-    return undefined;
-  }
-  if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) return undefined;
-  const { seq, prev } = fields;
-  if (!Number.isSafeInteger(seq) || (seq as number) < 1 || typeof prev !== 'string') return undefined;
-  return { file, line, raw, seq: seq as number, prev, fields };
-}
-
-/** Splits at each new chain (seq 1 linked to GENESIS): a fresh log, after a stop sealed the old one. */
-function chains(entries: readonly Entry[]): Entry[][] {
-  const out: Entry[][] = [];
-  for (const e of entries) {
-    if (out.length === 0 || (e.seq === 1 && e.prev === GENESIS)) out.push([]);
-    out.at(-1)!.push(e);
-  }
-  return out;
-}
-
 async function checkpointProblem(e: Entry, byKid: ReadonlyMap<string, JWK>): Promise<string | undefined> {
   const sig = e.fields['sig'];
   if (typeof sig !== 'string') return 'checkpoint without a signature';
@@ -210,8 +134,4 @@ async function checkpointProblem(e: Entry, byKid: ReadonlyMap<string, JWK>): Pro
       return `signed "${field}" differs from the line's: the checkpoint or the lines before it were changed`;
   }
   return undefined;
-}
-
-function where(e: Entry): string {
-  return `${e.file}:${e.line}`;
 }

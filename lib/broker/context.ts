@@ -4,7 +4,7 @@ import { githubProvider } from '../github/index.js';
 import { oidcProvider, type IdentityProvider } from '../oidc/index.js';
 import { LoginStore, type CachedToken } from '../store/index.js';
 
-/** The `gatekit exec` agent (lib/agent) as a token source: asks it for a token for server `resource`. */
+/** The `gatekit exec` agent (lib/exec) as a token source: asks it for a token for server `resource`. */
 export type AgentSource = (resource: string, minTtl: number, dpopProof?: string) => Promise<CachedToken>;
 
 /** Everything a broker operation needs, resolved once per command. */

@@ -24,7 +24,7 @@ async function run(argv: readonly string[], io: CliIO): Promise<number> {
     // Inside `gatekit exec`: its agent holds the login; ask it, whatever the cache says.
     try {
       const [{ agentToken }, { formatToken }, { findConfigFile }] = await Promise.all([
-        import('../agent/client.js'),
+        import('../exec/agent-client.js'),
         import('./token-output.js'),
         import('../config/index.js'),
       ]);

@@ -1,5 +1,5 @@
 import type { Config } from '../config/index.js';
-import type { DevUser } from '../devidp/index.js';
+import type { DevUser } from './users.js';
 
 /** What `gatekit dev` prints: loud about being for development, then what to run next. */
 export function devBanner(config: Config, issuer: string, users: readonly DevUser[], password: string): string {

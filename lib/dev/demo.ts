@@ -33,7 +33,7 @@ export async function runDemo(config: Config, io: DemoIO): Promise<void> {
       `2. daemon serving ${server.name} on ${server.listen.kind === 'unix' ? server.listen.path : `${server.listen.host}:${server.listen.port}`}`,
     );
 
-    const { approveDevice } = await import('../devidp/index.js');
+    const { approveDevice } = await import('./idp-driver.js');
     const ctx = brokerContext(config, env);
     const result = await login(
       ctx,

@@ -2,6 +2,7 @@ import { GatekitError } from '../errors.js';
 import type { Config } from '../config/index.js';
 import { initialize } from '../setup/index.js';
 import { devBanner } from './banner.js';
+import { DEV_PASSWORD, DEV_USERS } from './users.js';
 
 export interface DevHandle {
   readonly issuer: string;
@@ -25,7 +26,7 @@ export async function startDev(config: Config): Promise<DevHandle> {
     );
   }
   await initialize(config, { force: false });
-  const { startDevIdp, DEV_USERS, DEV_PASSWORD } = await import('../devidp/index.js');
+  const { startDevIdp } = await import('./idp-start.js');
   const provider = await startDevIdp({ issuer: idp.issuer, clientId: idp.client_id });
   return {
     issuer: provider.issuer,

@@ -4,7 +4,8 @@ import type { BrokerContext } from '../broker/index.js';
 import { ensureLogin, tokenFor } from '../broker/index.js';
 import { GatekitError } from '../errors.js';
 import type { LoginIO } from '../oidc/index.js';
-import { AGENT_ENV, startTokenAgent } from '../agent/index.js';
+import { AGENT_ENV } from './agent-protocol.js';
+import { startTokenAgent } from './agent-server.js';
 import { forwardSignals } from './signals.js';
 
 export interface ExecInput {

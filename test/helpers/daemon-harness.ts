@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Agent, fetch as undiciFetch, request, type Dispatcher } from 'undici';
+import { sseEvents } from '../../lib/bridge/index.js';
 import { loadConfig, type Config } from '../../lib/config/index.js';
 import { startDaemon, type Daemon } from '../../lib/daemon/index.js';
 import { initialize } from '../../lib/setup/index.js';
@@ -197,6 +199,13 @@ export async function raw(
     dispatcher,
   });
   return { status: res.statusCode, headers: res.headers, body: await res.body.text() };
+}
+
+/** The first JSON-RPC message of an answer, JSON or SSE (read by the bridge's sseEvents); `any` as JSON.parse. */
+export async function firstRpcMessage(body: string): Promise<any> {
+  if (body.trimStart().startsWith('{')) return JSON.parse(body);
+  for await (const event of sseEvents(Readable.from([body]))) return JSON.parse(event.data);
+  throw new Error(`no SSE event in: ${body.slice(0, 200)}`);
 }
 
 export const INITIALIZE = JSON.stringify({

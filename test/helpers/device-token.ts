@@ -1,4 +1,4 @@
-import { approveDevice } from '../../lib/devidp/index.js';
+import { approveDevice } from '../../lib/dev/index.js';
 
 /**
  * Signs `email` in to another application at the test IdP over the real device flow (RFC 8628),

@@ -1,6 +1,6 @@
 import type { CliResult } from './cli.js';
 import { collect, spawnGatekit, waitForStderr } from './cli.js';
-import { approveDevice } from '../../lib/devidp/index.js';
+import { approveDevice } from '../../lib/dev/index.js';
 import type { Workspace } from './workspace.js';
 
 export const DEVICE_PROMPT = /open (\S+) and enter the code (\S+)/;

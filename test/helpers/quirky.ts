@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import type { TestContext } from 'node:test';
-import { authorizeOverHttp } from '../../lib/devidp/index.js';
+import { authorizeOverHttp } from '../../lib/dev/index.js';
 import { startQuirkyIdp, type QuirkyIdp, type QuirkyUser, type Quirks } from '../../fixtures/idp/provider.js';
 import { collect, gatekit, spawnGatekit, waitForStderr, type CliResult } from './cli.js';
 import { basicConfig, workspace, type Workspace } from './workspace.js';

@@ -20,6 +20,6 @@ export async function brokerFor(args: CommonArgs, io: CliIO, options: { agent?: 
 }
 
 async function agentSource(socket: string, configFile: string): Promise<AgentSource> {
-  const { agentToken } = await import('../../agent/index.js');
+  const { agentToken } = await import('../../exec/index.js');
   return (resource, minTtl, proof) => agentToken(socket, resource, minTtl, configFile, proof);
 }

@@ -3,6 +3,7 @@ export { claimsStatelessVersion, classifyEra, METHOD_NOT_FOUND, UNSUPPORTED_VERS
 export type { Era, EraVerdict } from './wire.js';
 export { discover, poolFor } from './pool.js';
 export type { PooledChild } from './pool.js';
-export { sinkOf, statelessRound } from './mrtr.js';
+export { sinkOf } from './mrtr.js';
+export { statelessRound } from './mrtr-round.js';
 export { statelessAnswer, statelessStatus } from './answer.js';
 export { attachListeners, openListen } from './listen.js';

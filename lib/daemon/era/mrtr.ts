@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { ResponseSink } from '../exchange.js';
 import { ERRORS, errorResponse, isRequest, type RpcId, type RpcMessage, type RpcRequest } from '../jsonrpc.js';
-import type { Caller, Session } from '../session.js';
+import type { Session } from '../session.js';
 import { statelessAnswer } from './answer.js';
-import { META_CLIENT_CAPABILITIES, toChildRequest } from './wire.js';
+import { META_CLIENT_CAPABILITIES } from './wire.js';
 
 /**
  * Multi round-trip requests (MCP 2026-07-28, SEP-2322) in front of a session-era child. When the child,
@@ -40,11 +40,10 @@ const capabilitiesOf = (request: RpcRequest): Record<string, unknown> => {
   const caps = meta?.[META_CLIENT_CAPABILITIES];
   return typeof caps === 'object' && caps !== null ? (caps as Record<string, unknown>) : {};
 };
-const nameOf = (request: RpcRequest): unknown => request.params?.['name'] ?? request.params?.['uri'];
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const nameOf = (request: RpcRequest): unknown => request.params?.['name'] ?? request.params?.['uri'];
 
 /** One 2026-07-28 request on a pooled child, across its rounds; the Session sees it as the request's sink. */
-class StatelessCall implements ResponseSink {
+export class StatelessCall implements ResponseSink {
   readonly session: Session;
   readonly sub: string;
   readonly method: string;
@@ -162,47 +161,9 @@ class StatelessCall implements ResponseSink {
   }
 }
 
-/** Why a stateless round is refused: the handler answers with it and audits it. */
-export interface RoundRefusal {
-  readonly code: number;
-  readonly message: string;
-  readonly denied: boolean;
-}
-
-/**
- * Serves one 2026-07-28 request on `session`, the person's pooled child. A first round is handed to
- * `forward` with the sink that turns server requests into `input_required`; a retry resumes the call
- * its `requestState` names — only for the same person, server, child, method and name.
- */
-export function statelessRound(
-  session: Session,
-  request: RpcRequest,
-  exchange: ResponseSink,
-  caller: Caller,
-  forward: (request: RpcRequest, sink: ResponseSink) => void,
-): RoundRefusal | undefined {
-  const { requestState, inputResponses, ...params } = request.params ?? {};
-  const refuse = (message: string, code: number = ERRORS.INVALID_PARAMS, denied = false) => ({
-    code,
-    message,
-    denied,
-  });
-  if (requestState === undefined) {
-    if (inputResponses !== undefined) return refuse('inputResponses without requestState');
-    const call = new StatelessCall(session, request, exchange, caller.sub);
-    return void forward(toChildRequest(request.params ? { ...request, params } : request), call);
-  }
-  const call = typeof requestState === 'string' ? waiting.get(requestState) : undefined;
-  if (!call) return refuse('unknown or expired requestState');
-  if (call.sub !== caller.sub || call.session.server.name !== session.server.name)
-    return refuse('this requestState belongs to another person or server', ERRORS.DENIED, true);
-  if (call.session !== session) return refuse('unknown or expired requestState');
-  if (call.method !== request.method || call.name !== nameOf(request))
-    return refuse('this requestState belongs to another request');
-  if (inputResponses !== undefined && (!isObject(inputResponses) || !Object.values(inputResponses).every(isObject)))
-    return refuse('inputResponses must map input request ids to results');
-  call.resume(exchange, request, (inputResponses as Record<string, unknown> | undefined) ?? {});
-  return undefined;
+/** The call waiting for the retry that `requestState` names, if any. */
+export function waitingCall(requestState: string): StatelessCall | undefined {
+  return waiting.get(requestState);
 }
 
 /** The sink to abandon when the client of `exchange` goes away. */

@@ -9,7 +9,7 @@ import { DpopReplayCache, verifyDpopProof } from '../token/index.js';
 import { GatekitError } from '../errors.js';
 import { bindListen, readBody, sendJson } from '../http/index.js';
 import type { LoginIO } from '../oidc/index.js';
-import type { AgentError, AgentTokenRequest } from './protocol.js';
+import type { AgentError, AgentTokenRequest } from './agent-protocol.js';
 
 export interface TokenAgent {
   readonly socketPath: string;

@@ -2,7 +2,7 @@ import { GatekitError, isErrorCode } from '../errors.js';
 import { requestText } from '../http/client.js';
 import type { CachedToken } from '../store/index.js';
 import { configRealPath } from '../store/index.js';
-import type { AgentError } from './protocol.js';
+import type { AgentError } from './agent-protocol.js';
 
 /**
  * Asks the `gatekit exec` agent at `socketPath` for a token. lib/http's client over node:http only: `broker token`

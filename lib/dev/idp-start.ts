@@ -2,8 +2,8 @@ import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isLoopbackHost } from '../config/index.js';
 import { GatekitError } from '../errors.js';
-import { createProvider } from './provider.js';
-import { idpHandler } from './server.js';
+import { createProvider } from './idp-provider.js';
+import { idpHandler } from './idp-server.js';
 import { DEV_USERS, type DevUser } from './users.js';
 
 export interface DevIdpOptions {

@@ -2,7 +2,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import type Provider from 'oidc-provider';
 import type { Configuration } from 'oidc-provider';
 import { claimsOf, type DevUser } from './users.js';
-import { confirmPage, donePage, layout, userCodePage } from './pages.js';
+import { confirmPage, donePage, layout, userCodePage } from './idp-pages.js';
 
 export interface ProviderOptions {
   readonly issuer: string;

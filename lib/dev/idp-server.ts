@@ -1,10 +1,10 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
 import { readBody } from '../http/index.js';
-import { loginPage } from './pages.js';
+import { loginPage } from './idp-pages.js';
 import type { DevUser } from './users.js';
 import { DEV_PASSWORD } from './users.js';
-import { CLAIMS, SCOPES } from './provider.js';
+import { CLAIMS, SCOPES } from './idp-provider.js';
 
 const INTERACTION = /^\/interaction\/([\w-]+)(\/login)?$/;
 

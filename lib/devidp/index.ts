@@ -1,6 +1,0 @@
-export { startDevIdp } from './start.js';
-export type { DevIdp, DevIdpOptions } from './start.js';
-export { approveDevice, authorizeOverHttp } from './driver.js';
-export type { DeviceApproval } from './driver.js';
-export { DEV_USERS, DEV_PASSWORD } from './users.js';
-export type { DevUser } from './users.js';

@@ -15,6 +15,7 @@ const LAYERS = [
   ['token', 'policy', 'audit'],
   ['http'],
   ['config'],
+  ['mcp'],
 ];
 
 /**

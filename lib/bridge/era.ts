@@ -4,21 +4,9 @@
  * (README, "Two eras of MCP on one listener").
  */
 
+import { META_PROTOCOL_VERSION, nameField, STATELESS_VERSION } from '../mcp/index.js';
+
 export type Era = 'session' | 'stateless';
-
-/** The first protocol revision without sessions (SEP-2567, SEP-2575). */
-export const STATELESS_VERSION = '2026-07-28';
-const META_PROTOCOL_VERSION = 'io.modelcontextprotocol/protocolVersion';
-
-/** Which body field `Mcp-Name` mirrors, per method (SEP-2243 "Standard Request Headers"). */
-const NAME_SOURCE: Readonly<Record<string, string>> = {
-  'tools/call': 'name',
-  'prompts/get': 'name',
-  'resources/read': 'uri',
-  'tasks/get': 'taskId',
-  'tasks/update': 'taskId',
-  'tasks/cancel': 'taskId',
-};
 
 type Message = Record<string, unknown>;
 const isObject = (v: unknown): v is Message => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -55,7 +43,7 @@ export function statelessHeaders(message: unknown): Record<string, string> {
   if (!isObject(message) || typeof message['method'] !== 'string') return headers;
   const method = message['method'];
   headers['mcp-method'] = method;
-  const field = Object.hasOwn(NAME_SOURCE, method) ? NAME_SOURCE[method]! : undefined;
+  const field = nameField(method);
   const name = field === undefined ? undefined : paramsOf(message)?.[field];
   if (typeof name === 'string') headers['mcp-name'] = encodeHeaderValue(name);
   return headers;

@@ -1,4 +1,12 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import {
+  META_CLIENT_CAPABILITIES,
+  META_CLIENT_INFO,
+  META_LOG_LEVEL,
+  META_PROTOCOL_VERSION,
+  nameField,
+  STATELESS_VERSION,
+} from '../../mcp/index.js';
 import { ERRORS, isRequest, type RpcMessage, type RpcRequest } from '../jsonrpc.js';
 
 /**
@@ -6,12 +14,13 @@ import { ERRORS, isRequest, type RpcMessage, type RpcRequest } from '../jsonrpc.
  * info and capabilities in every request's `_meta` (SEP-2575), and the standard headers `Mcp-Method` /
  * `Mcp-Name` that must agree with the body (SEP-2243).
  */
-export const STATELESS_VERSION = '2026-07-28';
-export const META_PROTOCOL_VERSION = 'io.modelcontextprotocol/protocolVersion';
-export const META_CLIENT_INFO = 'io.modelcontextprotocol/clientInfo';
-export const META_CLIENT_CAPABILITIES = 'io.modelcontextprotocol/clientCapabilities';
-export const META_LOG_LEVEL = 'io.modelcontextprotocol/logLevel';
-export const META_SERVER_INFO = 'io.modelcontextprotocol/serverInfo';
+export {
+  META_CLIENT_CAPABILITIES,
+  META_CLIENT_INFO,
+  META_PROTOCOL_VERSION,
+  META_SERVER_INFO,
+  STATELESS_VERSION,
+} from '../../mcp/index.js';
 const ENVELOPE_KEYS = [META_PROTOCOL_VERSION, META_CLIENT_INFO, META_CLIENT_CAPABILITIES, META_LOG_LEVEL];
 
 /** SEP-2243 HeaderMismatch (HTTP 400); SEP-2575 UnsupportedProtocolVersion. */
@@ -27,15 +36,6 @@ const REMOVED_METHODS = new Set([
   'resources/unsubscribe',
 ]);
 
-/** Which body field `Mcp-Name` mirrors, per method (SEP-2243 "Standard Request Headers"). */
-const NAME_SOURCE: Readonly<Record<string, string>> = {
-  'tools/call': 'name',
-  'prompts/get': 'name',
-  'resources/read': 'uri',
-  'tasks/get': 'taskId',
-  'tasks/update': 'taskId',
-  'tasks/cancel': 'taskId',
-};
 /** Results the 2026-07-28 schema marks cacheable: they carry `ttlMs` and `cacheScope` (SEP-2549). */
 const CACHEABLE = new Set([
   'tools/list',
@@ -123,8 +123,7 @@ export function classifyEra(headers: IncomingHttpHeaders, messages: readonly Rpc
   const bodyMethod = 'method' in first ? first.method : undefined;
   if (method !== undefined && method !== bodyMethod)
     return refuse("the Mcp-Method header does not match the body's method");
-  const source =
-    bodyMethod !== undefined && Object.hasOwn(NAME_SOURCE, bodyMethod) ? NAME_SOURCE[bodyMethod]! : undefined;
+  const source = nameField(bodyMethod);
   const params = (first as RpcRequest).params;
   const bodyName =
     source !== undefined && typeof params?.[source] === 'string' ? (params[source] as string) : undefined;

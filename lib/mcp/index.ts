@@ -1,0 +1,28 @@
+/**
+ * MCP wire words that both sides of Gatekit read: the daemon (lib/daemon/era) and `gatekit connect`
+ * (lib/bridge). Pure constants and lookups, no I/O.
+ */
+
+/** The first protocol revision without sessions (SEP-2567, SEP-2575). */
+export const STATELESS_VERSION = '2026-07-28';
+/** The `params._meta` envelope keys of a 2026-07-28 request (SEP-2575). */
+export const META_PROTOCOL_VERSION = 'io.modelcontextprotocol/protocolVersion';
+export const META_CLIENT_INFO = 'io.modelcontextprotocol/clientInfo';
+export const META_CLIENT_CAPABILITIES = 'io.modelcontextprotocol/clientCapabilities';
+export const META_LOG_LEVEL = 'io.modelcontextprotocol/logLevel';
+export const META_SERVER_INFO = 'io.modelcontextprotocol/serverInfo';
+
+/** Which body field `Mcp-Name` mirrors, per method (SEP-2243 "Standard Request Headers"). */
+const NAME_SOURCE: Readonly<Record<string, string>> = {
+  'tools/call': 'name',
+  'prompts/get': 'name',
+  'resources/read': 'uri',
+  'tasks/get': 'taskId',
+  'tasks/update': 'taskId',
+  'tasks/cancel': 'taskId',
+};
+
+/** The `params` field a method's `Mcp-Name` header mirrors, or undefined when the method has none. */
+export function nameField(method: string | undefined): string | undefined {
+  return method !== undefined && Object.hasOwn(NAME_SOURCE, method) ? NAME_SOURCE[method] : undefined;
+}

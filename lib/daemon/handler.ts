@@ -6,7 +6,7 @@ import type { DaemonState, RequestContext } from './state.js';
 import { readMessages } from './steps/body.js';
 import { enterDoor } from './steps/door.js';
 import { failInternally, refuse, refuseUnavailable, sendJson } from './steps/edge.js';
-import { answerRoute, checkHostAndOrigin } from './steps/entry.js';
+import { answerRoute, checkHostAndOrigin, eraFromHeaders } from './steps/entry.js';
 import { forwardMessages } from './steps/forward.js';
 import { endSession, findSession, openStream } from './steps/session.js';
 
@@ -28,7 +28,7 @@ export function mcpHandler(name: string, state: () => DaemonState): RequestListe
       atDoor: false,
       verified: undefined,
       caller: undefined,
-      era: undefined,
+      era: eraFromHeaders(req.headers),
     };
     pipeline(ctx).catch((err: unknown) => {
       try {

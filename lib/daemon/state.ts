@@ -36,6 +36,6 @@ export interface RequestContext {
   /** Set by the door: the verified token and the current policy's admission. */
   verified: VerifiedRequest | undefined;
   caller: Caller | undefined;
-  /** The era, once the body step classified it (lib/daemon/era). */
+  /** The era the headers tell (steps/entry.ts), then as the body step classified it (lib/daemon/era). */
   era: 'session' | 'stateless' | undefined;
 }

@@ -4,6 +4,7 @@ import type { GatekitError } from '../errors.js';
 import { clientTarget, requestText } from '../http/index.js';
 import { fail, pass, type CheckResult } from './result.js';
 
+/** Each network check ends within this, whatever the peer does (a silent or slow-dripping answer included). */
 const TIMEOUT = 3000;
 
 /** The IdP's discovery document answers and names the issuer we configured. */
@@ -48,6 +49,7 @@ export async function daemonCheck(config: Config, server: ServerConfig): Promise
       method: 'GET',
       path: '/healthz',
       timeoutMs: TIMEOUT,
+      signal: AbortSignal.timeout(TIMEOUT),
       peer: where,
       hint,
     });
@@ -56,6 +58,7 @@ export async function daemonCheck(config: Config, server: ServerConfig): Promise
       : fail(name, `${where} answered ${status}`, "see the daemon's log");
   } catch (err) {
     const cause = (err as Error).cause as NodeJS.ErrnoException | undefined;
-    return fail(name, `${where}: ${cause?.code ?? cause?.message}`, (err as GatekitError).hint);
+    const why = cause?.code === 'ABORT_ERR' ? `no answer within ${TIMEOUT / 1000} s` : (cause?.code ?? cause?.message);
+    return fail(name, `${where}: ${why}`, (err as GatekitError).hint);
   }
 }

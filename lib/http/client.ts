@@ -8,6 +8,8 @@ export interface TextRequest {
   readonly headers?: Readonly<Record<string, string>>;
   readonly body?: string;
   readonly timeoutMs?: number;
+  /** Ends the request wherever it is (connect, handshake, a slow answer): `timeoutMs` only bounds idleness. */
+  readonly signal?: AbortSignal;
   /** Who answers, for the error: e.g. `the daemon's token endpoint`. */
   readonly peer: string;
   readonly hint: string;
@@ -27,6 +29,7 @@ export function requestText(target: HttpTarget, request: TextRequest): Promise<T
   const headers: Record<string, string> = { ...request.headers };
   if (request.body !== undefined) headers['content-length'] = String(Buffer.byteLength(request.body));
   const options: RequestOptions = { method: request.method, path: request.path, headers, timeout: request.timeoutMs };
+  if (request.signal) options.signal = request.signal;
   return new Promise((resolve, reject) => {
     const onResponse = (res: IncomingMessage) => {
       let text = '';

@@ -136,7 +136,7 @@ export function classifyEra(headers: IncomingHttpHeaders, messages: readonly Rpc
   }
   const version = bodyVersions[0];
   if (version === undefined)
-    return refuse(`a ${headerVersion} request carries its version in params._meta`, ERRORS.INVALID_PARAMS);
+    return refuse('a 2026-07-28 request carries its version in params._meta', ERRORS.INVALID_PARAMS);
   if (headerVersion !== undefined && headerVersion !== version)
     return refuse('MCP-Protocol-Version does not match the body');
   if (version !== STATELESS_VERSION) {

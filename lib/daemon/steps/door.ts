@@ -19,5 +19,6 @@ export function enterDoor(ctx: RequestContext, verified: VerifiedRequest): void 
   // A POST claiming a version from 2026-07-28 on is judged with its body (lib/daemon/era: -32022 with `data`).
   const judgedOnBody = ctx.req.method === 'POST' && typeof version === 'string' && claimsStatelessVersion(version);
   if (typeof version === 'string' && !PROTOCOL_VERSIONS.has(version) && !judgedOnBody)
-    throw new GatekitError('BAD_REQUEST', `unsupported MCP-Protocol-Version "${version.slice(0, 40)}"`);
+    // The value is not echoed: the message reaches the audit log, and a header is the client's to choose.
+    throw new GatekitError('BAD_REQUEST', 'unsupported MCP-Protocol-Version');
 }

@@ -30,16 +30,18 @@ export function refuse(ctx: RequestContext, err: unknown): void {
   const status = err.httpStatus;
   const method = req.method;
   if (ctx.atDoor) {
+    // The era the headers told (steps/entry.ts), when they told one.
+    const era = ctx.era ? { era: ctx.era } : {};
     const line =
       status === 403
-        ? auditLine.denied(server.name, undefined, { method, error: err.message })
-        : auditLine.authFailed(server.name, method, err.challengeError ? err.message : 'no token');
+        ? auditLine.denied(server.name, undefined, { method, error: err.message, ...era })
+        : { ...auditLine.authFailed(server.name, method, err.challengeError ? err.message : 'no token'), ...era };
     state.audit(line);
     const www = challenge(err, isDpopChallenge(req, server), metadataUrl(server));
     return sendJson(res, status, errorResponse(null, err.rpcCode, err.message), { 'www-authenticate': www });
   }
   const rpc = err.rpcCode;
-  // After the era step, the line names the era and the JSON-RPC code (lib/daemon/era).
+  // Once the era is known (from the headers, then the body), the line names it and the JSON-RPC code.
   const fields = { method, error: err.message, ...(ctx.era ? { era: ctx.era, rpc_code: rpc } : {}) };
   state.audit(
     status === 403

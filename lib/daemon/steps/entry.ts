@@ -1,4 +1,6 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import { GatekitError } from '../../errors.js';
+import { claimsStatelessVersion, type Era } from '../era/index.js';
 import { allowedHosts, allowedOrigins, protectedResourceMetadata } from '../origin.js';
 import type { RequestContext } from '../state.js';
 import { sendJson } from './edge.js';
@@ -26,4 +28,16 @@ export function answerRoute(ctx: RequestContext, path: string): boolean {
   }
   if (path !== '/mcp') throw new GatekitError('NOT_FOUND', 'not found: the MCP endpoint is /mcp');
   return false;
+}
+
+/**
+ * The era a request's headers tell before its body is read (README "Two eras of MCP on one listener"): an
+ * `Mcp-Session-Id` is session-era; an `MCP-Protocol-Version` from 2026-07-28 on without one is stateless (as the
+ * body step reads that header); anything else is left undecided. Refusals before the body carry it in their audit
+ * line; the body step decides from the body and may correct it.
+ */
+export function eraFromHeaders(headers: IncomingHttpHeaders): Era | undefined {
+  if (headers['mcp-session-id'] !== undefined) return 'session';
+  const version = headers['mcp-protocol-version'];
+  return typeof version === 'string' && claimsStatelessVersion(version) ? 'stateless' : undefined;
 }

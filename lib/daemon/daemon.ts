@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import { AuditLog, auditLine, createAuditKey, loadAuditKey, type AuditEvent } from '../audit/index.js';
 import { loadConfig, type Config } from '../config/index.js';
 import { loadTrustedKeys, openTrustedKeys, VerifiedTokenCache, type TrustedKeyOptions } from '../token/index.js';
@@ -6,6 +6,7 @@ import { RateLimiter } from '../policy/index.js';
 import { mcpHandler, type DaemonState } from './handler.js';
 import { bindListener } from '../http/index.js';
 import { SessionRegistry } from './registry.js';
+import { isStanding } from './sse.js';
 import type { TokenEndpoint } from './token-endpoint/index.js';
 
 export interface Daemon {
@@ -63,17 +64,19 @@ export async function startDaemon(
     now,
   };
   const listeners = new Map<string, Server>();
-  let inFlight = 0;
+  /** POSTs and DELETEs being answered; GET streams and listens end with their sessions (sse.ts `isStanding`). */
+  const answering = new Set<ServerResponse>();
+  const waiting = () => [...answering].some((res) => !isStanding(res));
   let drained: (() => void) | undefined;
   try {
     for (const server of initial.servers.values()) {
       const handler = mcpHandler(server.name, () => state);
-      // In flight = POSTs and DELETEs being answered; GET streams end with their sessions.
       const counted: typeof handler = (req, res) => {
         if (req.method !== 'GET') {
-          inFlight++;
+          answering.add(res);
           res.once('close', () => {
-            if (--inFlight === 0) drained?.();
+            answering.delete(res);
+            drained?.();
           });
         }
         handler(req, res);
@@ -119,13 +122,19 @@ export async function startDaemon(
       const closed = Promise.all([...listeners.values()].map((l) => new Promise((r) => l.close(r))));
       await tokens?.close();
       const drainMs = state.config.daemon.limits.drain_timeout * 1000;
-      if (inFlight > 0) {
+      if (waiting()) {
+        let timer: NodeJS.Timeout | undefined;
         await Promise.race([
           new Promise<void>((r) => {
-            drained = r;
+            drained = () => {
+              if (!waiting()) r();
+            };
           }),
-          new Promise((r) => setTimeout(r, drainMs)),
+          new Promise((r) => {
+            timer = setTimeout(r, drainMs);
+          }),
         ]);
+        clearTimeout(timer);
       }
       await sessions.endAll('the daemon is stopping');
       for (const l of listeners.values()) l.closeAllConnections();

@@ -16,3 +16,15 @@ export const SSE_HEADERS = {
 export function writeSseMessage(res: ServerResponse, message: RpcMessage): void {
   res.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
 }
+
+/** Responses that stay open until their session or child ends (`subscriptions/listen`), like a GET stream. */
+const standing = new WeakSet<ServerResponse>();
+
+/** Marks `res` as a standing stream: a drain on SIGTERM does not wait for it (the children's end closes it). */
+export function markStanding(res: ServerResponse): void {
+  standing.add(res);
+}
+
+export function isStanding(res: ServerResponse): boolean {
+  return standing.has(res);
+}

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { ERRORS, errorResponse, isNotification, type RpcId, type RpcMessage, type RpcRequest } from '../jsonrpc.js';
 import type { Caller, Session } from '../session.js';
-import { SSE_HEADERS, writeSseMessage } from '../sse.js';
+import { markStanding, SSE_HEADERS, writeSseMessage } from '../sse.js';
 import { ask, type PooledChild } from './pool.js';
 
 /**
@@ -136,6 +136,7 @@ export async function openListen(
   }
   const listener: Listener = { id: request.id, filter: honored, res };
   res.writeHead(200, SSE_HEADERS);
+  markStanding(res);
   writeSseMessage(res, {
     jsonrpc: '2.0',
     method: 'notifications/subscriptions/acknowledged',

@@ -1,12 +1,14 @@
 import type { ServerResponse } from 'node:http';
 import type { RpcMessage } from './jsonrpc.js';
-import { SSE_HEADERS, writeSseMessage } from './sse.js';
+import { SSE_HEADERS, sseEvent, writeSseMessage } from './sse.js';
 
 /** Where a forwarded request's answer goes: an HTTP exchange, or the daemon itself (lib/daemon/era). */
 export interface ResponseSink {
   readonly open: boolean;
   interim(message: RpcMessage): boolean;
   respond(message: RpcMessage): void;
+  /** The response as JSON text, when the sink can take it so (Exchange); false: call `respond`. */
+  respondText?(text: string): boolean;
 }
 
 /**
@@ -23,8 +25,8 @@ export class Exchange implements ResponseSink {
   #waiting: number;
   #streaming = false;
   readonly #collected: RpcMessage[] = [];
-  readonly #translate: (message: RpcMessage) => RpcMessage;
-  readonly #statusOf: (message: RpcMessage) => number;
+  readonly #translate: ((message: RpcMessage) => RpcMessage) | undefined;
+  readonly #statusOf: ((message: RpcMessage) => number) | undefined;
 
   /** `translate` rewrites each response on its way out (the 2026-07-28 result shape, lib/daemon/era). */
   constructor(
@@ -44,8 +46,8 @@ export class Exchange implements ResponseSink {
     this.#batch = options.batch;
     this.acceptsStream = options.acceptsStream;
     this.#headers = options.headers;
-    this.#translate = options.translate ?? ((message) => message);
-    this.#statusOf = options.statusOf ?? (() => 200);
+    this.#translate = options.translate;
+    this.#statusOf = options.statusOf;
   }
 
   get open(): boolean {
@@ -73,7 +75,7 @@ export class Exchange implements ResponseSink {
   /** One of the responses this POST is waiting for. */
   respond(response: RpcMessage): void {
     if (this.#waiting <= 0) return;
-    const message = this.#translate(response);
+    const message = this.#translate ? this.#translate(response) : response;
     this.#waiting -= 1;
     if (this.#streaming) {
       writeSseMessage(this.#res, message);
@@ -83,7 +85,26 @@ export class Exchange implements ResponseSink {
     this.#collected.push(message);
     if (this.#waiting > 0) return;
     const body = JSON.stringify(this.#batch ? this.#collected : this.#collected[0]);
-    this.#res.writeHead(this.#batch ? 200 : this.#statusOf(this.#collected[0]!), {
+    this.#send(this.#batch || !this.#statusOf ? 200 : this.#statusOf(this.#collected[0]!), body);
+  }
+
+  /**
+   * The one response of a plain exchange as JSON text already serialized (session.ts splices the client's id into
+   * the child's line); false when this exchange must see the message itself (a batch, translate, statusOf).
+   */
+  respondText(text: string): boolean {
+    if (this.#waiting !== 1 || this.#batch || this.#translate || this.#statusOf) return false;
+    this.#waiting = 0;
+    if (this.#streaming) {
+      this.#res.end(sseEvent(text));
+      return true;
+    }
+    this.#send(200, text);
+    return true;
+  }
+
+  #send(status: number, body: string): void {
+    this.#res.writeHead(status, {
       ...this.#headers,
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(body),

@@ -4,7 +4,15 @@ import { argumentsDigest, auditLine, resultLine, type AuditEvent, type TraceCont
 import type { ServerConfig } from '../config/index.js';
 import { McpChild, type ChildIdentity } from './child.js';
 import type { ResponseSink } from './exchange.js';
-import { ERRORS, errorResponse, isNotification, isResponse, type RpcMessage, type RpcRequest } from './jsonrpc.js';
+import {
+  ERRORS,
+  errorResponse,
+  isNotification,
+  isResponse,
+  type RpcId,
+  type RpcMessage,
+  type RpcRequest,
+} from './jsonrpc.js';
 import { toChild, type Caller, type Pending } from './pending.js';
 import { writeSseMessage } from './sse.js';
 import { filterToolList } from './tool-gate.js';
@@ -56,7 +64,7 @@ export class Session {
       server,
       owner,
       {
-        onMessage: (message) => this.#fromChild(message),
+        onMessage: (message, line) => this.#fromChild(message, line),
         onExit: (code, signal, tail) => {
           if (this.#ended) return;
           this.#audit(auditLine.serverExit(server.name, this.id, owner, code, signal ?? undefined));
@@ -174,18 +182,17 @@ export class Session {
     await this.child.stop();
   }
 
-  #fromChild(message: unknown): void {
+  #fromChild(message: unknown, line: string): void {
     if (isResponse(message) && typeof message.id === 'number') {
       const p = this.#pending.get(message.id);
       if (!p) return;
       this.#pending.delete(message.id);
       if (p.progressToken !== undefined) this.#progress.delete(p.progressToken);
-      const restored = {
-        ...message,
-        id: p.id,
-        ...(p.filterTools ? filterToolList(message.result, p.filterTools) : {}),
-      } as RpcMessage;
-      p.exchange.respond(restored);
+      const text = p.filterTools ? undefined : withClientId(line, message.id, p.id);
+      if (text === undefined || !p.exchange.respondText?.(text)) {
+        const filtered = p.filterTools ? filterToolList(message.result, p.filterTools) : {};
+        p.exchange.respond({ ...message, id: p.id, ...filtered } as RpcMessage);
+      }
       this.#logResult(p, message.error ? 'error' : 'ok', message.error?.message);
       return;
     }
@@ -216,4 +223,21 @@ export class Session {
     const duration = Math.round((performance.now() - p.started) * 100) / 100;
     this.#audit(resultLine(this.server.name, this.era, this.id, p, outcome, error, duration));
   }
+}
+
+/**
+ * The child's response line with the client's id in place of the child's, without serializing the answer again;
+ * undefined unless the line ends with `"id":CHILD_ID}`. That suffix is the top-level object's last member: the final
+ * `}` closes the object (the line parsed as one), and a key string cannot hold an unescaped quote. JSON.parse keeps
+ * the last of duplicate keys, so it is the id the message was routed by (RFC 8259, section 4); any other `"id":`
+ * in the line (a nested or duplicate key) and the caller serializes the answer again.
+ */
+export function withClientId(line: string, childId: number, clientId: RpcId): string | undefined {
+  const suffix = `"id":${childId}}`;
+  const at = line.length - suffix.length;
+  // The only `"id":` in the line, so that no parser, first-wins or last-wins, reads another id.
+  if (!line.endsWith(suffix) || line.indexOf('"id":') !== at) return undefined;
+  const before = line.charCodeAt(at - 1);
+  if (before !== 0x2c && before !== 0x7b) return undefined; // ',' or '{'
+  return `${line.slice(0, at)}"id":${JSON.stringify(clientId)}}`;
 }

@@ -14,7 +14,12 @@ export const SSE_HEADERS = {
  * @see https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation
  */
 export function writeSseMessage(res: ServerResponse, message: RpcMessage): void {
-  res.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
+  res.write(sseEvent(JSON.stringify(message)));
+}
+
+/** One SSE event for one JSON-RPC message's JSON text, which holds no raw newline (a child's line never does). */
+export function sseEvent(json: string): string {
+  return `event: message\ndata: ${json}\n\n`;
 }
 
 /** Responses that stay open until their session or child ends (`subscriptions/listen`), like a GET stream. */

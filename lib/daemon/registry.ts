@@ -71,21 +71,28 @@ export class SessionRegistry {
   /**
    * Ends sessions idle past `idle_timeout`; a starting child (nothing on stdout yet) silent for
    * `start_timeout` (after half of it, a child still silent on its `server/discover` probe is taken for
-   * session-era); and a started one silent for `first_response_timeout` while a request waits.
+   * session-era); and a started one silent for `first_response_timeout` while a request waits (for `idle_timeout`
+   * while it waits for its client's answer to a request of its own).
    * Any output, stderr included, is a sign of life.
    */
   sweep(limits: DaemonLimits, now = Date.now()): void {
     const startMs = limits.start_timeout * 1000;
     const answerMs = limits.first_response_timeout * 1000;
+    // A child waiting for its client's answer (a person filling in an elicitation) may be silent up to idle_timeout.
+    const idleMs = limits.idle_timeout * 1000;
     for (const session of this.#sessions.values()) {
       const silent = now - session.child.lastOutput;
       const oldest = session.oldestPending;
       if (session.child.starting) {
         if (silent > startMs) void session.end(`the MCP server did not start within ${limits.start_timeout}s`);
         else if (silent > startMs / 2) session.child.abandonProbe();
-      } else if (oldest !== undefined && now - oldest > answerMs && silent > answerMs) {
+      } else if (
+        oldest !== undefined &&
+        now - oldest > answerMs &&
+        silent > (session.waitingForClient ? idleMs : answerMs)
+      ) {
         void session.end(`the MCP server did not answer within ${limits.first_response_timeout}s`);
-      } else if (session.pendingCount === 0 && now - session.lastUsed > limits.idle_timeout * 1000) {
+      } else if (session.pendingCount === 0 && now - session.lastUsed > idleMs) {
         void session.end('idle timeout');
       }
     }

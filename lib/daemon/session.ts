@@ -8,6 +8,7 @@ import {
   ERRORS,
   errorResponse,
   isNotification,
+  isRequest,
   isResponse,
   type RpcId,
   type RpcMessage,
@@ -21,6 +22,8 @@ export type { Caller } from './pending.js';
 
 const OUTBOX_MAX = 256;
 
+/** Unanswered requests of a child to its client that keep it from being taken as hung (oldest forgotten first). */
+const ASKED_MAX = 64;
 /**
  * One MCP session: its own child process, owned by the identity that opened it. Client request
  * ids are replaced by session-unique ones on the way in (several POSTs may reuse an id) and
@@ -43,6 +46,8 @@ export class Session {
   #nextId = 1;
   readonly #pending = new Map<number, Pending>();
   readonly #progress = new Map<string | number, ResponseSink>();
+  /** Ids of the child's requests to the client still unanswered (sampling, elicitation, roots); at most ASKED_MAX. */
+  readonly #asked = new Set<RpcId>();
   #stream: ServerResponse | undefined;
   readonly #outbox: RpcMessage[] = [];
   readonly #audit: (event: AuditEvent) => void;
@@ -84,6 +89,11 @@ export class Session {
     return this.#pending.size;
   }
   /** When (Date.now()) the oldest unanswered request came in, for the hang watchdog. */
+  /** The child asked its client something (sampling, elicitation, roots) and waits for the answer. */
+  get waitingForClient(): boolean {
+    return this.#asked.size > 0;
+  }
+
   get oldestPending(): number | undefined {
     let oldest: number | undefined;
     for (const p of this.#pending.values()) {
@@ -137,6 +147,7 @@ export class Session {
           return this.child.send({ ...message, params: { ...message.params, requestId: childId } });
       }
     }
+    if (isResponse(message)) this.#asked.delete(message.id as RpcId);
     this.child.send(message);
   }
 
@@ -197,6 +208,10 @@ export class Session {
       return;
     }
     if (message === undefined || typeof message !== 'object') return;
+    if (isRequest(message)) {
+      if (this.#asked.size >= ASKED_MAX) this.#asked.delete(this.#asked.values().next().value!);
+      this.#asked.add(message.id);
+    }
     const token = isNotification(message)
       ? (message.params?.['progressToken'] as string | number | undefined)
       : undefined;

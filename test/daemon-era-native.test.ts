@@ -16,6 +16,7 @@ import { gates, type Gates } from './helpers/gated.js';
 import { modernBody, modernClient, modernHeaders } from './helpers/modern-client.js';
 
 const MODERN_SERVER = fileURLToPath(new URL('../fixtures/servers/modern-server.js', import.meta.url));
+const CONFORMANCE_SERVER = fileURLToPath(new URL('../fixtures/conformance-server.js', import.meta.url));
 const DEAF_SERVER = fileURLToPath(new URL('../fixtures/servers/modern-server-deaf.js', import.meta.url));
 const DENIED = -32003;
 const PEOPLE = ['alice@example.com', 'bob@example.com'];
@@ -48,6 +49,12 @@ tools = { allow = ["nothing-here"] }
 command = ["${process.execPath}", "${MODERN_SERVER}"]
 allow_users = ${JSON.stringify(PEOPLE)}
 tools = { allow = ["echo", "whoami"] }
+
+# Only 2026-07-28, with multi-round-trip tools: a session-era client gets their input requests as server requests.
+[servers.rounds]
+command = ["${process.execPath}", "${CONFORMANCE_SERVER}", "stdio", "--modern-only"]
+allow_users = ["alice@example.com"]
+tools = { allow = ["test_input_required_result_*"] }
 
 [servers.deaf]
 command = ["${process.execPath}", "${DEAF_SERVER}"]
@@ -93,6 +100,24 @@ describe('daemon: a child that speaks MCP 2026-07-28 itself is spoken to nativel
       );
     } finally {
       await modern.close();
+      await endSession(legacy);
+    }
+  });
+
+  it("a session-era client in front of a 2026-07-28-only child answers the child's input requests itself", async () => {
+    const legacy = await sdkClient(h, 'rounds', await h.token('rounds'));
+    try {
+      const sampled = await legacy.callTool({ name: 'test_input_required_result_sampling', arguments: {} });
+      assert.equal(textOf(sampled), 'Sampling result: forty-two', "the v1 client's own sampling handler answered");
+      const roots = await legacy.callTool({ name: 'test_input_required_result_list_roots', arguments: {} });
+      assert.equal(textOf(roots), 'Found 1 root(s)');
+      // The v1 test client declares no elicitation: its refusal ends the call with that error, nothing hangs.
+      assert.ok(await codeOf(legacy.callTool({ name: 'test_input_required_result_elicitation', arguments: {} })));
+      assert.deepEqual(
+        children('rounds').map((s) => [s.era, s.child.era]),
+        [['session', 'native']],
+      );
+    } finally {
       await endSession(legacy);
     }
   });

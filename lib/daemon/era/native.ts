@@ -1,5 +1,6 @@
 import type { ServerConfig } from '../../config/index.js';
 import { isNotification, isRequest, isResponse, type RpcMessage, type RpcRequest } from '../jsonrpc.js';
+import { InputRounds } from './native-rounds.js';
 import {
   META_CLIENT_CAPABILITIES,
   META_CLIENT_INFO,
@@ -57,6 +58,8 @@ export class ChildEraBridge {
   /** The id of that `initialize` while the child has not answered it. */
   #tryingInitialize: { id: unknown; request: RpcRequest } | undefined;
   #triedInitialize = false;
+  /** A session-era client's child: its `input_required` answers become server requests (native-rounds.ts). */
+  readonly #rounds: InputRounds | undefined;
 
   constructor(
     server: ServerConfig,
@@ -68,6 +71,7 @@ export class ChildEraBridge {
     this.#write = write;
     this.#deliver = deliver;
     this.#sessionClient = sessionClient;
+    this.#rounds = sessionClient ? new InputRounds() : undefined;
     if (verdicts.get(this.#key) === 'session') {
       this.era = 'session';
       return;
@@ -78,6 +82,7 @@ export class ChildEraBridge {
 
   /** A message from the Session to the child. */
   send(message: unknown): void {
+    if (this.era === 'native' && this.#rounds?.fromClient(message, this.#write, this.#deliver)) return;
     if (this.era === 'probing' || this.#tryingInitialize) this.#held.push(message);
     else if (this.era === 'session') this.#write(message);
     else this.#toNative(message);
@@ -88,6 +93,7 @@ export class ChildEraBridge {
     if (!isResponse(message)) return true;
     if (this.#tryingInitialize && message.id === this.#tryingInitialize.id) return this.#initializeAnswered(message);
     if (message.id !== PROBE_ID) {
+      if (this.era === 'native' && this.#rounds?.fromChild(message, this.#deliver)) return false;
       // Every answer is made for one person: none leaves the daemon marked for a shared cache (SEP-2549).
       const result = message.result as Record<string, unknown> | undefined;
       if (this.era === 'native' && typeof result === 'object' && result !== null && 'cacheScope' in result)
@@ -136,7 +142,9 @@ export class ChildEraBridge {
     // A 2026-07-28 client's own envelope is kept; the version is always the one the child was probed with.
     const meta = (message.params?.['_meta'] ?? {}) as Record<string, unknown>;
     const envelope = { ...this.#envelope, ...meta, [META_PROTOCOL_VERSION]: STATELESS_VERSION };
-    this.#write({ ...message, params: { ...message.params, _meta: envelope } });
+    const request = { ...message, params: { ...message.params, _meta: envelope } };
+    this.#rounds?.sent(request);
+    this.#write(request);
   }
 
   /** The child's answer to a session-era client's own `initialize`: a result makes this child session-era. */

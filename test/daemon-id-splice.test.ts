@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { withClientId } from '../lib/daemon/session.js';
+import { withClientId } from '../lib/daemon/jsonrpc.js';
 import { INITIALIZE, JSON_HEADERS, raw, startHarness } from './helpers/daemon-harness.js';
 
 describe("daemon: the client's id spliced into the child's answer line", () => {

@@ -13,6 +13,7 @@ import {
   type RpcId,
   type RpcMessage,
   type RpcRequest,
+  withClientId,
 } from './jsonrpc.js';
 import { toChild, type Caller, type Pending } from './pending.js';
 import { writeSseMessage } from './sse.js';
@@ -238,21 +239,4 @@ export class Session {
     const duration = Math.round((performance.now() - p.started) * 100) / 100;
     this.#audit(resultLine(this.server.name, this.era, this.id, p, outcome, error, duration));
   }
-}
-
-/**
- * The child's response line with the client's id in place of the child's, without serializing the answer again;
- * undefined unless the line ends with `"id":CHILD_ID}`. That suffix is the top-level object's last member: the final
- * `}` closes the object (the line parsed as one), and a key string cannot hold an unescaped quote. JSON.parse keeps
- * the last of duplicate keys, so it is the id the message was routed by (RFC 8259, section 4); any other `"id":`
- * in the line (a nested or duplicate key) and the caller serializes the answer again.
- */
-export function withClientId(line: string, childId: number, clientId: RpcId): string | undefined {
-  const suffix = `"id":${childId}}`;
-  const at = line.length - suffix.length;
-  // The only `"id":` in the line, so that no parser, first-wins or last-wins, reads another id.
-  if (!line.endsWith(suffix) || line.indexOf('"id":') !== at) return undefined;
-  const before = line.charCodeAt(at - 1);
-  if (before !== 0x2c && before !== 0x7b) return undefined; // ',' or '{'
-  return `${line.slice(0, at)}"id":${JSON.stringify(clientId)}}`;
 }

@@ -1,22 +1,11 @@
 import type { ServerResponse } from 'node:http';
 import { auditLine } from '../../audit/index.js';
 import { GatekitError } from '../../errors.js';
+import { sendJson } from '../../http/index.js';
 import { challenge, isDpopChallenge } from '../auth.js';
 import { errorResponse } from '../jsonrpc.js';
 import { metadataUrl } from '../origin.js';
 import type { DaemonState, RequestContext } from '../state.js';
-
-/** A JSON body with the headers every daemon answer carries. */
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    ...headers,
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(text),
-    'cache-control': 'no-store',
-  });
-  res.end(text);
-}
 
 /**
  * The daemon's one error edge (docs/architecture.md, the request pipeline): a step's GatekitError becomes an

@@ -3,7 +3,7 @@ import { GatekitError } from '../../errors.js';
 import { claimsStatelessVersion, type Era } from '../era/index.js';
 import { allowedHosts, allowedOrigins, protectedResourceMetadata } from '../origin.js';
 import type { RequestContext } from '../state.js';
-import { sendJson } from './edge.js';
+import { sendJson } from '../../http/index.js';
 
 /**
  * Host and Origin (DNS rebinding, MCP Streamable HTTP "security warning"): the Host must be one of the listener's

@@ -4,7 +4,7 @@
  * (README, "Two eras of MCP on one listener").
  */
 
-import { META_PROTOCOL_VERSION, nameField, STATELESS_VERSION } from '../mcp/index.js';
+import { isStatelessVersion, META_PROTOCOL_VERSION, nameField, STATELESS_VERSION } from '../mcp/index.js';
 
 export type Era = 'session' | 'stateless';
 
@@ -30,7 +30,7 @@ export function messageEra(message: unknown): Era | undefined {
   if (message['method'] === 'initialize') return 'session';
   if (message['method'] === 'server/discover') return 'stateless';
   const version = envelopeVersion(message);
-  return version !== undefined && version >= STATELESS_VERSION ? 'stateless' : undefined;
+  return isStatelessVersion(version) ? 'stateless' : undefined;
 }
 
 /**

@@ -5,6 +5,15 @@
 
 /** The first protocol revision without sessions (SEP-2567, SEP-2575). */
 export const STATELESS_VERSION = '2026-07-28';
+/**
+ * Whether a protocol version (from `_meta` or `MCP-Protocol-Version`) claims the stateless era: 2026-07-28 or later,
+ * known or not. Versions are dates, so they compare as strings; a later unknown one is judged with the body
+ * (SEP-2575 UnsupportedProtocolVersionError).
+ */
+export function isStatelessVersion(version: string | undefined): boolean {
+  return version !== undefined && version >= STATELESS_VERSION;
+}
+
 /** The `params._meta` envelope keys of a 2026-07-28 request (SEP-2575). */
 export const META_PROTOCOL_VERSION = 'io.modelcontextprotocol/protocolVersion';
 export const META_CLIENT_INFO = 'io.modelcontextprotocol/clientInfo';

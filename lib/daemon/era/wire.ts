@@ -4,6 +4,7 @@ import {
   META_CLIENT_INFO,
   META_LOG_LEVEL,
   META_PROTOCOL_VERSION,
+  isStatelessVersion,
   nameField,
   STATELESS_VERSION,
 } from '../../mcp/index.js';
@@ -71,15 +72,6 @@ export function envelopeVersion(message: unknown): string | undefined {
   return typeof version === 'string' ? version : undefined;
 }
 
-const isModern = (version: string | undefined): boolean => version !== undefined && version >= STATELESS_VERSION;
-
-/**
- * Whether a `MCP-Protocol-Version` header claims the stateless era (2026-07-28 or later, known or not): such a
- * POST's version is judged by `classifyEra` against its body, so an unsupported one gets SEP-2575's
- * UnsupportedProtocolVersionError with the request's id and the supported versions.
- */
-export const claimsStatelessVersion = (version: string): boolean => isModern(version);
-
 /** An `Mcp-Name` value: plain ASCII, or `=?base64?…?=` around UTF-8 (SEP-2243 value encoding). */
 export function decodeHeaderValue(value: string): string | undefined {
   const m = /^=\?base64\?([A-Za-z0-9+/]*={0,2})\?=$/.exec(value);
@@ -100,8 +92,8 @@ export function classifyEra(headers: IncomingHttpHeaders, messages: readonly Rpc
   const name = single(headers['mcp-name']);
   const hasSession = headers['mcp-session-id'] !== undefined;
   const bodyVersions = messages.map(envelopeVersion);
-  const modernBody = bodyVersions.some(isModern);
-  const era: Era = !hasSession && (modernBody || isModern(headerVersion)) ? 'stateless' : 'session';
+  const modernBody = bodyVersions.some(isStatelessVersion);
+  const era: Era = !hasSession && (modernBody || isStatelessVersion(headerVersion)) ? 'stateless' : 'session';
   const first = messages[0]!;
   // SEP-2575 (2026-07-28 transport): every error response carries the request's JSON-RPC id.
   const id =

@@ -1,5 +1,5 @@
 import { GatekitError } from '../../errors.js';
-import { claimsStatelessVersion } from '../era/index.js';
+import { isStatelessVersion } from '../../mcp/index.js';
 import type { RequestContext } from '../state.js';
 import type { VerifiedRequest } from '../verify-request.js';
 
@@ -17,7 +17,7 @@ export function enterDoor(ctx: RequestContext, verified: VerifiedRequest): void 
   ctx.caller = { user: verified.user, sub: claims.sub, jti: claims.jti, groups: claims.groups ?? [] };
   const version = ctx.req.headers['mcp-protocol-version'];
   // A POST claiming a version from 2026-07-28 on is judged with its body (lib/daemon/era: -32022 with `data`).
-  const judgedOnBody = ctx.req.method === 'POST' && typeof version === 'string' && claimsStatelessVersion(version);
+  const judgedOnBody = ctx.req.method === 'POST' && typeof version === 'string' && isStatelessVersion(version);
   if (typeof version === 'string' && !PROTOCOL_VERSIONS.has(version) && !judgedOnBody)
     // The value is not echoed: the message reaches the audit log, and a header is the client's to choose.
     throw new GatekitError('BAD_REQUEST', 'unsupported MCP-Protocol-Version');

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { GatekitError } from '../../errors.js';
-import { claimsStatelessVersion, type Era } from '../era/index.js';
+import { isStatelessVersion } from '../../mcp/index.js';
+import type { Era } from '../era/index.js';
 import { allowedHosts, allowedOrigins, protectedResourceMetadata } from '../origin.js';
 import type { RequestContext } from '../state.js';
 import { sendJson } from '../../http/index.js';
@@ -39,5 +40,5 @@ export function answerRoute(ctx: RequestContext, path: string): boolean {
 export function eraFromHeaders(headers: IncomingHttpHeaders): Era | undefined {
   if (headers['mcp-session-id'] !== undefined) return 'session';
   const version = headers['mcp-protocol-version'];
-  return typeof version === 'string' && claimsStatelessVersion(version) ? 'stateless' : undefined;
+  return typeof version === 'string' && isStatelessVersion(version) ? 'stateless' : undefined;
 }

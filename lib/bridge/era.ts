@@ -4,21 +4,13 @@
  * (README, "Two eras of MCP on one listener").
  */
 
-import { isStatelessVersion, META_PROTOCOL_VERSION, nameField, STATELESS_VERSION } from '../mcp/index.js';
+import { envelopeVersion, isStatelessVersion, nameField, STATELESS_VERSION } from '../mcp/index.js';
 
 export type Era = 'session' | 'stateless';
 
 type Message = Record<string, unknown>;
 const isObject = (v: unknown): v is Message => typeof v === 'object' && v !== null && !Array.isArray(v);
 const paramsOf = (m: Message): Message | undefined => (isObject(m['params']) ? m['params'] : undefined);
-
-/** The protocol version a message claims in its `params._meta` envelope (SEP-2575), if any. */
-export function envelopeVersion(message: unknown): string | undefined {
-  if (!isObject(message)) return undefined;
-  const meta = paramsOf(message)?.['_meta'];
-  const version = isObject(meta) ? meta[META_PROTOCOL_VERSION] : undefined;
-  return typeof version === 'string' ? version : undefined;
-}
 
 /**
  * The era one message shows, or undefined when it shows none (a response, a notification without an envelope,

@@ -21,6 +21,19 @@ export const META_CLIENT_CAPABILITIES = 'io.modelcontextprotocol/clientCapabilit
 export const META_LOG_LEVEL = 'io.modelcontextprotocol/logLevel';
 export const META_SERVER_INFO = 'io.modelcontextprotocol/serverInfo';
 
+/**
+ * The protocol version a request or notification claims in its `params._meta` envelope (SEP-2575), if any.
+ * Responses carry no envelope.
+ */
+export function envelopeVersion(message: unknown): string | undefined {
+  if (typeof message !== 'object' || message === null || !('method' in message)) return undefined;
+  const params = (message as { params?: unknown }).params;
+  const meta = typeof params === 'object' && params !== null ? (params as Record<string, unknown>)['_meta'] : undefined;
+  const version =
+    typeof meta === 'object' && meta !== null ? (meta as Record<string, unknown>)[META_PROTOCOL_VERSION] : undefined;
+  return typeof version === 'string' ? version : undefined;
+}
+
 /** Which body field `Mcp-Name` mirrors, per method (SEP-2243 "Standard Request Headers"). */
 const NAME_SOURCE: Readonly<Record<string, string>> = {
   'tools/call': 'name',

@@ -4,6 +4,7 @@ import {
   META_CLIENT_INFO,
   META_LOG_LEVEL,
   META_PROTOCOL_VERSION,
+  envelopeVersion,
   isStatelessVersion,
   nameField,
   STATELESS_VERSION,
@@ -61,16 +62,6 @@ export type EraVerdict =
     };
 
 const single = (h: string | string[] | undefined): string | undefined => (Array.isArray(h) ? h.join(',') : h);
-
-/** The version a request claims in its `_meta` envelope, if any. */
-export function envelopeVersion(message: unknown): string | undefined {
-  if (!isRequest(message) && !(typeof message === 'object' && message !== null && 'method' in message))
-    return undefined;
-  const meta = (message as RpcRequest).params?.['_meta'];
-  const version =
-    typeof meta === 'object' && meta !== null ? (meta as Record<string, unknown>)[META_PROTOCOL_VERSION] : undefined;
-  return typeof version === 'string' ? version : undefined;
-}
 
 /** An `Mcp-Name` value: plain ASCII, or `=?base64?…?=` around UTF-8 (SEP-2243 value encoding). */
 export function decodeHeaderValue(value: string): string | undefined {

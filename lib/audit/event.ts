@@ -152,7 +152,8 @@ export function resultLine(
     rpc_id: p.id,
     outcome,
     error,
-    ...(p.arguments !== undefined ? { arguments: p.arguments } : {}),
+    // JSON leaves out an undefined member: no `arguments` unless the server sets audit_arguments.
+    arguments: p.arguments,
     args_digest: p.argsDigest,
     trace_id: p.trace?.trace_id,
     span_id: p.trace?.span_id,

@@ -63,11 +63,11 @@ async function checkProof(req: IncomingMessage, server: ServerConfig, token: str
  * LOGIN_REQUIRED for no token (RFC 6750 §3.1: no error code), BAD_REQUEST for a malformed header, and
  * passDoor's codes. Never looks at query strings or cookies.
  */
-export async function authenticate(
+export function authenticate(
   req: IncomingMessage,
   state: DoorState,
   server: ServerConfig,
-): Promise<VerifiedRequest> {
+): VerifiedRequest | Promise<VerifiedRequest> {
   const header = req.headers.authorization;
   // No credentials, or another scheme (Basic, Digest…), is a request without a token.
   if (header === undefined || !/^(?:bearer|dpop)(?:\s|$)/i.test(header)) {

@@ -12,9 +12,16 @@ interface GateState {
   readonly now: () => number;
 }
 
-/** The tools a token may see and call: its scope, and the current policy's allow and deny (lib/policy). */
+const filters = new WeakMap<Admission, (tool: string) => boolean>();
+
+/**
+ * The tools a token may see and call: its scope, and the current policy's allow and deny (lib/policy). One function
+ * per admission (the door keeps an admission per server config and token, lib/daemon/verify-request.ts).
+ */
 export function toolFilter(admission: Admission): (tool: string) => boolean {
-  return (tool) => isToolAllowed(tool, admission.tools, admission.decision);
+  let filter = filters.get(admission);
+  if (!filter) filters.set(admission, (filter = (tool) => isToolAllowed(tool, admission.tools, admission.decision)));
+  return filter;
 }
 
 /** Where a gated call is: who, which session and era, its trace. */

@@ -40,26 +40,51 @@ export interface DoorInput {
  * and claims (RFC 9068 §4, cached), the proof of a DPoP request (RFC 9449 §7.1), its `cnf` binding (RFC 8705 §3,
  * RFC 9449 §6), the server's `token_binding`, then the *current* policy and per-user not-before.
  * Throws only GatekitError: TOKEN_INVALID / TOKEN_EXPIRED, DPOP_INVALID, POLICY_DENIED. Reads no header itself.
+ * A token already verified, without a DPoP proof to check, is answered synchronously (no promise on the hot path).
  */
-export async function passDoor(token: string, input: DoorInput): Promise<VerifiedRequest> {
-  const { config } = input;
+export function passDoor(token: string, input: DoorInput): VerifiedRequest | Promise<VerifiedRequest> {
+  const known = input.proofKey ? undefined : input.cache.cached(token, input.keys);
+  if (known) return admitted(known, input, undefined);
+  return verifyThenAdmit(token, input);
+}
+
+async function verifyThenAdmit(token: string, input: DoorInput): Promise<VerifiedRequest> {
   let claims: AccessTokenClaims;
   // The token first (cached, cheap to refuse), then its proof: a bad token never costs a proof
   // check, and only holders of a good token can fill the replay cache.
   try {
-    claims = await input.cache.verifySigned(token, { keys: input.keys, issuers: [config.broker.issuer] });
+    claims = await input.cache.verifySigned(token, { keys: input.keys, issuers: [input.config.broker.issuer] });
   } catch (err) {
     throw asTokenInvalid(err);
   }
-  const server = input.server ?? serverOfAudience(config, claims.aud);
-  const dpopJkt = input.proofKey ? await input.proofKey() : undefined;
+  return admitted(claims, input, input.proofKey ? await input.proofKey() : undefined);
+}
+
+/** Per request: the binding and token_binding; then the policy's admission, the same for the same claims. */
+function admitted(claims: AccessTokenClaims, input: DoorInput, dpopJkt: string | undefined): VerifiedRequest {
+  const server = input.server ?? serverOfAudience(input.config, claims.aud);
   try {
     checkBinding(claims, server.resource, input.certThumbprint, Date.now(), dpopJkt);
   } catch (err) {
     throw asTokenInvalid(err);
   }
   checkTokenBinding(server, claims, dpopJkt !== undefined);
-  return { claims, server, ...admit(config, server, claims) };
+  return admission(input.config, server, claims);
+}
+
+/**
+ * Admissions by server, then by verified claims. A config reload parses new ServerConfig objects, so a changed
+ * policy or not-before applies from the next request on; the claims object is the token cache's own, made anew
+ * whenever the token is verified again (new trusted keys). Both keys are weak: nothing outlives what it is about.
+ */
+const admissions = new WeakMap<ServerConfig, WeakMap<AccessTokenClaims, VerifiedRequest>>();
+
+function admission(config: Config, server: ServerConfig, claims: AccessTokenClaims): VerifiedRequest {
+  let byClaims = admissions.get(server);
+  if (!byClaims) admissions.set(server, (byClaims = new WeakMap()));
+  let verified = byClaims.get(claims);
+  if (!verified) byClaims.set(claims, (verified = { claims, server, ...admit(config, server, claims) }));
+  return verified;
 }
 
 function asTokenInvalid(err: unknown): GatekitError {

@@ -42,6 +42,15 @@ export class VerifiedTokenCache {
     return verdict.claims;
   }
 
+  /**
+   * The claims of a token already verified under the current load of `keys`, or undefined: the synchronous half of
+   * verifySigned, so that a request with a known token needs no promise.
+   */
+  cached(token: string, keys: VerifyOptions['keys']): AccessTokenClaims | undefined {
+    const verdict = this.#entries.get(token);
+    return verdict !== undefined && verdict.keysVersion === keys.version ? verdict.claims : undefined;
+  }
+
   /** Forget everything, e.g. after the trusted keys changed. */
   clear(): void {
     this.#entries.clear();

@@ -18,7 +18,7 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 const nodeKeys = new WeakMap<object, KeyObject | null>();
 
 /** Header parameters the pre-check relies on; only a header jose would accept as EdDSA gets here. */
-export interface EdDsaHeader {
+interface EdDsaHeader {
   readonly alg: 'EdDSA';
   readonly kid?: unknown;
 }

@@ -1,6 +1,6 @@
 /**
- * The daemon against the lean no-auth proxy (bench/lean-proxy.ts), with its audit hash chain on and off,
- * in alternating rounds: the machine the bench shares moves every figure between runs, so the ratios are
+ * The daemon against the lean no-auth proxy (bench/lean-proxy.ts) and the same proxy doing the daemon's per-call
+ * security work (bench/lean-guard.ts), with its audit hash chain on and off, in alternating rounds: the machine the bench shares moves every figure between runs, so the ratios are
  * taken round by round (same minute, same load) and reported as their median with the spread.
  */
 import { spawn } from 'node:child_process';
@@ -36,13 +36,26 @@ async function startProcess(script: URL, args: string[]): Promise<{ pid: number;
 
 export interface Rounds {
   readonly lean: Row;
+  readonly secured: Row;
   readonly on: Row;
   readonly off: Row;
-  /** Per round: daemon (chain on) ÷ lean, and chain on ÷ off. */
-  readonly ratios: ReadonlyArray<{ cpu: number; p50: number; rps: number; chainP50: number; chainRps: number }>;
+  /** Per round: daemon (chain on) ÷ lean, ÷ the secured lean proxy, and chain on ÷ off. */
+  readonly ratios: ReadonlyArray<{
+    cpu: number;
+    p50: number;
+    rps: number;
+    securedCpu: number;
+    securedP50: number;
+    securedRps: number;
+    chainP50: number;
+    chainRps: number;
+  }>;
 }
 
-/** ROUNDS × (lean proxy, daemon with the chain on, daemon with it off), each its own process on a Unix socket. */
+/**
+ * ROUNDS × (lean proxy, secured lean proxy, daemon with the chain on, daemon with it off), each its own process on
+ * a Unix socket.
+ */
 export async function leanAndChainRounds(config: Config, runDir: string, token: string): Promise<Rounds> {
   const leanSocket = join(runDir, 'lean.sock');
   const listen = config.servers.get('notes')!.listen;
@@ -56,27 +69,36 @@ export async function leanAndChainRounds(config: Config, runDir: string, token: 
     return result;
   };
   const lean = 'lean no-auth proxy, Unix socket (node:http → stdio child, raw JSON-RPC)';
+  const secured =
+    "lean proxy + the daemon's security work (token, policy, tool gate, trace, digest, chained audit line)";
   const on = 'daemon, Unix socket (SDK client, Streamable HTTP), audit hash chain + checkpoints on';
   const off = 'daemon, Unix socket, audit hash chain + checkpoints off';
-  const runs: { lean: Row[]; on: Row[]; off: Row[] } = { lean: [], on: [], off: [] };
+  const runs: { lean: Row[]; secured: Row[]; on: Row[]; off: Row[] } = { lean: [], secured: [], on: [], off: [] };
   for (let round = 0; round < ROUNDS; round++) {
     runs.lean.push(await row(LEAN_PROXY, [leanSocket, NOTES_SERVER], leanSocket, lean));
+    const guarded = [leanSocket, NOTES_SERVER, config.file, 'notes'];
+    runs.secured.push(await row(LEAN_PROXY, guarded, leanSocket, secured));
     runs.on.push(await row(DAEMON, [config.file, 'on'], daemonSocket, on));
     runs.off.push(await row(DAEMON, [config.file, 'off'], daemonSocket, off));
   }
   const ratios = runs.lean.map((l, i) => {
     const d = runs.on[i]!;
     const o = runs.off[i]!;
+    const g = runs.secured[i]!;
     return {
       cpu: d.cpu! / l.cpu!,
       p50: d.p50 / l.p50,
       rps: d.rps / l.rps,
+      securedCpu: d.cpu! / g.cpu!,
+      securedP50: d.p50 / g.p50,
+      securedRps: d.rps / g.rps,
       chainP50: d.p50 / o.p50,
       chainRps: d.rps / o.rps,
     };
   });
   const tag = (r: Row) => ({ ...r, path: `${r.path} (best of ${ROUNDS})` });
-  return { lean: tag(best(runs.lean)), on: tag(best(runs.on)), off: tag(best(runs.off)), ratios };
+  const tagged = { lean: tag(best(runs.lean)), secured: tag(best(runs.secured)) };
+  return { ...tagged, on: tag(best(runs.on)), off: tag(best(runs.off)), ratios };
 }
 
 /** "1.02× (0.95–1.10×)": the median over the rounds, then the lowest and highest. */

@@ -190,7 +190,7 @@ async function main(): Promise<void> {
   const proofSigning = await sequential(2000, proof);
   await daemon.stop();
   const rounds = await leanAndChainRounds(config, join(ws.dir, 'run'), await token('notes'));
-  rows.splice(1, 0, rounds.lean);
+  rows.splice(1, 0, rounds.lean, rounds.secured);
   rows.push(rounds.on, rounds.off);
   const cli = await cliStartup(config, ws.env, await token('notes'));
   const audit = auditLineCost();
@@ -227,6 +227,13 @@ async function main(): Promise<void> {
   console.log(`| CPU per tools/call (proxy process only) | ${per((r) => r.cpu)} | ≤ 1.00× |`);
   console.log(`| p50 tools/call | ${per((r) => r.p50)} | ≤ 1.00× |`);
   console.log(`| calls/s with 16 in flight | ${per((r) => r.rps)} | ≥ 1.00× |`);
+  console.log(
+    `\n| daemon (Unix socket) ÷ lean proxy doing the same security work, per round: median (min–max) | ratio | goal |`,
+  );
+  console.log('|---|---|---|');
+  console.log(`| CPU per tools/call (proxy process only) | ${per((r) => r.securedCpu)} | ≤ 1.00× |`);
+  console.log(`| p50 tools/call | ${per((r) => r.securedP50)} | ≤ 1.00× |`);
+  console.log(`| calls/s with 16 in flight | ${per((r) => r.securedRps)} | ≥ 1.00× |`);
   console.log(`\n| daemon (Unix socket), audit chain on ÷ off, per round: median (min–max) | ratio | goal |`);
   console.log('|---|---|---|');
   console.log(`| p50 tools/call | ${per((r) => r.chainP50)} | ≤ 1.05× |`);

@@ -1,0 +1,108 @@
+/**
+ * The daemon's per-call security work, written straight into the lean proxy (bench/lean-proxy.ts) with the
+ * product's own functions and nothing else of the daemon: the Bearer token (signature cached per token, binding
+ * checked per request), the current policy, the tool allow-list, a W3C trace context passed to the child, the
+ * arguments' digest, and one chained audit line per answer. No steps, sessions, id rewriting, era or SSE. The
+ * daemon ÷ this proxy tells what the daemon's structure costs beyond the security work (docs/architecture.md,
+ * "Not slower").
+ */
+import {
+  argumentsDigest,
+  AuditLog,
+  loadAuditKey,
+  nextTrace,
+  resultLine,
+  type TraceContext,
+} from '../lib/audit/index.js';
+import { loadConfig, type ServerConfig } from '../lib/config/index.js';
+import { authorize, isToolAllowed, type Decision } from '../lib/policy/index.js';
+import { loadTrustedKeys, userOf, VerifiedTokenCache, type AccessTokenClaims } from '../lib/token/index.js';
+
+type Keys = Awaited<ReturnType<typeof loadTrustedKeys>>;
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+
+export interface Admitted {
+  readonly claims: AccessTokenClaims;
+  readonly user: string;
+  readonly tools: readonly string[];
+  readonly decision: Extract<Decision, { allowed: true }>;
+}
+
+/** A forwarded call, for its audit line. */
+export interface Call {
+  readonly who: Admitted;
+  readonly id: string | number;
+  readonly method: string;
+  readonly tool: string | undefined;
+  readonly trace: TraceContext;
+  readonly argsDigest: string | undefined;
+  readonly started: number;
+}
+
+export class LeanGuard {
+  readonly #server: ServerConfig;
+  readonly #config: ReturnType<typeof loadConfig>;
+  readonly #keys: Keys;
+  readonly #cache = new VerifiedTokenCache();
+  readonly #log: AuditLog;
+
+  private constructor(config: ReturnType<typeof loadConfig>, keys: Keys, server: ServerConfig) {
+    this.#config = config;
+    this.#keys = keys;
+    this.#server = server;
+    this.#log = new AuditLog(`${config.daemon.audit_log}.lean`, {
+      signer: loadAuditKey(config.daemon.audit_key),
+      checkpoint: config.daemon.audit_checkpoint,
+    });
+  }
+
+  static async open(configFile: string, serverName: string): Promise<LeanGuard> {
+    const config = loadConfig({ config: configFile });
+    return new LeanGuard(config, await loadTrustedKeys(config.daemon.trusted_keys), config.servers.get(serverName)!);
+  }
+
+  /** The token's holder, admitted by the current policy; undefined: refuse (401/403). */
+  async admit(authorization: string | undefined): Promise<Admitted | undefined> {
+    const token = BEARER.exec(authorization ?? '')?.[1];
+    if (!token) return undefined;
+    const claims = await this.#cache
+      .verify(token, { keys: this.#keys, issuers: [this.#config.broker.issuer], audience: this.#server.resource })
+      .catch(() => undefined);
+    if (!claims) return undefined;
+    const user = userOf(claims, this.#config.idp?.user_claim ?? 'email');
+    const identity = { user, sub: claims.sub, groups: claims.groups ?? [], iat: claims.iat, scope: claims.scope };
+    const auth = authorize(identity, this.#server, this.#config.daemon.not_before);
+    return auth.allowed ? { claims, user, tools: auth.tools, decision: auth.decision } : undefined;
+  }
+
+  /** The tool gate, a trace and the digest; the request line for the child (undefined: the tool is refused). */
+  forward(who: Admitted, message: Record<string, unknown>): { line: string; call: Call } | undefined {
+    const params = message['params'] as Record<string, unknown> | undefined;
+    const tool = message['method'] === 'tools/call' ? String(params?.['name']) : undefined;
+    if (tool !== undefined && !isToolAllowed(tool, who.tools, who.decision)) return undefined;
+    const trace = nextTrace(undefined);
+    const meta = { ...(params?.['_meta'] as object | undefined), traceparent: trace.traceparent };
+    const call: Call = {
+      who,
+      id: message['id'] as string | number,
+      method: String(message['method']),
+      tool,
+      trace,
+      argsDigest: tool !== undefined ? argumentsDigest(params?.['arguments']) : undefined,
+      started: performance.now(),
+    };
+    return { line: JSON.stringify({ ...message, params: { ...params, _meta: meta } }), call };
+  }
+
+  /** One chained audit line for an answered call. */
+  answered(call: Call, error: string | undefined): void {
+    const caller = { user: call.who.user, sub: call.who.claims.sub, jti: call.who.claims.jti };
+    const source = { ...call, caller, arguments: undefined };
+    const duration = Math.round((performance.now() - call.started) * 100) / 100;
+    this.#log.write(resultLine(this.#server.name, 'session', '-', source, error ? 'error' : 'ok', error, duration));
+  }
+
+  close(): void {
+    this.#log.close();
+  }
+}

@@ -1,8 +1,8 @@
 /**
  * The daemon's per-call security work, written straight into the lean proxy (bench/lean-proxy.ts) with the
- * product's own functions and nothing else of the daemon: the Bearer token (signature cached per token, binding
- * checked per request), the current policy, the tool allow-list, a W3C trace context passed to the child, the
- * arguments' digest, and one chained audit line per answer. No steps, sessions, id rewriting, era or SSE. The
+ * product's own functions and nothing else of the daemon: the daemon's own door (`passDoor`: the Bearer token
+ * through the verified-token cache, its binding per request, the current policy), the tool allow-list, a W3C trace
+ * context passed to the child, the arguments' digest, and one chained audit line per answer. No steps, sessions, id rewriting, era or SSE. The
  * daemon ÷ this proxy tells what the daemon's structure costs beyond the security work (docs/architecture.md,
  * "Not slower").
  */
@@ -15,18 +15,14 @@ import {
   type TraceContext,
 } from '../lib/audit/index.js';
 import { loadConfig, type ServerConfig } from '../lib/config/index.js';
-import { authorize, isToolAllowed, type Decision } from '../lib/policy/index.js';
-import { loadTrustedKeys, userOf, VerifiedTokenCache, type AccessTokenClaims } from '../lib/token/index.js';
+import { passDoor, type VerifiedRequest } from '../lib/daemon/verify-request.js';
+import { isToolAllowed } from '../lib/policy/index.js';
+import { loadTrustedKeys, VerifiedTokenCache } from '../lib/token/index.js';
 
 type Keys = Awaited<ReturnType<typeof loadTrustedKeys>>;
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
-export interface Admitted {
-  readonly claims: AccessTokenClaims;
-  readonly user: string;
-  readonly tools: readonly string[];
-  readonly decision: Extract<Decision, { allowed: true }>;
-}
+type Admitted = VerifiedRequest;
 
 /** A forwarded call, for its audit line. */
 export interface Call {
@@ -65,14 +61,12 @@ export class LeanGuard {
   async admit(authorization: string | undefined): Promise<Admitted | undefined> {
     const token = BEARER.exec(authorization ?? '')?.[1];
     if (!token) return undefined;
-    const claims = await this.#cache
-      .verify(token, { keys: this.#keys, issuers: [this.#config.broker.issuer], audience: this.#server.resource })
-      .catch(() => undefined);
-    if (!claims) return undefined;
-    const user = userOf(claims, this.#config.idp?.user_claim ?? 'email');
-    const identity = { user, sub: claims.sub, groups: claims.groups ?? [], iat: claims.iat, scope: claims.scope };
-    const auth = authorize(identity, this.#server, this.#config.daemon.not_before);
-    return auth.allowed ? { claims, user, tools: auth.tools, decision: auth.decision } : undefined;
+    const input = { config: this.#config, keys: this.#keys, cache: this.#cache, server: this.#server };
+    try {
+      return await passDoor(token, input);
+    } catch {
+      return undefined;
+    }
   }
 
   /** The tool gate, a trace and the digest; the request line for the child (undefined: the tool is refused). */

@@ -1,7 +1,8 @@
 /**
  * The daemon against the lean no-auth proxy (bench/lean-proxy.ts) and the same proxy doing the daemon's per-call
- * security work (bench/lean-guard.ts), with its audit hash chain on and off, in alternating rounds: the machine the bench shares moves every figure between runs, so the ratios are
- * taken round by round (same minute, same load) and reported as their median with the spread.
+ * security work (bench/lean-guard.ts), with its audit hash chain on and off, in alternating rounds: the machine
+ * the bench shares moves every figure between runs, so the ratios are taken round by round (same minute, same load)
+ * and reported as their median with the spread.
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';

@@ -1,10 +1,10 @@
 /**
  * The daemon's per-call security work, written straight into the lean proxy (bench/lean-proxy.ts) with the
- * product's own functions and nothing else of the daemon: the daemon's own door (`passDoor`: the Bearer token
- * through the verified-token cache, its binding per request, the current policy), the tool allow-list, a W3C trace
- * context passed to the child, the arguments' digest, and one chained audit line per answer. No steps, sessions,
- * id rewriting, era or SSE. The daemon ÷ this proxy tells what the daemon's structure costs beyond the security
- * work (docs/architecture.md, "not slower").
+ * product's own functions and nothing else of the daemon: the daemon's own door (`authenticate` → `passDoor`:
+ * the Bearer token through the verified-token cache, its binding per request, the current policy), the tool
+ * allow-list, a W3C trace context passed to the child, the arguments' digest, and one chained audit line per
+ * answer. No steps, sessions, id rewriting, era or SSE. The daemon ÷ this proxy tells what the daemon's structure
+ * costs beyond the security work (docs/architecture.md, "not slower").
  */
 import {
   argumentsDigest,
@@ -15,12 +15,13 @@ import {
   type TraceContext,
 } from '../lib/audit/index.js';
 import { loadConfig, type ServerConfig } from '../lib/config/index.js';
-import { passDoor, type VerifiedRequest } from '../lib/daemon/verify-request.js';
+import type { IncomingMessage } from 'node:http';
+import { authenticate } from '../lib/daemon/auth.js';
+import type { VerifiedRequest } from '../lib/daemon/verify-request.js';
 import { isToolAllowed } from '../lib/policy/index.js';
 import { loadTrustedKeys, VerifiedTokenCache } from '../lib/token/index.js';
 
 type Keys = Awaited<ReturnType<typeof loadTrustedKeys>>;
-const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
 type Admitted = VerifiedRequest;
 
@@ -57,13 +58,11 @@ export class LeanGuard {
     return new LeanGuard(config, await loadTrustedKeys(config.daemon.trusted_keys), config.servers.get(serverName)!);
   }
 
-  /** The token's holder, admitted by the current policy; undefined: refuse (401/403). */
-  async admit(authorization: string | undefined): Promise<Admitted | undefined> {
-    const token = BEARER.exec(authorization ?? '')?.[1];
-    if (!token) return undefined;
-    const input = { config: this.#config, keys: this.#keys, cache: this.#cache, server: this.#server };
+  /** The request's holder through the daemon's own door (`authenticate`); undefined: refuse (401/403). */
+  async admit(req: IncomingMessage): Promise<Admitted | undefined> {
+    const state = { config: this.#config, keys: this.#keys, cache: this.#cache };
     try {
-      return await passDoor(token, input);
+      return await authenticate(req, state, this.#server);
     } catch {
       return undefined;
     }

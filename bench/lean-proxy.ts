@@ -66,7 +66,7 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     res.writeHead(405, { allow: 'POST, DELETE' }).end();
     return;
   }
-  const who = guard ? await guard.admit(req.headers.authorization) : undefined;
+  const who = guard ? await guard.admit(req) : undefined;
   if (guard && !who) {
     res.writeHead(401).end();
     return;

@@ -4,8 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { compileCacheDir } from '../lib/cli/compile-cache.js';
-
-const isRoot = process.getuid?.() === 0;
+import { reachableDir, runAsOtherUser, skipUnlessOtherUser, skipUnlessRoot } from './helpers/other-user.js';
 
 describe('Node compile cache directory', () => {
   const root = mkdtempSync(join(tmpdir(), 'gatekit-cc-'));
@@ -37,20 +36,29 @@ describe('Node compile cache directory', () => {
     assert.equal(statSync(dir!).mode & 0o777, 0o700);
   });
 
-  it(
-    'refuses a directory owned by another user (no cache rather than theirs)',
-    { skip: isRoot ? false : 'needs root to chown to another uid' },
-    () => {
-      const home = cacheHome();
-      mkdirSync(join(home, 'gatekit', 'node-compile-cache'), { recursive: true, mode: 0o700 });
-      chownSync(join(home, 'gatekit', 'node-compile-cache'), 4242, 4242);
-      assert.equal(compileCacheDir({ XDG_CACHE_HOME: home }), undefined);
-      const parent = cacheHome();
-      mkdirSync(join(parent, 'gatekit'), { recursive: true, mode: 0o777 });
-      chownSync(join(parent, 'gatekit'), 4242, 4242);
-      assert.equal(compileCacheDir({ XDG_CACHE_HOME: parent }), undefined);
-    },
-  );
+  it('refuses a cache directory another user (uid nobody) created first in a shared directory', async (t) => {
+    const user = skipUnlessOtherUser(t);
+    if (!user) return;
+    const shared = reachableDir(t, { shared: true });
+    const r = await runAsOtherUser(
+      user,
+      `import { mkdirSync } from 'node:fs';
+       mkdirSync(process.argv[1] + '/a/gatekit/node-compile-cache', { recursive: true, mode: 0o700 });
+       mkdirSync(process.argv[1] + '/b/gatekit', { recursive: true, mode: 0o777 });`,
+      [shared],
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(compileCacheDir({ XDG_CACHE_HOME: join(shared, 'a') }), undefined);
+    assert.equal(compileCacheDir({ XDG_CACHE_HOME: join(shared, 'b') }), undefined);
+  });
+
+  it('refuses a directory chowned to another user', (t) => {
+    if (!skipUnlessRoot(t)) return;
+    const home = cacheHome();
+    mkdirSync(join(home, 'gatekit', 'node-compile-cache'), { recursive: true, mode: 0o700 });
+    chownSync(join(home, 'gatekit', 'node-compile-cache'), 65534, 65534);
+    assert.equal(compileCacheDir({ XDG_CACHE_HOME: home }), undefined);
+  });
 
   it('refuses when the uid does not match (any user, without root)', () => {
     const home = cacheHome();

@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import { chmodSync, chownSync, mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gatekit } from './helpers/cli.js';
+import { reachableDir, runAsOtherUser, skipUnlessOtherUser } from './helpers/other-user.js';
 import { basicConfig, workspace, type Workspace } from './helpers/workspace.js';
 
 const ISSUER = 'http://127.0.0.1:7499';
-const isRoot = process.getuid?.() === 0;
-const OTHER_UID = 4242;
 
 /** `broker status` must refuse with exit 2, naming the offending path, and print nothing on stdout. */
 async function assertRefused(ws: Workspace, path: string): Promise<void> {
@@ -46,14 +45,23 @@ describe('refuses files and directories someone else could write', () => {
     }),
   );
 
-  it(
-    'a config file owned by another user',
-    { skip: isRoot ? false : 'needs root to chown to another uid' },
-    withWorkspace(basicConfig(ISSUER), async (ws) => {
-      chownSync(ws.config, OTHER_UID, OTHER_UID);
-      await assertRefused(ws, ws.config);
-    }),
-  );
+  it('a config file another user (uid nobody) wrote into a shared directory', async (t) => {
+    const user = skipUnlessOtherUser(t);
+    if (!user) return;
+    const shared = reachableDir(t, { shared: true });
+    const config = join(shared, 'gatekit.toml');
+    const r = await runAsOtherUser(
+      user,
+      `import { writeFileSync } from 'node:fs'; writeFileSync(process.argv[1], process.argv[2], { mode: 0o644 });`,
+      [config, basicConfig(ISSUER)],
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const home = join(reachableDir(t), 'state');
+    const refused = await gatekit(['broker', 'status'], { env: { GATEKIT_CONFIG: config, GATEKIT_HOME: home } });
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.equal(refused.stdout, '');
+    assert.match(refused.stderr.split('\n')[0]!, new RegExp(`${config}.*owned by uid ${user.uid}`));
+  });
 
   it(
     'a state directory (GATEKIT_HOME) writable by others',
@@ -64,15 +72,21 @@ describe('refuses files and directories someone else could write', () => {
     }),
   );
 
-  it(
-    'a state directory owned by another user',
-    { skip: isRoot ? false : 'needs root to chown to another uid' },
-    withWorkspace(basicConfig(ISSUER), async (ws) => {
-      mkdirSync(ws.home, { mode: 0o700 });
-      chownSync(ws.home, OTHER_UID, OTHER_UID);
-      await assertRefused(ws, ws.home);
-    }),
-  );
+  it('a state directory another user (uid nobody) created first in a shared directory', async (t) => {
+    const user = skipUnlessOtherUser(t);
+    if (!user) return;
+    const shared = reachableDir(t, { shared: true });
+    const ws = workspace(basicConfig(ISSUER));
+    t.after(() => ws.remove());
+    const home = join(shared, 'state');
+    const r = await runAsOtherUser(
+      user,
+      `import { mkdirSync } from 'node:fs'; mkdirSync(process.argv[1], { mode: 0o700 });`,
+      [home],
+    );
+    assert.equal(r.code, 0, r.stderr);
+    await assertRefused({ ...ws, env: { ...ws.env, GATEKIT_HOME: home } }, home);
+  });
 
   it(
     'a config directory writable by others, unless sticky',

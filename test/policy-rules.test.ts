@@ -132,6 +132,40 @@ describe('rule evaluation (pure)', () => {
     assert.equal(limiter.size, 3);
   });
 
+  it("rate: calls to other names the rule's glob matches share its bucket (keyed by rule, not tool name)", () => {
+    const limited = server([{ tools: ['*'], rate: '2/m' }]);
+    const limiter = new RateLimiter();
+    let allowed = 0;
+    for (let i = 0; i < 10_000; i++) {
+      const call = { user: 'a', groups: [], tool: `t${i}`, args: {}, auth_time: 0, now: NOW };
+      if (checkCall(limited, call, limiter).allowed) allowed++;
+    }
+    assert.equal(allowed, 2);
+    assert.equal(limiter.size, 1);
+  });
+
+  it("rate: a full map drops the person's own buckets, never another person's refilling one", () => {
+    const limited = server([
+      { tools: ['a_*'], rate: '1/m' },
+      { tools: ['b_*'], rate: '1/m' },
+    ]);
+    const limiter = new RateLimiter(2);
+    const at = (user: string, tool: string) =>
+      checkCall(limited, { user, groups: [], tool, args: {}, auth_time: 0, now: NOW }, limiter);
+    assert.equal(at('victim', 'a_1').allowed, true);
+    assert.equal(at('victim', 'a_2').allowed, false);
+    // A stranger fills the map: its first bucket fits, then it can only push out its own.
+    assert.equal(at('stranger', 'a_1').allowed, true);
+    assert.equal(at('stranger', 'b_1').allowed, true);
+    assert.equal(at('victim', 'a_3').allowed, false, "the victim's bucket survived the stranger's calls");
+    // A newcomer while the map is full of refilling buckets waits; it never resets the victim.
+    const newcomer = at('newcomer', 'a_1');
+    assert.equal(newcomer.allowed, false);
+    assert.equal(!newcomer.allowed && newcomer.kind, 'rate');
+    assert.equal(at('victim', 'a_4').allowed, false);
+    assert.equal(limiter.size, 2);
+  });
+
   it('config errors name the file and the key', () => {
     const bad: Array<[unknown, RegExp]> = [
       [{ tools: ['x'], schema: '{not json' }, /servers\.fs\.rule\[0\]\.schema/],

@@ -58,9 +58,11 @@ export function checkCall(server: ServerConfig, call: Call, limiter?: RateLimite
   }
   if (limiter) {
     const limited = rules.filter((r) => r.rate);
-    const key = (r: ToolRule) => `${server.name}\0${r.key}\0${call.sub ?? call.user}\0${call.tool}`;
+    // Per rule and person, not per tool name: calls to other names the rule's globs match share its budget.
+    const person = call.sub ?? call.user;
+    const key = (r: ToolRule) => `${server.name}\0${r.key}\0${person}`;
     for (const rule of limited) {
-      const wait = limiter.wait(key(rule), rule.rate!, call.now);
+      const wait = limiter.wait(key(rule), rule.rate!, call.now, person);
       if (wait > 0) {
         const retry = Math.max(1, Math.ceil(wait));
         return {
@@ -68,11 +70,11 @@ export function checkCall(server: ServerConfig, call: Call, limiter?: RateLimite
           rule: `${rule.key}.rate`,
           kind: 'rate',
           retry_after: retry,
-          reason: `more than ${rule.rate!.text} calls of this tool; retry in ${retry}s`,
+          reason: `more than ${rule.rate!.text} calls under this rule; retry in ${retry}s`,
         };
       }
     }
-    for (const rule of limited) limiter.take(key(rule), rule.rate!, call.now);
+    for (const rule of limited) limiter.take(key(rule), rule.rate!, call.now, person);
   }
   return { allowed: true, rules: rules.map((r) => r.key) };
 }

@@ -52,4 +52,26 @@ describe('audit: a line is its head as text, then the event as JSON (lib/audit/l
     const parsed = JSON.parse(lines()[0]!) as Record<string, unknown>;
     assert.equal(parsed['event'], 'daemon.reload');
   });
+
+  it('escapes DEL, C1 controls, U+2028/2029 and bidi controls as \\uXXXX; the chain hashes the bytes written', (t) => {
+    const { log, lines } = openLog(t);
+    const tool = 'a\u007fb\u0085c\u009fd\u2028e\u2029f\u202ag\u202eh\u2066i\u2069j\u00a0k\u200dl';
+    log.write({ event: 'denied', tool, error: `tool "${tool}"`, arguments: { [`k\u202e`]: ['\u2067'] } });
+    log.write({ event: 'daemon.reload' } as AuditEvent);
+    const [first, second] = lines();
+    assert.ok(!/[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/.test(first!), first);
+    assert.ok(
+      first!.includes(
+        '"tool":"a\\u007fb\\u0085c\\u009fd\\u2028e\\u2029f\\u202ag\\u202eh\\u2066i\\u2069j\u00a0k\u200dl"',
+      ),
+    );
+    const parsed = JSON.parse(first!) as Record<string, unknown>;
+    assert.equal(parsed['tool'], tool, 'parses to the same value');
+    assert.deepEqual(parsed['arguments'], { 'k\u202e': ['\u2067'] });
+    assert.equal(
+      (JSON.parse(second!) as { prev: string }).prev,
+      hashLine(first!),
+      'prev is the hash of the escaped line',
+    );
+  });
 });

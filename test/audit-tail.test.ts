@@ -75,6 +75,41 @@ describe('gatekit audit tail', () => {
     assert.deepEqual(await json('--user', 'bob@example.com', '--server', 'fs'), [LINES[1]]);
   });
 
+  it('--json prints each line written anew: raw controls, bidi overrides and duplicate keys never pass through', async (t) => {
+    const file = auditFile(t);
+    // Written by something other than the daemon: raw RLO, C1 NEL, LINE SEPARATOR, an isolate, and a second "user".
+    const hostile = `{"seq":4,"ts":"${at(500)}","event":"denied","user":"mallory","tool":"a\u202eb\u0085c\u2028d\u2067e","user":"carol@example.com"}`;
+    appendFileSync(file, `${hostile}\n`);
+    const out = await gatekit(['audit', 'tail', file, '--json', '--user', 'carol@example.com']);
+    assert.equal(out.code, 0, out.stderr);
+    const printed = out.stdout.trimEnd();
+    assert.equal(
+      printed,
+      `{"seq":4,"ts":"${at(500)}","event":"denied","user":"carol@example.com","tool":"a\\u202eb\\u0085c\\u2028d\\u2067e"}`,
+    );
+    assert.ok(!/[\u0080-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/.test(printed));
+    assert.equal(JSON.parse(printed).tool, 'a\u202eb\u0085c\u2028d\u2067e', 'the same value, escaped');
+  });
+
+  it('the table shows bidi controls, separators and C1 controls as "?"', () => {
+    const line = JSON.stringify({
+      ts: at(0),
+      event: 'denied',
+      user: 'eve\u202egro.elpmaxe@',
+      tool: 'x\u2066y\u200fz\u0085',
+    });
+    const row = formatAuditLine(line, { json: false, follow: false, color: false })!;
+    assert.match(row, /eve\?gro\.elpmaxe@ /);
+    assert.match(row, /x\?y\?z\? /);
+    assert.ok(!/[\u0080-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/.test(row));
+  });
+
+  it('a line that is JSON but not an object is shown as unreadable, not a crash', () => {
+    const options = { json: false, follow: false, color: false };
+    assert.equal(formatAuditLine('null', options)?.trimEnd(), '? null');
+    assert.equal(formatAuditLine('[1]', { ...options, json: true }), undefined);
+  });
+
   it('refuses a --since that is neither a duration nor a time (exit 2), and a missing file (exit 1)', async (t) => {
     const file = auditFile(t);
     assert.equal((await gatekit(['audit', 'tail', file, '--since', 'yesterday'])).code, 2);

@@ -1,13 +1,14 @@
 import { closeSync, fstatSync, openSync, readSync, watch } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { GatekitError } from '../errors.js';
+import { escapeUnsafe } from './serialize.js';
 
 export interface TailOptions {
   readonly user?: string | undefined;
   readonly server?: string | undefined;
   /** Only lines at or after this time (ms since the epoch). */
   readonly since?: number | undefined;
-  /** Pass the lines through as they are, instead of a table. */
+  /** Print each line as JSON (parsed and written again, unsafe characters escaped), instead of a table. */
   readonly json: boolean;
   /** ANSI colour for the outcome column: only at a terminal and without NO_COLOR (the caller decides). */
   readonly color: boolean;
@@ -17,9 +18,10 @@ export interface TailOptions {
 }
 
 const COLORS: Readonly<Record<string, string>> = { ok: '\x1b[32m', error: '\x1b[31m', denied: '\x1b[33m' };
-// Hostile tool names and errors may carry terminal escapes: nothing below U+0020 reaches the screen.
+// Hostile tool names and errors may carry terminal escapes or reorder what is shown (bidi controls, CVE-2021-42574):
+// no C0/C1 control, DEL, line or paragraph separator, bidi control or mark reaches the screen.
 // eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 function cell(value: unknown, width: number): string {
   const text = value === undefined || value === null ? '-' : String(value).replace(CONTROL, '?');
@@ -28,16 +30,19 @@ function cell(value: unknown, width: number): string {
 
 /** One audit line as a table row (or as it is, with `json`); undefined when the filters leave it out. */
 export function formatAuditLine(raw: string, options: TailOptions): string | undefined {
-  let line: Record<string, unknown>;
+  let line: Record<string, unknown> | undefined;
   try {
     line = JSON.parse(raw);
   } catch {
-    return options.json ? undefined : `? ${cell(raw, 100)}`;
+    line = undefined;
   }
+  if (typeof line !== 'object' || line === null || Array.isArray(line))
+    return options.json ? undefined : `? ${cell(raw, 100)}`;
   if (options.user !== undefined && line['user'] !== options.user) return undefined;
   if (options.server !== undefined && line['server'] !== options.server) return undefined;
   if (options.since !== undefined && !(Date.parse(String(line['ts'])) >= options.since)) return undefined;
-  if (options.json) return raw;
+  // Not the file's bytes: a line written by another program may hold raw controls, duplicate keys or odd spacing.
+  if (options.json) return escapeUnsafe(JSON.stringify(line));
   const outcome = cell(line['outcome'], 7);
   const color = options.color && typeof line['outcome'] === 'string' ? COLORS[line['outcome']] : undefined;
   const what = line['tool'] ?? line['method'] ?? line['reason'];

@@ -49,6 +49,7 @@ export class AuditLog {
   #closed = false;
   #linkChecked = false;
   #failure: string | undefined;
+  #writeFailures = 0;
   #sinceCheckpoint = 0;
   #lastCheckpoint = Date.now();
   readonly #timer: NodeJS.Timeout | undefined;
@@ -71,6 +72,11 @@ export class AuditLog {
   get failure(): string | undefined {
     if (this.#failure !== undefined) this.#flush();
     return this.#failure;
+  }
+
+  /** Write attempts that failed so far, retries included (the daemon's metrics). */
+  get writeFailures(): number {
+    return this.#writeFailures;
   }
 
   write(event: AuditEvent): void {
@@ -169,6 +175,7 @@ export class AuditLog {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
       const why = `cannot write the audit log ${this.#path}: ${code}`;
+      this.#writeFailures++;
       if (this.#failure === undefined) this.#options.say?.(`${why}; refusing new requests until it can (503)`);
       this.#failure = why;
       return;

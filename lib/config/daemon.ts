@@ -1,7 +1,8 @@
 import { dirname, join } from 'node:path';
-import { isLoopbackHost, parseListen } from './listen.js';
+import { GatekitError } from '../errors.js';
+import { formatListen, isLoopbackHost, parseListen } from './listen.js';
 import type { Section } from './section.js';
-import type { DaemonConfig, TlsFiles } from './types.js';
+import type { DaemonConfig, ServerConfig, TlsFiles } from './types.js';
 
 function checkTls(s: Section | undefined, path: (p: string) => string, defaults: TlsFiles): TlsFiles {
   if (!s) return defaults;
@@ -19,6 +20,7 @@ export function checkDaemon(s: Section, path: (p: string) => string, brokerKey: 
   const trusted = s.string('trusted_keys', 'keys/broker.jwks');
   const audit = s.string('audit_log', 'audit.jsonl');
   const tokenListen = s.optString('token_listen');
+  const metricsListen = s.optString('metrics_listen');
   const limits = s.table('limits');
   const notBefore = new Map<string, number>();
   const nb = s.optTable('not_before');
@@ -45,6 +47,8 @@ export function checkDaemon(s: Section, path: (p: string) => string, brokerKey: 
     }),
     socket_group: s.optString('socket_group'),
     token_listen: tokenListen === undefined ? undefined : checkLoopbackListen(s, 'token_listen', tokenListen, path),
+    metrics_listen:
+      metricsListen === undefined ? undefined : checkLoopbackListen(s, 'metrics_listen', metricsListen, path),
     accept_access_tokens: s.oneOf('accept_access_tokens', ['off', 'jwt', 'introspection'] as const, 'off'),
     id_token_max_age: s.duration('id_token_max_age', 600, 86_400),
     limits: {
@@ -104,4 +108,22 @@ export function checkLoopbackListen(s: Section, key: string, value: string, path
     );
   }
   return listen.kind === 'unix' ? { kind: 'unix' as const, path: path(listen.path) } : listen;
+}
+
+/** `metrics_listen` is a listener of its own: never a server's address or the token endpoint's (port 0 aside). */
+export function checkMetricsApart(
+  file: string,
+  daemon: DaemonConfig,
+  servers: ReadonlyMap<string, ServerConfig>,
+): void {
+  const at = daemon.metrics_listen;
+  if (!at || (at.kind === 'tcp' && at.port === 0)) return;
+  const same = (l: DaemonConfig['token_listen']) => l !== undefined && formatListen(l) === formatListen(at);
+  const taken = same(daemon.token_listen)
+    ? 'daemon.token_listen'
+    : [...servers.values()].filter((s) => same(s.listen)).map((s) => `servers.${s.name}.listen`)[0];
+  if (taken === undefined) return;
+  throw new GatekitError('CONFIG_INVALID', `${file}: "daemon.metrics_listen" is the same as "${taken}"`, {
+    hint: 'serve /metrics on its own Unix socket or port, never on an MCP listener',
+  });
 }

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 // and every `gatekit broker token` parses the config first.
 const { parse, TomlError } = createRequire(import.meta.url)('smol-toml') as typeof import('smol-toml');
 import { GatekitError } from '../errors.js';
-import { checkDaemon } from './daemon.js';
+import { checkDaemon, checkMetricsApart } from './daemon.js';
 import { checkBroker, checkIdp, checkWorkload } from './idp.js';
 import { isTable, Section } from './section.js';
 import { checkServer, checkUnique } from './server.js';
@@ -98,6 +98,7 @@ export function checkConfig(file: string, doc: Record<string, unknown>): Config 
   }
   root.done();
   checkUnique(file, servers);
+  checkMetricsApart(file, daemon, servers);
   if (broker.signing_key) checkPrivateFile(file, 'broker.signing_key', broker.signing_key);
   checkPrivateFile(file, 'daemon.audit_key', daemon.audit_key);
   if (daemon.tls) checkPrivateFile(file, 'daemon.tls.key', daemon.tls.key);

@@ -67,6 +67,8 @@ export interface DaemonConfig {
   readonly client_tls: TlsFiles | undefined;
   readonly socket_group: string | undefined;
   readonly token_listen: Listen | undefined;
+  /** `GET /metrics` (Prometheus text) on its own listener, never an MCP one; off when undefined. */
+  readonly metrics_listen: Listen | undefined;
   /** Daemon mode: may an IdP access token be a subject token, and how is it proven ours? */
   readonly accept_access_tokens: 'off' | 'jwt' | 'introspection';
   /** Daemon mode: an ID token issued (iat) longer ago than this many seconds is refused. */

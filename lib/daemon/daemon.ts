@@ -7,6 +7,7 @@ import { mcpHandler, type DaemonState } from './handler.js';
 import { bindListener } from '../http/index.js';
 import { SessionRegistry } from './registry.js';
 import { isStanding } from './sse.js';
+import type { DaemonMetrics } from './metrics.js';
 import type { TokenEndpoint } from './token-endpoint/index.js';
 
 export interface Daemon {
@@ -46,8 +47,29 @@ export async function startDaemon(
     checkpoint: initial.daemon.audit_checkpoint,
     say: (line) => process.stderr.write(`gatekit daemon: ${line}\n`),
   });
-  const audit = (event: AuditEvent) => log.write(event);
   const auditFailure = () => log.failure;
+  /** POSTs and DELETEs being answered; GET streams and listens end with their sessions (sse.ts `isStanding`). */
+  const answering = new Set<ServerResponse>();
+  /** GET streams, tracked only for the metrics. */
+  const streams = new Set<ServerResponse>();
+  // prom-client is loaded only with metrics_listen; requests are counted from their audit lines (metrics.ts).
+  const metrics: DaemonMetrics | undefined = initial.daemon.metrics_listen
+    ? await (
+        await import('./metrics.js')
+      ).DaemonMetrics.create([...initial.servers.keys()], {
+        sessions: (): SessionRegistry => sessions,
+        responses: () => [...answering, ...streams],
+        auditFailure,
+        auditWriteFailures: () => log.writeFailures,
+      })
+    : undefined;
+  const audit = metrics
+    ? (event: AuditEvent) => {
+        log.write(event);
+        metrics.count(event);
+      }
+    : (event: AuditEvent) => log.write(event);
+  const tokenCache = () => metrics?.tokenCache() ?? new VerifiedTokenCache();
   const sessions = new SessionRegistry(audit);
   const keys = await openTrustedKeys(initial.daemon.trusted_keys, keyOptions);
   // Rate-limit buckets outlive a config reload, so SIGHUP does not reset anyone's budget.
@@ -56,7 +78,7 @@ export async function startDaemon(
   let state: DaemonState = {
     config: initial,
     keys,
-    cache: new VerifiedTokenCache(),
+    cache: tokenCache(),
     sessions,
     audit,
     auditFailure,
@@ -64,8 +86,6 @@ export async function startDaemon(
     now,
   };
   const listeners = new Map<string, Server>();
-  /** POSTs and DELETEs being answered; GET streams and listens end with their sessions (sse.ts `isStanding`). */
-  const answering = new Set<ServerResponse>();
   const waiting = () => [...answering].some((res) => !isStanding(res));
   let drained: (() => void) | undefined;
   try {
@@ -78,13 +98,18 @@ export async function startDaemon(
             answering.delete(res);
             drained?.();
           });
+        } else if (metrics) {
+          streams.add(res);
+          res.once('close', () => streams.delete(res));
         }
         handler(req, res);
       };
       listeners.set(server.name, await bindListener(initial, server, counted));
     }
+    if (metrics) await metrics.listen(initial, initial.daemon.metrics_listen!);
   } catch (err) {
     await Promise.all([...listeners.values()].map((l) => new Promise((r) => l.close(r))));
+    await metrics?.close();
     log.close();
     throw err;
   }
@@ -96,6 +121,7 @@ export async function startDaemon(
       tokens = await startTokenEndpoint(initial, audit, auditFailure);
     } catch (err) {
       await Promise.all([...listeners.values()].map((l) => new Promise((r) => l.close(r))));
+      await metrics?.close();
       log.close();
       throw err;
     }
@@ -114,7 +140,7 @@ export async function startDaemon(
         if (!listeners.has(name)) say(`servers.${name} is new: restart the daemon to serve it`);
       await tokens?.reload(config);
       log.reopen();
-      state = { config, keys, cache: new VerifiedTokenCache(), sessions, audit, auditFailure, limiter, now };
+      state = { config, keys, cache: tokenCache(), sessions, audit, auditFailure, limiter, now };
       audit(auditLine.daemonReload([...config.servers.keys()]));
     },
     async stop() {
@@ -140,6 +166,7 @@ export async function startDaemon(
       for (const l of listeners.values()) l.closeAllConnections();
       await closed;
       audit(auditLine.daemonStop(process.pid));
+      await metrics?.close();
       log.close();
     },
   };

@@ -32,15 +32,22 @@ export function bindListener(config: Config, server: ServerConfig, handler: Requ
 /**
  * Binds `at`: a Unix socket with `access` (its directory is created 0700, or 0755 when others may connect),
  * or loopback TCP with mutual TLS from `[daemon] tls` (RFC 8705 §2: a client without a certificate from the
- * local CA fails the handshake). `name` and `key` name the listener in errors.
+ * local CA fails the handshake), or plain HTTP with `plain` (the metrics listener). `name` and `key` name the
+ * listener in errors.
  * @see https://www.rfc-editor.org/rfc/rfc8705#section-2
  */
 export async function bindListen(
   config: Config,
   at: Listen,
   handler: RequestListener,
-  { name, key, access }: { name: string; key: string; access: SocketAccess },
+  { name, key, access, plain }: { name: string; key: string; access: SocketAccess; plain?: boolean },
 ): Promise<Server> {
+  if (at.kind === 'tcp' && plain) {
+    // The metrics listener only: counts, no person and no token, so no TLS (a Prometheus agent scrapes it).
+    const http = createHttpServer(TUNING, handler);
+    await listen(http, formatListen(at), () => http.listen(at.port, at.host));
+    return http;
+  }
   if (at.kind === 'tcp') return bindMtls(config, at, handler, key);
   const gid = access.group === undefined ? undefined : groupId(config, access.group);
   return bindUnix(at.path, handler, { mode: access.mode, gid }, name);

@@ -116,6 +116,53 @@ token_binding = "mtls"
 });
 
 describe('the DPoP replay cache is bounded', () => {
+  const check = (replays: DpopReplayCache, boundTo?: string) => ({
+    method: 'POST',
+    url: 'http://localhost/mcp',
+    replays,
+    boundTo,
+  });
+  const proofBy = (key: DpopKey) => key.proof('POST', 'http://localhost/mcp');
+  const isDpopInvalid = (err: { code?: string }) => err.code === 'DPOP_INVALID';
+
+  it("one key's flood fills only its own partition: another key's proof still passes", async () => {
+    const replays = new DpopReplayCache(40, 10);
+    const flooder = await DpopKey.generate();
+    const other = await DpopKey.generate('EdDSA');
+    for (let i = 0; i < 10; i++) await verifyDpopProof(await proofBy(flooder), check(replays));
+    for (let i = 0; i < 5; i++)
+      await assert.rejects(verifyDpopProof(await proofBy(flooder), check(replays)), isDpopInvalid);
+    assert.equal(replays.size, 10);
+    const passed = await verifyDpopProof(await proofBy(other), check(replays));
+    assert.equal(passed.jkt, other.jkt);
+    // Its replay is still caught: the partition keeps replay protection for every key.
+    const proof = await proofBy(other);
+    await verifyDpopProof(proof, check(replays));
+    await assert.rejects(verifyDpopProof(proof, check(replays)), isDpopInvalid);
+  });
+
+  it('the whole cache is bounded too: full of live entries, every key is refused rather than forget one', async () => {
+    const replays = new DpopReplayCache(4, 2);
+    const keys = await Promise.all([DpopKey.generate(), DpopKey.generate(), DpopKey.generate()]);
+    for (const key of keys.slice(0, 2))
+      for (let i = 0; i < 2; i++) await verifyDpopProof(await proofBy(key), check(replays));
+    await assert.rejects(verifyDpopProof(await proofBy(keys[2]!), check(replays)), isDpopInvalid);
+    assert.equal(replays.size, 4);
+  });
+
+  it("a proof by a key other than the token's (cnf.jkt) is refused before its jti is recorded", async () => {
+    const replays = new DpopReplayCache(40, 10);
+    const bound = await DpopKey.generate();
+    const stranger = await DpopKey.generate();
+    await assert.rejects(
+      verifyDpopProof(await proofBy(stranger), check(replays, bound.jkt)),
+      (err: { code?: string }) => err.code === 'TOKEN_INVALID',
+    );
+    assert.equal(replays.size, 0);
+    await verifyDpopProof(await proofBy(bound), check(replays, bound.jkt));
+    assert.equal(replays.size, 1);
+  });
+
   it('refuses new proofs when full of live ones, and makes room once they are outside the window', async () => {
     const key = await DpopKey.generate();
     const replays = new DpopReplayCache(2);
@@ -132,7 +179,7 @@ describe('the DPoP replay cache is bounded', () => {
       (err: { code?: string }) => err.code === 'DPOP_INVALID',
     );
     // 62 s on, the old entries are outside the window and dropped to make room.
-    replays.remember('later', Math.floor((now + 62_000) / 1000), now + 62_000);
+    replays.remember('another-key', 'later-jti', Math.floor((now + 62_000) / 1000), now + 62_000);
     assert.equal(replays.size, 1);
   });
 });

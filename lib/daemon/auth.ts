@@ -42,17 +42,22 @@ export function requestHtu(req: IncomingMessage, server: ServerConfig): string {
 }
 
 /** RFC 9449 §7.1: the DPoP scheme's proof, exactly one, checked against this request and token. */
-async function checkProof(req: IncomingMessage, server: ServerConfig, token: string): Promise<string> {
+async function checkProof(
+  req: IncomingMessage,
+  server: ServerConfig,
+  token: string,
+  boundTo: string | undefined,
+): Promise<string> {
   const proof = req.headers['dpop'];
   // Node joins repeated headers with ", "; a JWS has no comma (RFC 9449 §4.3 step 1: one header only).
   if (typeof proof !== 'string' || proof === '' || proof.includes(',')) {
     throw new GatekitError('DPOP_INVALID', 'send exactly one DPoP proof header with the DPoP scheme');
   }
   try {
-    const check = { method: req.method ?? '', url: requestHtu(req, server), accessToken: token, replays };
+    const check = { method: req.method ?? '', url: requestHtu(req, server), accessToken: token, replays, boundTo };
     return (await verifyDpopProof(proof, check)).jkt;
   } catch (err) {
-    if (!(err instanceof GatekitError)) throw err;
+    if (!(err instanceof GatekitError) || err.code === 'TOKEN_INVALID') throw err;
     throw new GatekitError('DPOP_INVALID', err.message, { cause: err });
   }
 }
@@ -85,7 +90,7 @@ export function authenticate(
     cache: state.cache,
     server,
     certThumbprint: certThumbprint(req),
-    proofKey: match[1]!.toLowerCase() === 'dpop' ? () => checkProof(req, server, token) : undefined,
+    proofKey: match[1]!.toLowerCase() === 'dpop' ? (boundTo) => checkProof(req, server, token, boundTo) : undefined,
   });
 }
 

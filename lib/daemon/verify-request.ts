@@ -31,8 +31,11 @@ export interface DoorInput {
   readonly server?: ServerConfig | undefined;
   /** RFC 8705 x5t#S256 of the client certificate the token came with. */
   readonly certThumbprint?: string | undefined;
-  /** The DPoP scheme (RFC 9449 §7.1): checks the request's proof, after the token, and returns its key's `jkt`. */
-  readonly proofKey?: (() => Promise<string>) | undefined;
+  /**
+   * The DPoP scheme (RFC 9449 §7.1): checks the request's proof, after the token, and returns its key's `jkt`;
+   * `boundTo` is the token's `cnf.jkt`, so that a proof by another key is refused before it is recorded.
+   */
+  readonly proofKey?: ((boundTo: string | undefined) => Promise<string>) | undefined;
 }
 
 /**
@@ -57,7 +60,7 @@ async function verifyThenAdmit(token: string, input: DoorInput): Promise<Verifie
   } catch (err) {
     throw asTokenInvalid(err);
   }
-  return admitted(claims, input, input.proofKey ? await input.proofKey() : undefined);
+  return admitted(claims, input, input.proofKey ? await input.proofKey(claims.cnf?.jkt) : undefined);
 }
 
 /** Per request: the binding and token_binding; then the policy's admission, the same for the same claims. */

@@ -17,6 +17,8 @@ export interface ProofCheck {
   /** The access token presented with the proof: its hash must be the proof's `ath`. */
   readonly accessToken?: string | undefined;
   readonly replays: DpopReplayCache;
+  /** The token's `cnf.jkt`, when known: a proof by another key is TOKEN_INVALID before its `jti` is recorded. */
+  readonly boundTo?: string | undefined;
   /** Milliseconds since the epoch; defaults to the clock. */
   readonly now?: number;
 }
@@ -86,7 +88,10 @@ export async function verifyDpopProof(proof: string, check: ProofCheck): Promise
     throw invalidProof('DPoP proof ath does not match the access token');
   }
   const jkt = await calculateJwkThumbprint(jwk, 'sha256');
-  check.replays.remember(`${jkt}.${jti}`, iat, now);
+  // Only the key the token is bound to gets to record a proof: a proof by any other key fills no partition.
+  if (check.boundTo !== undefined && jkt !== check.boundTo)
+    throw new GatekitError('TOKEN_INVALID', 'token is bound to another DPoP key');
+  check.replays.remember(jkt, jti, iat, now);
   return { jkt, jti };
 }
 
@@ -119,30 +124,57 @@ function describe(err: unknown): string {
   return 'malformed DPoP proof';
 }
 
+/** A proof key's share of the replay cache (about 330 proofs a second for a minute), and the cache's bound. */
+export const DPOP_REPLAYS_PER_KEY = 20_000;
+export const DPOP_REPLAYS_MAX = 160_000;
+
 /**
- * Every proof `jti` seen in the last DPOP_MAX_AGE seconds, per key (RFC 9449 §11.1), bounded in
- * memory: when full of live entries it refuses new proofs rather than forget one that could then
- * be replayed. Entries expire once their `iat` is outside the freshness window.
+ * Every proof `jti` seen in the last DPOP_MAX_AGE seconds, partitioned per key (`jkt`, RFC 9449 §11.1), bounded in
+ * memory twice: a key whose partition is full of live entries has its new proofs refused, and so has every key when
+ * the whole cache is full — never forgetting an entry that could then be replayed. One key's flood therefore costs
+ * only that key; filling the whole cache takes `max / perKey` keys at full rate. Entries expire once their `iat` is
+ * outside the freshness window.
  */
 export class DpopReplayCache {
-  readonly #seen = new Map<string, number>();
+  readonly #byKey = new Map<string, Map<string, number>>();
   readonly #max: number;
+  readonly #perKey: number;
+  #size = 0;
 
-  constructor(maxEntries = 100_000) {
+  constructor(maxEntries = DPOP_REPLAYS_MAX, perKey = Math.min(DPOP_REPLAYS_PER_KEY, maxEntries)) {
     this.#max = maxEntries;
+    this.#perKey = perKey;
   }
 
-  remember(key: string, iat: number, now = Date.now()): void {
-    const seen = this.#seen.get(key);
-    if (seen !== undefined && seen > now) throw invalidProof('DPoP proof replayed (jti seen before)');
-    if (this.#seen.size >= this.#max) {
-      for (const [k, expires] of this.#seen) if (expires <= now) this.#seen.delete(k);
-      if (this.#seen.size >= this.#max) throw invalidProof('too many DPoP proofs in flight; retry shortly');
+  /** Records proof `jti` of key `jkt` (issued at `iat`, seconds); DPOP_INVALID on a replay or over a bound. */
+  remember(jkt: string, jti: string, iat: number, now = Date.now()): void {
+    let seen = this.#byKey.get(jkt);
+    const until = seen?.get(jti);
+    if (until !== undefined && until > now) throw invalidProof('DPoP proof replayed (jti seen before)');
+    if (seen && seen.size >= this.#perKey) {
+      this.#prune(jkt, seen, now);
+      if (seen.size >= this.#perKey) throw invalidProof('too many DPoP proofs by this key in the last minute');
     }
-    this.#seen.set(key, (iat + DPOP_MAX_AGE + 1) * 1000);
+    if (this.#size >= this.#max) {
+      for (const [k, entries] of this.#byKey) this.#prune(k, entries, now);
+      if (this.#size >= this.#max) throw invalidProof('too many DPoP proofs in flight; retry shortly');
+    }
+    seen ??= new Map();
+    if (!this.#byKey.has(jkt)) this.#byKey.set(jkt, seen);
+    if (!seen.has(jti)) this.#size++;
+    seen.set(jti, (iat + DPOP_MAX_AGE + 1) * 1000);
+  }
+
+  #prune(jkt: string, entries: Map<string, number>, now: number): void {
+    for (const [jti, expires] of entries) {
+      if (expires > now) continue;
+      entries.delete(jti);
+      this.#size--;
+    }
+    if (entries.size === 0) this.#byKey.delete(jkt);
   }
 
   get size(): number {
-    return this.#seen.size;
+    return this.#size;
   }
 }

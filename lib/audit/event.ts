@@ -90,7 +90,15 @@ export const auditLine = {
     sub: owner.sub,
     reason,
   }),
-  serverExit: (server: string, session: string, owner: AuditWho, code: number | null, signal?: string): AuditEvent => ({
+  /** `error`: the server's own error line and the end of its stderr, control characters stripped. */
+  serverExit: (
+    server: string,
+    session: string,
+    owner: AuditWho,
+    code: number | null,
+    signal?: string,
+    error?: string,
+  ): AuditEvent => ({
     event: 'server.exit',
     server,
     session,
@@ -98,6 +106,7 @@ export const auditLine = {
     sub: owner.sub,
     code,
     signal,
+    ...(error ? { error } : {}),
   }),
   /** A token the endpoint issued (RFC 8693); `workload` names a workload identity's subject. */
   tokenExchange: (server: string, who: AuditWho, workload?: unknown): AuditEvent => ({

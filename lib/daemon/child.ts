@@ -1,10 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { ServerConfig } from '../config/index.js';
 import { ChildEraBridge, type ChildEra } from './era/native.js';
+import { endGroup } from './process-group.js';
+import { StderrRecord } from './stderr-record.js';
 
 /** What reaches the child besides the server's own `env`: enough to find and run a program (as the MCP SDK's default environment). */
 const INHERITED = ['HOME', 'LOGNAME', 'PATH', 'SHELL', 'TERM', 'USER', 'LANG', 'TMPDIR'];
-const KILL_GRACE_MS = 2000;
+/** How long after its exit a child's stderr may still be read before the exit is reported without the rest. */
+const STDERR_AFTER_EXIT_MS = 500;
 
 export interface ChildIdentity {
   readonly user: string;
@@ -15,18 +18,21 @@ export interface ChildIdentity {
 export interface ChildHandlers {
   /** One parsed stdout line; lines that are not JSON are reported as `undefined`. */
   readonly onMessage: (message: unknown, line: string) => void;
-  readonly onExit: (code: number | null, signal: NodeJS.Signals | null, stderrTail: string) => void;
+  /** `explanation`: the server's own error line and the last lines of its stderr (lib/daemon/stderr-record.ts). */
+  readonly onExit: (code: number | null, signal: NodeJS.Signals | null, explanation: string) => void;
 }
 
 /**
  * One stdio MCP server process for one session: newline-delimited JSON-RPC on stdin/stdout, the
  * caller's identity in GATEKIT_USER/SUB/GROUPS, and no other variables than the configured ones
- * (plus PATH and friends). Tokens never reach it.
+ * (plus PATH and friends). Tokens never reach it. It leads its own process group, so that its end is the
+ * end of everything it started (lib/daemon/process-group.ts).
  */
 export class McpChild {
   readonly process: ChildProcess;
   #buffer = '';
-  #stderr = '';
+  readonly #stderr = new StderrRecord();
+  #stopping: Promise<void> | undefined;
   readonly #bridge: ChildEraBridge;
   /** Date.now() of the last sign of life: any output, stderr included (a starting `npx -y` talks there). */
   lastOutput = Date.now();
@@ -46,11 +52,12 @@ export class McpChild {
       GATEKIT_SERVER: server.name,
     });
     const [file, ...args] = server.command;
-    this.process = spawn(file!, args, { cwd: server.cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    // detached: setsid(), so the child and whatever it starts (npx's `npm exec` and its server) share a group.
+    this.process = spawn(file!, args, { cwd: server.cwd, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     this.process.stdout!.setEncoding('utf8').on('data', (chunk: string) => this.#read(chunk, handlers));
     this.process.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
       this.lastOutput = Date.now();
-      this.#stderr = (this.#stderr + chunk).slice(-2000);
+      this.#stderr.add(chunk);
     });
     this.#bridge = new ChildEraBridge(
       server,
@@ -62,15 +69,22 @@ export class McpChild {
       /* the exit handler reports it */
     });
     let reported = false;
-    const exit = (code: number | null, signal: NodeJS.Signals | null) => {
+    const report = (code: number | null, signal: NodeJS.Signals | null) => {
       if (reported) return;
       reported = true;
-      handlers.onExit(code, signal, this.#stderr.trim().split('\n').slice(-3).join(' | '));
+      handlers.onExit(code, signal, this.#stderr.explain());
     };
-    this.process.once('exit', exit);
+    // stderr may still hold the crash's last words at 'exit'; 'close' has them, unless a grandchild keeps the pipe.
+    this.process.once('exit', (code, signal) => {
+      const late = setTimeout(() => report(code, signal), STDERR_AFTER_EXIT_MS);
+      this.process.once('close', () => {
+        clearTimeout(late);
+        report(code, signal);
+      });
+    });
     this.process.once('error', (err) => {
-      this.#stderr += `\n${err.message}`;
-      exit(null, null);
+      this.#stderr.add(`\n${err.message}\n`);
+      if (this.process.pid === undefined) report(null, null);
     });
   }
 
@@ -101,15 +115,23 @@ export class McpChild {
     if (this.alive) this.process.stdin!.write(`${JSON.stringify(message)}\n`);
   }
 
-  /** SIGTERM, then SIGKILL if it is still there after a grace period. */
-  async stop(): Promise<void> {
-    if (!this.alive) return;
-    const exited = new Promise<void>((resolve) => this.process.once('exit', () => resolve()));
+  /**
+   * Ends the child's whole process group — SIGTERM, then SIGKILL after KILL_GRACE_MS — even when the child
+   * itself has already exited, then lets go of its pipes (a grandchild that left the group may hold them).
+   */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
+    const exited = this.alive && new Promise<void>((resolve) => this.process.once('exit', () => resolve()));
     this.process.stdin!.end();
-    this.process.kill('SIGTERM');
-    const timer = setTimeout(() => this.process.kill('SIGKILL'), KILL_GRACE_MS);
-    await exited;
-    clearTimeout(timer);
+    if (this.process.pid !== undefined) await endGroup(this.process.pid);
+    if (this.alive) this.process.kill('SIGKILL'); // only if it left its own group
+    if (exited) await exited;
+    for (const pipe of [this.process.stdin, this.process.stdout, this.process.stderr]) pipe?.destroy();
+    this.process.unref();
   }
 
   #read(chunk: string, handlers: ChildHandlers): void {

@@ -5,6 +5,7 @@ import { loadTrustedKeys, openTrustedKeys, VerifiedTokenCache, type TrustedKeyOp
 import { RateLimiter } from '../policy/index.js';
 import { mcpHandler, type DaemonState } from './handler.js';
 import { bindListener } from '../http/index.js';
+import { stopBoundMs } from './process-group.js';
 import { SessionRegistry } from './registry.js';
 import { isStanding } from './sse.js';
 import type { DaemonMetrics } from './metrics.js';
@@ -15,6 +16,8 @@ export interface Daemon {
   reload(): Promise<void>;
   /** SIGTERM: stop accepting, let in-flight requests finish (bounded by drain_timeout), end every child. */
   stop(): Promise<void>;
+  /** How long stop() may take at most: drain_timeout, the children's kill grace and a margin (process-group.ts). */
+  stopBoundMs(): number;
   readonly sessions: SessionRegistry;
   readonly listeners: ReadonlyMap<string, Server>;
 }
@@ -133,6 +136,7 @@ export async function startDaemon(
   return {
     sessions,
     listeners,
+    stopBoundMs: () => stopBoundMs(state.config.daemon.limits.drain_timeout),
     async reload() {
       const config = loadConfig({ config: state.config.file });
       const keys = await loadTrustedKeys(config.daemon.trusted_keys, keyOptions);

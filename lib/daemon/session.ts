@@ -16,6 +16,7 @@ import {
   withClientId,
 } from './jsonrpc.js';
 import { toChild, type Caller, type Pending } from './pending.js';
+import { exitWords } from './stderr-record.js';
 import { writeSseMessage } from './sse.js';
 import { filterToolList } from './tool-gate.js';
 
@@ -71,12 +72,12 @@ export class Session {
       owner,
       {
         onMessage: (message, line) => this.#fromChild(message, line),
-        onExit: (code, signal, tail) => {
+        onExit: (code, signal, explanation) => {
           if (this.#ended) return;
-          this.#audit(auditLine.serverExit(server.name, this.id, owner, code, signal ?? undefined));
-          if (tail)
-            process.stderr.write(`gatekit daemon: ${server.name} (session ${this.id.slice(0, 8)}) exited: ${tail}\n`);
-          void this.end(`the MCP server exited${code !== null ? ` with code ${code}` : signal ? ` on ${signal}` : ''}`);
+          this.#audit(auditLine.serverExit(server.name, this.id, owner, code, signal ?? undefined, explanation));
+          const why = `the MCP server ${exitWords(code, signal)}${explanation ? `: ${explanation}` : ''}`;
+          process.stderr.write(`gatekit daemon: ${server.name} (session ${this.id.slice(0, 8)}): ${why}\n`);
+          void this.end(why);
         },
       },
       era === 'session',

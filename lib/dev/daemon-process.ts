@@ -2,7 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import type { Config, ServerConfig } from '../config/index.js';
+import { stopBoundMs } from '../daemon/index.js';
 import { GatekitError } from '../errors.js';
+
+/** How long past the daemon's own stop bound `gatekit dev` waits before it kills the daemon. */
+const DAEMON_EXIT_MARGIN_MS = 2000;
 
 export const GATEKIT_BIN = fileURLToPath(new URL('../../bin/gatekit.js', import.meta.url));
 
@@ -32,11 +36,15 @@ export async function startDaemonProcess(
       say(`[daemon] ${line}`);
     }
   });
+  // The daemon exits within its own stop bound; SIGKILL only if it somehow did not.
+  const boundMs = stopBoundMs(config.daemon.limits.drain_timeout) + DAEMON_EXIT_MARGIN_MS;
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), boundMs);
     await exited;
+    clearTimeout(timer);
   };
   try {
     const deadline = Date.now() + timeoutMs;

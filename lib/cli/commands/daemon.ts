@@ -25,8 +25,18 @@ export const daemonCommand: Command = (cli, io) =>
       });
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {
-          io.err(`${signal}: draining and stopping`);
-          void daemon.stop().then(resolve);
+          const boundMs = daemon.stopBoundMs();
+          io.err(`${signal}: draining and stopping (within ${Math.ceil(boundMs / 1000)} s)`);
+          // Whatever a child or a connection does, the process ends within the bound (docs/security.md).
+          let stopped = false;
+          setTimeout(() => {
+            if (!stopped) io.err(`gatekit daemon: not stopped within ${Math.ceil(boundMs / 1000)} s; exiting anyway`);
+            process.exit(stopped ? undefined : 1);
+          }, boundMs).unref();
+          void daemon.stop().then(() => {
+            stopped = true;
+            resolve();
+          });
         };
         process.once('SIGTERM', () => stop('SIGTERM'));
         process.once('SIGINT', () => stop('SIGINT'));

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { conformanceDaemonConfig } from '../fixtures/conformance-config.js';
 import { raw, startHarness, type Harness } from './helpers/daemon-harness.js';
 import { ENVELOPE, MODERN, modernBody, modernHeaders } from './helpers/modern-client.js';
 
@@ -71,5 +73,40 @@ describe('daemon: 2026-07-28 refusals as SEP-2575 words them', () => {
       body,
     );
     assert.equal(res.status, 400);
+  });
+});
+
+/**
+ * A child's own JSON-RPC errors keep the HTTP status the 2026-07-28 transport names for their code (lib/mcp
+ * `errorHttpStatus`): the v2 SDK reference server, spoken to natively as a pooled child.
+ */
+describe("daemon: a 2026-07-28 child's errors keep the HTTP status their code has", () => {
+  let h: Harness;
+  let token: string;
+  before(async () => {
+    const server = fileURLToPath(new URL('../fixtures/conformance-server.js', import.meta.url));
+    h = await startHarness(await conformanceDaemonConfig(server));
+    token = await h.token('conformance');
+  });
+  after(async () => {
+    await h.close();
+  });
+  const call = (id: number, tool: string, capabilities: Record<string, unknown>) => {
+    const meta = { ...ENVELOPE, 'io.modelcontextprotocol/clientCapabilities': capabilities };
+    const body = JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: tool, _meta: meta } });
+    return raw(h.unix('conformance'), 'POST', modernHeaders(token, 'tools/call', tool), body);
+  };
+
+  it("a child's -32021 (a capability the client did not declare) goes out with HTTP 400, even from a tools/call", async () => {
+    const res = await call(41, 'test_missing_capability', {});
+    const answer = JSON.parse(res.body) as { id: number; error: { code: number; data: Record<string, unknown> } };
+    assert.deepEqual([res.status, answer.id, answer.error.code], [400, 41, -32021]);
+    assert.deepEqual(answer.error.data['requiredCapabilities'], { sampling: {} });
+    // Declared: the same tool asks for input in a 200 answer; a tool's own error (isError) stays 200 too.
+    const declared = await call(42, 'test_missing_capability', { sampling: {} });
+    assert.equal(declared.status, 200);
+    assert.equal(JSON.parse(declared.body).result.resultType, 'input_required');
+    const failing = await call(43, 'test_error_handling', {});
+    assert.equal(failing.status, 200);
   });
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { GatekitError, oauthError, type ErrorCode } from '../lib/errors.js';
+import { errorHttpStatus } from '../lib/mcp/index.js';
 
 const error = (code: ErrorCode) => new GatekitError(code, `why ${code}`);
 
@@ -40,6 +41,22 @@ describe('one status table: HTTP status, challenge error, JSON-RPC code and OAut
     for (const [code, status, rpc] of daemon) {
       assert.deepEqual([error(code).httpStatus, error(code).rpcCode], [status, rpc], code);
     }
+  });
+
+  it("a daemon refusal with a JSON-RPC code the 2026-07-28 transport names has that code's status (lib/mcp's table)", () => {
+    // INVALID_PARAMS is the envelope check's -32602: a 400 of its own (a method's -32602 is not, so the table has none).
+    const named = ['BAD_REQUEST', 'PARSE_ERROR', 'HEADER_MISMATCH', 'UNSUPPORTED_VERSION', 'METHOD_NOT_FOUND'] as const;
+    for (const code of named) assert.equal(error(code).httpStatus, errorHttpStatus(error(code).rpcCode), code);
+    assert.deepEqual(
+      [-32021, -32020, -32022, -32601, -32600, -32700, -32602, -32603, -32003, -32002].map((c) => errorHttpStatus(c)),
+      [400, 400, 400, 404, 400, 400, 200, 200, 200, 200],
+    );
+    assert.deepEqual(
+      [-32021, -32601, -32020].map((c) => errorHttpStatus(c, true)),
+      [400, 200, 200],
+      "a tool's own errors stay in a 200 answer, except -32021",
+    );
+    assert.equal(errorHttpStatus(undefined), 200);
   });
 
   it("the token endpoint's RFC 6749 / RFC 8693 errors come from the same table", () => {

@@ -8,7 +8,7 @@ export interface ResponseSink {
   interim(message: RpcMessage): boolean;
   respond(message: RpcMessage): void;
   /** The response as JSON text, when the sink can take it so (Exchange); false: call `respond`. */
-  respondText?(text: string): boolean;
+  respondText?(text: string, message: RpcMessage): boolean;
 }
 
 /**
@@ -37,7 +37,7 @@ export class Exchange implements ResponseSink {
       acceptsStream: boolean;
       headers: Record<string, string>;
       translate?: ((message: RpcMessage) => RpcMessage) | undefined;
-      /** The HTTP status of a single JSON answer (200 unless said; lib/daemon/era for 2026-07-28). */
+      /** The HTTP status of a single JSON answer (200 unless said; lib/daemon/era `statelessStatus` at 2026-07-28). */
       statusOf?: ((message: RpcMessage) => number) | undefined;
     },
   ) {
@@ -90,16 +90,17 @@ export class Exchange implements ResponseSink {
 
   /**
    * The one response of a plain exchange as JSON text already serialized (session.ts splices the client's id into
-   * the child's line); false when this exchange must see the message itself (a batch, translate, statusOf).
+   * the child's line; `message` is that line parsed, for its status); false when this exchange must rewrite the
+   * message itself (a batch, translate).
    */
-  respondText(text: string): boolean {
-    if (this.#waiting !== 1 || this.#batch || this.#translate || this.#statusOf) return false;
+  respondText(text: string, message: RpcMessage): boolean {
+    if (this.#waiting !== 1 || this.#batch || this.#translate) return false;
     this.#waiting = 0;
     if (this.#streaming) {
       this.#res.end(sseEvent(text));
       return true;
     }
-    this.#send(200, text);
+    this.#send(this.#statusOf ? this.#statusOf(message) : 200, text);
     return true;
   }
 

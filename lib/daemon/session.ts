@@ -202,7 +202,7 @@ export class Session {
       this.#pending.delete(message.id);
       if (p.progressToken !== undefined) this.#progress.delete(p.progressToken);
       const text = p.filterTools ? undefined : withClientId(line, message.id, p.id);
-      if (text === undefined || !p.exchange.respondText?.(text)) {
+      if (text === undefined || !p.exchange.respondText?.(text, message as RpcMessage)) {
         const filtered = p.filterTools ? filterToolList(message.result, p.filterTools) : {};
         p.exchange.respond({ ...message, id: p.id, ...filtered } as RpcMessage);
       }

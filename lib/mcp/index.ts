@@ -48,3 +48,10 @@ const NAME_SOURCE: Readonly<Record<string, string>> = {
 export function nameField(method: string | undefined): string | undefined {
   return method !== undefined && Object.hasOwn(NAME_SOURCE, method) ? NAME_SOURCE[method] : undefined;
 }
+
+export {
+  errorHttpStatus,
+  HEADER_MISMATCH,
+  METHOD_NOT_FOUND,
+  UNSUPPORTED_VERSION,
+} from './status.js';

@@ -1,17 +1,22 @@
+import { errorHttpStatus } from '../../mcp/index.js';
 import type { RpcMessage } from '../jsonrpc.js';
 import { toStatelessResult } from './wire.js';
+
+/**
+ * The HTTP status of a 2026-07-28 JSON answer to `method`, from the one table in lib/mcp (`errorHttpStatus`): a
+ * child's -32601 for a method it does not know is 404, its -32021 (a capability the client did not declare) 400,
+ * and so on, as the 2026-07-28 transport names them (SEP-2243, SEP-2575). A `tools/call` answer's errors are the
+ * tool's own and stay in a 200 answer, except -32021.
+ */
+export function statelessStatus(method: string): (message: RpcMessage) => number {
+  const inBand = method === 'tools/call';
+  return (message) => ('error' in message ? errorHttpStatus(message.error?.code, inBand) : 200);
+}
 
 /**
  * What the HTTP exchange of a 2026-07-28 request applies to the child's answer: results get the
  * 2026-07-28 shape (`resultType`, and `ttlMs`/`cacheScope: "private"` where cacheable); errors pass as they are.
  */
-/**
- * The HTTP status of a 2026-07-28 JSON answer: 404 when the child does not know the method (-32601), as the
- * 2026-07-28 HTTP transport asks of a server that does not implement a method (SEP-2575); else 200.
- */
-export const statelessStatus = (message: RpcMessage): number =>
-  'error' in message && message.error?.code === -32601 ? 404 : 200;
-
 export function statelessAnswer(method: string): (message: RpcMessage) => RpcMessage {
   return (message) =>
     'result' in message ? { ...message, result: toStatelessResult(method, message.result) } : message;

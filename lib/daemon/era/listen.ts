@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { errorHttpStatus } from '../../mcp/index.js';
 import { ERRORS, errorResponse, isNotification, type RpcId, type RpcMessage, type RpcRequest } from '../jsonrpc.js';
 import type { Caller, Session } from '../session.js';
 import { markStanding, SSE_HEADERS, writeSseMessage } from '../sse.js';
@@ -104,7 +105,12 @@ export async function openListen(
   if (refusal !== undefined) {
     const code = acceptsStream ? ERRORS.INVALID_PARAMS : ERRORS.INVALID_REQUEST;
     const body = JSON.stringify(errorResponse(request.id, code, refusal));
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
+    res
+      .writeHead(errorHttpStatus(code), {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
+      })
+      .end(body);
     return refusal;
   }
   const caps = (child.initialized['capabilities'] ?? {}) as Record<

@@ -1,13 +1,16 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import {
+  HEADER_MISMATCH,
   META_CLIENT_CAPABILITIES,
   META_CLIENT_INFO,
   META_LOG_LEVEL,
   META_PROTOCOL_VERSION,
   envelopeVersion,
   isStatelessVersion,
+  METHOD_NOT_FOUND,
   nameField,
   STATELESS_VERSION,
+  UNSUPPORTED_VERSION,
 } from '../../mcp/index.js';
 import { ERRORS, isRequest, type RpcMessage, type RpcRequest } from '../jsonrpc.js';
 
@@ -25,10 +28,7 @@ export {
 } from '../../mcp/index.js';
 const ENVELOPE_KEYS = [META_PROTOCOL_VERSION, META_CLIENT_INFO, META_CLIENT_CAPABILITIES, META_LOG_LEVEL];
 
-/** SEP-2243 HeaderMismatch (HTTP 400); SEP-2575 UnsupportedProtocolVersion. */
-export const HEADER_MISMATCH = -32020;
-export const UNSUPPORTED_VERSION = -32022;
-export const METHOD_NOT_FOUND = -32601;
+export { METHOD_NOT_FOUND, UNSUPPORTED_VERSION } from '../../mcp/index.js';
 /** Session-era methods 2026-07-28 removed (SEP-2575): a stateless request for one gets 404 with -32601. */
 const REMOVED_METHODS = new Set([
   'initialize',

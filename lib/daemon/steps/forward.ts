@@ -76,8 +76,8 @@ function forwardTo(ctx: RequestContext, body: Body, { session, pooled }: Target)
     acceptsStream,
     headers,
     translate: native ? statelessAnswer(requests[0]!.method) : undefined,
-    // A method the child does not know is 404 at 2026-07-28; a tool's own error stays inside a 200 answer.
-    statusOf: pooled && requests[0]!.method !== 'tools/call' ? statelessStatus : undefined,
+    // At 2026-07-28 an error keeps the HTTP status the spec names for its code (lib/mcp `errorHttpStatus`).
+    statusOf: pooled ? statelessStatus(requests[0]!.method) : undefined,
   });
   // A client that closes the POST before its answers cancels what is still pending at the child. Not `exchange.open`:
   // that is already false once the closed response is destroyed. A call parked for input (era/mrtr.ts) was answered.

@@ -49,9 +49,4 @@ export function nameField(method: string | undefined): string | undefined {
   return method !== undefined && Object.hasOwn(NAME_SOURCE, method) ? NAME_SOURCE[method] : undefined;
 }
 
-export {
-  errorHttpStatus,
-  HEADER_MISMATCH,
-  METHOD_NOT_FOUND,
-  UNSUPPORTED_VERSION,
-} from './status.js';
+export { errorHttpStatus, HEADER_MISMATCH, METHOD_NOT_FOUND, UNSUPPORTED_VERSION } from './status.js';

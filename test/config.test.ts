@@ -60,6 +60,11 @@ describe('config', () => {
     ['issuer not a URL', basicConfig('login.example.com'), { key: /idp\.issuer/ }],
     ['not TOML', `${basicConfig(ISSUER)}\n[servers.x\ncommand = 1`, { key: /not valid TOML \(line \d+, column \d+\)/ }],
     ['two servers on one socket', basicConfig(ISSUER, 'listen = "unix:run/notes.sock"'), { key: /listen/ }],
+    [
+      'idle_timeout above its maximum (24h)',
+      `${basicConfig(ISSUER)}\n[daemon.limits]\nidle_timeout = "25h"\n`,
+      { key: /daemon\.limits\.idle_timeout/, detail: /at most 86400s/ },
+    ],
   ];
   for (const [name, toml, message] of cases) {
     it(`refuses ${name}: exit 2, one line naming file and key, no stack`, async () => {

@@ -4,6 +4,9 @@ import { formatListen, isLoopbackHost, parseListen } from './listen.js';
 import type { Section } from './section.js';
 import type { DaemonConfig, ServerConfig, TlsFiles } from './types.js';
 
+/** `[daemon.limits] idle_timeout` at most: 24 h. A session idle longer is ended; a bigger value is a config error. */
+export const IDLE_TIMEOUT_MAX = 86_400;
+
 function checkTls(s: Section | undefined, path: (p: string) => string, defaults: TlsFiles): TlsFiles {
   if (!s) return defaults;
   const tls = {
@@ -55,7 +58,7 @@ export function checkDaemon(s: Section, path: (p: string) => string, brokerKey: 
       max_body_bytes: limits.int('max_body_bytes', 4 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
       max_sessions_per_user: limits.int('max_sessions_per_user', 16, 1, 10_000),
       max_children: limits.int('max_children', 64, 1, 10_000),
-      idle_timeout: limits.duration('idle_timeout', 1800),
+      idle_timeout: limits.duration('idle_timeout', 1800, IDLE_TIMEOUT_MAX),
       first_response_timeout: limits.duration('first_response_timeout', 30),
       start_timeout: limits.duration('start_timeout', 120),
       drain_timeout: limits.duration('drain_timeout', 10),

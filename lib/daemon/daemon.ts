@@ -7,6 +7,7 @@ import { mcpHandler, type DaemonState } from './handler.js';
 import { bindListener } from '../http/index.js';
 import { stopBoundMs } from './process-group.js';
 import { SessionRegistry } from './registry.js';
+import { OpenStreams } from './streams.js';
 import { isStanding } from './sse.js';
 import type { DaemonMetrics } from './metrics.js';
 import type { TokenEndpoint } from './token-endpoint/index.js';
@@ -78,6 +79,8 @@ export async function startDaemon(
   // Rate-limit buckets outlive a config reload, so SIGHUP does not reset anyone's budget.
   const limiter = new RateLimiter();
   const now = options.now ?? Date.now;
+  // GET and listen streams, each held to the token that opened it (streams.ts); re-admitted on reload.
+  const openStreams = new OpenStreams(audit);
   let state: DaemonState = {
     config: initial,
     keys,
@@ -87,6 +90,7 @@ export async function startDaemon(
     auditFailure,
     limiter,
     now,
+    streams: openStreams,
   };
   const listeners = new Map<string, Server>();
   const waiting = () => [...answering].some((res) => !isStanding(res));
@@ -144,8 +148,9 @@ export async function startDaemon(
         if (!listeners.has(name)) say(`servers.${name} is new: restart the daemon to serve it`);
       await tokens?.reload(config);
       log.reopen();
-      state = { config, keys, cache: tokenCache(), sessions, audit, auditFailure, limiter, now };
+      state = { config, keys, cache: tokenCache(), sessions, audit, auditFailure, limiter, now, streams: openStreams };
       audit(auditLine.daemonReload([...config.servers.keys()]));
+      openStreams.readmitAll(config);
     },
     async stop() {
       clearInterval(sweeper);

@@ -14,6 +14,8 @@ export const SSE_HEADERS = {
  * @see https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation
  */
 export function writeSseMessage(res: ServerResponse, message: RpcMessage): void {
+  // A stream ended by the daemon (its token expired, streams.ts) is gone once 'close' fires; until then, nothing more.
+  if (res.writableEnded) return;
   res.write(sseEvent(JSON.stringify(message)));
 }
 

@@ -4,6 +4,7 @@ import type { Config, ServerConfig } from '../config/index.js';
 import type { RateLimiter } from '../policy/index.js';
 import type { TrustedKeys, VerifiedTokenCache } from '../token/index.js';
 import type { SessionRegistry } from './registry.js';
+import type { OpenStreams } from './streams.js';
 import type { Caller } from './pending.js';
 import type { VerifiedRequest } from './verify-request.js';
 
@@ -20,6 +21,8 @@ export interface DaemonState {
   readonly limiter: RateLimiter;
   /** The rules' clock, in milliseconds. */
   readonly now: () => number;
+  /** Open GET and listen streams, each held to its token (streams.ts), kept across reloads. */
+  readonly streams: OpenStreams;
 }
 
 /**

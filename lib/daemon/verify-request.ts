@@ -90,6 +90,20 @@ function admission(config: Config, server: ServerConfig, claims: AccessTokenClai
   return verified;
 }
 
+/**
+ * An open stream's claims against a (reloaded) config: what `passDoor` checks after the token's signature and proof
+ * — the server still configured for the token's audience, its `token_binding`, then the policy and per-user
+ * not-before. Throws as passDoor does. A token bound to a DPoP key was let in with a proof (the door takes it no
+ * other way), so it counts as a DPoP request here.
+ */
+export function readmit(config: Config, serverName: string, claims: AccessTokenClaims): VerifiedRequest {
+  const server = config.servers.get(serverName);
+  if (!server || server.resource !== claims.aud)
+    throw new GatekitError('TOKEN_INVALID', `server "${serverName}" is no longer configured for this token`);
+  checkTokenBinding(server, claims, typeof claims.cnf?.jkt === 'string');
+  return admission(config, server, claims);
+}
+
 function asTokenInvalid(err: unknown): GatekitError {
   if (isGatekitError(err, 'TOKEN_INVALID') || isGatekitError(err, 'TOKEN_EXPIRED')) return err;
   return new GatekitError('TOKEN_INVALID', isGatekitError(err) ? err.message : 'invalid token', { cause: err });

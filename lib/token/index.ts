@@ -1,6 +1,6 @@
 export { mintAccessToken } from './mint.js';
 export type { MintInput, MintedToken } from './mint.js';
-export { verifyAccessToken, checkBinding } from './verify.js';
+export { verifyAccessToken, checkBinding, acceptedUntil } from './verify.js';
 export type { TrustedKeys, VerifyOptions } from './verify.js';
 export { VerifiedTokenCache } from './cache.js';
 export { generateSigningJwk, publicJwk, loadSigningKey, readJwksFile, createKeys, rotateKeys } from './keys.js';

@@ -121,7 +121,7 @@ export function checkBinding(
   now = Date.now(),
   dpopJkt?: string,
 ): void {
-  if (claims.exp + MAX_SKEW <= now / 1000) throw new GatekitError('TOKEN_EXPIRED', 'token expired');
+  if (acceptedUntil(claims) <= now) throw new GatekitError('TOKEN_EXPIRED', 'token expired');
   if (claims.aud !== audience) throw invalid('token is for another resource');
   if (claims.cnf === undefined) return;
   if (typeof claims.cnf !== 'object' || claims.cnf === null) throw invalid('unsupported cnf confirmation');
@@ -138,6 +138,11 @@ export function checkBinding(
       dpopJkt === undefined ? 'token is DPoP-bound: send it with a DPoP proof' : 'token is bound to another DPoP key',
     );
   }
+}
+
+/** When (epoch ms) the door stops taking a token: its `exp` plus the clock skew it allows (60 s). */
+export function acceptedUntil(claims: Pick<AccessTokenClaims, 'exp'>): number {
+  return (claims.exp + MAX_SKEW) * 1000;
 }
 
 function translate(err: unknown): GatekitError {

@@ -25,6 +25,17 @@ export function openStream(ctx: RequestContext, session: Session | undefined): v
   ctx.res.writeHead(200, SSE_HEADERS);
   ctx.res.flushHeaders();
   session.openStream(ctx.res);
+  const { res } = ctx;
+  const claims = ctx.verified!.claims;
+  ctx.state.streams.watch({
+    res,
+    server: ctx.server.name,
+    claims,
+    who: ctx.caller!,
+    method: 'GET',
+    session: session.id,
+    close: () => res.end(),
+  });
   ctx.state.audit(
     auditLine.request(ctx.server.name, ctx.caller, { method: 'GET', outcome: 'ok', session: session.id }),
   );

@@ -2,6 +2,7 @@ import { auditLine, type TraceContext } from '../../audit/index.js';
 import { attachListeners, openListen, statelessRound, type PooledChild } from '../era/index.js';
 import type { Exchange } from '../exchange.js';
 import { errorResponse, type RpcRequest } from '../jsonrpc.js';
+import { writeSseMessage } from '../sse.js';
 import type { RequestContext } from '../state.js';
 
 /** `subscriptions/listen` (MCP 2026-07-28): the person's pooled child's change notifications as an SSE stream. */
@@ -11,9 +12,24 @@ export async function listen(
   request: RpcRequest,
   acceptsStream: boolean,
 ): Promise<void> {
-  const error = await openListen(pooled, ctx.caller!, request, ctx.res, acceptsStream);
+  const { res } = ctx;
+  const error = await openListen(pooled, ctx.caller!, request, res, acceptsStream);
   const fields = { era: ctx.era, method: 'subscriptions/listen', rpc_id: request.id, error } as const;
   ctx.state.audit(auditLine.request(ctx.server.name, ctx.caller, { ...fields, outcome: error ? 'error' : 'ok' }));
+  if (error !== undefined) return;
+  // Held to its token (lib/daemon/streams.ts): at its end the listen request is answered with the reason.
+  ctx.state.streams.watch({
+    res,
+    server: ctx.server.name,
+    claims: ctx.verified!.claims,
+    who: ctx.caller!,
+    method: 'subscriptions/listen',
+    era: ctx.era,
+    close: (why) => {
+      writeSseMessage(res, errorResponse(request.id, why.rpcCode, why.message));
+      res.end();
+    },
+  });
 }
 
 /**

@@ -3,9 +3,10 @@
 // smol-toml), so a script's `gatekit broker token` with a fresh cached token reads one module and
 // skips Node's ESM loader (README "Start-up"). Anything else imports ./gatekit.js, tsc's ESM output
 // of bin/gatekit.ts: the whole CLI, loaded lazily from the same files the tests import.
-import { chmodSync, readFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { inputsHash, STAMP } from './build-inputs.mjs';
 
 const bin = (name) => fileURLToPath(new URL(`../dist/bin/${name}`, import.meta.url));
 const FULL_CLI = './gatekit.js';
@@ -49,3 +50,5 @@ const inputs = Object.keys(result.metafile.inputs);
 const packages = inputs.filter((f) => f.includes('node_modules/'));
 for (const name of ['gatekit.js', 'gatekit.cjs']) chmodSync(bin(name), 0o755);
 console.log(`build: dist/bin/gatekit.cjs bundles ${inputs.length} modules (${packages.length} from node_modules)`);
+// Last: `prepare` skips the build when these inputs have not changed since (scripts/prepare.mjs).
+writeFileSync(STAMP, `${inputsHash()}\n`);

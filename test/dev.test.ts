@@ -53,10 +53,17 @@ describe('gatekit dev (the quickstart)', () => {
     const doctor = await gatekit(['doctor'], { env: ws.env });
     assert.equal(doctor.code, 0, doctor.stdout);
     assert.doesNotMatch(doctor.stdout, /✘/);
+    // The README's order: `npm run demo` while `npm start` runs uses the running one.
+    const demo = await gatekit(['dev', '--demo'], { env: ws.env, timeoutMs: 60_000 });
+    assert.equal(demo.code, 0, demo.stderr);
+    assert.match(demo.stderr, /^1\. using the running gatekit dev \(npm start\): its identity provider and daemon$/m);
+    assert.match(demo.stderr, /tools\/call through gatekit connect → echo: Echo: hello from the Gatekit demo/);
     dev.kill('SIGINT');
     const r = await done;
     assert.equal(r.code, 0);
     assert.match(r.stderr, /DEVELOPMENT ONLY/);
-    assert.match(r.stderr, /npx --no-install gatekit broker login --resource everything/);
+    // The checkout's own CLI: the banner says what a person in the checkout types.
+    assert.match(r.stderr, /\n {4}npx gatekit broker login --resource everything\n/);
+    assert.doesNotMatch(r.stderr, /--no-install/);
   });
 });

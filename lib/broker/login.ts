@@ -15,7 +15,7 @@ export interface LoginResult {
   readonly login: Login;
   readonly tokens: readonly CachedToken[];
   /** Servers named with --resource that the policy refused, with the reason. */
-  readonly denied: readonly { readonly server: string; readonly reason: string }[];
+  readonly denied: readonly { readonly server: string; readonly reason: string; readonly hint?: string }[];
 }
 
 /**
@@ -52,13 +52,13 @@ export async function login(ctx: BrokerContext, input: LoginInput, io: LoginIO):
   }
   io.say(`Logged in as ${describeIdentity(login)}.`);
   const tokens: CachedToken[] = [];
-  const denied: { server: string; reason: string }[] = [];
+  const denied: { server: string; reason: string; hint?: string }[] = [];
   for (const server of servers) {
     try {
       tokens.push(await mintForServer(ctx, server, login));
     } catch (err) {
       if (!isGatekitError(err, 'POLICY_DENIED')) throw err;
-      denied.push({ server: server.name, reason: err.message });
+      denied.push({ server: server.name, reason: err.message, ...(err.hint ? { hint: err.hint } : {}) });
     }
   }
   return { login, tokens, denied };

@@ -1,9 +1,9 @@
 import type { Argv } from 'yargs';
-import { GatekitError } from '../errors.js';
 import { fastBrokerToken, plainTokenArgs } from './fast-token.js';
 import { processIO, type CliIO } from './io.js';
 import { forgetConfig } from './config-once.js';
 import { renderError } from './render.js';
+import { packageVersion, usageError } from './usage.js';
 
 const EPILOGUE = `Exit codes: 0 ok · 1 other failure · 2 bad usage or config · 3 login required · 4 denied by policy · 5 identity provider or daemon unreachable.
 Config: --config PATH, else $GATEKIT_CONFIG, else ./gatekit.toml, else $XDG_CONFIG_HOME/gatekit/gatekit.toml.`;
@@ -33,7 +33,7 @@ async function run(argv: readonly string[], io: CliIO): Promise<number> {
       io.out(formatToken(token, plain.format));
       return 0;
     } catch (err) {
-      return renderError(io, err, debug);
+      return renderError(io, err, debug, argv);
     }
   }
   const fast = plain && fastBrokerToken(plain, io.env);
@@ -54,13 +54,13 @@ async function run(argv: readonly string[], io: CliIO): Promise<number> {
       .recommendCommands()
       .help()
       .alias('h', 'help')
-      .version(false)
+      .version('version', 'print the version of gatekit', packageVersion())
       .epilogue(EPILOGUE)
       .wrap(Math.min(110, process.stdout.columns || 100))
       .exitProcess(false)
       .fail((message: string | undefined, err: Error | undefined) => {
         if (err) throw err;
-        throw new GatekitError('USAGE', message ?? 'bad usage', { hint: 'run "gatekit --help"' });
+        throw usageError(message, argv);
       });
     for (const command of COMMANDS)
       cli = command(cli, io, (code) => {
@@ -69,6 +69,6 @@ async function run(argv: readonly string[], io: CliIO): Promise<number> {
     await cli.parseAsync();
     return exitCode;
   } catch (err) {
-    return renderError(io, err, debug);
+    return renderError(io, err, debug, argv);
   }
 }

@@ -2,7 +2,13 @@ import type { Config } from '../config/index.js';
 import type { DevUser } from './users.js';
 
 /** What `gatekit dev` prints: loud about being for development, then what to run next. */
-export function devBanner(config: Config, issuer: string, users: readonly DevUser[], password: string): string {
+export function devBanner(
+  config: Config,
+  issuer: string,
+  users: readonly DevUser[],
+  password: string,
+  command = 'gatekit',
+): string {
   const servers = [...config.servers.keys()];
   const first = servers[0] ?? 'NAME';
   const rule = '━'.repeat(72);
@@ -22,10 +28,12 @@ export function devBanner(config: Config, issuer: string, users: readonly DevUse
     `  servers: ${servers.join(', ') || '(none configured)'}`,
     '',
     '  Next, in another terminal:',
-    `    npx --no-install gatekit broker login --resource ${first}`,
-    `    npx --no-install gatekit broker token --resource ${first} --format json`,
-    '    npx --no-install gatekit broker status',
-    '  (--no-install: npx never downloads; the npm name "gatekit" is not this project)',
+    `    ${command} broker login --resource ${first}`,
+    `    ${command} broker token --resource ${first} --format json`,
+    `    ${command} broker status`,
+    ...(command === 'npx gatekit'
+      ? ['  (in this checkout npx runs its own gatekit; elsewhere the npm name "gatekit" is not this project)']
+      : []),
     '',
     '  Ctrl-C stops it.',
     rule,

@@ -67,6 +67,9 @@ export async function startDaemonProcess(
   return { child, stop };
 }
 
+/** A daemon already answers /healthz for this server (a TCP listener is taken on trust). */
+export const serves = (server: ServerConfig): Promise<boolean> => healthy(server);
+
 function healthy(server: ServerConfig): Promise<boolean> {
   if (server.listen.kind !== 'unix') return Promise.resolve(true);
   const socketPath = server.listen.path;

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import type { Config, ServerConfig } from '../config/index.js';
 import { brokerContext, login } from '../broker/index.js';
 import { GatekitError } from '../errors.js';
-import { startDev } from './quickstart.js';
-import { GATEKIT_BIN, startDaemonProcess, type DaemonProcess } from './daemon-process.js';
+import { isPortInUse, startDev, type DevHandle } from './quickstart.js';
+import { GATEKIT_BIN, serves, startDaemonProcess, type DaemonProcess } from './daemon-process.js';
 
 const DEMO_USER = 'alice@example.com';
 
@@ -24,11 +24,18 @@ export async function runDemo(config: Config, io: DemoIO): Promise<void> {
   if (!server) throw new GatekitError('CONFIG_INVALID', `${config.file}: the demo needs at least one [servers.*]`);
   const home = mkdtempSync(join(tmpdir(), 'gatekit-demo-'));
   const env = { ...process.env, GATEKIT_HOME: home, GATEKIT_CONFIG: config.file };
-  const dev = await startDev(config);
+  // `npm start` (gatekit dev) may already serve this config, as the README's order has it: use it.
+  let dev: DevHandle | undefined;
+  try {
+    dev = await startDev(config);
+  } catch (err) {
+    if (!isPortInUse(err) || !(await serves(server))) throw err;
+  }
   let daemon: DaemonProcess | undefined;
   try {
-    io.say(`1. development identity provider at ${dev.issuer} (DEVELOPMENT ONLY)`);
-    daemon = await startDaemonProcess(config, env, () => {});
+    if (dev) io.say(`1. development identity provider at ${dev.issuer} (DEVELOPMENT ONLY)`);
+    else io.say(`1. using the running gatekit dev (npm start): its identity provider and daemon`);
+    if (dev) daemon = await startDaemonProcess(config, env, () => {});
     io.say(
       `2. daemon serving ${server.name} on ${server.listen.kind === 'unix' ? server.listen.path : `${server.listen.host}:${server.listen.port}`}`,
     );
@@ -54,7 +61,7 @@ export async function runDemo(config: Config, io: DemoIO): Promise<void> {
     io.say(`5. audit line: ${JSON.stringify(lines.at(-1) ?? '(none yet)')}`);
   } finally {
     await daemon?.stop();
-    await dev.close();
+    await dev?.close();
     rmSync(home, { recursive: true, force: true });
   }
 }

@@ -55,8 +55,14 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
       reject(
         new GatekitError(
           'USAGE',
-          `cannot serve the development identity provider on ${url.host}: ${err.code === 'EADDRINUSE' ? 'the port is in use (another gatekit dev?)' : err.code}`,
-          { cause: err },
+          `cannot serve the development identity provider on ${url.host}: ${err.code === 'EADDRINUSE' ? 'the port is in use' : err.code}`,
+          {
+            cause: err,
+            hint:
+              err.code === 'EADDRINUSE'
+                ? `another "gatekit dev" (npm start) probably serves it: use that one, or stop it with Ctrl-C in its terminal; or give [idp] issuer another port`
+                : `choose another [idp] issuer port`,
+          },
         ),
       ),
     );

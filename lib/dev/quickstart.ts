@@ -1,8 +1,13 @@
-import { GatekitError } from '../errors.js';
+import { GatekitError, isGatekitError } from '../errors.js';
 import type { Config } from '../config/index.js';
 import { initialize } from '../setup/index.js';
 import { devBanner } from './banner.js';
 import { DEV_PASSWORD, DEV_USERS } from './users.js';
+
+/** The dev IdP's port is taken: usually another `gatekit dev` serving the same config. */
+export function isPortInUse(err: unknown): boolean {
+  return isGatekitError(err) && (err.cause as NodeJS.ErrnoException | undefined)?.code === 'EADDRINUSE';
+}
 
 export interface DevHandle {
   readonly issuer: string;
@@ -12,9 +17,10 @@ export interface DevHandle {
 
 /**
  * `gatekit dev`: serves the config's [idp] issuer with the embedded development provider and creates
- * any missing keys, so that login, tokens and the daemon work with no other set-up.
+ * any missing keys, so that login, tokens and the daemon work with no other set-up. `command` is how the
+ * person runs Gatekit, for the banner's next steps.
  */
-export async function startDev(config: Config): Promise<DevHandle> {
+export async function startDev(config: Config, options: { command?: string } = {}): Promise<DevHandle> {
   const idp = config.idp;
   if (!config.dev.idp || !idp || idp.kind !== 'oidc') {
     throw new GatekitError(
@@ -30,7 +36,7 @@ export async function startDev(config: Config): Promise<DevHandle> {
   const provider = await startDevIdp({ issuer: idp.issuer, clientId: idp.client_id });
   return {
     issuer: provider.issuer,
-    banner: devBanner(config, provider.issuer, DEV_USERS, DEV_PASSWORD),
+    banner: devBanner(config, provider.issuer, DEV_USERS, DEV_PASSWORD, options.command),
     close: () => provider.close(),
   };
 }

@@ -96,7 +96,11 @@ export async function pkceLogin(config: OidcConfiguration, idp: IdpConfig, io: L
       nonce,
       ...(io.reauthenticate ? { max_age: '0', prompt: 'login' } : {}),
     });
-    io.say(`Opening your browser to sign in. If it does not open, visit:\n  ${authorizationUrl.href}`);
+    io.say(
+      io.openBrowser
+        ? `Opening your browser to sign in. If it does not open, visit:\n  ${authorizationUrl.href}`
+        : `To sign in, open this URL in a browser on this machine:\n  ${authorizationUrl.href}`,
+    );
     if (io.openBrowser) await io.openBrowser(authorizationUrl.href);
     io.say('Waiting for you to finish signing in…');
     const returned = await callback;

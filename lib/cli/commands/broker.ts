@@ -43,7 +43,10 @@ function login(y: Argv, io: CliIO, setExit: (code: number) => void): Argv {
       const result = await broker.login(ctx, input, await loginIO(io, !args.browser));
       for (const t of result.tokens)
         io.err(`token for ${t.server} (${t.scope}) valid until ${new Date(t.expires_at * 1000).toISOString()}`);
-      for (const d of result.denied) io.err(`gatekit: ${d.reason}`);
+      for (const d of result.denied) {
+        io.err(`gatekit: ${d.reason}`);
+        io.err(`hint: ${d.hint ?? 'ask an administrator to admit you to that server'}`);
+      }
       if (args.json) {
         printJson(io, {
           user: result.login.provider.identity.user,

@@ -1,4 +1,5 @@
 import type { Argv } from 'yargs';
+import { GatekitError } from '../../errors.js';
 import { handler, type Command, type CommonArgs } from './types.js';
 import { loadConfigFor } from './load.js';
 import { printJson } from '../io.js';
@@ -11,7 +12,7 @@ export const tokenCommand: Command = (cli, io) =>
         'check a token exactly as the daemon would (signature, claims, current policy) and print its claims',
         (v: Argv) =>
           v
-            .positional('token', { type: 'string', describe: 'the access token ("-" reads it from stdin)' })
+            .positional('token', { describe: 'the access token ("-" reads it from stdin)' })
             .option('resource', {
               type: 'string',
               describe: 'the server it must be for (default: the one its aud names)',
@@ -27,8 +28,10 @@ export const tokenCommand: Command = (cli, io) =>
           const { loadTrustedKeys, VerifiedTokenCache } = await import('../../token/index.js');
           const { serverByName } = await import('../../config/index.js');
           const certThumbprint = args.cert === undefined ? undefined : certificateThumbprint(args.cert);
-          // yargs reads a lone "-" as a boolean flag
-          const token = !args.token || args.token === '-' ? (await readStdin()).trim() : String(args.token);
+          // yargs reads a lone "-" as a boolean flag (true) when the positional has no type; "" stays ""
+          const fromStdin = args.token === true || args.token === '-';
+          const token = fromStdin ? (await readStdin()).trim() : String(args.token ?? '');
+          if (!token) throw emptyToken(fromStdin);
           const { claims, server, tools } = await passDoor(token, {
             config,
             keys: await loadTrustedKeys(config.daemon.trusted_keys),
@@ -45,6 +48,12 @@ export const tokenCommand: Command = (cli, io) =>
       )
       .demandCommand(1, 'name a token command: verify'),
   );
+
+function emptyToken(fromStdin: boolean): GatekitError {
+  return new GatekitError('USAGE', fromStdin ? 'no token on stdin' : 'no token: the argument is empty', {
+    hint: 'pass one, e.g. gatekit token verify "$(gatekit broker token --resource NAME)"; an empty one means the command inside $(…) printed nothing: run it alone to see why',
+  });
+}
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];

@@ -63,6 +63,10 @@ export function checkDaemon(s: Section, path: (p: string) => string, brokerKey: 
       start_timeout: limits.duration('start_timeout', 120),
       drain_timeout: limits.duration('drain_timeout', 10),
       max_failed_exchanges: limits.int('max_failed_exchanges', 30, 1, 1_000_000),
+      request_timeout: limits.duration('request_timeout', 30, 600),
+      keepalive_timeout: limits.duration('keepalive_timeout', 65, 600),
+      max_connections: limits.int('max_connections', 512, 1, 100_000),
+      token_max_connections: limits.int('token_max_connections', 64, 1, 100_000),
     },
     not_before: notBefore,
   };

@@ -53,6 +53,14 @@ export interface DaemonLimits {
   readonly drain_timeout: number;
   /** Failed token exchanges one peer may make per minute before 429 (RFC 6585). */
   readonly max_failed_exchanges: number;
+  /** Seconds a request's headers and body may take to arrive on any listener (408 and closed after). */
+  readonly request_timeout: number;
+  /** Seconds a kept-alive connection may idle between requests. */
+  readonly keepalive_timeout: number;
+  /** Connections at once per MCP listener (and the metrics and agent sockets). */
+  readonly max_connections: number;
+  /** Connections at once on the token endpoint's socket (mode 0666: anyone on the host may connect). */
+  readonly token_max_connections: number;
 }
 
 export interface DaemonConfig {

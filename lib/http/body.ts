@@ -38,7 +38,12 @@ export function readBody(req: IncomingMessage, { limit, limitName, type }: BodyL
       reject(tooLarge());
     });
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
+    // Cut off: the client went away, or was too slow (the listener's request_timeout closed the connection).
+    const cut = () => reject(new GatekitError('BAD_REQUEST', 'the request body was cut off before its end'));
+    req.on('error', cut);
+    req.on('close', () => {
+      if (!req.complete) cut();
+    });
   });
 }
 

@@ -91,6 +91,7 @@ export async function startTokenEndpoint(
     name: 'the token endpoint',
     key: 'daemon.token_listen',
     access,
+    maxConnections: config.daemon.limits.token_max_connections,
   });
   return {
     reload: async (c) => {

@@ -97,12 +97,18 @@ export interface GatekitErrorOptions {
   cause?: unknown;
   /** A JSON-RPC refusal's request id to echo and its error `data` (JSON-RPC 2.0 §5.1). */
   rpc?: { readonly id: string | number | null; readonly data?: unknown };
+  /**
+   * The config path of the rule that refused (e.g. `servers.fs.allow_groups`): the daemon puts it into the JSON-RPC
+   * `error.data.rule` and the audit line's `rule`. A path, never the rule's members.
+   */
+  rule?: string;
 }
 
 export class GatekitError extends Error {
   readonly code: ErrorCode;
   readonly hint: string | undefined;
   readonly rpc: GatekitErrorOptions['rpc'];
+  readonly rule: string | undefined;
 
   constructor(code: ErrorCode, message: string, options: GatekitErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -110,6 +116,7 @@ export class GatekitError extends Error {
     this.code = code;
     this.hint = options.hint;
     this.rpc = options.rpc;
+    this.rule = options.rule;
   }
 
   get exitCode(): number {
@@ -140,10 +147,15 @@ export function isErrorCode(value: unknown): value is ErrorCode {
 
 /**
  * The token endpoint's answer to a failure (RFC 6749 §5.2, RFC 8693 §2.2.2): the table's error name and status for
- * a GatekitError that has one, else `server_error` with no detail (a bug's message never leaves the process).
+ * a GatekitError that has one (and the `rule` that refused, an extension member), else `server_error` with no detail
+ * (a bug's message never leaves the process).
  */
-export function oauthError(err: unknown): { status: number; body: { error: string; error_description: string } } {
+export function oauthError(err: unknown): {
+  status: number;
+  body: { error: string; error_description: string; rule?: string };
+} {
   const mapped = err instanceof GatekitError ? CODES[err.code].oauth : undefined;
   if (!mapped) return { status: 500, body: { error: 'server_error', error_description: 'internal error' } };
-  return { status: mapped[1], body: { error: mapped[0], error_description: (err as GatekitError).message } };
+  const { message, rule } = err as GatekitError;
+  return { status: mapped[1], body: { error: mapped[0], error_description: message, ...(rule ? { rule } : {}) } };
 }

@@ -234,7 +234,7 @@ describe('daemon: hostile requests', () => {
     try {
       assert.match(
         String(await client.callTool({ name: 'echo', arguments: { message: 'x' } }).catch((e: Error) => e)),
-        /not allowed/,
+        /-32003: servers\.notes\.tools\.deny: tool "echo" is denied/,
       );
       assert.ok(!(await client.listTools()).tools.some((t) => t.name === 'echo'));
     } finally {

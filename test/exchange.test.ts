@@ -48,7 +48,8 @@ allow_groups = ["ci"]
 
 [servers.ops]
 command = ["node", "ops.js"]
-allow_groups = ["ops"]
+allow_users = ["secret-member@example.com"]
+allow_groups = ["ops", "hidden-team"]
 `;
 }
 
@@ -127,7 +128,7 @@ describe('daemon mode: RFC 8693 token exchange, the key only in the daemon', () 
     assert.ok(!readFileSync(join(host.dir, 'audit.jsonl'), 'utf8').includes(session().access_token));
   });
 
-  it('the same ID token replayed for a resource the policy refuses: 403 access_denied and a denied line', async () => {
+  it('the same ID token replayed for a resource the policy refuses: 403 access_denied naming the rule, not its members, and a denied line', async () => {
     const r = await postToken(socket, {
       grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
       resource: 'urn:gatekit:server:ops',
@@ -136,11 +137,16 @@ describe('daemon mode: RFC 8693 token exchange, the key only in the daemon', () 
     });
     assert.equal(r.status, 403);
     assert.equal(r.body['error'], 'access_denied');
-    assert.ok(
-      audit().some((l) => l['event'] === 'denied' && l['server'] === 'ops' && l['user'] === 'alice@example.com'),
-    );
+    assert.equal(r.body['rule'], 'servers.ops.allow_groups');
+    for (const member of ['secret-member', 'hidden-team', 'ops]', '"ops"'])
+      assert.ok(!r.text.includes(member), `the answer names a member (${member}): ${r.text}`);
+    const line = audit().findLast((l) => l['event'] === 'denied' && l['server'] === 'ops');
+    assert.equal(line?.['user'], 'alice@example.com');
+    assert.equal(line?.['rule'], 'servers.ops.allow_groups');
+    assert.ok(!String(line?.['error']).includes('secret-member'));
     const cliToken = await gatekit(['broker', 'token', '--resource', 'ops'], { env: cli.env });
     assert.equal(cliToken.code, 4);
+    assert.ok(!cliToken.stderr.includes('secret-member') && !cliToken.stderr.includes('hidden-team'), cliToken.stderr);
   });
 
   const base = { grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', resource: 'urn:gatekit:server:notes' };

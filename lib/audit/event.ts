@@ -64,10 +64,16 @@ export const auditLine = {
     outcome: 'denied',
     ...fields,
   }),
-  /** A credential that did not check out (no token, a bad token or proof, a bad subject token). */
-  authFailed: (server: string | undefined, method: string | undefined, error: string): AuditEvent => ({
+  /**
+   * A credential that did not check out (no token, a bad token or proof, a bad subject token); `who` when the token's
+   * signature did check out and a later check (binding, not-before) refused it.
+   */
+  authFailed: (server: string | undefined, method: string | undefined, error: string, who?: AuditWho): AuditEvent => ({
     event: 'auth.failed',
     server,
+    user: who?.user,
+    sub: who?.sub,
+    jti: who?.jti,
     method,
     outcome: 'error',
     error,

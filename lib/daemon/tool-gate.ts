@@ -1,6 +1,6 @@
 import { argumentsDigest, auditLine, type AuditEvent, type TraceContext } from '../audit/index.js';
 import type { ServerConfig } from '../config/index.js';
-import { checkCall, isToolAllowed, type RateLimiter } from '../policy/index.js';
+import { checkCall, isToolAllowed, toolRefusal, type RateLimiter } from '../policy/index.js';
 import { ERRORS, errorResponse, type RpcRequest, type RpcResponse } from './jsonrpc.js';
 import type { Caller } from './pending.js';
 import type { Admission } from './verify-request.js';
@@ -31,6 +31,8 @@ export interface GateInput {
   readonly caller: Caller;
   readonly authTime: number | undefined;
   readonly mayCall: (tool: string) => boolean;
+  /** What `mayCall` was made from: a refusal names the rule that refused (lib/policy `toolRefusal`). */
+  readonly admission: Admission;
   readonly session: string;
   readonly era: string;
 }
@@ -48,9 +50,14 @@ export function gateToolCall(gate: GateInput, request: RpcRequest, trace: TraceC
   const { server, caller } = gate;
   const tool = request.params?.['name'];
   if (typeof tool !== 'string' || !gate.mayCall(tool)) {
-    const why = `tool "${String(tool).slice(0, 100)}" is not allowed for ${caller.user} on ${server.name}`;
-    deny(gate, request, trace, typeof tool === 'string' ? tool : undefined, why);
-    return errorResponse(request.id, ERRORS.DENIED, why);
+    const { admission } = gate;
+    const refused = (typeof tool === 'string' && toolRefusal(tool, admission.tools, admission.decision, server)) || {
+      rule: `servers.${server.name}.tools.allow`,
+      reason: typeof tool === 'string' ? `tool ${JSON.stringify(tool.slice(0, 100))} is not allowed` : 'no tool name',
+    };
+    const why = `${refused.rule}: ${refused.reason}`;
+    deny(gate, request, trace, typeof tool === 'string' ? tool : undefined, why, refused.rule);
+    return errorResponse(request.id, ERRORS.DENIED, why, { rule: refused.rule });
   }
   if (server.rules.length === 0) return undefined;
   const verdict = checkCall(

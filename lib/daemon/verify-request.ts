@@ -60,19 +60,52 @@ async function verifyThenAdmit(token: string, input: DoorInput): Promise<Verifie
   } catch (err) {
     throw asTokenInvalid(err);
   }
-  return admitted(claims, input, input.proofKey ? await input.proofKey(claims.cnf?.jkt) : undefined);
+  let jkt: string | undefined;
+  try {
+    jkt = input.proofKey ? await input.proofKey(claims.cnf?.jkt) : undefined;
+  } catch (err) {
+    throw refusedAs(err, claims, input.config);
+  }
+  return admitted(claims, input, jkt);
 }
 
 /** Per request: the binding and token_binding; then the policy's admission, the same for the same claims. */
 function admitted(claims: AccessTokenClaims, input: DoorInput, dpopJkt: string | undefined): VerifiedRequest {
-  const server = input.server ?? serverOfAudience(input.config, claims.aud);
   try {
-    checkBinding(claims, server.resource, input.certThumbprint, Date.now(), dpopJkt);
+    const server = input.server ?? serverOfAudience(input.config, claims.aud);
+    try {
+      checkBinding(claims, server.resource, input.certThumbprint, Date.now(), dpopJkt);
+    } catch (err) {
+      throw asTokenInvalid(err);
+    }
+    checkTokenBinding(server, claims, dpopJkt !== undefined);
+    return admission(input.config, server, claims);
   } catch (err) {
-    throw asTokenInvalid(err);
+    throw refusedAs(err, claims, input.config);
   }
-  checkTokenBinding(server, claims, dpopJkt !== undefined);
-  return admission(input.config, server, claims);
+}
+
+/** Who a door refusal is about, for the ones thrown once the token's signature checked out. */
+const refusedWho = new WeakMap<object, DoorWho>();
+
+/** The person of a verified token the door then refused: its audit line names them (user, sub, jti). */
+export interface DoorWho {
+  readonly user: string;
+  readonly sub: string;
+  readonly jti: string;
+}
+
+function refusedAs(err: unknown, claims: AccessTokenClaims, config: Config): unknown {
+  if (typeof err === 'object' && err !== null && !refusedWho.has(err)) {
+    const user = userOf(claims, config.idp?.user_claim ?? 'email');
+    refusedWho.set(err, { user, sub: claims.sub, jti: claims.jti });
+  }
+  return err;
+}
+
+/** The person whose verified token the door refused with `err`; undefined for a token that did not verify. */
+export function whoWasRefused(err: unknown): DoorWho | undefined {
+  return typeof err === 'object' && err !== null ? refusedWho.get(err) : undefined;
 }
 
 /**
@@ -120,13 +153,17 @@ function checkTokenBinding(server: ServerConfig, claims: AccessTokenClaims, isDp
   if (isDpop && typeof cnf.jkt !== 'string') {
     throw new GatekitError('TOKEN_INVALID', 'the DPoP scheme needs a DPoP-bound token (cnf.jkt)');
   }
+  const rule = `servers.${server.name}.token_binding`;
   if (server.token_binding === 'dpop' && typeof cnf.jkt !== 'string') {
-    throw new GatekitError('TOKEN_INVALID', 'this server accepts DPoP-bound tokens only (token_binding = "dpop")');
+    throw new GatekitError('TOKEN_INVALID', 'this server accepts DPoP-bound tokens only (token_binding = "dpop")', {
+      rule,
+    });
   }
   if (server.token_binding === 'mtls' && typeof cnf['x5t#S256'] !== 'string') {
     throw new GatekitError(
       'TOKEN_INVALID',
       'this server accepts certificate-bound tokens only (token_binding = "mtls")',
+      { rule },
     );
   }
 }
@@ -143,6 +180,7 @@ function admit(config: Config, server: ServerConfig, claims: AccessTokenClaims):
     throw new GatekitError(
       auth.revoked ? 'TOKEN_INVALID' : 'POLICY_DENIED',
       auth.revoked ? auth.reason : `denied by policy: ${auth.reason}`,
+      { rule: auth.rule },
     );
   }
   return { tools: auth.tools, user, decision: auth.decision };

@@ -28,6 +28,7 @@ export async function issueAccessToken(input: IssueInput): Promise<MintedToken> 
   if (!decision.allowed) {
     throw new GatekitError('POLICY_DENIED', `denied by policy for server "${server.name}": ${decision.reason}`, {
       hint: "ask an administrator to add you to the server's allow_users or allow_groups",
+      rule: decision.rule,
     });
   }
   return mintAccessToken(await input.key(), {

@@ -16,7 +16,7 @@ export type Authorization =
       readonly decision: Extract<Decision, { allowed: true }>;
       readonly tools: readonly string[];
     }
-  | { readonly allowed: false; readonly reason: string; readonly revoked: boolean };
+  | { readonly allowed: false; readonly rule: string; readonly reason: string; readonly revoked: boolean };
 
 /**
  * Re-checks a verified token's holder against the *current* policy: still admitted to this server,
@@ -32,11 +32,12 @@ export function authorize(
   if (nbf !== undefined && identity.iat < nbf) {
     return {
       allowed: false,
+      rule: 'daemon.not_before',
       reason: `tokens of ${identity.user} issued before ${new Date(nbf * 1000).toISOString()} are revoked`,
       revoked: true,
     };
   }
   const decision = evaluate(identity, server);
-  if (!decision.allowed) return { allowed: false, reason: decision.reason, revoked: false };
+  if (!decision.allowed) return { allowed: false, rule: decision.rule, reason: decision.reason, revoked: false };
   return { allowed: true, decision, tools: toolPatternsOf(identity.scope) };
 }

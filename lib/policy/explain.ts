@@ -1,8 +1,7 @@
 import type { Config } from '../config/index.js';
 import { serverByName } from '../config/index.js';
 import { GatekitError } from '../errors.js';
-import { evaluate } from './evaluate.js';
-import { matchesAny, MAX_TOOL_NAME_LENGTH } from './glob.js';
+import { evaluate, toolRefusal } from './evaluate.js';
 import { checkCall } from './rules.js';
 
 /** A what-if: this person, this server, optionally this tool call. */
@@ -33,24 +32,11 @@ export interface Answer {
 export function explain(config: Config, q: Question): Answer {
   const server = serverByName(config, q.server);
   const admission = evaluate({ user: q.user, groups: q.groups }, server);
-  const base = `servers.${server.name}`;
-  if (!admission.allowed) {
-    const rule = `${base}.${server.allow_groups.length ? 'allow_groups' : 'allow_users'}`;
-    return { decision: 'deny', rule, reason: admission.reason, rules: [] };
-  }
+  if (!admission.allowed) return { decision: 'deny', rule: admission.rule, reason: admission.reason, rules: [] };
   if (q.tool === undefined)
     return { decision: 'allow', rule: admission.rule, reason: 'admitted to the server', rules: [] };
-  if (q.tool.length > MAX_TOOL_NAME_LENGTH || !matchesAny(admission.allow, q.tool)) {
-    return {
-      decision: 'deny',
-      rule: `${base}.tools.allow`,
-      reason: `tool "${q.tool.slice(0, 100)}" is not allowed`,
-      rules: [],
-    };
-  }
-  if (matchesAny(admission.deny, q.tool)) {
-    return { decision: 'deny', rule: `${base}.tools.deny`, reason: `tool "${q.tool}" is denied`, rules: [] };
-  }
+  const refused = toolRefusal(q.tool, undefined, admission, server);
+  if (refused) return { decision: 'deny', rule: refused.rule, reason: refused.reason, rules: [] };
   const now = Math.floor(Date.now() / 1000);
   const age = q.login_age ?? 0;
   if (!Number.isFinite(age) || age < 0)

@@ -1,5 +1,5 @@
-export { evaluate, scopeFor, toolPatternsOf, isToolAllowed } from './evaluate.js';
-export type { Decision, Principal } from './evaluate.js';
+export { evaluate, scopeFor, toolPatternsOf, isToolAllowed, toolRefusal } from './evaluate.js';
+export type { Decision, Principal, ToolRefusal } from './evaluate.js';
 export { globMatch, MAX_TOOL_NAME_LENGTH } from './glob.js';
 export { authorize } from './authorize.js';
 export type { Authorization, TokenIdentity } from './authorize.js';

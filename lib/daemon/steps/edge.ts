@@ -6,6 +6,7 @@ import { challenge, isDpopChallenge } from '../auth.js';
 import { errorResponse } from '../jsonrpc.js';
 import { metadataUrl } from '../origin.js';
 import type { DaemonState, RequestContext } from '../state.js';
+import { whoWasRefused } from '../verify-request.js';
 
 /**
  * The daemon's one error edge (docs/architecture.md, the request pipeline): a step's GatekitError becomes an
@@ -18,27 +19,37 @@ export function refuse(ctx: RequestContext, err: unknown): void {
   const { state, server, req, res } = ctx;
   const status = err.httpStatus;
   const method = req.method;
+  // The rule that refused, by its config path: in the audit line and in the JSON-RPC error's data.
+  const rule = err.rule === undefined ? {} : { rule: err.rule };
   if (ctx.atDoor) {
     // The era the headers told (steps/entry.ts), when they told one.
     const era = ctx.era ? { era: ctx.era } : {};
+    // A token whose signature checked out names its person, also when a later check or the policy refused it.
+    const who = whoWasRefused(err);
     const line =
       status === 403
-        ? auditLine.denied(server.name, undefined, { method, error: err.message, ...era })
-        : { ...auditLine.authFailed(server.name, method, err.challengeError ? err.message : 'no token'), ...era };
+        ? auditLine.denied(server.name, who, { method, error: err.message, ...rule, ...era })
+        : {
+            ...auditLine.authFailed(server.name, method, err.challengeError ? err.message : 'no token', who),
+            ...rule,
+            ...era,
+          };
     state.audit(line);
     const www = challenge(err, isDpopChallenge(req, server), metadataUrl(server));
-    return sendJson(res, status, errorResponse(null, err.rpcCode, err.message), { 'www-authenticate': www });
+    const data = err.rule === undefined ? undefined : rule;
+    return sendJson(res, status, errorResponse(null, err.rpcCode, err.message, data), { 'www-authenticate': www });
   }
   const rpc = err.rpcCode;
   // Once the era is known (from the headers, then the body), the line names it and the JSON-RPC code.
-  const fields = { method, error: err.message, ...(ctx.era ? { era: ctx.era, rpc_code: rpc } : {}) };
+  const fields = { method, error: err.message, ...rule, ...(ctx.era ? { era: ctx.era, rpc_code: rpc } : {}) };
   state.audit(
     status === 403
       ? auditLine.denied(server.name, ctx.caller, fields)
       : auditLine.request(server.name, ctx.caller, { ...fields, outcome: 'error' }),
   );
+  const data = err.rule === undefined ? err.rpc?.data : { ...(err.rpc?.data as object | undefined), ...rule };
   if (res.headersSent) res.destroy();
-  else sendJson(res, status, errorResponse(err.rpc?.id ?? null, rpc, err.message, err.rpc?.data));
+  else sendJson(res, status, errorResponse(err.rpc?.id ?? null, rpc, err.message, data));
 }
 
 /**

@@ -100,6 +100,7 @@ function forwardTo(ctx: RequestContext, body: Body, { session, pooled }: Target)
     caller,
     authTime: ctx.verified!.claims.auth_time,
     mayCall,
+    admission: ctx.verified!,
     session: session.id,
     era,
   };

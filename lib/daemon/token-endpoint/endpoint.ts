@@ -165,7 +165,12 @@ async function exchange(
   } catch (err) {
     if (isGatekitError(err, 'POLICY_DENIED'))
       audit(
-        auditLine.denied(server.name, who, { method: 'token-exchange', error: err.message, ...workloadOf(workload) }),
+        auditLine.denied(server.name, who, {
+          method: 'token-exchange',
+          error: err.message,
+          rule: err.rule,
+          ...workloadOf(workload),
+        }),
       );
     throw err;
   }

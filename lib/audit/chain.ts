@@ -50,21 +50,25 @@ export interface ChainPosition {
 
 const TAIL_BYTES = 64 * 1024;
 
-/**
- * Where an existing audit file's chain stands: the next `seq` and the hash of its last line. Reads
- * at most the last 64 KiB, so a large log costs nothing at start. A file with no complete line
- * starts a new chain (GENESIS). A last line that is not ours (no `seq`) still links by its hash.
- */
-export function chainTail(fd: number): ChainPosition {
+/** The complete lines in the last 64 KiB of an audit file, oldest first (a first line that may be cut is left out). */
+export function tailLines(fd: number): string[] {
   const size = fstatSync(fd).size;
-  if (size === 0) return { seq: 1, prev: GENESIS };
+  if (size === 0) return [];
   const length = Math.min(size, TAIL_BYTES);
   const buffer = Buffer.alloc(length);
   readSync(fd, buffer, 0, length, size - length);
-  const text = buffer.toString('utf8');
-  const lines = text.split('\n');
+  const lines = buffer.toString('utf8').split('\n');
   if (lines.at(-1) === '') lines.pop();
   if (length < size) lines.shift(); // the first one may be cut
+  return lines;
+}
+
+/**
+ * Where an existing audit file's chain stands: the next `seq` and the hash of its last line, from `tailLines` (at
+ * most the last 64 KiB, so a large log costs nothing at start). A file with no complete line starts a new chain
+ * (GENESIS). A last line that is not ours (no `seq`) still links by its hash.
+ */
+export function chainTail(lines: readonly string[]): ChainPosition {
   const last = lines.at(-1);
   if (last === undefined) return { seq: 1, prev: GENESIS };
   for (let i = lines.length - 1; i >= 0; i--) {
@@ -74,7 +78,8 @@ export function chainTail(fd: number): ChainPosition {
   return { seq: 1, prev: hashLine(last) };
 }
 
-function seqOf(line: string): number | undefined {
+/** The `seq` of an audit line, or undefined when it has none. */
+export function seqOf(line: string): number | undefined {
   try {
     const seq = (JSON.parse(line) as { seq?: unknown }).seq;
     return Number.isSafeInteger(seq) ? (seq as number) : undefined;

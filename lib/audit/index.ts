@@ -9,6 +9,8 @@ export type { AuditPublicJwk, AuditSigner } from './key.js';
 export { nextTrace, parseTraceparent } from './trace.js';
 export type { TraceContext } from './trace.js';
 export { verifyAuditFiles } from './verify.js';
+export { readAnchor } from './anchor.js';
+export type { AuditAnchor } from './anchor.js';
 export type { AuditVerifyReport } from './verify.js';
 export type { AuditProblem, AuditProblemKind } from './verify-entries.js';
 export { formatAuditLine, parseSince, tailAudit } from './tail.js';

@@ -1,5 +1,8 @@
-import { closeSync, fstatSync, writeSync } from 'node:fs';
-import { chainTail, GENESIS, hashLine } from './chain.js';
+import { closeSync, fdatasyncSync, fstatSync, writeSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { GatekitError } from '../errors.js';
+import { anchorProblem, readAnchor, writeAnchor, type AuditAnchor } from './anchor.js';
+import { chainTail, hashLine, seqOf, tailLines } from './chain.js';
 import { signCompact, type AuditSigner } from './key.js';
 import type { AuditEvent } from './event.js';
 import { isRotated, openAuditFile } from './file.js';
@@ -14,6 +17,11 @@ export interface AuditLogOptions {
   readonly signer?: AuditSigner | undefined;
   /** A checkpoint after this many lines or seconds, whichever comes first ([daemon] audit_checkpoint). */
   readonly checkpoint?: { readonly lines: number; readonly interval: number };
+  /**
+   * The anchor file ([daemon] audit_anchor): each checkpoint's (seq, hash) is written there once the checkpoint is on
+   * disk, and a log that ends before it, or belongs to another log, is refused at start (CONFLICT).
+   */
+  readonly anchor?: string | undefined;
   /** Where failures and recoveries are told (the daemon's stderr). */
   readonly say?: (line: string) => void;
   /**
@@ -50,6 +58,9 @@ export class AuditLog {
   #linkChecked = false;
   #failure: string | undefined;
   #writeFailures = 0;
+  /** A checkpoint written to the queue whose anchor is not yet written (it is, once the queue is on disk). */
+  #unanchored: AuditAnchor | undefined;
+  #anchorFailure: string | undefined;
   #sinceCheckpoint = 0;
   #lastCheckpoint = Date.now();
   readonly #timer: NodeJS.Timeout | undefined;
@@ -60,7 +71,16 @@ export class AuditLog {
     this.#mode = options.groupReadable ? 0o640 : 0o600;
     this.#fd = openAuditFile(this.#path, this.#mode);
     const fresh = path === '-' || options.chain === false;
-    ({ seq: this.#seq, prev: this.#prev } = fresh ? { seq: 1, prev: GENESIS } : chainTail(this.#fd));
+    const tail = fresh ? [] : tailLines(this.#fd);
+    ({ seq: this.#seq, prev: this.#prev } = chainTail(tail));
+    if (!fresh && options.anchor !== undefined) {
+      try {
+        checkAnchor(options.anchor, path, tail, this.#seq);
+      } catch (err) {
+        closeSync(this.#fd);
+        throw err;
+      }
+    }
     const interval = options.checkpoint?.interval;
     if (interval !== undefined || path !== '-') {
       this.#timer = setInterval(() => this.#tick(), Math.min(1000, (interval ?? 1) * 1000));
@@ -94,6 +114,29 @@ export class AuditLog {
     this.#append(ts, { event: 'audit.checkpoint', reason, kid: signer.kid, sig });
     this.#sinceCheckpoint = 0;
     this.#lastCheckpoint = Date.now();
+    if (this.#options.anchor === undefined || this.#path === '-') return;
+    this.#unanchored = { log: resolve(this.#path), seq: this.#seq - 1, hash: this.#prev, ts };
+    if (this.#queue.length === 0) this.#anchor();
+  }
+
+  /**
+   * Records the last checkpoint in the anchor file, after the log's bytes reached the disk (fdatasync): an anchor
+   * never claims a line a crash could lose. Not fatal: the log itself is still written; the failure is told once.
+   */
+  #anchor(): void {
+    const anchor = this.#unanchored;
+    if (anchor === undefined) return;
+    this.#unanchored = undefined;
+    try {
+      fdatasyncSync(this.#fd);
+      writeAnchor(this.#options.anchor!, anchor);
+      if (this.#anchorFailure !== undefined) this.#options.say?.(`audit anchor ${this.#options.anchor} written again`);
+      this.#anchorFailure = undefined;
+    } catch (err) {
+      const why = `cannot write the audit anchor ${this.#options.anchor}: ${(err as NodeJS.ErrnoException).code ?? err}`;
+      if (this.#anchorFailure === undefined) this.#options.say?.(why);
+      this.#anchorFailure = why;
+    }
   }
 
   /** SIGHUP: seal the old file (a rotation when the path now names another file), then open the path anew. */
@@ -180,6 +223,7 @@ export class AuditLog {
       this.#failure = why;
       return;
     }
+    this.#anchor();
     if (this.#recreated) {
       this.#recreated = false;
       this.write({ event: 'audit.reopened', reason: 'the audit file was removed' });
@@ -220,4 +264,26 @@ export class AuditLog {
       this.checkpoint('interval');
     }
   }
+}
+
+/** Refuses (CONFLICT) a log that ends before its anchor, whose anchored line differs, or an anchor of another log. */
+function checkAnchor(anchorPath: string, logPath: string, tail: readonly string[], nextSeq: number): void {
+  const anchor = readAnchor(anchorPath);
+  if (anchor === undefined) return;
+  if (resolve(anchor.log) !== resolve(logPath))
+    throw new GatekitError('CONFLICT', `the audit anchor ${anchorPath} belongs to ${anchor.log}, not to ${logPath}`, {
+      hint: `give this daemon its own [daemon] audit_anchor, or remove ${anchorPath} if ${anchor.log} is retired`,
+    });
+  const last = tail.length === 0 ? undefined : { seq: nextSeq - 1 };
+  const hashAt = (seq: number) => {
+    const line = tail.findLast((l) => seqOf(l) === seq);
+    return line === undefined ? undefined : hashLine(line);
+  };
+  const problem = anchorProblem(anchor, anchorPath, logPath, last, hashAt);
+  if (problem)
+    throw new GatekitError('CONFLICT', `refusing to start: ${problem}`, {
+      hint:
+        `run "gatekit audit verify" to see what is missing; a log moved aside on purpose goes back to ${logPath} ` +
+        `(or keep it and remove ${anchorPath}, and the next daemon starts a new anchor)`,
+    });
 }

@@ -3,7 +3,7 @@ import { GatekitError } from '../errors.js';
 import { GENESIS } from './chain.js';
 
 export type AuditProblemKind =
-  'malformed' | 'edited' | 'deleted' | 'reordered' | 'duplicate' | 'forged-checkpoint' | 'unsealed';
+  'malformed' | 'edited' | 'deleted' | 'reordered' | 'duplicate' | 'forged-checkpoint' | 'unsealed' | 'truncated';
 
 /** One finding, at a line of one file (1-based). */
 export interface AuditProblem {

@@ -1,4 +1,5 @@
 import { compactVerify, importJWK, type JWK } from 'jose';
+import { anchorProblem, type AuditAnchor } from './anchor.js';
 import { hashLine } from './chain.js';
 import { chains, readEntries, where, type AuditProblem, type Entry } from './verify-entries.js';
 
@@ -11,19 +12,22 @@ export interface AuditVerifyReport {
   /** Lines after the last valid checkpoint: not (yet) sealed by a signature. */
   readonly unsealed: number;
   readonly problems: readonly AuditProblem[];
+  /** The anchor the files were checked against ([daemon] audit_anchor, or --anchor), if any. */
+  readonly anchor?: { readonly file: string; readonly seq: number; readonly hash: string };
 }
 
 /**
  * `gatekit audit verify`: checks the hash chain across `files` (in the given order, oldest first)
  * and every checkpoint's JWS (RFC 7515, EdDSA) against `keys`. Finds edited, deleted, reordered,
- * duplicated and malformed lines, forged or mismatched checkpoints, and the unsealed tail. It cannot
- * see lines cut from the head of the first file, or a tail cut exactly at a checkpoint, and a holder
- * of the audit key can rewrite everything.
+ * duplicated and malformed lines, forged or mismatched checkpoints, and the unsealed tail; with the daemon's
+ * `anchor`, a tail cut back to an earlier checkpoint. It cannot see lines cut from the head of the first file, or
+ * the lines after the last checkpoint cut exactly at it, and a holder of the audit key can rewrite everything.
  */
 export async function verifyAuditFiles(
   files: readonly string[],
   keys: readonly JWK[],
   allowUnsealed = false,
+  anchor?: { readonly file: string; readonly anchor: AuditAnchor },
 ): Promise<AuditVerifyReport> {
   const problems: AuditProblem[] = [];
   const { entries, lineCount } = readEntries(files, problems);
@@ -107,8 +111,30 @@ export async function verifyAuditFiles(
       });
     }
   }
+  if (anchor) {
+    const problem = anchoredProblem(anchor.anchor, anchor.file, files.at(-1) ?? '', segments.at(-1) ?? []);
+    if (problem) problems.push(problem);
+  }
   const failing = problems.filter((p) => !(allowUnsealed && p.kind === 'unsealed'));
-  return { ok: failing.length === 0, files, lines: lineCount, checkpoints, unsealed, problems };
+  const anchored = anchor ? { anchor: { file: anchor.file, seq: anchor.anchor.seq, hash: anchor.anchor.hash } } : {};
+  return { ok: failing.length === 0, files, lines: lineCount, checkpoints, unsealed, problems, ...anchored };
+}
+
+/** A chain (its last segment) that ends before the anchor's checkpoint, or holds another line there: `truncated`. */
+function anchoredProblem(
+  anchor: AuditAnchor,
+  anchorFile: string,
+  lastFile: string,
+  segment: readonly Entry[],
+): AuditProblem | undefined {
+  const last = segment.reduce<Entry | undefined>((a, e) => (a === undefined || e.seq > a.seq ? e : a), undefined);
+  const hashAt = (seq: number) => {
+    const entry = segment.find((e) => e.seq === seq);
+    return entry ? hashLine(entry.raw) : undefined;
+  };
+  const message = anchorProblem(anchor, anchorFile, lastFile, last, hashAt);
+  if (!message) return undefined;
+  return { kind: 'truncated', file: last?.file ?? lastFile, line: last?.line ?? 1, message };
 }
 
 async function checkpointProblem(e: Entry, byKid: ReadonlyMap<string, JWK>): Promise<string | undefined> {

@@ -33,10 +33,13 @@ export function checkDaemon(s: Section, path: (p: string) => string, brokerKey: 
     if (Number.isNaN(t)) nb!.fail(user, 'an RFC 3339 date-time like 2026-01-31T12:00:00Z');
     notBefore.set(user, Math.floor(t / 1000));
   }
+  const auditKey = path(s.string('audit_key', join(dirname(brokerKey), 'audit.jwk')));
   const daemon: DaemonConfig = {
     trusted_keys: /^https?:\/\//i.test(trusted) ? checkKeysUrl(s, trusted) : path(trusted),
     audit_log: audit === '-' ? '-' : path(audit),
-    audit_key: path(s.string('audit_key', join(dirname(brokerKey), 'audit.jwk'))),
+    audit_key: auditKey,
+    // Beside the audit key by default: whoever can change it there could already replace the key.
+    audit_anchor: path(s.string('audit_anchor', join(dirname(auditKey), 'audit.anchor'))),
     audit_checkpoint: checkCheckpoint(s.optTable('audit_checkpoint')),
     tls: checkTls(s.optTable('tls'), path, {
       ca: path('certs/ca.pem'),

@@ -68,6 +68,8 @@ export interface DaemonConfig {
   readonly audit_log: string;
   /** The daemon's Ed25519 private JWK that signs audit checkpoints (default: audit.jwk beside the broker key). */
   readonly audit_key: string;
+  /** The last sealed (seq, hash) of the audit chain, kept outside the log ([daemon] audit_anchor). */
+  readonly audit_anchor: string;
   /** A signed checkpoint after this many lines or seconds, whichever comes first. */
   readonly audit_checkpoint: { readonly lines: number; readonly interval: number };
   readonly tls: TlsFiles | undefined;

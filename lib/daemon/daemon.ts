@@ -48,6 +48,7 @@ export async function startDaemon(
     chain: options.auditChain !== false,
     groupReadable: initial.daemon.socket_group !== undefined,
     signer: loadAuditKey(initial.daemon.audit_key),
+    anchor: initial.daemon.audit_anchor,
     checkpoint: initial.daemon.audit_checkpoint,
     say: (line) => process.stderr.write(`gatekit daemon: ${line}\n`),
   });

@@ -2,10 +2,17 @@ import type { Argv } from 'yargs';
 import { GatekitError } from '../../errors.js';
 import type { CliIO } from '../io.js';
 import { printJson } from '../io.js';
+import type { Config } from '../../config/index.js';
 import { handler, type Command, type CommonArgs } from './types.js';
 import { loadConfigFor } from './load.js';
 
-type VerifyArgs = CommonArgs & { files: string[]; key?: string; json: boolean; allowUnsealed: boolean };
+type VerifyArgs = CommonArgs & {
+  files: string[];
+  key?: string;
+  anchor?: string;
+  json: boolean;
+  allowUnsealed: boolean;
+};
 type TailArgs = CommonArgs & {
   file?: string;
   follow: boolean;
@@ -15,8 +22,26 @@ type TailArgs = CommonArgs & {
   json: boolean;
 };
 
+/**
+ * The anchor to check the files against: --anchor (always applied), else the config's [daemon] audit_anchor when the
+ * config is read anyway and the last file given is the log it anchors.
+ */
+async function verifyAnchor(args: VerifyArgs, config: Config | undefined, files: readonly string[]) {
+  const { readAnchor } = await import('../../audit/index.js');
+  if (args.anchor !== undefined) {
+    const anchor = readAnchor(args.anchor);
+    if (!anchor) throw new GatekitError('NOT_FOUND', `no audit anchor at ${args.anchor}`);
+    return { file: args.anchor, anchor };
+  }
+  if (!config || config.daemon.audit_log === '-') return undefined;
+  const anchor = readAnchor(config.daemon.audit_anchor);
+  const { resolve } = await import('node:path');
+  if (!anchor || resolve(anchor.log) !== resolve(files.at(-1) ?? '')) return undefined;
+  return { file: config.daemon.audit_anchor, anchor };
+}
+
 /** The audit log's public key: from --key (a JWKS file) or the config's [daemon] audit_key. */
-async function verifyKeys(args: VerifyArgs, io: CliIO) {
+async function verifyKeys(args: VerifyArgs, config: Config | undefined) {
   if (args.key) {
     const { readFileSync } = await import('node:fs');
     let doc: { keys?: unknown };
@@ -31,9 +56,8 @@ async function verifyKeys(args: VerifyArgs, io: CliIO) {
     if (!Array.isArray(doc.keys)) throw new GatekitError('KEY_INVALID', `key set ${args.key} has no "keys" array`);
     return doc.keys as Array<Record<string, unknown>>;
   }
-  const config = await loadConfigFor(args, io);
   const { loadAuditKey } = await import('../../audit/index.js');
-  return [loadAuditKey(config.daemon.audit_key).publicJwk];
+  return [loadAuditKey(config!.daemon.audit_key).publicJwk];
 }
 
 function verify(y: Argv, io: CliIO, setExit: (code: number) => void): Argv {
@@ -51,6 +75,10 @@ function verify(y: Argv, io: CliIO, setExit: (code: number) => void): Argv {
           type: 'string',
           describe: "a JWKS file with the audit public key (default: the config's [daemon] audit_key)",
         })
+        .option('anchor', {
+          type: 'string',
+          describe: "the daemon's anchor file to check the last file against (default: [daemon] audit_anchor)",
+        })
         .option('allow-unsealed', {
           type: 'boolean',
           default: false,
@@ -59,10 +87,13 @@ function verify(y: Argv, io: CliIO, setExit: (code: number) => void): Argv {
         .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' })
         .example('gatekit audit verify audit.jsonl.1 audit.jsonl', 'a rotated file, then the current one'),
     handler(async (args: VerifyArgs) => {
-      const keys = await verifyKeys(args, io);
-      const files = args.files?.length ? args.files : [(await loadConfigFor(args, io)).daemon.audit_log];
+      const needsConfig = !args.key || !args.files?.length;
+      const config = needsConfig ? await loadConfigFor(args, io) : undefined;
+      const keys = await verifyKeys(args, config);
+      const files = args.files?.length ? args.files : [config!.daemon.audit_log];
+      const anchor = await verifyAnchor(args, config, files);
       const { verifyAuditFiles } = await import('../../audit/index.js');
-      const report = await verifyAuditFiles(files, keys, args.allowUnsealed);
+      const report = await verifyAuditFiles(files, keys, args.allowUnsealed, anchor);
       if (args.json) printJson(io, report);
       else {
         for (const p of report.problems) io.out(`${p.file}:${p.line}: ${p.kind}: ${p.message}\n`);

@@ -7,6 +7,15 @@ import { gatekit } from './helpers/cli.js';
 import { basicConfig, workspace } from './helpers/workspace.js';
 
 const ISSUER = 'http://127.0.0.1:7499';
+const DAEMON_MODE = basicConfig(ISSUER)
+  .replace('[broker]', '[broker]\nmode = "daemon"')
+  .replace('[daemon]', '[daemon]\ntoken_listen = "unix:run/token.sock"');
+const WORKLOAD = `
+[[trust.workload]]
+issuer = "http://127.0.0.1:7600"
+audience = "gatekit-ci"
+claims = { repository = "octo-org/deploy" }
+`;
 
 describe('config', () => {
   const ws = workspace(basicConfig(ISSUER));
@@ -59,6 +68,16 @@ describe('config', () => {
     ],
     ['issuer not a URL', basicConfig('login.example.com'), { key: /idp\.issuer/ }],
     ['not TOML', `${basicConfig(ISSUER)}\n[servers.x\ncommand = 1`, { key: /not valid TOML \(line \d+, column \d+\)/ }],
+    [
+      'a plain-http [idp] issuer the daemon trusts (broker.mode = "daemon"), outside [dev]',
+      DAEMON_MODE,
+      { key: /"idp\.issuer" = "http:\/\/127\.0\.0\.1:7499" is plain http/, detail: /https/ },
+    ],
+    [
+      'a plain-http [[trust.workload]] issuer, outside [dev]',
+      basicConfig(ISSUER, WORKLOAD),
+      { key: /"trust\.workload\[0\]\.issuer" = "http:\/\/127\.0\.0\.1:7600" is plain http/ },
+    ],
     ['two servers on one socket', basicConfig(ISSUER, 'listen = "unix:run/notes.sock"'), { key: /listen/ }],
     [
       'idle_timeout above its maximum (24h)',
@@ -84,6 +103,20 @@ describe('config', () => {
       }
     });
   }
+
+  it('a [dev] config may use loopback http issuers (the test and development IdPs); local mode may anyway', () => {
+    const dev = workspace(`[dev]\n${DAEMON_MODE}${WORKLOAD}`);
+    after(() => dev.remove());
+    const config = loadConfig({ config: dev.config });
+    assert.equal(config.dev.enabled, true);
+    assert.equal(config.idp!.issuer, ISSUER);
+    assert.equal(config.workloads[0]!.issuer, 'http://127.0.0.1:7600');
+    assert.equal(
+      loadConfig({ config: ws.config }).dev.enabled,
+      false,
+      'local mode: the CLI logs in, no daemon trusts it',
+    );
+  });
 
   it('refuses a world-readable private signing key, naming file and key', async () => {
     const bad = workspace(basicConfig(ISSUER).replace('[broker]', '[broker]\nsigning_key = "keys/broker.jwk"'));

@@ -114,6 +114,16 @@ describe('token exchange: ID tokens checked as OIDC Core §3.1.3.7 says, JWT acc
       () => forge.idToken({ iat: now() - 15 * 60, exp: now() + 3600 }),
     ],
     ['an iat in the future', () => forge.idToken({ iat: now() + 600, exp: now() + 900 })],
+    [
+      'an RFC 9068 access token of another client (typ at+jwt, client_id other-app, our client its aud, no azp)',
+      () => forge.idToken({ client_id: 'other-app', scope: 'openid' }, { typ: 'at+jwt' }),
+    ],
+    [
+      'typ at+jwt, even naming our client in client_id',
+      () => forge.idToken({ client_id: 'gatekit-cli' }, { typ: 'at+jwt' }),
+    ],
+    ['a client_id claim naming another client (typ JWT)', () => forge.idToken({ client_id: 'other-app' })],
+    ['an auth_time in the future', () => forge.idToken({ auth_time: now() + 600 })],
     ['alg none', async () => unsigned({ alg: 'none', typ: 'JWT' }, decodePart(await forge.idToken(), 1))],
     [
       "HS256 keyed with the IdP's public key bytes",

@@ -21,7 +21,10 @@ const TYPE = {
 };
 
 function daemonModeConfig(idp: string, workloadIssuer: string, tokenListen: string, signingKey: boolean): string {
-  return `[idp]
+  return `# The test IdPs serve loopback http: allowed only in a [dev] config (docs/security.md).
+[dev]
+
+[idp]
 issuer = "${idp}"
 client_id = "gatekit-cli"
 scopes = ["openid", "email", "groups", "offline_access"]

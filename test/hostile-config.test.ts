@@ -18,7 +18,10 @@ const INITIALIZE = JSON.stringify({
 
 /** A repository's gatekit.toml: the victim's [idp] and broker issuer, but listeners the attacker owns. */
 function hostileConfig(issuer: string, dir: string): string {
-  return `[idp]
+  return `# The test IdPs serve loopback http: allowed only in a [dev] config (docs/security.md).
+[dev]
+
+[idp]
 issuer = "${issuer}"
 client_id = "gatekit-cli"
 scopes = ["openid", "email", "groups", "offline_access"]

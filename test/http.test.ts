@@ -112,7 +112,12 @@ describe('lib/http TLS files: an unreadable one is CONFIG_INVALID naming its con
     assert.ok(err.message.includes('daemon.tls.key') && err.message.includes(missing), err.message);
   });
 
-  const personOverTcp = (clientTls: string) => `[idp]
+  const personOverTcp = (
+    clientTls: string,
+  ) => `# The test IdPs serve loopback http: allowed only in a [dev] config (docs/security.md).
+[dev]
+
+[idp]
 issuer = "http://127.0.0.1:9"
 client_id = "gatekit-cli"
 

@@ -25,6 +25,7 @@ import {
 } from '../lib/token/index.js';
 import { gatekit } from './helpers/cli.js';
 import { BROKER_ISSUER, daemonConfig, INITIALIZE, JSON_HEADERS, raw, startHarness } from './helpers/daemon-harness.js';
+import { skipUnlessOtherUser, startAsOtherUser } from './helpers/other-user.js';
 import { workspace, type Workspace } from './helpers/workspace.js';
 import { Agent } from 'undici';
 
@@ -89,8 +90,8 @@ describe('trusted keys from a URL', () => {
   let a: Awaited<ReturnType<typeof newKey>>;
   let b: Awaited<ReturnType<typeof newKey>>;
   const servers: KeyServer[] = [];
-  const https = async () => {
-    const s = await new KeyServer(tls).listen();
+  const https = async (port = 0) => {
+    const s = await new KeyServer(tls).listen(port);
     servers.push(s);
     return s;
   };
@@ -122,33 +123,71 @@ describe('trusted keys from a URL', () => {
     ws.remove();
   });
 
-  it('plain http off loopback is refused at config load (exit 2); https and loopback http are fine', async () => {
+  it('plain http is refused at config load (exit 2), loopback included; https is fine; loopback http only under [dev]', async () => {
     const base = await daemonConfig();
     const withKeys = async (url: string) => base.replace('[daemon]\n', `[daemon]\ntrusted_keys = "${url}"\n`);
-    const offLoopback = [
+    const refused = [
       'http://keys.example.com/jwks',
       'http://10.0.0.1/jwks',
       'http://127.0.0.1.example.com/jwks',
       'https://',
-    ];
-    for (const url of offLoopback) {
-      ws.write(await withKeys(url));
-      assert.throws(() => loadConfig({ config: ws.config }), { code: 'CONFIG_INVALID' }, url);
-    }
-    ws.write(await withKeys('http://keys.example.com/jwks'));
-    const run = await gatekit(['daemon'], { env: ws.env });
-    assert.equal(run.code, 2, run.stderr);
-    assert.match(run.stderr, /trusted_keys/);
-    const fine = [
-      'https://keys.example.com/jwks',
       'http://127.0.0.1:9/jwks',
       'http://[::1]:9/jwks',
       'http://localhost:9/jwks',
     ];
-    for (const url of fine) {
+    for (const url of refused) {
       ws.write(await withKeys(url));
-      assert.equal(loadConfig({ config: ws.config }).daemon.trusted_keys, url);
+      assert.throws(() => loadConfig({ config: ws.config }), { code: 'CONFIG_INVALID' }, url);
     }
+    ws.write(await withKeys('http://127.0.0.1:9/jwks'));
+    const run = await gatekit(['daemon'], { env: ws.env });
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(
+      run.stderr.split('\n')[0]!,
+      new RegExp(`${ws.config}: "daemon.trusted_keys" = "http://127.0.0.1:9/jwks" is plain http`),
+    );
+    assert.match(run.stderr, /file|https/);
+    ws.write(await withKeys('https://keys.example.com/jwks'));
+    assert.equal(loadConfig({ config: ws.config }).daemon.trusted_keys, 'https://keys.example.com/jwks');
+    for (const url of ['http://127.0.0.1:9/jwks', 'http://[::1]:9/jwks', 'http://localhost:9/jwks']) {
+      ws.write(`[dev]\n${await withKeys(url)}`);
+      assert.equal(loadConfig({ config: ws.config }).daemon.trusted_keys, url, `${url} under [dev]`);
+    }
+    ws.write(`[dev]\n${await withKeys('http://keys.example.com/jwks')}`);
+    assert.throws(
+      () => loadConfig({ config: ws.config }),
+      { code: 'CONFIG_INVALID' },
+      'off loopback, even under [dev]',
+    );
+  });
+
+  it('another user (uid nobody) serving a forged JWKS on the loopback key port: the daemon refuses the config, never asks them', async (t) => {
+    const user = skipUnlessOtherUser(t);
+    if (!user) return;
+    const forger = await newKey();
+    const squatter = startAsOtherUser(
+      t,
+      user,
+      `import { createServer } from 'node:http';
+       const body = JSON.stringify({ keys: [JSON.parse(process.argv[1])] });
+       const server = createServer((req, res) => { console.log('asked ' + req.url); res.writeHead(200, { 'content-type': 'application/json' }).end(body); });
+       server.listen(0, '127.0.0.1', () => console.log('port ' + server.address().port));`,
+      [JSON.stringify(forger.public)],
+    );
+    const port = Number((await squatter.waitFor(/^port \d+$/)).slice(5));
+    const forged = await tokenBy(forger.signing);
+    // The attack works against a [dev] config (what plain http means): the forged token verifies.
+    const devKeys = await loadTrustedKeys(`http://127.0.0.1:${port}/jwks`, {});
+    assert.equal((await verify(forged, devKeys)).sub, 'sub-alice');
+    const asked = squatter.lines.length;
+    const dws = workspace(
+      (await daemonConfig()).replace('[daemon]\n', `[daemon]\ntrusted_keys = "http://127.0.0.1:${port}/jwks"\n`),
+    );
+    t.after(() => dws.remove());
+    const run = await gatekit(['daemon'], { env: dws.env, timeoutMs: 20_000 });
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /"daemon\.trusted_keys" = "http:\/\/127\.0\.0\.1:\d+\/jwks" is plain http/);
+    assert.deepEqual(squatter.lines.slice(asked), [], 'the daemon never asked the squatter for keys');
   });
 
   it('loads keys over https and verifies a token signed by one of them', async () => {
@@ -287,16 +326,16 @@ describe('trusted keys from a URL', () => {
   });
 
   it('the daemon starts while the key URL is unreachable, says so, and serves once the URL answers', async () => {
-    const probe = await http();
+    const probe = await https();
     const port = probe.port;
     await probe.close();
-    const url = `http://127.0.0.1:${port}/jwks`;
+    const url = `https://127.0.0.1:${port}/jwks`;
     const dws = workspace((await daemonConfig()).replace('[daemon]\n', `[daemon]\ntrusted_keys = "${url}"\n`));
     after(() => dws.remove());
     const config = loadConfig({ config: dws.config });
     await initialize(config, { force: false });
     const said: string[] = [];
-    const daemon = await startDaemon(config, (line) => said.push(line), { trustedKeys: { minRefreshMs: 0 } });
+    const daemon = await startDaemon(config, (line) => said.push(line), { trustedKeys: { minRefreshMs: 0, ca } });
     const socketPath = (config.servers.get('notes')!.listen as { path: string }).path;
     const agent = new Agent({ connect: { socketPath } });
     after(async () => {
@@ -310,7 +349,7 @@ describe('trusted keys from a URL', () => {
     const token = await tokenBy(a.signing);
     const refused = await raw(agent, 'POST', { ...JSON_HEADERS, authorization: `Bearer ${token}` }, INITIALIZE);
     assert.equal(refused.status, 401);
-    const s = await http(port);
+    const s = await https(port);
     s.serve([a.public]);
     const served = await raw(agent, 'POST', { ...JSON_HEADERS, authorization: `Bearer ${token}` }, INITIALIZE);
     assert.equal(served.status, 200, served.body);

@@ -10,6 +10,7 @@ import { GatekitError } from '../errors.js';
 import { checkDaemon, checkMetricsApart } from './daemon.js';
 import { checkBroker, checkIdp, checkWorkload } from './idp.js';
 import { isTable, Section } from './section.js';
+import { checkPlainHttp } from './plain-http.js';
 import { checkServer, checkUnique } from './server.js';
 import { checkConfigTrust } from './trust.js';
 import type { Config, DevConfig, ServerConfig } from './types.js';
@@ -80,9 +81,9 @@ export function checkConfig(file: string, doc: Record<string, unknown>): Config 
   const idp = idpSection ? checkIdp(idpSection) : undefined;
   const broker = checkBroker(root.table('broker'), path);
   const daemon = checkDaemon(root.table('daemon'), path, broker.signing_key ?? path('keys/broker.jwk'));
-  const devSection = root.table('dev');
-  const dev: DevConfig = { idp: devSection.bool('idp', false) };
-  devSection.done();
+  const devSection = root.optTable('dev');
+  const dev: DevConfig = { enabled: devSection !== undefined, idp: devSection?.bool('idp', false) ?? false };
+  devSection?.done();
 
   const trust = root.table('trust');
   const workloads = trust.tables('workload').map(checkWorkload);
@@ -99,6 +100,7 @@ export function checkConfig(file: string, doc: Record<string, unknown>): Config 
   root.done();
   checkUnique(file, servers);
   checkMetricsApart(file, daemon, servers);
+  checkPlainHttp(file, dev.enabled, { idp, broker, daemon, workloads });
   if (broker.signing_key) checkPrivateFile(file, 'broker.signing_key', broker.signing_key);
   checkPrivateFile(file, 'daemon.audit_key', daemon.audit_key);
   if (daemon.tls) checkPrivateFile(file, 'daemon.tls.key', daemon.tls.key);

@@ -164,6 +164,11 @@ export interface ToolRule {
 export type TokenBinding = 'any' | 'dpop' | 'mtls';
 
 export interface DevConfig {
+  /**
+   * The config has a `[dev]` table: a development config. Only then may trusted keys and the issuers
+   * the daemon trusts be plain http (loopback), as the embedded development IdP serves them.
+   */
+  readonly enabled: boolean;
   /** `gatekit dev` serves [idp] issuer itself with the embedded development provider. */
   readonly idp: boolean;
 }

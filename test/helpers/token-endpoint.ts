@@ -40,7 +40,10 @@ export async function startTokenHost(
 ): Promise<TokenHost> {
   const ws = workspace('');
   const socket = join(ws.dir, 'run', 'token.sock');
-  ws.write(`[idp]
+  ws.write(`# The test IdPs serve loopback http: allowed only in a [dev] config (docs/security.md).
+[dev]
+
+[idp]
 issuer = "${issuer}"
 client_id = "gatekit-cli"
 ${options.idpExtra ?? ''}
@@ -120,7 +123,10 @@ export function postToken(
  * `notesExtra` goes into `[servers.notes]` (e.g. its `listen` and `token_binding`).
  */
 export function personConfig(issuer: string, tokenSocket: string, notesExtra = ''): string {
-  return `[idp]
+  return `# The test IdPs serve loopback http: allowed only in a [dev] config (docs/security.md).
+[dev]
+
+[idp]
 issuer = "${issuer}"
 client_id = "gatekit-cli"
 scopes = ["openid", "email", "offline_access"]

@@ -15,3 +15,4 @@ export type { AuditVerifyReport } from './verify.js';
 export type { AuditProblem, AuditProblemKind } from './verify-entries.js';
 export { formatAuditLine, parseSince, tailAudit } from './tail.js';
 export type { TailOptions } from './tail.js';
+export { openAuditFile } from './file.js';

@@ -55,7 +55,17 @@ export async function runDemo(config: Config, io: DemoIO): Promise<void> {
     io.say(`3. logged in as ${result.login.provider.identity.user}`);
 
     const auditStart = auditSize(config);
-    const text = await callThroughConnect(server, env);
+    const text = await callThroughConnect(server, env).catch((err: Error) => {
+      if (err instanceof GatekitError) throw err;
+      // The server's own words (a failed start is explained by the daemon) rather than "unexpected error".
+      throw new GatekitError(
+        'CHILD_FAILED',
+        `the call to ${server.name} through gatekit connect failed: ${err.message}`,
+        {
+          hint: `gatekit doctor --config ${config.file} starts each server once and shows why it fails`,
+        },
+      );
+    });
     io.say(`4. tools/call through gatekit connect → ${text}`);
     const lines = readAudit(config, auditStart).filter((l) => l['event'] === 'request' && l['method'] === 'tools/call');
     io.say(`5. audit line: ${JSON.stringify(lines.at(-1) ?? '(none yet)')}`);

@@ -7,6 +7,7 @@ export { readBody } from './body.js';
 export type { BodyLimits } from './body.js';
 export { sendJson } from './reply.js';
 export type { TlsMaterial } from './tls.js';
+export { readTlsFiles } from './tls.js';
 export { requestText } from './client.js';
 export type { TextRequest, TextResponse } from './client.js';
 export { clientTarget, targetUrl } from './target.js';

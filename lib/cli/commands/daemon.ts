@@ -6,13 +6,27 @@ export const daemonCommand: Command = (cli, io) =>
   cli.command(
     'daemon',
     'serve every [servers.*] over MCP Streamable HTTP (Unix socket or loopback mTLS); SIGHUP reloads, SIGTERM drains',
-    (y: Argv) => y.example('gatekit daemon', 'then: gatekit client-config claude NAME'),
-    handler(async (args: CommonArgs) => {
+    (y: Argv) =>
+      y
+        .option('check', {
+          type: 'boolean',
+          default: false,
+          describe:
+            'load the config, audit key and file, trusted keys and TLS files as the daemon would, start nothing; exit 0 or 2',
+        })
+        .example('gatekit daemon', 'then: gatekit client-config claude NAME')
+        .example('gatekit daemon --check', 'before a restart: is the edited config one the daemon starts with?'),
+    handler(async (args: CommonArgs & { check: boolean }) => {
       const config = await loadConfigFor(args, io);
-      const [{ startDaemon }, { formatListen }] = await Promise.all([
+      const [{ startDaemon, checkDaemon }, { formatListen }] = await Promise.all([
         import('../../daemon/index.js'),
         import('../../config/index.js'),
       ]);
+      if (args.check) {
+        for (const { key, detail } of await checkDaemon(config, io.err)) io.out(`✔ ${key.padEnd(20)} ${detail}\n`);
+        io.out('the daemon would start with this config (nothing was started)\n');
+        return;
+      }
       const daemon = await startDaemon(config, io.err);
       for (const server of config.servers.values())
         io.err(`serving ${server.name} on ${formatListen(server.listen)} (aud ${server.resource})`);

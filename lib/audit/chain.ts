@@ -14,26 +14,28 @@ export function hashLine(line: string | Buffer): string {
 
 /**
  * RFC 8785 JSON Canonicalization Scheme: object keys sorted by UTF-16 code units, no whitespace,
- * numbers and strings as ECMAScript JSON.stringify writes them. `undefined` members are left out.
+ * numbers and strings as ECMAScript JSON.stringify writes them. `undefined` members are left out. Nesting deeper
+ * than `depth` is a RangeError, never a stack overflow (the daemon's gate refuses client JSON deeper than 64 first).
  * @see https://www.rfc-editor.org/rfc/rfc8785
  */
-export function canonicalJson(value: unknown): string {
+export function canonicalJson(value: unknown, depth = 256): string {
   if (value === null || typeof value !== 'object') {
     if (typeof value === 'number' && !Number.isFinite(value)) throw new TypeError('JCS has no NaN or Infinity');
     return JSON.stringify(value) ?? 'null';
   }
+  if (depth === 0) throw new RangeError('JSON nests too deep to canonicalize');
   let out: string;
   if (Array.isArray(value)) {
     out = '[';
     for (let i = 0; i < value.length; i++)
-      out += `${i ? ',' : ''}${canonicalJson(value[i] === undefined ? null : value[i])}`;
+      out += `${i ? ',' : ''}${canonicalJson(value[i] === undefined ? null : value[i], depth - 1)}`;
     return `${out}]`;
   }
   out = '{';
   for (const key of Object.keys(value).sort()) {
     const member = (value as Record<string, unknown>)[key];
     if (member === undefined) continue;
-    out += `${out.length > 1 ? ',' : ''}${JSON.stringify(key)}:${canonicalJson(member)}`;
+    out += `${out.length > 1 ? ',' : ''}${JSON.stringify(key)}:${canonicalJson(member, depth - 1)}`;
   }
   return `${out}}`;
 }

@@ -3,6 +3,7 @@ import type { ServerConfig } from '../config/index.js';
 import { ChildEraBridge, type ChildEra } from './era/native.js';
 import { endGroup } from './process-group.js';
 import { StderrRecord } from './stderr-record.js';
+import type { Admitted } from './gate.js';
 
 /** What reaches the child besides the server's own `env`: enough to find and run a program (as the MCP SDK's default environment). */
 const INHERITED = ['HOME', 'LOGNAME', 'PATH', 'SHELL', 'TERM', 'USER', 'LANG', 'TMPDIR'];
@@ -107,7 +108,8 @@ export class McpChild {
     this.#bridge.abandonProbe();
   }
 
-  send(message: unknown): void {
+  /** Only what the gate admitted (gate.ts) reaches the child's stdin; the era bridge below may reshape it. */
+  send(message: Admitted): void {
     this.#bridge.send(message);
   }
 

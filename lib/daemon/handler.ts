@@ -42,7 +42,7 @@ export function mcpHandler(name: string, state: () => DaemonState): RequestListe
 }
 
 /**
- * host/origin → route → door → session → method → body (era) → tool gate → forward; docs/architecture.md lists
+ * host/origin → route → door → session → method → body (era) → gate → forward; docs/architecture.md lists
  * what each step checks and the error code it refuses with.
  */
 async function pipeline(ctx: RequestContext): Promise<void> {

@@ -33,6 +33,21 @@ export function isValidMessage(m: unknown): m is RpcMessage {
   return isObject(m) && m['jsonrpc'] === '2.0' && (isRequest(m) || isNotification(m) || isResponse(m));
 }
 
+/**
+ * Whether `value` nests objects and arrays deeper than `max` levels. The walk stops at the bound, so a client's
+ * 20,000-deep arguments cost `max` frames, never the stack (JSON.parse takes any depth; recursive walkers do not).
+ */
+export function nestsDeeper(value: unknown, max: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (max === 0) return true;
+  if (Array.isArray(value)) {
+    for (const item of value) if (nestsDeeper(item, max - 1)) return true;
+    return false;
+  }
+  for (const key in value) if (nestsDeeper((value as Record<string, unknown>)[key], max - 1)) return true;
+  return false;
+}
+
 export const ERRORS = {
   PARSE: -32700,
   INVALID_REQUEST: -32600,

@@ -1,6 +1,6 @@
 import type { TraceContext } from '../audit/index.js';
 import type { ResponseSink } from './exchange.js';
-import type { RpcId, RpcRequest } from './jsonrpc.js';
+import type { RpcId } from './jsonrpc.js';
 
 /** Who sent a message, as the audit log names them. */
 export interface Caller {
@@ -28,21 +28,4 @@ export interface Pending {
   /** tools/call: SHA-256 of the RFC 8785 form of the arguments. */
   readonly argsDigest: string | undefined;
   readonly trace: TraceContext | undefined;
-}
-
-/**
- * The request as the child gets it: the session-unique id, and in `params._meta` the person (`gatekit/*`, only
- * when the server sets identity_meta) and the W3C `traceparent`. Without either, only the id changes.
- */
-export function toChild(request: RpcRequest, childId: number, identity?: Caller, trace?: TraceContext): RpcRequest {
-  const params = request.params;
-  if (!identity && !trace) return { ...request, id: childId };
-  const meta = {
-    ...(params?.['_meta'] as object | undefined),
-    ...(identity
-      ? { 'gatekit/user': identity.user, 'gatekit/sub': identity.sub, 'gatekit/groups': identity.groups }
-      : {}),
-    ...(trace ? { traceparent: trace.traceparent } : {}),
-  };
-  return { ...request, params: { ...params, _meta: meta }, id: childId };
 }

@@ -4,6 +4,7 @@ import { argumentsDigest, auditLine, resultLine, type AuditEvent, type TraceCont
 import type { ServerConfig } from '../config/index.js';
 import { McpChild, type ChildIdentity } from './child.js';
 import type { ResponseSink } from './exchange.js';
+import { fromDaemon, stamp, type Admitted } from './gate.js';
 import {
   ERRORS,
   errorResponse,
@@ -15,7 +16,7 @@ import {
   type RpcRequest,
   withClientId,
 } from './jsonrpc.js';
-import { toChild, type Caller, type Pending } from './pending.js';
+import type { Caller, Pending } from './pending.js';
 import { exitWords } from './stderr-record.js';
 import { writeSseMessage } from './sse.js';
 import { filterToolList } from './tool-gate.js';
@@ -105,9 +106,9 @@ export class Session {
     return oldest;
   }
 
-  /** Passes a client request to the child; its response will go to `exchange`. */
+  /** Passes a request the gate admitted (gate.ts) to the child; its response will go to `exchange`. */
   forward(
-    request: RpcRequest,
+    request: Admitted<RpcRequest>,
     exchange: ResponseSink,
     caller: Caller,
     filterTools?: (name: string) => boolean,
@@ -136,21 +137,24 @@ export class Session {
       argsDigest: request.method === 'tools/call' ? argumentsDigest(params?.['arguments']) : undefined,
     });
     if (progressToken !== undefined) this.#progress.set(progressToken, exchange);
-    this.child.send(toChild(request, childId, this.server.identity_meta ? caller : undefined, trace));
+    this.child.send(stamp(request, childId, this.server.identity_meta ? caller : undefined, trace));
   }
 
-  /** A client notification, or the client's response to a server request: straight through. */
-  deliver(message: RpcMessage): void {
+  /** A notification or a response to a server request the gate admitted (gate.ts): straight through. */
+  deliver(message: Admitted): void {
     this.lastUsed = Date.now();
-    if (isNotification(message) && message.method === 'notifications/cancelled') {
-      const requestId = message.params?.['requestId'];
-      for (const [childId, p] of this.#pending) {
-        if (p.id === requestId)
-          return this.child.send({ ...message, params: { ...message.params, requestId: childId } });
-      }
-    }
-    if (isResponse(message)) this.#asked.delete(message.id as RpcId);
     this.child.send(message);
+  }
+
+  /** The child's id of this client's request still pending there, if any (a cancellation goes to it). */
+  childIdOf(clientId: unknown): number | undefined {
+    for (const [childId, p] of this.#pending) if (p.id === clientId) return childId;
+    return undefined;
+  }
+
+  /** Whether the child asked the client something under `id` and waits for the answer; true once per request. */
+  takeAsked(id: RpcId): boolean {
+    return this.#asked.delete(id);
   }
 
   get hasStream(): boolean {
@@ -171,11 +175,9 @@ export class Session {
     for (const [childId, p] of this.#pending) {
       if (p.exchange !== exchange) continue;
       this.#pending.delete(childId);
-      this.child.send({
-        jsonrpc: '2.0',
-        method: 'notifications/cancelled',
-        params: { requestId: childId, reason },
-      });
+      this.child.send(
+        fromDaemon({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: childId, reason } }),
+      );
       this.#logResult(p, 'error', reason);
     }
   }

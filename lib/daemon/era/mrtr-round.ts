@@ -1,10 +1,13 @@
 import type { ResponseSink } from '../exchange.js';
+import { narrowed, type Admitted } from '../gate.js';
 import { ERRORS, type RpcRequest } from '../jsonrpc.js';
 import type { Caller, Session } from '../session.js';
 import { nameOf, StatelessCall, waitingCall } from './mrtr.js';
-import { toChildRequest } from './wire.js';
+import { ENVELOPE_KEYS } from './wire.js';
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const ROUND_KEYS = ['requestState', 'inputResponses'];
 
 /** Why a stateless round is refused: the handler answers with it and audits it. */
 export interface RoundRefusal {
@@ -20,12 +23,12 @@ export interface RoundRefusal {
  */
 export function statelessRound(
   session: Session,
-  request: RpcRequest,
+  request: Admitted<RpcRequest>,
   exchange: ResponseSink,
   caller: Caller,
-  forward: (request: RpcRequest, sink: ResponseSink) => void,
+  forward: (request: Admitted<RpcRequest>, sink: ResponseSink) => void,
 ): RoundRefusal | undefined {
-  const { requestState, inputResponses, ...params } = request.params ?? {};
+  const { requestState, inputResponses } = request.params ?? {};
   const refuse = (message: string, code: number = ERRORS.INVALID_PARAMS, denied = false) => ({
     code,
     message,
@@ -34,7 +37,8 @@ export function statelessRound(
   if (requestState === undefined) {
     if (inputResponses !== undefined) return refuse('inputResponses without requestState');
     const call = new StatelessCall(session, request, exchange, caller.sub);
-    return void forward(toChildRequest(request.params ? { ...request, params } : request), call);
+    // A session-era child reads neither the round's keys nor the 2026-07-28 envelope.
+    return void forward(narrowed(request, ROUND_KEYS, ENVELOPE_KEYS), call);
   }
   const call = typeof requestState === 'string' ? waitingCall(requestState) : undefined;
   if (!call) return refuse('unknown or expired requestState');

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ResponseSink } from '../exchange.js';
+import { admitAnswer, fromDaemon } from '../gate.js';
 import { ERRORS, errorResponse, isRequest, type RpcId, type RpcMessage, type RpcRequest } from '../jsonrpc.js';
 import type { Session } from '../session.js';
 import { statelessAnswer } from './answer.js';
@@ -108,7 +109,9 @@ export class StatelessCall implements ResponseSink {
       const asked = this.#asked.get(key);
       if (!asked) continue;
       this.#asked.delete(key);
-      this.session.deliver({ jsonrpc: '2.0', id: asked.childId, result } as RpcMessage);
+      // The client's answer passes the gate like any response: to a request the child is still waiting on.
+      const answer = admitAnswer(this.session, { jsonrpc: '2.0', id: asked.childId, result });
+      if (answer) this.session.deliver(answer);
     }
     if (this.#final) return this.respond(this.#final);
     if (this.#asked.size > 0) this.#park();
@@ -118,18 +121,23 @@ export class StatelessCall implements ResponseSink {
     const capability = INPUT_CAPABILITY[message.method]!;
     if (this.#capabilities[capability] === undefined) {
       const why = `the client did not declare the ${capability} capability`;
-      return this.session.deliver(errorResponse(message.id, METHOD_NOT_FOUND, why));
+      return this.#refuse(message.id, METHOD_NOT_FOUND, why);
     }
     if (
       this.#state === undefined &&
       [...waiting.values()].filter((c) => c.sub === this.sub).length >= MAX_WAITING_PER_PERSON
     ) {
       const why = `${MAX_WAITING_PER_PERSON} calls already wait for this person's input`;
-      return this.session.deliver(errorResponse(message.id, ERRORS.INVALID_REQUEST, why));
+      return this.#refuse(message.id, ERRORS.INVALID_REQUEST, why);
     }
     const request = { method: message.method, ...(message.params !== undefined ? { params: message.params } : {}) };
     this.#asked.set(`gatekit-${this.#nextKey++}`, { childId: message.id, request });
     if (this.#exchange) this.#park();
+  }
+
+  /** The daemon answers the child's request itself, in the client's stead. */
+  #refuse(childId: RpcId, code: number, why: string): void {
+    if (this.session.takeAsked(childId)) this.session.deliver(fromDaemon(errorResponse(childId, code, why)));
   }
 
   /** Answers the current round with `input_required` and waits (bounded by WAITING_TTL_MS) for the retry. */
@@ -155,7 +163,7 @@ export class StatelessCall implements ResponseSink {
   #expire(): void {
     this.#forgetState();
     for (const asked of this.#asked.values())
-      this.session.deliver(errorResponse(asked.childId, ERRORS.TIMEOUT, 'the client sent no input in time'));
+      this.#refuse(asked.childId, ERRORS.TIMEOUT, 'the client sent no input in time');
     this.#asked.clear();
     this.session.abandon(this, 'the client sent no input in time');
   }

@@ -2,6 +2,7 @@ import type { DaemonLimits, ServerConfig } from '../../config/index.js';
 import { GatekitError } from '../../errors.js';
 import type { ChildIdentity } from '../child.js';
 import type { ResponseSink } from '../exchange.js';
+import { fromDaemon } from '../gate.js';
 import type { RpcMessage, RpcRequest } from '../jsonrpc.js';
 import type { SessionRegistry } from '../registry.js';
 import type { Caller, Session } from '../session.js';
@@ -36,7 +37,7 @@ export function ask(
         else resolve('result' in m ? m.result : undefined);
       },
     };
-    session.forward(request, sink, caller, filter);
+    session.forward(fromDaemon(request), sink, caller, filter);
   });
 }
 
@@ -88,7 +89,7 @@ export class StatelessPool {
         method: 'initialize',
         params,
       });
-      session.deliver({ jsonrpc: '2.0', method: 'notifications/initialized' });
+      session.deliver(fromDaemon({ jsonrpc: '2.0', method: 'notifications/initialized' }));
       return { session, initialized: (initialized ?? {}) as Record<string, unknown> };
     } catch (err) {
       void session.end('initialize failed');

@@ -26,7 +26,8 @@ export {
   META_SERVER_INFO,
   STATELESS_VERSION,
 } from '../../mcp/index.js';
-const ENVELOPE_KEYS = [META_PROTOCOL_VERSION, META_CLIENT_INFO, META_CLIENT_CAPABILITIES, META_LOG_LEVEL];
+/** The 2026-07-28 envelope keys of `_meta`, which a session-era child does not read. */
+export const ENVELOPE_KEYS = [META_PROTOCOL_VERSION, META_CLIENT_INFO, META_CLIENT_CAPABILITIES, META_LOG_LEVEL];
 
 export { METHOD_NOT_FOUND, UNSUPPORTED_VERSION } from '../../mcp/index.js';
 /** Session-era methods 2026-07-28 removed (SEP-2575): a stateless request for one gets 404 with -32601. */
@@ -139,14 +140,6 @@ export function classifyEra(headers: IncomingHttpHeaders, messages: readonly Rpc
     if (bodyName !== undefined && name === undefined) return refuse(`a ${bodyMethod} request needs Mcp-Name`);
   }
   return { ok: true, era };
-}
-
-/** The request as a session-era child reads it: the 2026-07-28 envelope keys taken out of `_meta`. */
-export function toChildRequest(request: RpcRequest): RpcRequest {
-  const meta = request.params?.['_meta'] as Record<string, unknown> | undefined;
-  if (!meta) return request;
-  const rest = Object.fromEntries(Object.entries(meta).filter(([k]) => !ENVELOPE_KEYS.includes(k)));
-  return { ...request, params: { ...request.params, _meta: rest } };
 }
 
 /**

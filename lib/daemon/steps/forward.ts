@@ -2,10 +2,12 @@ import { auditLine, nextTrace, parseTraceparent } from '../../audit/index.js';
 import { GatekitError } from '../../errors.js';
 import { discover, poolFor, sinkOf, statelessAnswer, statelessStatus, type PooledChild } from '../era/index.js';
 import { Exchange } from '../exchange.js';
+import { admitMessage, type Admitted } from '../gate.js';
+import { sendJson } from '../../http/index.js';
 import { isRequest, type RpcMessage, type RpcRequest } from '../jsonrpc.js';
 import type { Session } from '../session.js';
 import type { RequestContext } from '../state.js';
-import { gateToolCall, toolFilter, type GateInput } from '../tool-gate.js';
+import { toolFilter, type GateInput } from '../tool-gate.js';
 import type { Body } from './body.js';
 import { forwardStateless, listen } from './stateless.js';
 
@@ -36,9 +38,10 @@ function sessionTarget(ctx: RequestContext, body: Body, existing: Session | unde
 }
 
 /**
- * The last steps of a POST: the target child, notifications and client responses straight through, then each
- * request through the tool gate (lib/daemon/tool-gate.ts) and on to the child (session.ts), its answer as JSON or
- * SSE (exchange.ts). Only a limit (429) or a malformed initialize is refused as HTTP; a gated call is a JSON-RPC error.
+ * The last steps of a POST: the target child, then every message through the one gate (lib/daemon/gate.ts
+ * `admitMessage`): notifications and client responses it admits to the child (one refused: 400, nothing delivered),
+ * each request it admits on to the child (session.ts), its answer as JSON or SSE (exchange.ts). Only a limit (429),
+ * a malformed initialize or a refused notification/response is refused as HTTP; a gated request is a JSON-RPC error.
  */
 export function forwardMessages(ctx: RequestContext, body: Body, existing: Session | undefined): void | Promise<void> {
   // Synchronous in the session era, as the hot path was before the steps: no await per tools/call.
@@ -51,49 +54,7 @@ function forwardTo(ctx: RequestContext, body: Body, { session, pooled }: Target)
   const caller = ctx.caller!;
   const era = ctx.era!;
   const headers: Record<string, string> = pooled ? {} : { 'mcp-session-id': session.id };
-  const requests: RpcRequest[] = [];
-  for (const m of body.messages as RpcMessage[]) {
-    if (isRequest(m)) {
-      requests.push(m);
-      continue;
-    }
-    session.deliver(m);
-    const method = 'method' in m ? m.method : 'response';
-    const rpc_id = 'id' in m ? m.id : undefined;
-    state.audit(auditLine.request(server.name, caller, { era, method, rpc_id, outcome: 'ok', session: session.id }));
-  }
-  if (requests.length === 0) {
-    res.writeHead(202, headers).end();
-    return;
-  }
-  const acceptsStream = String(req.headers.accept ?? '').includes('text/event-stream');
-  if (pooled && requests[0]!.method === 'subscriptions/listen') return listen(ctx, pooled, requests[0]!, acceptsStream);
-  // A native 2026-07-28 child shapes its own results; a session-era one's get it in era/mrtr.ts.
-  const native = pooled?.session.child.era === 'native';
-  const exchange = new Exchange(res, {
-    requests: requests.length,
-    batch: body.batch,
-    acceptsStream,
-    headers,
-    translate: native ? statelessAnswer(requests[0]!.method) : undefined,
-    // At 2026-07-28 an error keeps the HTTP status the spec names for its code (lib/mcp `errorHttpStatus`).
-    statusOf: pooled ? statelessStatus(requests[0]!.method) : undefined,
-  });
-  // A client that closes the POST before its answers cancels what is still pending at the child. Not `exchange.open`:
-  // that is already false once the closed response is destroyed. A call parked for input (era/mrtr.ts) was answered.
-  res.on('close', () => {
-    if (!exchange.answered) session.abandon(sinkOf(exchange));
-  });
   const mayCall = toolFilter(ctx.verified!);
-  if (pooled && requests[0]!.method === 'server/discover') {
-    const id = requests[0]!.id;
-    return discover(pooled, caller, mayCall).then((result) => {
-      exchange.respond({ jsonrpc: '2.0', id, result });
-      state.audit(
-        auditLine.request(server.name, caller, { era, method: 'server/discover', rpc_id: id, outcome: 'ok' }),
-      );
-    });
-  }
   const gate: GateInput = {
     state,
     server,
@@ -104,17 +65,73 @@ function forwardTo(ctx: RequestContext, body: Body, { session, pooled }: Target)
     session: session.id,
     era,
   };
+  // Notifications and responses first, every one judged before any is delivered: one refused, the POST is refused.
+  const requests: RpcRequest[] = [];
+  const delivered: Admitted[] = [];
+  for (const m of body.messages as RpcMessage[]) {
+    if (isRequest(m)) {
+      requests.push(m);
+      continue;
+    }
+    const verdict = admitMessage(gate, session, m);
+    if (verdict.kind === 'refuse') return sendJson(res, 400, verdict.response, headers);
+    if (verdict.kind === 'deliver') delivered.push(verdict.message);
+  }
+  for (const m of body.messages as RpcMessage[]) {
+    if (isRequest(m)) continue;
+    const method = 'method' in m ? m.method : 'response';
+    const rpc_id = 'id' in m ? m.id : undefined;
+    state.audit(auditLine.request(server.name, caller, { era, method, rpc_id, outcome: 'ok', session: session.id }));
+  }
+  for (const m of delivered) session.deliver(m);
+  if (requests.length === 0) {
+    res.writeHead(202, headers).end();
+    return;
+  }
   const headerTrace = req.headers['traceparent'];
-  for (const request of requests) {
+  const admitted = requests.map((request) => {
     const metaTrace = (request.params?.['_meta'] as { traceparent?: unknown } | undefined)?.traceparent;
     const trace = nextTrace(parseTraceparent(metaTrace) ? metaTrace : headerTrace);
-    if (request.method === 'tools/call') {
-      const refused = gateToolCall(gate, request, trace);
-      if (refused) {
-        exchange.respond(refused);
-        continue;
-      }
+    return { trace, verdict: admitMessage(gate, session, request, trace) };
+  });
+  const first = admitted[0]!.verdict;
+  const method = requests[0]!.method;
+  const acceptsStream = String(req.headers.accept ?? '').includes('text/event-stream');
+  if (pooled && method === 'subscriptions/listen' && first.kind === 'forward')
+    return listen(ctx, pooled, first.message, acceptsStream);
+  // A native 2026-07-28 child shapes its own results; a session-era one's get it in era/mrtr.ts.
+  const native = pooled?.session.child.era === 'native';
+  const exchange = new Exchange(res, {
+    requests: requests.length,
+    batch: body.batch,
+    acceptsStream,
+    headers,
+    translate: native ? statelessAnswer(method) : undefined,
+    // At 2026-07-28 an error keeps the HTTP status the spec names for its code (lib/mcp `errorHttpStatus`).
+    statusOf: pooled ? statelessStatus(method) : undefined,
+  });
+  // A client that closes the POST before its answers cancels what is still pending at the child. Not `exchange.open`:
+  // that is already false once the closed response is destroyed. A call parked for input (era/mrtr.ts) was answered.
+  res.on('close', () => {
+    if (!exchange.answered) session.abandon(sinkOf(exchange));
+  });
+  if (pooled && method === 'server/discover' && first.kind === 'forward') {
+    const id = requests[0]!.id;
+    return discover(pooled, caller, mayCall).then((result) => {
+      exchange.respond({ jsonrpc: '2.0', id, result });
+      state.audit(
+        auditLine.request(server.name, caller, { era, method: 'server/discover', rpc_id: id, outcome: 'ok' }),
+      );
+    });
+  }
+  for (const { trace, verdict } of admitted) {
+    if (verdict.kind === 'refuse') {
+      exchange.respond(verdict.response);
+      if (method === 'initialize') void session.end('initialize refused');
+      continue;
     }
+    if (verdict.kind !== 'forward') continue;
+    const request = verdict.message;
     const filter = request.method === 'tools/list' ? mayCall : undefined;
     if (pooled && !native) forwardStateless(ctx, pooled, request, exchange, filter, trace);
     else session.forward(request, exchange, caller, filter, trace);

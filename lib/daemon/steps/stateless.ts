@@ -1,6 +1,7 @@
 import { auditLine, type TraceContext } from '../../audit/index.js';
 import { attachListeners, openListen, statelessRound, type PooledChild } from '../era/index.js';
 import type { Exchange } from '../exchange.js';
+import type { Admitted } from '../gate.js';
 import { errorResponse, type RpcRequest } from '../jsonrpc.js';
 import { writeSseMessage } from '../sse.js';
 import type { RequestContext } from '../state.js';
@@ -39,7 +40,7 @@ export async function listen(
 export function forwardStateless(
   ctx: RequestContext,
   pooled: PooledChild,
-  request: RpcRequest,
+  request: Admitted<RpcRequest>,
   exchange: Exchange,
   filter: ((tool: string) => boolean) | undefined,
   trace: TraceContext,

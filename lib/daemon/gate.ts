@@ -1,0 +1,213 @@
+import { auditLine, type TraceContext } from '../audit/index.js';
+import { CLIENT_NOTIFICATIONS, CLIENT_REQUESTS, isExtensionMethod } from '../mcp/index.js';
+import {
+  ERRORS,
+  errorResponse,
+  isRequest,
+  nestsDeeper,
+  type RpcId,
+  type RpcMessage,
+  type RpcNotification,
+  type RpcRequest,
+  type RpcResponse,
+} from './jsonrpc.js';
+import type { Caller } from './pending.js';
+import { gateToolCall, type GateInput } from './tool-gate.js';
+
+declare const ADMITTED: unique symbol;
+/**
+ * A message the gate let through to a child. `McpChild.send` takes nothing else, and only this module makes one
+ * (test/gate-total.test.ts fails if another module casts to it): every byte bound for a child passed the gate.
+ */
+export type Admitted<T extends RpcMessage = RpcMessage> = T & { readonly [ADMITTED]: true };
+
+/** How deep a client's `params` (or a response's `result`) may nest; deeper is refused before anything walks it. */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * The gate's answer for one client message. `forward`: a request, to the child; `deliver`: a notification or a
+ * response, to the child; `drop`: taken, but nothing for the child (a cancellation of nothing pending); `refuse`:
+ * audited as `denied`, answered in-band for a request (`http` false) or as HTTP 400 for anything else.
+ */
+export type Verdict =
+  | { readonly kind: 'forward'; readonly message: Admitted<RpcRequest> }
+  | { readonly kind: 'deliver'; readonly message: Admitted }
+  | { readonly kind: 'drop' }
+  | { readonly kind: 'refuse'; readonly response: RpcResponse; readonly http: boolean };
+
+/** What the gate reads of the target session (session.ts `Session`). */
+export interface GateSession {
+  readonly era: 'session' | 'stateless';
+  /** The child's id of this client's request still pending there. */
+  childIdOf(clientId: unknown): number | undefined;
+  /** Whether the child waits for an answer under `id`; true once per request. */
+  takeAsked(id: RpcId): boolean;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The one gate every client message bound for a child passes, in every era, version and batch element (steps/
+ * forward.ts; a multi round-trip retry's answers through `admitAnswer`). A cheap switch on the method:
+ * - a request: a method MCP defines for clients, or an extension that is no spelling of one (lib/mcp
+ *   `isExtensionMethod`); `params` an object nesting at most MAX_JSON_DEPTH deep (-32602); a `tools/call` then
+ *   through the tool gate (tool-gate.ts: allow-list, argument rules, fresh_login, rate);
+ * - a notification: only those MCP defines for the client (lib/mcp `CLIENT_NOTIFICATIONS`); a cancellation
+ *   reaches the child only for a request of this client still pending there, renumbered to the child's id;
+ * - a response: only to a request the child sent and this session-era client has not answered yet.
+ * Whatever passes loses the client's own `_meta` keys starting with `gatekit` (any case): only the daemon speaks
+ * for the person there (`stamp`). Any refusal is one `denied` audit line and never reaches the child.
+ */
+export function admitMessage(
+  gate: GateInput,
+  session: GateSession,
+  message: RpcMessage,
+  trace?: TraceContext,
+): Verdict {
+  if (!('method' in message)) return admitClientAnswer(gate, session, message);
+  const { method } = message;
+  const request = isRequest(message);
+  const refuse = (why: string, code: number = ERRORS.INVALID_REQUEST) =>
+    refusal(gate, message, trace, why, code, !request);
+  if (request ? !CLIENT_REQUESTS.has(method) && !isExtensionMethod(method) : !CLIENT_NOTIFICATIONS.has(method))
+    return refuse(`${quote(method)} is not a ${request ? 'request' : 'notification'} a client may send`);
+  const params = message.params;
+  if (params !== undefined && !isObject(params)) return refuse('params must be an object', ERRORS.INVALID_PARAMS);
+  if (params !== undefined && nestsDeeper(params, MAX_JSON_DEPTH))
+    return refuse(`params nest deeper than ${MAX_JSON_DEPTH} levels`, ERRORS.INVALID_PARAMS);
+  const meta = params?.['_meta'];
+  if (meta !== undefined && !isObject(meta)) return refuse('params._meta must be an object', ERRORS.INVALID_PARAMS);
+  if (request) {
+    if (method === 'tools/call') {
+      const refused = gateToolCall(gate, message, trace ?? NO_TRACE);
+      if (refused) return { kind: 'refuse', response: refused, http: false };
+    }
+    return { kind: 'forward', message: stripped(message) as Admitted<RpcRequest> };
+  }
+  if (method === 'notifications/cancelled') {
+    const childId = session.childIdOf(params?.['requestId']);
+    if (childId === undefined) return { kind: 'drop' };
+    return { kind: 'deliver', message: stripped({ ...message, params: { ...params, requestId: childId } }) };
+  }
+  // A pooled child was initialized by the daemon; 2026-07-28 has no initialize of its own.
+  if (method === 'notifications/initialized' && session.era === 'stateless') return { kind: 'drop' };
+  return { kind: 'deliver', message: stripped(message) };
+}
+
+/** A client's response: only in the session era, to a request the child sent and nobody answered yet. */
+function admitClientAnswer(gate: GateInput, session: GateSession, message: RpcResponse): Verdict {
+  const refuse = (why: string) => refusal(gate, message, undefined, why, ERRORS.INVALID_REQUEST, true);
+  if (session.era !== 'session') return refuse('a 2026-07-28 client answers input requests in a retry');
+  const admitted = admitAnswer(session, message);
+  return admitted ? { kind: 'deliver', message: admitted } : refuse('a response to no request of the server');
+}
+
+/**
+ * A client's answer to a request the child sent (a session-era response, or an `inputResponses` entry of a
+ * 2026-07-28 retry, era/mrtr.ts): undefined unless the child asked under this id and is still waiting, or the
+ * answer nests too deep. Each request is answered once.
+ */
+export function admitAnswer(session: GateSession, message: RpcResponse): Admitted | undefined {
+  if (message.id === null || nestsDeeper(message.result ?? message.error, MAX_JSON_DEPTH)) return undefined;
+  if (!session.takeAsked(message.id)) return undefined;
+  const result = message.result;
+  if (!isObject(result) || !isObject(result['_meta']) || !hasOwnKeys(result['_meta'])) return message as Admitted;
+  return { ...message, result: { ...result, _meta: withoutOwnKeys(result['_meta']) } } as Admitted;
+}
+
+/** A message the daemon itself makes for a child (initialize, its own cancellations, answers it gives). */
+export function fromDaemon<T extends RpcMessage>(message: T): Admitted<T> {
+  return message as Admitted<T>;
+}
+
+/** An admitted request without some of its `params` and `_meta` keys: a message may lose what the gate saw, never gain. */
+export function narrowed(
+  request: Admitted<RpcRequest>,
+  params: readonly string[],
+  metaKeys: readonly string[],
+): Admitted<RpcRequest> {
+  const source = request.params;
+  if (!source) return request;
+  const rest: Record<string, unknown> = {};
+  for (const key of Object.keys(source)) if (!params.includes(key)) rest[key] = source[key];
+  const meta = source['_meta'] as Record<string, unknown> | undefined;
+  if (meta) {
+    const kept: Record<string, unknown> = {};
+    for (const key of Object.keys(meta)) if (!metaKeys.includes(key)) kept[key] = meta[key];
+    rest['_meta'] = kept;
+  }
+  return { ...request, params: rest } as Admitted<RpcRequest>;
+}
+
+/**
+ * The request as the child gets it: the session-unique id, and in `params._meta` the person (`gatekit/*`, only
+ * when the server sets identity_meta, added after the client's own `gatekit` keys were stripped) and the W3C
+ * `traceparent`. Without either, only the id changes.
+ */
+export function stamp(
+  request: Admitted<RpcRequest>,
+  childId: number,
+  identity?: Caller,
+  trace?: TraceContext,
+): Admitted<RpcRequest> {
+  const params = request.params;
+  if (!identity && !trace) return { ...request, id: childId } as Admitted<RpcRequest>;
+  const meta = {
+    ...(params?.['_meta'] as object | undefined),
+    ...(identity
+      ? { 'gatekit/user': identity.user, 'gatekit/sub': identity.sub, 'gatekit/groups': identity.groups }
+      : {}),
+    ...(trace ? { traceparent: trace.traceparent } : {}),
+  };
+  return { ...request, params: { ...params, _meta: meta }, id: childId } as Admitted<RpcRequest>;
+}
+
+const NO_TRACE: TraceContext = { traceparent: '', trace_id: '', span_id: '' };
+
+const isOurs = (key: string): boolean => key.length >= 7 && key.slice(0, 7).toLowerCase() === 'gatekit';
+function hasOwnKeys(meta: Record<string, unknown>): boolean {
+  for (const key in meta) if (isOurs(key)) return true;
+  return false;
+}
+function withoutOwnKeys(meta: Record<string, unknown>): Record<string, unknown> {
+  const kept: Record<string, unknown> = {};
+  for (const key in meta) if (!isOurs(key)) kept[key] = meta[key];
+  return kept;
+}
+
+/** The message without the client's `gatekit…` `_meta` keys; the same object when it has none (the usual case). */
+function stripped<T extends RpcRequest | RpcNotification>(message: T): Admitted<T> {
+  const meta = message.params?.['_meta'] as Record<string, unknown> | undefined;
+  if (!meta || !hasOwnKeys(meta)) return message as Admitted<T>;
+  return { ...message, params: { ...message.params, _meta: withoutOwnKeys(meta) } } as unknown as Admitted<T>;
+}
+
+const quote = (method: string): string => JSON.stringify(method.slice(0, 80));
+
+function refusal(
+  gate: GateInput,
+  message: RpcMessage,
+  trace: TraceContext | undefined,
+  why: string,
+  code: number,
+  http: boolean,
+): Verdict {
+  const id: RpcId | null = 'id' in message && message.id !== undefined ? message.id : null;
+  const method = 'method' in message ? message.method.slice(0, 80) : 'response';
+  const params = 'params' in message && isObject(message.params) ? message.params : undefined;
+  const tool =
+    method === 'tools/call' && typeof params?.['name'] === 'string' ? params['name'].slice(0, 200) : undefined;
+  gate.state.audit(
+    auditLine.denied(gate.server.name, gate.caller, {
+      era: gate.era,
+      session: gate.session,
+      method,
+      ...(tool === undefined ? {} : { tool }),
+      ...(id === null ? {} : { rpc_id: id }),
+      ...(trace ? { trace_id: trace.trace_id, span_id: trace.span_id, parent_span_id: trace.parent_span_id } : {}),
+      rpc_code: code,
+      error: why,
+    }),
+  );
+  return { kind: 'refuse', response: errorResponse(http ? null : id, code, why), http };
+}

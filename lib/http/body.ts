@@ -27,6 +27,9 @@ export function readBody(req: IncomingMessage, { limit, limitName, type }: BodyL
     req.resume();
     return Promise.reject(tooLarge());
   }
+  // Gone before this step even began (the client left while an earlier step awaited): no 'close' will come again.
+  if (req.destroyed && !req.complete)
+    return Promise.reject(new GatekitError('BAD_REQUEST', 'the request body was cut off before its end'));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

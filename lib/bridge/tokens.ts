@@ -36,7 +36,7 @@ export class TokenSource {
     if (!force && this.#token && this.#token.expires_at - Date.now() / 1000 > MIN_TTL) return this.#token.value;
     this.#token = undefined;
     // While a login waits for the person, answer at once with its code instead of queueing on its lock.
-    if (this.#login) throw loginRequired(this.#ctx, await this.#login.prompt);
+    if (this.#login) throw loginRequired(this.#ctx, await this.#promptOf(this.#login.prompt));
     try {
       const minTtl = force ? FORCE_NEW : MIN_TTL;
       const dpop = await this.#binding();
@@ -51,7 +51,7 @@ export class TokenSource {
       if (!isGatekitError(err, 'LOGIN_REQUIRED')) throw err;
       // Another process's device login is waiting for the person: show its code, start none of our own.
       const elsewhere = this.#ctx.store.readPendingDevice();
-      throw loginRequired(this.#ctx, elsewhere ?? (await this.#startLogin()), err);
+      throw loginRequired(this.#ctx, elsewhere ?? (await this.#promptOf(this.#startLogin())), err);
     }
   }
 
@@ -61,7 +61,25 @@ export class TokenSource {
    * The current token keeps serving other calls until the login completes; then a new one is minted.
    */
   async stepUp(): Promise<GatekitError> {
-    return loginRequired(this.#ctx, await this.#startLogin(true));
+    return loginRequired(this.#ctx, await this.#promptOf(this.#startLogin(true)));
+  }
+
+  /**
+   * The device login's URL and code; when the login cannot even start (the provider is unreachable), still
+   * LOGIN_REQUIRED — what the client's person must do — with why it could not start and what to run.
+   */
+  async #promptOf(prompt: Promise<DevicePrompt>): Promise<DevicePrompt> {
+    try {
+      return await prompt;
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      throw new GatekitError(
+        'LOGIN_REQUIRED',
+        `Gatekit login required for ${this.#ctx.store.configFile}, and a login could not start: ${why}. ` +
+          `When the identity provider is reachable, try again (a new login starts), or run "gatekit broker login --config ${this.#ctx.store.configFile}" in a terminal.`,
+        { cause: err },
+      );
+    }
   }
 
   /** RFC 9449 §5: the key's thumbprint plus a fresh proof for the token endpoint (or the exec agent). */

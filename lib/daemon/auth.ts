@@ -104,7 +104,13 @@ export function isDpopChallenge(req: IncomingMessage, server: ServerConfig): boo
  * table (lib/errors.ts), none when no token was sent at all.
  */
 export function challenge(err: GatekitError, isDpop: boolean, metadataUrl: string): string {
-  const quote = (s: string) => s.replace(/["\\\r\n]/g, ' ');
+  // RFC 6750 §3: error_description is %x20-21 / %x23-5B / %x5D-7E: no double quote or backslash, not even as an RFC 7230
+  // quoted-pair. A double quote becomes an apostrophe, so `token issuer "x"` stays readable as `token issuer 'x'`.
+  const quote = (s: string) =>
+    s
+      .replace(/"/g, "'")
+      .replace(/\\/g, '/')
+      .replace(/[^\x20-\x7e]/g, ' ');
   const parts = [`resource_metadata="${metadataUrl}"`];
   const error = err.challengeError;
   if (error) parts.unshift(`error="${error}"`, `error_description="${quote(err.message)}"`);

@@ -43,7 +43,10 @@ export function idpError(err: unknown, context: string): GatekitError {
         cause: err,
       });
     }
-    return new GatekitError('IDP_ERROR', `${context}: the identity provider answered ${detail}`, { cause: err });
+    return new GatekitError('IDP_ERROR', `${context}: the identity provider answered ${detail} (HTTP ${err.status})`, {
+      hint: 'it refused the request: check [idp] client_id, client_secret and scopes with its administrator',
+      cause: err,
+    });
   }
   if (err instanceof client.AuthorizationResponseError) {
     return new GatekitError(
@@ -59,8 +62,56 @@ export function idpError(err: unknown, context: string): GatekitError {
       { hint: 'check your network and [idp] issuer, then try again', cause: err },
     );
   }
+  const wrong = wrongAnswer(err, context);
+  if (wrong) return wrong;
   const message = err instanceof Error ? err.message : String(err);
-  return new GatekitError('IDP_ERROR', `${context}: ${message}`, { cause: err });
+  return new GatekitError('IDP_ERROR', `${context}: ${message}`, {
+    hint: 'run "gatekit doctor" to check the identity provider; --debug shows its answer',
+    cause: err,
+  });
+}
+
+const CHECK_ISSUER = 'check [idp] issuer: {issuer}/.well-known/openid-configuration must be its discovery document';
+
+/**
+ * An answer that is not what OpenID Connect asks for, said as what was expected and what came. A 5xx is
+ * the provider being down (IDP_UNREACHABLE, exit 5: try again later); any other wrong answer is IDP_ERROR
+ * (exit 1: a configuration or provider problem that waiting will not fix).
+ */
+function wrongAnswer(err: unknown, context: string): GatekitError | undefined {
+  if (!(err instanceof client.ClientError)) return undefined;
+  const cause = err.cause as
+    Response | { expected?: unknown; attribute?: string; body?: Record<string, unknown> } | undefined;
+  if (err.code === 'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED' && cause && 'attribute' in cause && cause.attribute) {
+    const came = cause.body?.[cause.attribute];
+    return new GatekitError(
+      'IDP_ERROR',
+      `${context}: its ${cause.attribute} is ${JSON.stringify(came)}, expected ${JSON.stringify(cause.expected)}`,
+      {
+        hint:
+          cause.attribute === 'issuer'
+            ? `set [idp] issuer to exactly ${JSON.stringify(came)} if that is your provider (a trailing slash counts)`
+            : CHECK_ISSUER,
+        cause: err,
+      },
+    );
+  }
+  if (cause instanceof Response) {
+    const type = cause.headers.get('content-type') ?? 'none';
+    const what =
+      err.code === 'OAUTH_RESPONSE_IS_NOT_JSON'
+        ? `HTTP ${cause.status} with content-type ${type}, expected JSON`
+        : `HTTP ${cause.status}${cause.statusText ? ` ${cause.statusText}` : ''}`;
+    return new GatekitError(
+      cause.status >= 500 ? 'IDP_UNREACHABLE' : 'IDP_ERROR',
+      `${context}: ${cause.url || 'the identity provider'} answered ${what}`,
+      {
+        hint: cause.status >= 500 ? 'the identity provider is failing; try again later' : CHECK_ISSUER,
+        cause: err,
+      },
+    );
+  }
+  return undefined;
 }
 
 export function isNetworkError(err: unknown): boolean {

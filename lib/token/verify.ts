@@ -83,7 +83,7 @@ export async function verifySignedClaims(
       },
     ));
   } catch (err) {
-    throw translate(err);
+    throw translate(err, options.issuers);
   }
   const { iat, exp, jti, sub, aud, scope } = payload as Record<string, unknown>;
   if (typeof iat !== 'number' || typeof exp !== 'number') throw invalid('iat and exp must be numbers');
@@ -122,7 +122,8 @@ export function checkBinding(
   dpopJkt?: string,
 ): void {
   if (acceptedUntil(claims) <= now) throw new GatekitError('TOKEN_EXPIRED', 'token expired');
-  if (claims.aud !== audience) throw invalid('token is for another resource');
+  if (claims.aud !== audience)
+    throw invalid(`token is for ${JSON.stringify(claims.aud)}, expected ${JSON.stringify(audience)} (this server)`);
   if (claims.cnf === undefined) return;
   if (typeof claims.cnf !== 'object' || claims.cnf === null) throw invalid('unsupported cnf confirmation');
   const cnf = claims.cnf as Record<string, unknown>;
@@ -131,11 +132,19 @@ export function checkBinding(
   if (Object.keys(cnf).length !== 1 || (typeof x5t !== 'string' && typeof jkt !== 'string')) {
     throw invalid('unsupported cnf confirmation');
   }
-  if (typeof x5t === 'string' && x5t !== certThumbprint) throw invalid('token is bound to another client certificate');
+  if (typeof x5t === 'string' && x5t !== certThumbprint) {
+    throw invalid(
+      certThumbprint === undefined
+        ? `token is bound to a client certificate (x5t#S256 ${x5t}); this connection presented none`
+        : `token is bound to client certificate x5t#S256 ${x5t}, this connection presented ${certThumbprint}`,
+    );
+  }
   // RFC 9449 §7.1: a DPoP-bound token needs a proof by its key; presented as Bearer, it has none.
   if (typeof jkt === 'string' && jkt !== dpopJkt) {
     throw invalid(
-      dpopJkt === undefined ? 'token is DPoP-bound: send it with a DPoP proof' : 'token is bound to another DPoP key',
+      dpopJkt === undefined
+        ? 'token is DPoP-bound: send it with a DPoP proof'
+        : `token is bound to DPoP key jkt ${jkt}, the proof was signed by ${dpopJkt}`,
     );
   }
 }
@@ -145,11 +154,19 @@ export function acceptedUntil(claims: Pick<AccessTokenClaims, 'exp'>): number {
   return (claims.exp + MAX_SKEW) * 1000;
 }
 
-function translate(err: unknown): GatekitError {
+const list = (values: Iterable<string>) => [...values].map((v) => JSON.stringify(v)).join(' or ');
+
+function translate(err: unknown, issuers: Iterable<string>): GatekitError {
   if (err instanceof GatekitError) return err;
   if (err instanceof errors.JWTExpired) return new GatekitError('TOKEN_EXPIRED', 'token expired', { cause: err });
-  if (err instanceof errors.JWTClaimValidationFailed)
+  if (err instanceof errors.JWTClaimValidationFailed) {
+    // What was expected and what came: the issuer and type are public facts of the token, never a secret.
+    const came = (err.payload as Record<string, unknown>)[err.claim];
+    if (err.claim === 'iss')
+      return invalid(`token issuer ${JSON.stringify(came)} is not trusted here (expected ${list(issuers)})`, err);
+    if (err.claim === 'typ') return invalid('token type (typ header) is not "at+jwt"', err);
     return invalid(`claim "${err.claim}" check failed (${err.reason})`, err);
+  }
   if (err instanceof errors.JOSEAlgNotAllowed) return invalid('algorithm not allowed', err);
   if (err instanceof errors.JWSSignatureVerificationFailed) return invalid('signature verification failed', err);
   if (err instanceof errors.JOSEError) return invalid(`malformed token (${err.code})`, err);

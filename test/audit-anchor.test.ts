@@ -134,9 +134,16 @@ describe('audit anchor through the daemon and the CLI', () => {
     const child = spawnGatekit(['daemon'], { env: ws.env });
     const out = await collect(child);
     assert.equal(out.code, 1);
+    const [message, hint] = out.stderr.split('\n');
+    const ts = readAnchor(anchor)!.ts;
     assert.equal(
-      out.stderr.split('\n')[0],
-      `gatekit: refusing to start: the audit log ${log} ends at seq ${seq}, before the checkpoint at seq ${last} that its anchor ${anchor} recorded (${readAnchor(anchor)!.ts}): lines were cut`,
+      message,
+      `gatekit: refusing to start: the audit log ${log} ends at seq ${seq}, before the checkpoint at seq ${last} that its anchor ${anchor} recorded (${ts}): lines were cut`,
+    );
+    // Hints name gatekit as the user runs it: `npx gatekit` in this checkout (lib/cli/invocation.ts).
+    assert.equal(
+      hint?.replace('"npx gatekit ', '"gatekit '),
+      `hint: run "gatekit audit verify" to see what is missing; a log moved aside on purpose goes back to ${log} (or keep it and remove ${anchor}, and the next daemon starts a new anchor)`,
     );
   });
 });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { gatekit } from './helpers/cli.js';
+import { modernClient } from './helpers/modern-client.js';
 import {
   daemonConfig,
   endSession,
@@ -126,6 +127,20 @@ describe('a refusal names the rule (its config path) and the person, never the m
     const stale = await refusal(alice.callTool({ name: 'read_note', arguments: { name: 'welcome' } }));
     assert.equal((stale.data as { rule: string }).rule, 'servers.gated.rule[1].fresh_login');
     assert.equal(deniedLine('alice@example.com', 'read_note')?.['rule'], 'servers.gated.rule[1].fresh_login');
+  });
+
+  it('a 2026-07-28 tools/call refused by the gate names its rule too', async (t) => {
+    const c = await modernClient(h, 'gated', await h.token('gated', { user: 'alice@example.com' }));
+    t.after(() => c.close());
+    const err = (await c.callTool({ name: 'env', arguments: {} }).then(
+      () => assert.fail('expected a refusal'),
+      (e: unknown) => e,
+    )) as { code?: number; data?: { rule?: string }; message?: string };
+    assert.equal(err.code, -32003, String(err.message));
+    assert.equal(err.data?.rule, 'servers.gated.tools.deny');
+    const line = h.audit().findLast((l) => l['event'] === 'denied' && l['era'] === 'stateless' && l['tool'] === 'env');
+    assert.equal(line?.['rule'], 'servers.gated.tools.deny');
+    assert.equal(line?.['user'], 'alice@example.com');
   });
 
   it("carol's 403 at the door names the rule and carol in the audit line, never the list's members", async () => {

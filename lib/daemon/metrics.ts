@@ -3,39 +3,19 @@ import type { Counter, Histogram, Registry } from 'prom-client';
 import type { AuditEvent } from '../audit/index.js';
 import { isLoopbackHost, type Config, type Listen } from '../config/index.js';
 import { bindListen } from '../http/index.js';
+import { CLIENT_NOTIFICATIONS, CLIENT_REQUESTS } from '../mcp/index.js';
 import { VerifiedTokenCache } from '../token/index.js';
 import type { SessionRegistry } from './registry.js';
 import { isStanding } from './sse.js';
 
 /**
- * The only values the `method` label takes: MCP methods (a client's own method name is `other`), the HTTP verb of
- * a line written before the JSON-RPC method was known or without one (a GET stream), `response` for a client's
- * answer to a server request, and the token endpoint's `token-exchange`.
+ * The only values the `method` label takes: the methods MCP defines for clients (lib/mcp; a vendor extension a client
+ * names is `other`), `response` for a client's answer to a server request, the token endpoint's `token-exchange`,
+ * and the HTTP verb of a line written before the JSON-RPC method was read, or without one (a GET stream).
  */
 const METHODS: ReadonlySet<string> = new Set([
-  'initialize',
-  'ping',
-  'tools/list',
-  'tools/call',
-  'resources/list',
-  'resources/templates/list',
-  'resources/read',
-  'resources/subscribe',
-  'resources/unsubscribe',
-  'prompts/list',
-  'prompts/get',
-  'completion/complete',
-  'logging/setLevel',
-  'server/discover',
-  'subscriptions/listen',
-  'tasks/get',
-  'tasks/list',
-  'tasks/result',
-  'tasks/cancel',
-  'notifications/initialized',
-  'notifications/cancelled',
-  'notifications/progress',
-  'notifications/roots/list_changed',
+  ...CLIENT_REQUESTS,
+  ...CLIENT_NOTIFICATIONS,
   'response',
   'token-exchange',
   'GET',

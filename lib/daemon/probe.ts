@@ -1,5 +1,6 @@
 import type { ServerConfig } from '../config/index.js';
 import { McpChild } from './child.js';
+import { fromDaemon } from './gate.js';
 import { isResponse } from './jsonrpc.js';
 import { exitWords } from './stderr-record.js';
 
@@ -50,11 +51,18 @@ export function probeServer(server: ServerConfig, timeoutMs: number): Promise<Pr
       () => settle({ ok: false, detail: `did not answer initialize within ${timeoutMs / 1000} s` }),
       timeoutMs,
     );
-    child.send({
-      jsonrpc: '2.0',
-      id: PROBE_ID,
-      method: 'initialize',
-      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'gatekit-doctor', version: '1' } },
-    });
+    // The daemon's own message (no client's): lib/daemon/gate.ts brands it for the child.
+    child.send(
+      fromDaemon({
+        jsonrpc: '2.0',
+        id: PROBE_ID,
+        method: 'initialize',
+        params: {
+          protocolVersion: '2025-06-18',
+          capabilities: {},
+          clientInfo: { name: 'gatekit-doctor', version: '1' },
+        },
+      }),
+    );
   });
 }

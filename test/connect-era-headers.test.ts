@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { encodeHeaderValue, messageEra, statelessHeaders } from '../lib/bridge/index.js';
+import { messageEra, statelessHeaders } from '../lib/bridge/index.js';
+import { encodeHeaderValue } from '../lib/mcp/index.js';
 import { classifyEra, decodeHeaderValue } from '../lib/daemon/era/wire.js';
 import { isValidMessage } from '../lib/daemon/jsonrpc.js';
 

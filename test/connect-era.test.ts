@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { readFileSync, watch } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { Client as ModernClient } from '@modelcontextprotocol/client';
 import { StdioClientTransport as ModernStdio } from '@modelcontextprotocol/client/stdio';
@@ -34,20 +35,26 @@ audit_log = "audit.jsonl"
 command = ["${process.execPath}", "${EVERYTHING_SERVER}", "stdio"]
 allow_groups = ["eng"]
 tools = { allow = ["echo", "get-sum", "trigger-long-running-operation"] }
+
+[servers.conformance]
+command = ["${process.execPath}", "${CONFORMANCE_SERVER}", "stdio"]
+allow_groups = ["eng"]
+tools = { allow = ["test_custom_header", "test_simple_text"] }
 `;
 }
+const CONFORMANCE_SERVER = fileURLToPath(new URL('../fixtures/conformance-server.js', import.meta.url));
 
 const text = (r: unknown) => (r as { content: Array<{ text?: string }> }).content[0]?.text ?? '';
-const connectArgs = (ws: Workspace) => ({
+const connectArgs = (ws: Workspace, server = 'everything') => ({
   command: process.execPath,
-  args: [GATEKIT_BIN, 'connect', 'everything'],
+  args: [GATEKIT_BIN, 'connect', server],
   env: { ...process.env, ...ws.env } as Record<string, string>,
   stderr: 'pipe' as const,
 });
 
 /** The MCP SDK v2 client pinned to 2026-07-28, launching `gatekit connect` as its stdio server. */
-async function modernOverConnect(ws: Workspace, stderr: string[]): Promise<ModernClient> {
-  const transport = new ModernStdio(connectArgs(ws));
+async function modernOverConnect(ws: Workspace, stderr: string[], server?: string): Promise<ModernClient> {
+  const transport = new ModernStdio(connectArgs(ws, server));
   transport.stderr?.on('data', (d: Buffer) => stderr.push(d.toString()));
   const client = new ModernClient(
     { name: 'connect-era-v2', version: '2.0.0' },
@@ -180,5 +187,33 @@ describe('gatekit connect bridges both eras of MCP', () => {
     assert.ok([-32600, -32022].includes(answer.error.code), line);
     bridge.stdin.end();
     await once(bridge, 'exit');
+  });
+
+  it('a 2026-07-28 tools/call through connect carries the Mcp-Param-* headers its arguments imply (SEP-2243)', async (t) => {
+    // The daemon refuses a call of test_custom_header whose Mcp-Param-Region header is missing or wrong.
+    const stderr: string[] = [];
+    const modern = await modernOverConnect(ws, stderr, 'conformance');
+    t.after(() => modern.close());
+    for (const region of ['eu-west', 'Zürich', ' padded ']) {
+      const result = await modern.callTool({ name: 'test_custom_header', arguments: { region } });
+      assert.equal(text(result), `region ${region}`, stderr.join(''));
+    }
+    // A client that calls without ever listing the tools: connect lists them itself first.
+    const args = connectArgs(ws, 'conformance');
+    const bridge = spawn(args.command, args.args, { env: args.env, stdio: ['pipe', 'pipe', 'ignore'] });
+    t.after(() => bridge.kill());
+    const lines = createInterface({ input: bridge.stdout });
+    const meta = {
+      'io.modelcontextprotocol/protocolVersion': MODERN,
+      'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
+      'io.modelcontextprotocol/clientCapabilities': {},
+    };
+    const params = { name: 'test_custom_header', arguments: { region: 'ap-south' }, _meta: meta };
+    bridge.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: 'p1', method: 'tools/call', params })}\n`);
+    const [line] = (await once(lines, 'line')) as [string];
+    assert.equal(text((JSON.parse(line) as { result: unknown }).result), 'region ap-south', line);
+    bridge.stdin.end();
+    await once(bridge, 'exit');
+    assert.ok(!auditLines(ws).some((l) => l['rpc_code'] === -32020), 'no call was refused for its headers');
   });
 });

@@ -38,7 +38,11 @@ export function rpcErrorFor(body: string, id: unknown): Message | undefined {
   // The daemon refuses before it reads the id (`id: null`); a stateless POST carries this one request only.
   const answered = (value as Message)['id'];
   if (typeof error?.['code'] !== 'number' || (answered !== id && answered !== null)) return undefined;
-  return { jsonrpc: '2.0', id, error: { code: error['code'], message: String(error['message'] ?? '').slice(0, 500) } };
+  const message = String(error['message'] ?? '').slice(0, 500);
+  // `data` too (-32022's supported versions, -32021's required capabilities), unless it is large.
+  const data =
+    error['data'] !== undefined && JSON.stringify(error['data']).length <= 4096 ? { data: error['data'] } : {};
+  return { jsonrpc: '2.0', id, error: { code: error['code'], message, ...data } };
 }
 
 /** An HTTP refusal from the daemon as one GatekitError, with the JSON-RPC or RFC 6750 reason when it gave one. */

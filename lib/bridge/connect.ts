@@ -145,6 +145,7 @@ export class Bridge {
       if (typeof version === 'string') this.#protocol = version;
     }
     if (quiet) return;
+    if (this.#era === 'stateless') this.#stateless.seen(value);
     if (isStepUp(value)) void this.#stepUp(value);
     else this.#io.write(value);
   }

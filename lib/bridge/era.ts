@@ -4,7 +4,7 @@
  * (README, "Two eras of MCP on one listener").
  */
 
-import { envelopeVersion, isStatelessVersion, nameField, STATELESS_VERSION } from '../mcp/index.js';
+import { encodeHeaderValue, envelopeVersion, isStatelessVersion, nameField, STATELESS_VERSION } from '../mcp/index.js';
 
 export type Era = 'session' | 'stateless';
 
@@ -39,14 +39,4 @@ export function statelessHeaders(message: unknown): Record<string, string> {
   const name = field === undefined ? undefined : paramsOf(message)?.[field];
   if (typeof name === 'string') headers['mcp-name'] = encodeHeaderValue(name);
   return headers;
-}
-
-/**
- * A header value as SEP-2243 sends it: printable ASCII as is, anything else (non-ASCII, control characters,
- * surrounding spaces, empty, or text that looks encoded) as `=?base64?…?=` around its UTF-8.
- */
-export function encodeHeaderValue(value: string): string {
-  const plain = value !== '' && value === value.trim() && /^[\t\x20-\x7e]*$/.test(value);
-  if (plain && !(value.startsWith('=?base64?') && value.endsWith('?='))) return value;
-  return `=?base64?${Buffer.from(value, 'utf8').toString('base64')}?=`;
 }

@@ -1,6 +1,6 @@
 export { Bridge } from './connect.js';
 export type { ConnectIO } from './connect.js';
-export { encodeHeaderValue, messageEra, statelessHeaders } from './era.js';
+export { messageEra, statelessHeaders } from './era.js';
 export { sseEvents } from './sse.js';
 export type { SseEvent } from './sse.js';
 export { holdEventStream } from './stream.js';

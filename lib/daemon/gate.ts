@@ -1,5 +1,5 @@
 import { auditLine, type TraceContext } from '../audit/index.js';
-import { CLIENT_NOTIFICATIONS, CLIENT_REQUESTS, isExtensionMethod } from '../mcp/index.js';
+import { CLIENT_NOTIFICATIONS, CLIENT_REQUESTS, HEADER_MISMATCH, isExtensionMethod } from '../mcp/index.js';
 import {
   ERRORS,
   errorResponse,
@@ -13,6 +13,7 @@ import {
 } from './jsonrpc.js';
 import type { Caller } from './pending.js';
 import { gateToolCall, type GateInput } from './tool-gate.js';
+import { toolHeaderMismatch } from './tool-headers.js';
 
 declare const ADMITTED: unique symbol;
 /**
@@ -27,13 +28,14 @@ export const MAX_JSON_DEPTH = 64;
 /**
  * The gate's answer for one client message. `forward`: a request, to the child; `deliver`: a notification or a
  * response, to the child; `drop`: taken, but nothing for the child (a cancellation of nothing pending); `refuse`:
- * audited as `denied`, answered in-band for a request (`http` false) or as HTTP 400 for anything else.
+ * audited as `denied`, answered in-band for a request (`http` false) or as HTTP 400 for anything else; a request
+ * refused with a `status` of its own (a 2026-07-28 header mismatch, audited as an error) is answered with it.
  */
 export type Verdict =
   | { readonly kind: 'forward'; readonly message: Admitted<RpcRequest> }
   | { readonly kind: 'deliver'; readonly message: Admitted }
   | { readonly kind: 'drop' }
-  | { readonly kind: 'refuse'; readonly response: RpcResponse; readonly http: boolean };
+  | { readonly kind: 'refuse'; readonly response: RpcResponse; readonly http: boolean; readonly status?: number };
 
 /** What the gate reads of the target session (session.ts `Session`). */
 export interface GateSession {
@@ -81,6 +83,9 @@ export function admitMessage(
     if (method === 'tools/call') {
       const refused = gateToolCall(gate, message, trace ?? NO_TRACE);
       if (refused) return { kind: 'refuse', response: refused, http: false };
+      // SEP-2243, only for a tool the person may call (its schema is theirs to see) and one that declares headers.
+      const mismatch = gate.headers && toolHeaderMismatch(session, params, gate.headers);
+      if (mismatch) return headerRefusal(gate, message, trace, `Bad Request: ${mismatch}`);
     }
     return { kind: 'forward', message: stripped(message) as Admitted<RpcRequest> };
   }
@@ -183,6 +188,23 @@ function stripped<T extends RpcRequest | RpcNotification>(message: T): Admitted<
 }
 
 const quote = (method: string): string => JSON.stringify(method.slice(0, 80));
+
+/** A 2026-07-28 request whose headers disagree with its body: 400 / -32020, audited as an error, not a denial. */
+function headerRefusal(gate: GateInput, request: RpcRequest, trace: TraceContext | undefined, why: string): Verdict {
+  gate.state.audit(
+    auditLine.request(gate.server.name, gate.caller, {
+      era: gate.era,
+      session: gate.session,
+      method: request.method,
+      rpc_id: request.id,
+      ...(trace ? { trace_id: trace.trace_id, span_id: trace.span_id, parent_span_id: trace.parent_span_id } : {}),
+      rpc_code: HEADER_MISMATCH,
+      outcome: 'error',
+      error: why,
+    }),
+  );
+  return { kind: 'refuse', response: errorResponse(request.id, HEADER_MISMATCH, why), http: false, status: 400 };
+}
 
 function refusal(
   gate: GateInput,

@@ -20,6 +20,7 @@ import type { Caller, Pending } from './pending.js';
 import { exitWords } from './stderr-record.js';
 import { writeSseMessage } from './sse.js';
 import { filterToolList } from './tool-gate.js';
+import { forgetToolList, noteToolList } from './tool-headers.js';
 
 export type { Caller } from './pending.js';
 
@@ -203,6 +204,8 @@ export class Session {
       if (!p) return;
       this.#pending.delete(message.id);
       if (p.progressToken !== undefined) this.#progress.delete(p.progressToken);
+      // A pooled child's own tool list: the Mcp-Param-* headers of 2026-07-28 calls are checked by it.
+      if (p.method === 'tools/list' && this.era === 'stateless') noteToolList(this, message.result);
       const text = p.filterTools ? undefined : withClientId(line, message.id, p.id);
       if (text === undefined || !p.exchange.respondText?.(text, message as RpcMessage)) {
         const filtered = p.filterTools ? filterToolList(message.result, p.filterTools) : {};
@@ -216,9 +219,9 @@ export class Session {
       if (this.#asked.size >= ASKED_MAX) this.#asked.delete(this.#asked.values().next().value!);
       this.#asked.add(message.id);
     }
-    const token = isNotification(message)
-      ? (message.params?.['progressToken'] as string | number | undefined)
-      : undefined;
+    const notification = isNotification(message);
+    if (notification && message.method === 'notifications/tools/list_changed') forgetToolList(this);
+    const token = notification ? (message.params?.['progressToken'] as string | number | undefined) : undefined;
     const exchange = token !== undefined ? this.#progress.get(token) : undefined;
     if (exchange?.interim(message as RpcMessage)) return;
     this.#toClient(message as RpcMessage);

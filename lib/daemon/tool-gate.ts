@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import { argumentsDigest, auditLine, type AuditEvent, type TraceContext } from '../audit/index.js';
 import type { ServerConfig } from '../config/index.js';
 import { checkCall, isToolAllowed, toolRefusal, type RateLimiter } from '../policy/index.js';
@@ -35,6 +36,8 @@ export interface GateInput {
   readonly admission: Admission;
   readonly session: string;
   readonly era: string;
+  /** The request's HTTP headers where the gate checks them against the body (2026-07-28: `Mcp-Param-*`). */
+  readonly headers?: IncomingHttpHeaders;
 }
 
 /**

@@ -51,3 +51,6 @@ export function nameField(method: string | undefined): string | undefined {
 
 export { errorHttpStatus, HEADER_MISMATCH, METHOD_NOT_FOUND, UNSUPPORTED_VERSION } from './status.js';
 export { CLIENT_NOTIFICATIONS, CLIENT_REQUESTS, isExtensionMethod } from './methods.js';
+
+export { encodeHeaderValue, paramHeaderMismatch, paramHeaders, scanParamHeaders } from './param-headers.js';
+export type { ParamHeader } from './param-headers.js';

@@ -1,7 +1,7 @@
 /** MCP 2026-07-28 stateless requests beside session-era clients, on the same listener. */
 export { classifyEra, METHOD_NOT_FOUND, UNSUPPORTED_VERSION } from './wire.js';
 export type { Era, EraVerdict } from './wire.js';
-export { discover, poolFor } from './pool.js';
+export { discover, learnToolList, poolFor } from './pool.js';
 export type { PooledChild } from './pool.js';
 export { sinkOf } from './mrtr.js';
 export { statelessRound } from './mrtr-round.js';

@@ -98,6 +98,25 @@ export class StatelessPool {
   }
 }
 
+/** Pages of a child's tool list the daemon reads for itself at most. */
+const MAX_TOOL_PAGES = 16;
+
+/**
+ * The child's tool list, read by the daemon itself before a 2026-07-28 `tools/call` when it has not been seen since
+ * the child started or said it changed: session.ts hands every tools/list answer to lib/daemon/tool-headers.ts,
+ * which then checks the call's `Mcp-Param-*` headers. A child that cannot list its tools is not asked again here.
+ */
+export async function learnToolList(child: PooledChild, caller: Caller): Promise<void> {
+  let cursor: unknown;
+  for (let page = 0; page < MAX_TOOL_PAGES; page++) {
+    const params = typeof cursor === 'string' ? { params: { cursor } } : {};
+    const request = { jsonrpc: '2.0', id: 'gatekit/tools', method: 'tools/list', ...params } as const;
+    const list = await ask(child.session, caller, request).catch(() => undefined);
+    cursor = (list as { nextCursor?: unknown } | undefined)?.nextCursor;
+    if (typeof cursor !== 'string') return;
+  }
+}
+
 /**
  * `server/discover` answered from the child's own discover result when it speaks 2026-07-28, else from
  * its initialize result, and its tools list as the person may see it: with no tool allowed, the `tools`

@@ -1,6 +1,14 @@
 import { auditLine, nextTrace, parseTraceparent } from '../../audit/index.js';
 import { GatekitError } from '../../errors.js';
-import { discover, poolFor, sinkOf, statelessAnswer, statelessStatus, type PooledChild } from '../era/index.js';
+import {
+  discover,
+  learnToolList,
+  poolFor,
+  sinkOf,
+  statelessAnswer,
+  statelessStatus,
+  type PooledChild,
+} from '../era/index.js';
 import { Exchange } from '../exchange.js';
 import { admitMessage, type Admitted } from '../gate.js';
 import { sendJson } from '../../http/index.js';
@@ -8,6 +16,7 @@ import { isRequest, type RpcMessage, type RpcRequest } from '../jsonrpc.js';
 import type { Session } from '../session.js';
 import type { RequestContext } from '../state.js';
 import { toolFilter, type GateInput } from '../tool-gate.js';
+import { knowsToolList } from '../tool-headers.js';
 import type { Body } from './body.js';
 import { forwardStateless, listen } from './stateless.js';
 
@@ -16,10 +25,17 @@ interface Target {
   readonly pooled: PooledChild | undefined;
 }
 
-/** A 2026-07-28 request: the person's pooled child (lib/daemon/era/pool.ts); LIMIT_EXCEEDED at a bound. */
-async function pooledTarget(ctx: RequestContext): Promise<Target> {
+/**
+ * A 2026-07-28 request: the person's pooled child (lib/daemon/era/pool.ts); LIMIT_EXCEEDED at a bound. Before a
+ * `tools/call`, the child's tool list is known (its `x-mcp-header` declarations, tool-headers.ts, which the gate
+ * checks the call's `Mcp-Param-*` headers by).
+ */
+async function pooledTarget(ctx: RequestContext, body: Body): Promise<Target> {
   const { state } = ctx;
   const pooled = await poolFor(state.sessions).acquire(ctx.server, ctx.caller!, state.config.daemon.limits);
+  const call = body.messages[0]!;
+  if (isRequest(call) && call.method === 'tools/call' && !knowsToolList(pooled.session))
+    await learnToolList(pooled, ctx.caller!);
   return { session: pooled.session, pooled };
 }
 
@@ -45,7 +61,7 @@ function sessionTarget(ctx: RequestContext, body: Body, existing: Session | unde
  */
 export function forwardMessages(ctx: RequestContext, body: Body, existing: Session | undefined): void | Promise<void> {
   // Synchronous in the session era, as the hot path was before the steps: no await per tools/call.
-  if (ctx.era === 'stateless') return pooledTarget(ctx).then((target) => forwardTo(ctx, body, target));
+  if (ctx.era === 'stateless') return pooledTarget(ctx, body).then((target) => forwardTo(ctx, body, target));
   return forwardTo(ctx, body, sessionTarget(ctx, body, existing));
 }
 
@@ -64,6 +80,8 @@ function forwardTo(ctx: RequestContext, body: Body, { session, pooled }: Target)
     admission: ctx.verified!,
     session: session.id,
     era,
+    // 2026-07-28 carries headers the gate checks against the body (SEP-2243 Mcp-Param-*).
+    ...(pooled ? { headers: req.headers } : {}),
   };
   // Notifications and responses first, every one judged before any is delivered: one refused, the POST is refused.
   const requests: RpcRequest[] = [];
@@ -96,6 +114,9 @@ function forwardTo(ctx: RequestContext, body: Body, { session, pooled }: Target)
   });
   const first = admitted[0]!.verdict;
   const method = requests[0]!.method;
+  // A refusal with a status of its own (a 2026-07-28 header mismatch) is the answer to the whole POST.
+  if (first.kind === 'refuse' && first.status !== undefined)
+    return sendJson(res, first.status, first.response, headers);
   const acceptsStream = String(req.headers.accept ?? '').includes('text/event-stream');
   if (pooled && method === 'subscriptions/listen' && first.kind === 'forward')
     return listen(ctx, pooled, first.message, acceptsStream);

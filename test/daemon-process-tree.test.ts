@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -13,12 +14,14 @@ import { loadSigningKey, mintAccessToken } from '../lib/token/index.js';
 import {
   BROKER_ISSUER,
   daemonConfig,
+  freePort,
   endSession,
   sdkClient,
   startHarness,
   type Harness,
 } from './helpers/daemon-harness.js';
-import { describePids, groupMembers, running, treeServers } from './helpers/process-tree.js';
+import { collect, spawnGatekit, waitForStderr } from './helpers/cli.js';
+import { describePids, groupMembers, REPO, running, treeServers } from './helpers/process-tree.js';
 import { workspace } from './helpers/workspace.js';
 
 const sessionOf = (client: Client) => (client.transport as StreamableHTTPClientTransport).sessionId!;
@@ -150,5 +153,57 @@ describe('gatekit daemon (a real process): SIGTERM with stubborn trees exits wit
     for (const pgid of groups) assertGone(pgid, members);
     assert.equal(audit().at(-2).event, 'daemon.stop');
     await Promise.all([stubborn, everything].map((c) => c.close().catch(() => {})));
+  });
+});
+
+describe('gatekit dev: Ctrl-C with a stubborn tree open', () => {
+  it('dev stops within the bound, ends the tree and frees its port', async (t) => {
+    const idpPort = await freePort();
+    const toml = readFileSync(join(REPO, 'gatekit.toml'), 'utf8')
+      .replaceAll('"node_modules/', `"${REPO}node_modules/`)
+      .replaceAll('"dist/fixtures/', `"${REPO}dist/fixtures/`)
+      .replace('127.0.0.1:7400', `127.0.0.1:${idpPort}`)
+      .replace('127.0.0.1:7401', `127.0.0.1:${await freePort()}`);
+    const ws = workspace(`${toml}\n${treeServers('"alice@example.com"')}`);
+    t.after(() => ws.remove());
+    const dev = spawnGatekit(['dev'], { env: ws.env });
+    const done = collect(dev, { timeoutMs: 120_000 });
+    t.after(() => dev.kill('SIGKILL'));
+    await waitForStderr(dev, /Ctrl-C stops it/, 60_000);
+    const config = loadConfig({ config: ws.config });
+    const key = await loadSigningKey(join(ws.dir, 'keys', 'broker.jwk'));
+    const { token } = await mintAccessToken(key, {
+      identity: { user: 'alice@example.com', sub: 'sub-alice', groups: [] },
+      issuer: config.broker.issuer,
+      resource: config.servers.get('stubborn')!.resource,
+      scope: 'tools:*',
+      clientId: 'gatekit-cli',
+      userClaim: 'email',
+      ttl: 300,
+    });
+    const listen = config.servers.get('stubborn')!.listen;
+    const agent = new Agent({ connect: { socketPath: listen.kind === 'unix' ? listen.path : '' } });
+    t.after(() => agent.close());
+    const client = await sdkClient({ config, unix: () => agent } as unknown as Harness, 'stubborn', token);
+    const grandchild = Number(
+      ((await client.callTool({ name: 'pid', arguments: {} })).content as Array<{ text: string }>)[0]!.text,
+    );
+    assert.ok(running(grandchild));
+
+    const boundMs = stopBoundMs(config.daemon.limits.drain_timeout) + 5000;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), boundMs);
+    });
+    dev.kill('SIGINT');
+    const outcome = await Promise.race([done, late]);
+    clearTimeout(timer);
+    assert.notEqual(outcome, 'late', `gatekit dev exits within ${boundMs} ms`);
+    assert.equal(running(grandchild), false, 'the stubborn server is gone');
+    await new Promise<void>((resolve, reject) => {
+      const server = createServer().once('error', reject);
+      server.listen(idpPort, '127.0.0.1', () => server.close(() => resolve()));
+    });
+    await client.close().catch(() => {});
   });
 });

@@ -1,6 +1,6 @@
 import { accessSync, closeSync, constants, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { loadAuditKey, openAuditFile } from '../audit/index.js';
+import { loadAuditKey, openAuditFile, readAnchor } from '../audit/index.js';
 import type { Config } from '../config/index.js';
 import { GatekitError } from '../errors.js';
 import { readTlsFiles } from '../http/index.js';
@@ -14,7 +14,8 @@ export interface DaemonCheck {
 
 /**
  * `gatekit daemon --check`: loads what startDaemon loads, with the daemon's own functions — the audit key
- * (loadAuditKey), the audit file (openAuditFile, without writing a line), the trusted keys (openTrustedKeys),
+ * (loadAuditKey), the audit file (openAuditFile, without writing a line), its anchor (readAnchor), the trusted keys
+ * (openTrustedKeys),
  * the TLS files of a TCP listener (readTlsFiles) — and starts nothing: no listener, no child, no audit line.
  * Throws the daemon's own error for the first that fails, its message led by the config key to fix.
  */
@@ -34,6 +35,12 @@ export async function checkDaemon(config: Config, say: (line: string) => void = 
     return `${auditKey} (${loadAuditKey(auditKey).kid})`;
   });
   await step('daemon.audit_log', () => auditFile(auditLog, config.daemon.socket_group !== undefined));
+  const anchor = config.daemon.audit_anchor;
+  if (anchor !== undefined)
+    await step('daemon.audit_anchor', () => {
+      const at = readAnchor(anchor);
+      return at ? `${anchor} (checkpoint ${at.seq})` : `${anchor} does not exist yet: the daemon writes it`;
+    });
   await step('daemon.trusted_keys', async () => {
     await openTrustedKeys(trusted, { say });
     return trusted;

@@ -61,6 +61,8 @@ export class AuditLog {
   /** A checkpoint written to the queue whose anchor is not yet written (it is, once the queue is on disk). */
   #unanchored: AuditAnchor | undefined;
   #anchorFailure: string | undefined;
+  /** The unanchored checkpoint is a stop, reload or rotation's: the log is synced to disk before the anchor. */
+  #durable = false;
   #sinceCheckpoint = 0;
   #lastCheckpoint = Date.now();
   readonly #timer: NodeJS.Timeout | undefined;
@@ -116,19 +118,25 @@ export class AuditLog {
     this.#lastCheckpoint = Date.now();
     if (this.#options.anchor === undefined || this.#path === '-') return;
     this.#unanchored = { log: resolve(this.#path), seq: this.#seq - 1, hash: this.#prev, ts };
+    this.#durable ||= reason !== 'lines' && reason !== 'interval';
     if (this.#queue.length === 0) this.#anchor();
   }
 
   /**
-   * Records the last checkpoint in the anchor file, after the log's bytes reached the disk (fdatasync): an anchor
-   * never claims a line a crash could lose. Not fatal: the log itself is still written; the failure is told once.
+   * Records the last checkpoint in the anchor file. At stop, reload and rotation the log's bytes reach the disk first
+   * (fdatasync), so that the anchor never claims a line a power loss could take; the checkpoints every `lines` or
+   * `interval` skip that (an fdatasync is milliseconds, on the request that happens to cross the count): after a power
+   * loss the anchor may then be ahead of the log, and the daemon refuses to start as for a cut. Not fatal: the log
+   * itself is still written; a failure is told once.
    */
   #anchor(): void {
     const anchor = this.#unanchored;
     if (anchor === undefined) return;
     this.#unanchored = undefined;
+    const durable = this.#durable;
+    this.#durable = false;
     try {
-      fdatasyncSync(this.#fd);
+      if (durable) fdatasyncSync(this.#fd);
       writeAnchor(this.#options.anchor!, anchor);
       if (this.#anchorFailure !== undefined) this.#options.say?.(`audit anchor ${this.#options.anchor} written again`);
       this.#anchorFailure = undefined;

@@ -27,6 +27,13 @@ export interface AuditEvent {
   readonly outcome?: 'ok' | 'error' | 'denied' | undefined;
   readonly error?: string | undefined;
   readonly duration_ms?: number | undefined;
+  /**
+   * Refusals anyone may cause are tallied (lib/daemon/refusal-tally.ts): "start" marks the second of its kind in a
+   * window (after it, lines of that kind are only counted); "end" closes the window with `count` more requests.
+   */
+  readonly aggregate?: 'start' | 'end' | undefined;
+  /** With `aggregate: "end"`: how many refusals the window counted without a line of their own. */
+  readonly count?: number | undefined;
   readonly [field: string]: unknown;
 }
 

@@ -8,6 +8,7 @@ import { bindListener } from '../http/index.js';
 import { stopBoundMs } from './process-group.js';
 import { SessionRegistry } from './registry.js';
 import { OpenStreams } from './streams.js';
+import { RefusalTally } from './refusal-tally.js';
 import { isStanding } from './sse.js';
 import type { DaemonMetrics } from './metrics.js';
 import type { TokenEndpoint } from './token-endpoint/index.js';
@@ -82,6 +83,7 @@ export async function startDaemon(
   const now = options.now ?? Date.now;
   // GET and listen streams, each held to the token that opened it (streams.ts); re-admitted on reload.
   const openStreams = new OpenStreams(audit);
+  const refusals = new RefusalTally(audit);
   let state: DaemonState = {
     config: initial,
     keys,
@@ -92,6 +94,7 @@ export async function startDaemon(
     limiter,
     now,
     streams: openStreams,
+    refusals,
   };
   const listeners = new Map<string, Server>();
   const waiting = () => [...answering].some((res) => !isStanding(res));
@@ -149,7 +152,8 @@ export async function startDaemon(
         if (!listeners.has(name)) say(`servers.${name} is new: restart the daemon to serve it`);
       await tokens?.reload(config);
       log.reopen();
-      state = { config, keys, cache: tokenCache(), sessions, audit, auditFailure, limiter, now, streams: openStreams };
+      state = { ...state, config, keys, cache: tokenCache() };
+      refusals.flush();
       audit(auditLine.daemonReload([...config.servers.keys()]));
       openStreams.readmitAll(config);
     },
@@ -175,6 +179,7 @@ export async function startDaemon(
       await sessions.endAll('the daemon is stopping');
       for (const l of listeners.values()) l.closeAllConnections();
       await closed;
+      refusals.flush();
       audit(auditLine.daemonStop(process.pid));
       await metrics?.close();
       log.close();

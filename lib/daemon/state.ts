@@ -5,6 +5,7 @@ import type { RateLimiter } from '../policy/index.js';
 import type { TrustedKeys, VerifiedTokenCache } from '../token/index.js';
 import type { SessionRegistry } from './registry.js';
 import type { OpenStreams } from './streams.js';
+import type { RefusalTally } from './refusal-tally.js';
 import type { Caller } from './pending.js';
 import type { VerifiedRequest } from './verify-request.js';
 
@@ -23,6 +24,8 @@ export interface DaemonState {
   readonly now: () => number;
   /** Open GET and listen streams, each held to its token (streams.ts), kept across reloads. */
   readonly streams: OpenStreams;
+  /** Anonymous refusals (before the door let the request in), tallied per listener and minute (refusal-tally.ts). */
+  readonly refusals: RefusalTally;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { auditLine } from '../../audit/index.js';
+import { auditLine, type AuditEvent } from '../../audit/index.js';
 import { GatekitError } from '../../errors.js';
 import { sendJson } from '../../http/index.js';
 import { challenge, isDpopChallenge } from '../auth.js';
@@ -21,6 +21,10 @@ export function refuse(ctx: RequestContext, err: unknown): void {
   const method = req.method;
   // The rule that refused, by its config path: in the audit line and in the JSON-RPC error's data.
   const rule = err.rule === undefined ? {} : { rule: err.rule };
+  // A request without a verified token is anyone's: its lines are tallied per listener, line and minute
+  // (refusal-tally.ts). One with a verified token has a person, and every request of theirs has its own line.
+  const write = (line: AuditEvent) =>
+    ctx.caller || whoWasRefused(err) ? state.audit(line) : state.refusals.write(JSON.stringify(line), line);
   if (ctx.atDoor) {
     // The era the headers told (steps/entry.ts), when they told one.
     const era = ctx.era ? { era: ctx.era } : {};
@@ -34,7 +38,7 @@ export function refuse(ctx: RequestContext, err: unknown): void {
             ...rule,
             ...era,
           };
-    state.audit(line);
+    write(line);
     const www = challenge(err, isDpopChallenge(req, server), metadataUrl(server));
     const data = err.rule === undefined ? undefined : rule;
     return sendJson(res, status, errorResponse(null, err.rpcCode, err.message, data), { 'www-authenticate': www });
@@ -42,7 +46,7 @@ export function refuse(ctx: RequestContext, err: unknown): void {
   const rpc = err.rpcCode;
   // Once the era is known (from the headers, then the body), the line names it and the JSON-RPC code.
   const fields = { method, error: err.message, ...rule, ...(ctx.era ? { era: ctx.era, rpc_code: rpc } : {}) };
-  state.audit(
+  write(
     status === 403
       ? auditLine.denied(server.name, ctx.caller, fields)
       : auditLine.request(server.name, ctx.caller, { ...fields, outcome: 'error' }),

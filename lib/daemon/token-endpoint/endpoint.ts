@@ -7,6 +7,7 @@ import { GatekitError, isGatekitError, oauthError } from '../../errors.js';
 import { bindListen, readBody, sendJson } from '../../http/index.js';
 import { issueAccessToken } from '../../issue/index.js';
 import { DpopReplayCache, loadSigningKey, verifyDpopProof, type SigningKey } from '../../token/index.js';
+import { RefusalTally } from '../refusal-tally.js';
 import { FailureLimiter, peerOf } from './rate-limit.js';
 import { ReplayGuard } from './replay.js';
 import { SubjectVerifier } from './subject.js';
@@ -58,6 +59,7 @@ export async function startTokenEndpoint(
   // Both outlive a SIGHUP reload: a reload must not reset a replay record or a failure count.
   const replays = new ReplayGuard();
   const limiter = new FailureLimiter(config.daemon.limits.max_failed_exchanges);
+  const refusals = new RefusalTally(audit);
   let state = await load(config);
   const handler: RequestListener = (req, res) => {
     // Both refusals take their status and error name from the error table (lib/errors.ts), like every other.
@@ -71,7 +73,11 @@ export async function startTokenEndpoint(
     const peer = peerOf(req);
     const wait = limiter.retryAfter(peer);
     if (wait > 0) {
-      audit(auditLine.authFailed(undefined, 'token-exchange', 'too many failed exchanges from this peer'));
+      // One line as the peer's limit starts, one more, then a count when the window ends (refusal-tally.ts).
+      refusals.write(
+        peer,
+        auditLine.authFailed(undefined, 'token-exchange', 'too many failed exchanges from this peer'),
+      );
       req.resume();
       const { status, body } = oauthError(new GatekitError('LIMIT_EXCEEDED', 'too many failed exchanges; retry later'));
       return send(res, status, body, { 'retry-after': String(wait) });
@@ -96,9 +102,11 @@ export async function startTokenEndpoint(
   return {
     reload: async (c) => {
       state = await load(c);
+      refusals.flush();
     },
     close: () =>
       new Promise((resolve) => {
+        refusals.flush();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { statSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Agent, request } from 'undici';
@@ -226,6 +227,56 @@ describe('daemon: metrics_listen on loopback TCP', () => {
       await other.close();
       await one.close();
     }
+  });
+});
+
+describe('daemon: /metrics while the audit log cannot be written', () => {
+  it('gatekit_audit_fail_closed is 1 and write failures count while the disk is full, 0 again after', async (t) => {
+    const mnt = mkdtempSync(join(tmpdir(), 'gatekit-metrics-fs-'));
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0700', 'tmpfs', mnt], { stdio: 'ignore' });
+    } catch {
+      rmSync(mnt, { recursive: true, force: true });
+      return t.skip('cannot mount a tmpfs here (needs root and mount permission)');
+    }
+    const file = join(mnt, 'audit.jsonl');
+    const h = await startHarness(
+      (await withMetrics('unix:run/metrics.sock')).replace('audit_log = "audit.jsonl"', `audit_log = "${file}"`),
+    );
+    const agent = new Agent({ connect: { socketPath: join(h.ws.dir, 'run', 'metrics.sock') } });
+    t.after(async () => {
+      await agent.close();
+      await h.close();
+      execFileSync('umount', [mnt]);
+      rmSync(mnt, { recursive: true, force: true });
+    });
+    const auth = { ...JSON_HEADERS, authorization: `Bearer ${await h.token('notes')}` };
+    const init = await raw(h.unix('notes'), 'POST', auth, INITIALIZE);
+    const session = { ...auth, 'mcp-session-id': String(init.headers['mcp-session-id']) };
+    const echo = (id: number) =>
+      raw(h.unix('notes'), 'POST', session, call(id, 'tools/call', { name: 'echo', arguments: { message: 'm' } }));
+    const gauges = async () => {
+      const m = parseExposition((await scrape(agent)).body);
+      return [sampleValue(m, 'gatekit_audit_fail_closed'), sampleValue(m, 'gatekit_audit_write_failures_total')];
+    };
+    assert.deepEqual(await gauges(), [0, 0]);
+
+    const filler = join(mnt, 'filler');
+    try {
+      writeFileSync(filler, Buffer.alloc(128 * 1024, 1));
+    } catch (err) {
+      assert.equal((err as NodeJS.ErrnoException).code, 'ENOSPC');
+    }
+    let status = 200;
+    for (let id = 1; id < 500 && status !== 503; id++) status = (await echo(id)).status;
+    assert.equal(status, 503, 'refused once the audit log could not be written');
+    const [closed, failures] = await gauges();
+    assert.equal(closed, 1);
+    assert.ok(failures! >= 1, `write failures: ${failures}`);
+
+    unlinkSync(filler);
+    assert.equal((await echo(1000)).status, 200, 'serves again');
+    assert.equal((await gauges())[0], 0);
   });
 });
 

@@ -1,10 +1,11 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { Counter, Histogram, Registry } from 'prom-client';
+import type { Counter, Metric, Registry } from 'prom-client';
 import type { AuditEvent } from '../audit/index.js';
 import { isLoopbackHost, type Config, type Listen } from '../config/index.js';
 import { bindListen } from '../http/index.js';
 import { CLIENT_NOTIFICATIONS, CLIENT_REQUESTS } from '../mcp/index.js';
 import { VerifiedTokenCache } from '../token/index.js';
+import { RequestCounts, type Outcome } from './metrics-requests.js';
 import type { SessionRegistry } from './registry.js';
 import { isStanding } from './sse.js';
 
@@ -22,19 +23,7 @@ const METHODS: ReadonlySet<string> = new Set([
   'POST',
   'DELETE',
 ]);
-const SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120];
-
 type Inc = { inc(value?: number): void };
-type Observe = { observe(value: number): void };
-/** One server and method's counters, made once: the hot path only looks them up (no label object per call). */
-interface Cells {
-  readonly ok: Inc;
-  readonly error: Inc;
-  readonly denied: Inc;
-  readonly refused: Inc;
-  readonly latency: Observe;
-}
-
 /** What the gauges read when scraped: the daemon's own state, never copied on the request path. */
 export interface MetricsSources {
   readonly sessions: () => SessionRegistry;
@@ -53,14 +42,12 @@ export interface MetricsSources {
 export class DaemonMetrics {
   readonly registry: Registry;
   readonly #servers: ReadonlySet<string>;
-  readonly #requests: Counter;
-  readonly #latency: Histogram;
+  readonly #requests = new RequestCounts();
   readonly #starts: Counter;
   readonly #crashes: Counter;
   readonly #rate: Counter;
   readonly #verified: Inc;
   readonly #failed: Inc;
-  readonly #cells = new Map<string, Map<string, Cells>>();
   #server: Server | undefined;
 
   private constructor(prom: typeof import('prom-client'), servers: readonly string[], sources: MetricsSources) {
@@ -68,19 +55,8 @@ export class DaemonMetrics {
     this.#servers = new Set(servers);
     prom.collectDefaultMetrics({ register: registry });
     const registers = [registry];
-    this.#requests = new prom.Counter({
-      name: 'gatekit_requests_total',
-      help: 'Requests by server, MCP method and outcome (ok, error, denied, refused at the door), from the audit lines',
-      labelNames: ['server', 'method', 'outcome'],
-      registers,
-    });
-    this.#latency = new prom.Histogram({
-      name: 'gatekit_request_duration_seconds',
-      help: 'Time from a request reaching its MCP server to its answer',
-      labelNames: ['server', 'method'],
-      buckets: SECONDS,
-      registers,
-    });
+    // Requests are counted in plain numbers on the hot path and printed by prom-client when scraped.
+    for (const family of this.#requests.families()) registry.registerMetric(family as unknown as Metric);
     const perServer = (name: string, help: string) => {
       const counter = new prom.Counter({ name, help, labelNames: ['server'], registers });
       for (const server of servers) counter.labels(server).inc(0);
@@ -198,33 +174,14 @@ export class DaemonMetrics {
     this.registry.clear();
   }
 
-  #request(event: AuditEvent, outcome: 'ok' | 'error' | 'denied' | 'refused'): void {
-    const cells = this.#cellsOf(event.server, event.method);
-    cells[outcome].inc();
-    if (typeof event.duration_ms === 'number') cells.latency.observe(event.duration_ms / 1000);
+  #request(event: AuditEvent, outcome: Outcome): void {
+    const method = event.method !== undefined && METHODS.has(event.method) ? event.method : 'other';
+    const seconds = typeof event.duration_ms === 'number' ? event.duration_ms / 1000 : undefined;
+    this.#requests.count(this.#label(event.server), method, outcome, seconds);
   }
 
   #label(server: string | undefined): string {
     return server !== undefined && this.#servers.has(server) ? server : 'other';
-  }
-
-  #cellsOf(server: string | undefined, method: string | undefined): Cells {
-    const s = this.#label(server);
-    const m = method !== undefined && METHODS.has(method) ? method : 'other';
-    let byMethod = this.#cells.get(s);
-    if (!byMethod) this.#cells.set(s, (byMethod = new Map()));
-    let cells = byMethod.get(m);
-    if (!cells) {
-      cells = {
-        ok: this.#requests.labels(s, m, 'ok'),
-        error: this.#requests.labels(s, m, 'error'),
-        denied: this.#requests.labels(s, m, 'denied'),
-        refused: this.#requests.labels(s, m, 'refused'),
-        latency: this.#latency.labels(s, m),
-      };
-      byMethod.set(m, cells);
-    }
-    return cells;
   }
 
   #answer(req: IncomingMessage, res: ServerResponse): void {

@@ -1,5 +1,14 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
@@ -71,7 +80,7 @@ describe('audit anchor: the last checkpoint, kept outside the log', () => {
     open().close();
   });
 
-  it('an anchor of another log, or one others can write, is refused', (t) => {
+  it('an anchor of another log, one others can write, a link or junk is refused', (t) => {
     const { dir, anchor, open } = openLog(t);
     writeFileSync(anchor, JSON.stringify({ log: join(dir, 'other.jsonl'), seq: 1, hash: 'sha256:x', ts: '' }), {
       mode: 0o600,
@@ -82,6 +91,18 @@ describe('audit anchor: the last checkpoint, kept outside the log', () => {
     );
     chmodSync(anchor, 0o622);
     assert.throws(open, (err: unknown) => isGatekitError(err, 'KEY_INVALID') && /writable by others/.test(err.message));
+    for (const junk of ['', 'null', '[]', '{"log":"x","seq":0,"hash":"h"}', '{"log":1,"seq":1,"hash":"h"}', '\u0000']) {
+      rmSync(anchor);
+      writeFileSync(anchor, junk, { mode: 0o600 });
+      assert.throws(
+        open,
+        (err: unknown) => isGatekitError(err, 'KEY_INVALID') && /is not an audit anchor/.test(err.message),
+        junk,
+      );
+    }
+    rmSync(anchor);
+    symlinkSync(join(dir, 'audit.jwk'), anchor);
+    assert.throws(open, (err: unknown) => isGatekitError(err, 'KEY_INVALID') && /not a regular file/.test(err.message));
   });
 });
 

@@ -6,7 +6,7 @@ const TAIL_LINES = 4;
 const TAIL_KEPT = 4096;
 /** A line that says what went wrong, in the words of the usual runtimes and shells. */
 const ERROR_LINE =
-  /(^|[^\w])(\w*Error:|error:|error\[|Traceback|\w*Exception\b|ModuleNotFoundError|ENOENT|EACCES|EADDRINUSE|command not found|No such file|Permission denied|panic:|fatal:|FATAL)/;
+  /(^|[^\w])(\w*Error:|error:|error\[|Traceback|\w*Exception\b|ModuleNotFoundError|ENOENT|EACCES|EADDRINUSE|command not found|: not found$|No such file|Permission denied|panic:|fatal:|FATAL)/;
 
 const ANSI = /\x1b\[[0-9;?]*[ -/]*[@-~]/g;
 const CONTROL = /[\x00-\x1f\x7f-\x9f\u2028\u2029]/g;

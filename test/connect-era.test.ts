@@ -147,7 +147,8 @@ describe('gatekit connect bridges both eras of MCP', () => {
 
     const seen: number[] = [];
     const done = await modern.callTool(
-      { name: 'trigger-long-running-operation', arguments: { duration: 0.2, steps: 2 } },
+      // A second between steps: the first step's progress is not the last thing before the result, even on a busy box.
+      { name: 'trigger-long-running-operation', arguments: { duration: 3, steps: 3 } },
       { onprogress: (p) => seen.push(p.progress) },
     );
     assert.match(text(done), /completed/);

@@ -133,4 +133,18 @@ describe('a stream never outlives its token', () => {
     assert.deepEqual(denied.map((l) => l['method']).sort(), ['GET', 'subscriptions/listen']);
     assert.ok(denied.every((l) => l['user'] === 'alice@example.com'));
   });
+
+  it("a reload whose policy no longer admits a person ends that person's GET stream", async () => {
+    const bob = await openGet(h, 'notes', await mint(h, 'notes', 'bob@example.com', ['ops'], Date.now(), 300));
+    const config = readFileSync(h.ws.config, 'utf8');
+    assert.ok(config.includes('allow_groups = ["ops"]'));
+    h.ws.write(config.replace('allow_groups = ["ops"]', 'allow_groups = ["ops-no-more"]'));
+    await h.daemon.reload();
+    await bob.done;
+    const denied = h
+      .audit()
+      .filter((l) => l['event'] === 'denied' && l['session'] === bob.session && l['method'] === 'GET');
+    assert.equal(denied.length, 1);
+    assert.match(String(denied[0]!['error']), /^stream closed: denied by policy/);
+  });
 });

@@ -182,7 +182,7 @@ describe('broker against a real OpenID provider', () => {
     {
       skip:
         !chromiumAvailable() && !process.env['CI']
-          ? 'Debian chromium not installed (npm test installs it as root)'
+          ? 'Debian chromium is not installed (run .ci/ensure-chromium as root)'
           : false,
     },
     async () => {

@@ -36,3 +36,17 @@ describe('npm install prints no warning a person cannot act on', () => {
     for (const name of scripted) assert.equal(pkg.allowScripts?.[name], true, `${name} is not in allowScripts`);
   });
 });
+
+describe("npm test installs nothing (system packages are .ci/run's, before it)", () => {
+  it('no script npm runs for "npm test" calls apt-get or the .ci/ensure-* installers; .ci/run does, before npm test', () => {
+    for (const name of ['pretest', 'test', 'posttest']) {
+      assert.doesNotMatch(pkg.scripts[name] ?? '', /apt-get|\.ci\/ensure-/, `scripts.${name}`);
+    }
+    const run = readFileSync(join(REPO, '.ci', 'run'), 'utf8');
+    const at = (line: string) => run.split('\n').indexOf(line);
+    for (const script of ['sh .ci/ensure-chromium', 'sh .ci/ensure-lemonldap']) {
+      assert.ok(at(script) >= 0 && at(script) < at('npm test'), `${script} before npm test in .ci/run`);
+    }
+    assert.equal(at('npm ci') + 1, at('npm test'), '.ci/run runs the README test command right after npm ci');
+  });
+});

@@ -66,16 +66,7 @@ describe('the packed package, installed without the repository', () => {
     // The README's line: npm install -g --ignore-scripts ./gatekit-dev-gatekit-VERSION.tgz
     install = await run(
       'npm',
-      [
-        'install',
-        '-g',
-        '--ignore-scripts',
-        '--omit=dev',
-        '--prefer-offline',
-        '--no-audit',
-        '--no-fund',
-        join(dir, filename!),
-      ],
+      ['install', '-g', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund', join(dir, filename!)],
       dir,
       npmEnv,
     );

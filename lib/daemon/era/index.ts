@@ -3,7 +3,7 @@ export { classifyEra, METHOD_NOT_FOUND, UNSUPPORTED_VERSION } from './wire.js';
 export type { Era, EraVerdict } from './wire.js';
 export { discover, learnToolList, poolFor } from './pool.js';
 export type { PooledChild } from './pool.js';
-export { sinkOf } from './mrtr.js';
+export { childCapabilities, sinkOf } from './mrtr.js';
 export { statelessRound } from './mrtr-round.js';
 export { statelessAnswer, statelessStatus } from './answer.js';
 export { attachListeners, openListen } from './listen.js';

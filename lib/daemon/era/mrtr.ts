@@ -24,8 +24,35 @@ const INPUT_CAPABILITY: Readonly<Record<string, string>> = {
   'roots/list': 'roots',
 };
 const METHOD_NOT_FOUND = -32601;
-/** What the daemon declares when it initializes a pooled child: it can relay these as input requests. */
-export const CHILD_CAPABILITIES = { sampling: {}, elicitation: {} };
+/** Client capabilities the daemon can relay as input requests, with the sub-capabilities the spec names. */
+const RELAYED: Readonly<Record<string, readonly string[]>> = {
+  sampling: ['context', 'tools'],
+  elicitation: ['form', 'url'],
+  roots: ['listChanged'],
+};
+
+/**
+ * What the daemon declares when it initializes a pooled child for a 2026-07-28 request: of the request's own client
+ * capabilities, those it relays (sampling, elicitation, roots) with their named sub-capabilities, so that the child
+ * offers this client what it would offer it in the session era. Canonical (fixed order, `{}`/`true` values): a key
+ * of the pool from a small, bounded set.
+ */
+export function childCapabilities(request: RpcMessage | undefined): Record<string, Record<string, unknown>> {
+  const declared = request && 'method' in request ? capabilitiesOf(request as RpcRequest) : {};
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const [name, subs] of Object.entries(RELAYED)) {
+    const value = declared[name];
+    if (typeof value !== 'object' || value === null) continue;
+    const kept: Record<string, unknown> = {};
+    for (const sub of subs) {
+      const v = (value as Record<string, unknown>)[sub];
+      if (v === true) kept[sub] = true;
+      else if (typeof v === 'object' && v !== null) kept[sub] = {};
+    }
+    out[name] = kept;
+  }
+  return out;
+}
 /** Calls one person may have waiting for input at once; at the bound the child's request is refused. */
 export const MAX_WAITING_PER_PERSON = 16;
 /** How long a call waits for its retry; then the child's requests are refused and its call cancelled. */

@@ -6,7 +6,6 @@ import { fromDaemon } from '../gate.js';
 import type { RpcMessage, RpcRequest } from '../jsonrpc.js';
 import type { SessionRegistry } from '../registry.js';
 import type { Caller, Session } from '../session.js';
-import { CHILD_CAPABILITIES } from './mrtr.js';
 import { META_SERVER_INFO, STATELESS_VERSION } from './wire.js';
 
 /** The session-era protocol version the daemon speaks to a pooled child on the person's behalf. */
@@ -56,19 +55,28 @@ export class StatelessPool {
     this.#registry = registry;
   }
 
-  /** The person's child for `server`, started and initialized if there is none. Throws LIMIT_EXCEEDED at a bound. */
-  async acquire(server: ServerConfig, caller: Caller, limits: DaemonLimits): Promise<PooledChild> {
-    const key = JSON.stringify([caller.sub, server.name]);
+  /**
+   * The person's child for `server` and these client `capabilities` (era/mrtr.ts `childCapabilities`: what the
+   * daemon declares to a session-era child, so that its offer matches the client's), started and initialized if
+   * there is none. Throws LIMIT_EXCEEDED at a bound.
+   */
+  async acquire(
+    server: ServerConfig,
+    caller: Caller,
+    limits: DaemonLimits,
+    capabilities: Record<string, unknown> = {},
+  ): Promise<PooledChild> {
+    const key = JSON.stringify([caller.sub, server.name, capabilities]);
     const known = this.#children.get(key);
     if (known) {
       const child = await known.catch(() => undefined);
       if (child && !child.session.ended) return child;
       if (this.#children.get(key) === known) this.#children.delete(key);
-      return this.acquire(server, caller, limits);
+      return this.acquire(server, caller, limits, capabilities);
     }
     const owner: ChildIdentity = { user: caller.user, sub: caller.sub, groups: caller.groups };
     const session = this.#registry.open(server, owner, limits, 'stateless');
-    const started = this.#initialize(session, caller);
+    const started = this.#initialize(session, caller, capabilities);
     this.#children.set(key, started);
     started.catch(() => {
       if (this.#children.get(key) === started) this.#children.delete(key);
@@ -76,10 +84,10 @@ export class StatelessPool {
     return started;
   }
 
-  async #initialize(session: Session, caller: Caller): Promise<PooledChild> {
+  async #initialize(session: Session, caller: Caller, capabilities: Record<string, unknown>): Promise<PooledChild> {
     const params = {
       protocolVersion: CHILD_PROTOCOL_VERSION,
-      capabilities: CHILD_CAPABILITIES,
+      capabilities,
       clientInfo: DAEMON_INFO,
     };
     try {

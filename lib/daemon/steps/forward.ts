@@ -1,6 +1,7 @@
 import { auditLine, nextTrace, parseTraceparent } from '../../audit/index.js';
 import { GatekitError } from '../../errors.js';
 import {
+  childCapabilities,
   discover,
   learnToolList,
   poolFor,
@@ -32,8 +33,14 @@ interface Target {
  */
 async function pooledTarget(ctx: RequestContext, body: Body): Promise<Target> {
   const { state } = ctx;
-  const pooled = await poolFor(state.sessions).acquire(ctx.server, ctx.caller!, state.config.daemon.limits);
   const call = body.messages[0]!;
+  const capabilities = childCapabilities(call);
+  const pooled = await poolFor(state.sessions).acquire(
+    ctx.server,
+    ctx.caller!,
+    state.config.daemon.limits,
+    capabilities,
+  );
   if (isRequest(call) && call.method === 'tools/call' && !knowsToolList(pooled.session))
     await learnToolList(pooled, ctx.caller!);
   return { session: pooled.session, pooled };

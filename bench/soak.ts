@@ -196,6 +196,8 @@ async function main(): Promise<number> {
         l['event'] === 'auth.failed' ||
         (l['event'] === 'session.end' && l['reason'] === 'closed by the client'),
     );
+    // A tallied refusal line (lib/daemon/refusal-tally.ts) stands for one request, its window's end line for `count`.
+    const accounted = terminal.reduce((n, l) => n + (l['aggregate'] === 'end' ? Number(l['count']) : 1), 0);
     const ids = new Map<unknown, number>();
     for (const l of lines) if (typeof l['rpc_id'] === 'string') ids.set(l['rpc_id'], (ids.get(l['rpc_id']) ?? 0) + 1);
     const missing = tally.answered.filter((id) => ids.get(id) !== 1).length;
@@ -222,8 +224,8 @@ async function main(): Promise<number> {
       ],
       [
         'not one request without its audit line',
-        terminal.length === tally.requests && missing === 0,
-        `${tally.requests} requests, ${terminal.length} terminal lines, ${missing} answered ids not on exactly one line`,
+        accounted === tally.requests && missing === 0,
+        `${tally.requests} requests, ${accounted} in terminal lines, ${missing} answered ids not on exactly one line`,
       ],
       ['the chain verifies', verify.status === 0, verify.stdout.trim() || verify.stderr.trim()],
     ];
@@ -240,7 +242,7 @@ async function main(): Promise<number> {
       `HTTP statuses: ${[...tally.statuses].map(([s, n]) => `${s}×${n}`).join(', ')}; transport failures ${tally.failures}`,
     );
     console.log(
-      `metrics: gatekit_requests_total ${counted} (audit: ${terminal.length - tally.deleted} request lines); daemon stderr: ${stderr.length} lines, ${internal} internal errors`,
+      `metrics: gatekit_requests_total ${counted} (audit: ${accounted - tally.deleted}); daemon stderr: ${stderr.length} lines, ${internal} internal errors`,
     );
     console.log(
       `RSS every 10 s after warm-up: min ${Math.min(...series).toFixed(1)} MB, max ${Math.max(...series).toFixed(1)} MB`,

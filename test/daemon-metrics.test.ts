@@ -209,6 +209,35 @@ describe('daemon: /metrics (issue 22 item 4)', () => {
   });
 });
 
+describe('daemon: /metrics and tallied door refusals', () => {
+  it('counts each anonymous refusal once: those with a line at once, the tallied ones when their window closes', async (t) => {
+    const h = await startHarness(await withMetrics('unix:run/metrics.sock'));
+    const agent = new Agent({ connect: { socketPath: join(h.ws.dir, 'run', 'metrics.sock') } });
+    t.after(async () => {
+      await agent.close();
+      await h.close();
+    });
+    const refused = async () =>
+      sampleValue(parseExposition((await scrape(agent)).body), 'gatekit_requests_total', {
+        server: 'notes',
+        method: 'POST',
+        outcome: 'refused',
+      });
+    for (let i = 0; i < 7; i++)
+      assert.equal((await raw(h.unix('notes'), 'POST', JSON_HEADERS, INITIALIZE)).status, 401);
+    // Three lines as they are, a start line, then three only counted (lib/daemon/refusal-tally.ts).
+    assert.equal(await refused(), 4);
+    await h.daemon.reload(); // ends the window: one line with the count
+    assert.equal(await refused(), 7);
+    const lines = h.audit().filter((l) => l['event'] === 'auth.failed');
+    assert.equal(
+      lines.reduce((a, l) => a + (l['aggregate'] === 'end' ? Number(l['count']) : 1), 0),
+      7,
+      'the audit log says the same',
+    );
+  });
+});
+
 describe('daemon: metrics_listen on loopback TCP', () => {
   it('two daemons in one process keep their own registries; a foreign Host is refused', async () => {
     const port = await freePort();

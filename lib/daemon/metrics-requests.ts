@@ -34,9 +34,9 @@ interface FamilyValue {
 export class RequestCounts {
   readonly #cells = new Map<string, Map<string, Cell>>();
 
-  count(server: string, method: string, outcome: Outcome, seconds: number | undefined): void {
+  count(server: string, method: string, outcome: Outcome, seconds: number | undefined, requests = 1): void {
     const cell = this.#cell(server, method);
-    cell.outcomes[outcome]++;
+    cell.outcomes[outcome] += requests;
     if (seconds === undefined) return;
     let i = 0;
     while (i < SECONDS.length && seconds > SECONDS[i]!) i++;

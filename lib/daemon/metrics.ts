@@ -177,7 +177,9 @@ export class DaemonMetrics {
   #request(event: AuditEvent, outcome: Outcome): void {
     const method = event.method !== undefined && METHODS.has(event.method) ? event.method : 'other';
     const seconds = typeof event.duration_ms === 'number' ? event.duration_ms / 1000 : undefined;
-    this.#requests.count(this.#label(event.server), method, outcome, seconds);
+    // A tallied refusal (refusal-tally.ts) is one request per line, and its window's end line brings `count` more.
+    const requests = event.aggregate === 'end' ? (event.count ?? 0) : 1;
+    this.#requests.count(this.#label(event.server), method, outcome, seconds, requests);
   }
 
   #label(server: string | undefined): string {

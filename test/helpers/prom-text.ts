@@ -24,7 +24,8 @@ export interface Exposition {
 const NAME = '[a-zA-Z_:][a-zA-Z0-9_:]*';
 const LABEL = '[a-zA-Z_][a-zA-Z0-9_]*';
 const VALUE = '"(?:[^"\\\\\\n]|\\\\[\\\\"n])*"';
-const FLOAT = '[+-]?(?:Inf|NaN|(?:\\d+\\.?\\d*|\\.\\d+)(?:[eE][+-]?\\d+)?)';
+// As Prometheus reads a value (Go's strconv.ParseFloat): Inf and NaN in any case (prom-client writes "Nan").
+const FLOAT = '[+-]?(?:[Ii][Nn][Ff](?:[Ii][Nn][Ii][Tt][Yy])?|[Nn][Aa][Nn]|(?:\\d+\\.?\\d*|\\.\\d+)(?:[eE][+-]?\\d+)?)';
 const HELP = new RegExp(`^# HELP (${NAME}) (.*)$`);
 const TYPE = new RegExp(`^# TYPE (${NAME}) (counter|gauge|histogram|summary|untyped)$`);
 const SAMPLE = new RegExp(
@@ -63,7 +64,7 @@ export function parseExposition(text: string): Exposition {
       if (Object.hasOwn(labels, label!)) fail(`label ${label} twice`);
       labels[label!] = quoted!.slice(1, -1).replace(/\\(["\\n])/g, (_, c: string) => (c === 'n' ? '\n' : c));
     }
-    const value = raw!.endsWith('Inf') ? (raw!.startsWith('-') ? -Infinity : Infinity) : Number(raw);
+    const value = /inf/i.test(raw!) ? (raw!.startsWith('-') ? -Infinity : Infinity) : Number(raw);
     samples.push({ name: name!, labels, value });
   });
   return { types, samples };

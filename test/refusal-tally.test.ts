@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { join } from 'node:path';
+import { Agent, request } from 'undici';
 import { daemonConfig, INITIALIZE, JSON_HEADERS, raw, startHarness, type Harness } from './helpers/daemon-harness.js';
+import { parseExposition, sampleValue } from './helpers/prom-text.js';
 import { startTokenHost, type TokenHost } from './helpers/token-endpoint.js';
 
 const REFUSED = 1000;
@@ -21,7 +24,11 @@ const requestsIn = (lines: Array<Record<string, unknown>>) =>
 describe('nobody can write unlimited audit lines: anonymous refusals are tallied', () => {
   let h: Harness;
   before(async () => {
-    h = await startHarness(await daemonConfig());
+    const toml = (await daemonConfig()).replace(
+      'audit_log = "audit.jsonl"',
+      'audit_log = "audit.jsonl"\nmetrics_listen = "unix:run/metrics.sock"',
+    );
+    h = await startHarness(toml);
   });
   after(async () => {
     await h.close();
@@ -46,6 +53,16 @@ describe('nobody can write unlimited audit lines: anonymous refusals are tallied
       ['-', '-', '-', 'start', 'end'],
     );
     assert.ok(lines.every((l) => l['server'] === 'notes' && l['error'] === 'no token'));
+    // The metrics count from the same lines: the tally's end line counts for its requests.
+    const metrics = new Agent({ connect: { socketPath: join(h.ws.dir, 'run', 'metrics.sock') } });
+    try {
+      const res = await request('http://localhost/metrics', { dispatcher: metrics });
+      const m = parseExposition(await res.body.text());
+      const refused = { server: 'notes', method: 'POST', outcome: 'refused' };
+      assert.equal(sampleValue(m, 'gatekit_requests_total', refused), REFUSED);
+    } finally {
+      await metrics.close();
+    }
   });
 });
 

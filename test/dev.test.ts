@@ -58,9 +58,14 @@ describe('gatekit dev (the quickstart)', () => {
     assert.equal(demo.code, 0, demo.stderr);
     assert.match(demo.stderr, /^1\. using the running gatekit dev \(npm start\): its identity provider and daemon$/m);
     assert.match(demo.stderr, /tools\/call through gatekit connect → echo: Echo: hello from the Gatekit demo/);
+    // The README's logout: revoked at the dev IdP, which says nothing about its own defaults.
+    const logout = await gatekit(['broker', 'logout'], { env: ws.env });
+    assert.equal(logout.code, 0, logout.stderr);
+    assert.match(logout.stderr, /logged out; the identity provider revoked the login/);
     dev.kill('SIGINT');
     const r = await done;
     assert.equal(r.code, 0);
+    assert.doesNotMatch(`${r.stdout}${r.stderr}`, /oidc-provider NOTICE/);
     assert.match(r.stderr, /DEVELOPMENT ONLY/);
     // The checkout's own CLI: the banner says what a person in the checkout types.
     assert.match(r.stderr, /\n {4}npx gatekit broker login --resource everything\n/);

@@ -44,9 +44,25 @@ export async function createProvider(options: ProviderOptions): Promise<Provider
     conformIdTokenClaims: false,
     features: {
       devInteractions: { enabled: false },
-      revocation: { enabled: true },
-      // RFC 7662; a public client may introspect only its own tokens (oidc-provider's default policy).
-      introspection: { enabled: true },
+      // Each policy below is oidc-provider's default, stated so it prints no "you SHOULD change it" NOTICE
+      // (on `broker logout`, for one): a client may revoke or introspect (RFC 7009, RFC 7662) only its own tokens.
+      revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
+      introspection: {
+        enabled: true,
+        allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
+      },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: async (ctx, form) => {
+          ctx.body = layout(
+            'Sign out',
+            `<p>Sign out of the development identity provider?</p>${form}<button form="op.logoutForm" name="logout" value="yes">Sign out</button>`,
+          );
+        },
+        postLogoutSuccessSource: async (ctx) => {
+          ctx.body = layout('Signed out', '<p>You are signed out of the development identity provider.</p>');
+        },
+      },
       userinfo: { enabled: true },
       deviceFlow: {
         enabled: true,

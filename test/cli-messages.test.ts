@@ -84,6 +84,29 @@ describe('the CLI says what happened and what to do', () => {
     }
   });
 
+  it('broker status says when the IdP last confirmed the login; --check asks it, and says when it ended the login', async () => {
+    const other = workspace(basicConfig(idp.issuer));
+    after(() => other.remove());
+    assert.equal((await gatekit(['init'], { env: other.env })).code, 0);
+    assert.equal((await deviceLoginCli(other, 'bob@example.com')).code, 0);
+    const cached = await gatekit(['broker', 'status'], { env: other.env });
+    assert.equal(cached.code, 0, cached.stderr);
+    assert.match(cached.stdout, /; last confirmed by the identity provider \d{4}-\d\d-\d\dT[\d:.]+Z\n/);
+    assert.match(cached.stdout, /\n {2}\(the identity provider was not asked now; --check asks it\)\n/);
+    const asked = await gatekit(['broker', 'status', '--check'], { env: other.env });
+    assert.equal(asked.code, 0, asked.stderr);
+    assert.match(asked.stdout, /\n {2}the identity provider confirmed the login just now \([\d\-T:.]+Z\)\n/);
+    const json = JSON.parse((await gatekit(['broker', 'status', '--check', '--json'], { env: other.env })).stdout);
+    assert.equal(json.check.asked, true);
+    await idp.revokeUser('bob@example.com');
+    // Without --check the cache still shows the login (and says it did not ask); with it, the truth.
+    assert.match((await gatekit(['broker', 'status'], { env: other.env })).stdout, /^logged in as bob@example\.com/);
+    const ended = await gatekit(['broker', 'status', '--check'], { env: other.env });
+    assert.equal(ended.code, 3, ended.stderr);
+    assert.match(ended.stderr, /^gatekit: the identity provider no longer honours this login: /);
+    assert.match(ended.stderr, /\nhint: run "npx gatekit broker login"\n$/);
+  });
+
   it('gatekit dev on a port in use says so and what to do', async () => {
     const port = new URL(idp.issuer).port;
     const dev = workspace(`[dev]\nidp = true\n${basicConfig(`http://127.0.0.1:${port}`)}`);

@@ -1,4 +1,6 @@
+import { GatekitError, isGatekitError } from '../errors.js';
 import type { BrokerContext } from './context.js';
+import { renewLogin } from './idp-login.js';
 
 export interface BrokerStatus {
   readonly logged_in: boolean;
@@ -50,4 +52,34 @@ export function brokerStatus(ctx: BrokerContext): BrokerStatus {
     ...(s.provider.expires_at !== undefined ? { session_expires_at: iso(s.provider.expires_at) } : {}),
     tokens,
   };
+}
+
+/** What `broker status --check` learned from the identity provider. */
+export type LoginCheck =
+  { readonly asked: true; readonly confirmed_at: string } | { readonly asked: false; readonly reason: string };
+
+/**
+ * `broker status --check`: asks the identity provider whether the login still holds by renewing it
+ * (RFC 6749 §6), under the login lock like any renewal. LOGIN_REQUIRED when the provider ended it.
+ */
+export async function checkLogin(ctx: BrokerContext): Promise<LoginCheck> {
+  const release = await ctx.store.lock({});
+  try {
+    const login = ctx.store.readLogin();
+    if (!login) return { asked: false, reason: 'not logged in' };
+    if (!login.provider.refresh_token)
+      return { asked: false, reason: 'this login has no refresh token: the identity provider cannot be asked' };
+    try {
+      const renewed = await renewLogin(ctx, login);
+      return { asked: true, confirmed_at: iso(renewed.refreshed_at) };
+    } catch (err) {
+      if (!isGatekitError(err, 'LOGIN_REQUIRED')) throw err;
+      throw new GatekitError('LOGIN_REQUIRED', `the identity provider no longer honours this login: ${err.message}`, {
+        hint: 'run "gatekit broker login"',
+        cause: err,
+      });
+    }
+  } finally {
+    release();
+  }
 }

@@ -107,18 +107,28 @@ function token(y: Argv, io: CliIO): Argv {
 function status(y: Argv, io: CliIO): Argv {
   return y.command(
     'status',
-    'who is logged in, which tokens exist and when they expire',
-    (b: Argv) => b.option('json', { type: 'boolean', default: false }),
-    handler(async (args: CommonArgs & { json: boolean }) => {
+    'who is logged in, when the identity provider last confirmed it, which tokens exist and when they expire',
+    (b: Argv) =>
+      b.option('json', { type: 'boolean', default: false }).option('check', {
+        type: 'boolean',
+        default: false,
+        describe:
+          'ask the identity provider whether the login still holds (renews it); else only the local cache is read',
+      }),
+    handler(async (args: CommonArgs & { json: boolean; check: boolean }) => {
       const { broker, ctx } = await brokerFor(args, io);
+      const check = args.check ? await broker.checkLogin(ctx) : undefined;
       const s = broker.brokerStatus(ctx);
-      if (args.json) return printJson(io, s);
+      if (args.json) return printJson(io, check ? { ...s, check } : s);
       if (!s.logged_in) io.out(`not logged in at ${s.idp}\n`);
       else {
         io.out(`logged in as ${s.user}${s.groups?.length ? ` (groups: ${s.groups.join(', ')})` : ''} at ${s.idp}\n`);
         io.out(
-          `  sub ${s.sub}; logged in ${s.logged_in_at}; renewed ${s.refreshed_at}${s.renewable ? '' : `; ends ${s.session_expires_at ?? 'soon'}`}\n`,
+          `  sub ${s.sub}; logged in ${s.logged_in_at}; last confirmed by the identity provider ${s.refreshed_at}${s.renewable ? '' : `; ends ${s.session_expires_at ?? 'soon'}`}\n`,
         );
+        if (!check) io.out('  (the identity provider was not asked now; --check asks it)\n');
+        else if (check.asked) io.out(`  the identity provider confirmed the login just now (${check.confirmed_at})\n`);
+        else io.out(`  not checked: ${check.reason}\n`);
       }
       for (const t of s.tokens)
         io.out(`  ${t.server.padEnd(12)} ${t.expired ? 'expired' : 'valid until'} ${t.expires_at}  ${t.scope}\n`);

@@ -117,7 +117,8 @@ function status(y: Argv, io: CliIO): Argv {
       }),
     handler(async (args: CommonArgs & { json: boolean; check: boolean }) => {
       const { broker, ctx } = await brokerFor(args, io);
-      const check = args.check ? await broker.checkLogin(ctx) : undefined;
+      const { checkLogin } = await import('../../broker/index.js');
+      const check = args.check ? await checkLogin(ctx) : undefined;
       const s = broker.brokerStatus(ctx);
       if (args.json) return printJson(io, check ? { ...s, check } : s);
       if (!s.logged_in) io.out(`not logged in at ${s.idp}\n`);

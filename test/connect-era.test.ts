@@ -40,6 +40,10 @@ tools = { allow = ["echo", "get-sum", "trigger-long-running-operation"] }
 command = ["${process.execPath}", "${CONFORMANCE_SERVER}", "stdio"]
 allow_groups = ["eng"]
 tools = { allow = ["test_custom_header", "test_simple_text"] }
+
+[servers.closed]
+command = ["${process.execPath}", "${EVERYTHING_SERVER}", "stdio"]
+allow_users = ["nobody@example.com"]
 `;
 }
 const CONFORMANCE_SERVER = fileURLToPath(new URL('../fixtures/conformance-server.js', import.meta.url));
@@ -216,5 +220,16 @@ describe('gatekit connect bridges both eras of MCP', () => {
     bridge.stdin.end();
     await once(bridge, 'exit');
     assert.ok(!auditLines(ws).some((l) => l['rpc_code'] === -32020), 'no call was refused for its headers');
+  });
+
+  it("a 2026-07-28 client the policy refuses sees the refusal's words through connect, not 'did not offer'", async () => {
+    const stderr: string[] = [];
+    const refused = await modernOverConnect(ws, stderr, 'closed').then(
+      () => undefined,
+      (err: Error) => err,
+    );
+    assert.ok(refused, 'the pinned client did not connect');
+    assert.match(refused.message, /not admitted by servers\.closed\.allow_users/, refused.message);
+    assert.doesNotMatch(refused.message, /did not offer/);
   });
 });

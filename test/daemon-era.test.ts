@@ -87,6 +87,17 @@ describe('daemon: MCP 2026-07-28 stateless requests beside session-era clients',
     assert.equal(discovered._meta['io.modelcontextprotocol/serverInfo'].name, 'gatekit-notes');
   });
 
+  it("a pinned v2 client the policy refuses gets the refusal's words (the 403 challenge's error_description)", async () => {
+    const token = await h.token('notes', { user: 'mallory@example.com' });
+    const refused = await modernClient(h, 'notes', token).then(
+      () => undefined,
+      (err: Error & { errorDescription?: string }) => err,
+    );
+    assert.ok(refused, 'the client did not connect');
+    assert.match(String(refused.errorDescription), /not admitted by servers\.notes\.allow_users/);
+    assert.doesNotMatch(refused.message, /did not offer/);
+  });
+
   it('server/discover offers no tools capability to a person who may call none', async () => {
     const token = await h.token('notes', { scope: 'tools:nothing_here' });
     const found = await raw(

@@ -60,6 +60,24 @@ export function refusal(status: number, body: string, authenticate: string | und
   return new GatekitError('DAEMON_UNREACHABLE', `the daemon answered ${status}: ${why}`);
 }
 
+/** The session-era version a client may fall back to when its `server/discover` cannot be answered. */
+const FALLBACK_VERSION = '2025-11-25';
+
+/**
+ * A 2026-07-28 client's `server/discover` the bridge could not deliver (a refusal by policy, an ended login, an
+ * unreachable daemon): an UnsupportedProtocolVersion error (-32022) with the reason as its message and the session
+ * era as what is supported. It is the one probe answer the v2 SDK surfaces with the server's own words: a client
+ * pinned to 2026-07-28 fails with this message (any other error reads as "the server did not offer the version"),
+ * and one that may fall back sends `initialize`, whose failure carries the same reason.
+ */
+function discoverFailure(request: Request, e: GatekitError): Message {
+  const meta = (request['params'] as Message | undefined)?.['_meta'] as Message | undefined;
+  const asked = meta?.['io.modelcontextprotocol/protocolVersion'];
+  const requested = typeof asked === 'string' ? asked.slice(0, 100) : '2026-07-28';
+  const data = { supported: [FALLBACK_VERSION], requested };
+  return { jsonrpc: '2.0', id: request.id, error: { code: -32022, message: e.message, data } };
+}
+
 /**
  * What the client reads for each request in a message the bridge could not deliver: a tool call whose login
  * ended gets a tool error (`isError`) with the device-login URL and code, anything else a JSON-RPC error
@@ -68,12 +86,14 @@ export function refusal(status: number, body: string, authenticate: string | und
 export function failureAnswers(message: unknown, e: GatekitError): Message[] {
   const requests = (Array.isArray(message) ? message : [message]).filter(isRequest);
   return requests.map((request) =>
-    isGatekitError(e, 'LOGIN_REQUIRED') && request.method === 'tools/call'
-      ? { jsonrpc: '2.0', id: request.id, result: { content: [{ type: 'text', text: e.message }], isError: true } }
-      : {
-          jsonrpc: '2.0',
-          id: request.id,
-          error: { code: e.code === 'LOGIN_REQUIRED' ? -32001 : -32000, message: e.message },
-        },
+    request.method === 'server/discover'
+      ? discoverFailure(request, e)
+      : isGatekitError(e, 'LOGIN_REQUIRED') && request.method === 'tools/call'
+        ? { jsonrpc: '2.0', id: request.id, result: { content: [{ type: 'text', text: e.message }], isError: true } }
+        : {
+            jsonrpc: '2.0',
+            id: request.id,
+            error: { code: e.code === 'LOGIN_REQUIRED' ? -32001 : -32000, message: e.message },
+          },
   );
 }

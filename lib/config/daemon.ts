@@ -52,6 +52,11 @@ export function checkDaemon(s: Section, path: (p: string) => string, brokerKey: 
       key: path('certs/client.key'),
     }),
     socket_group: s.optString('socket_group'),
+    socket_owner: s.optString(
+      'socket_owner',
+      (v) => /^(\d+|[A-Za-z_][A-Za-z0-9_.-]{0,31})$/.test(v),
+      'a user name or uid (the account a shared daemon runs as)',
+    ),
     token_listen: tokenListen === undefined ? undefined : checkLoopbackListen(s, 'token_listen', tokenListen, path),
     metrics_listen:
       metricsListen === undefined ? undefined : checkLoopbackListen(s, 'metrics_listen', metricsListen, path),

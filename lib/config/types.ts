@@ -76,6 +76,11 @@ export interface DaemonConfig {
   /** The client certificate `gatekit connect` presents to mTLS listeners. */
   readonly client_tls: TlsFiles | undefined;
   readonly socket_group: string | undefined;
+  /**
+   * The account a shared daemon runs as (a user name or uid): clients send credentials to a Unix socket only
+   * when it is owned by the current user, root, or this account.
+   */
+  readonly socket_owner: string | undefined;
   readonly token_listen: Listen | undefined;
   /** `GET /metrics` (Prometheus text) on its own listener, never an MCP one; off when undefined. */
   readonly metrics_listen: Listen | undefined;

@@ -8,6 +8,16 @@ import { CLAIMS, SCOPES } from './idp-provider.js';
 
 const INTERACTION = /^\/interaction\/([\w-]+)(\/login)?$/;
 
+/**
+ * Does a request's Host name this development IdP itself (a loopback name with its port)? A page on any
+ * other name — a DNS-rebinding attack resolving evil.example to 127.0.0.1 — must not drive its logins.
+ */
+export function isOwnHost(host: string | undefined, port: number): boolean {
+  if (host === undefined) return false;
+  const own = [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`];
+  return own.includes(host.toLowerCase());
+}
+
 /** The provider's request handler, with our own interaction (login) pages in front of it. */
 export function idpHandler(
   provider: Provider,

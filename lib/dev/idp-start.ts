@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { isLoopbackHost } from '../config/index.js';
 import { GatekitError } from '../errors.js';
 import { createProvider } from './idp-provider.js';
-import { idpHandler } from './idp-server.js';
+import { idpHandler, isOwnHost } from './idp-server.js';
 import { DEV_USERS, type DevUser } from './users.js';
 
 export interface DevIdpOptions {
@@ -49,7 +49,13 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
   let handle: RequestListener = (_req, res) => {
     res.writeHead(503).end();
   };
-  const server = createServer((req, res) => handle(req, res));
+  let port = 0;
+  const server = createServer((req, res) => {
+    if (isOwnHost(req.headers.host, port)) return handle(req, res);
+    res
+      .writeHead(421, { 'content-type': 'text/plain' })
+      .end(`this development IdP answers only http://127.0.0.1:${port}\n`);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
       reject(
@@ -68,7 +74,7 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
     );
     server.listen(Number(url.port || 80), url.hostname.replace(/^\[|\]$/g, ''), resolve);
   });
-  const port = (server.address() as AddressInfo).port;
+  port = (server.address() as AddressInfo).port;
   const issuer = `http://${url.hostname}:${port}`;
   const provider = await createProvider({
     issuer,

@@ -1,5 +1,6 @@
 import { request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { GatekitError } from '../errors.js';
+import { checkSocketOwner } from './socket-owner.js';
 import type { HttpTarget } from './target.js';
 
 export interface TextRequest {
@@ -23,9 +24,15 @@ export interface TextResponse {
 /**
  * One request with a small text answer over node:http, or node:https for a TCP target (loaded only then, so
  * `broker token` inside `gatekit exec` stays as light as the cached path). Any status resolves; a refused
- * connection, failed handshake or timeout is `DAEMON_UNREACHABLE` naming `peer` and the socket error code.
+ * connection, failed handshake or timeout is `DAEMON_UNREACHABLE` naming `peer` and the socket error code. A Unix
+ * socket is checked first (`checkSocketOwner`): nothing is sent to one another user could have bound.
  */
 export function requestText(target: HttpTarget, request: TextRequest): Promise<TextResponse> {
+  try {
+    if (target.kind === 'unix') checkSocketOwner(target.path, target.owners ?? [], request.peer);
+  } catch (err) {
+    return Promise.reject(err);
+  }
   const headers: Record<string, string> = { ...request.headers };
   if (request.body !== undefined) headers['content-length'] = String(Buffer.byteLength(request.body));
   const options: RequestOptions = { method: request.method, path: request.path, headers, timeout: request.timeoutMs };

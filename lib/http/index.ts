@@ -12,3 +12,4 @@ export { requestText } from './client.js';
 export type { TextRequest, TextResponse } from './client.js';
 export { clientTarget, targetUrl } from './target.js';
 export type { HttpTarget } from './target.js';
+export { checkSocketOwner } from './socket-owner.js';

@@ -305,11 +305,19 @@ describe('daemon: no message reaches a child unless the gate admitted it (record
     );
     assert.equal(modern.status, 200);
     assert.equal(JSON.parse(modern.body).error.code, -32602);
+    // Found by test/gate-property.test.ts: a request's extra top-level member went to the child whole (a 500 here).
+    const extra = await s.send(`{"jsonrpc":"2.0","id":9,"method":"ping","result":${deep}}`);
+    assert.equal(extra.status, 200);
+    assert.deepEqual(JSON.parse(extra.body).result, {}, 'the child answered the ping without its extra member');
     const health = await raw(h.unix('rec'), 'GET', {}, undefined, '/healthz');
     assert.equal(health.status, 200, 'the daemon is up');
     const fine = await s.send(rpc(8, 'tools/call', { name: 'echo', arguments: { text: 'still' } }));
     assert.equal(JSON.parse(fine.body).result.content[0].text, 'called echo');
-    seen();
+    const pings = lines(seen()).filter((m) => m['method'] === 'ping' && m['params']?.['_meta']?.['traceparent']);
+    assert.ok(
+      pings.every((m) => !('result' in m)),
+      'only JSON-RPC members reach a child',
+    );
     const denied = h.audit().filter((l) => l['event'] === 'denied' && l['rpc_code'] === -32602);
     assert.deepEqual(
       denied.map((l) => [l['method'], l['rpc_id'], l['era']]),

@@ -115,9 +115,12 @@ function admitClientAnswer(gate: GateInput, session: GateSession, message: RpcRe
 export function admitAnswer(session: GateSession, message: RpcResponse): Admitted | undefined {
   if (message.id === null || nestsDeeper(message.result ?? message.error, MAX_JSON_DEPTH)) return undefined;
   if (!session.takeAsked(message.id)) return undefined;
-  const result = message.result;
-  if (!isObject(result) || !isObject(result['_meta']) || !hasOwnKeys(result['_meta'])) return message as Admitted;
-  return { ...message, result: { ...result, _meta: withoutOwnKeys(result['_meta']) } } as Admitted;
+  const { jsonrpc, id, result, error } = message;
+  // Only its JSON-RPC members, and a result's `_meta` without the client's `gatekit…` keys.
+  if (!('result' in message)) return { jsonrpc, id, error } as Admitted;
+  if (!isObject(result) || !isObject(result['_meta']) || !hasOwnKeys(result['_meta']))
+    return { jsonrpc, id, result } as Admitted;
+  return { jsonrpc, id, result: { ...result, _meta: withoutOwnKeys(result['_meta']) } } as Admitted;
 }
 
 /** A message the daemon itself makes for a child (initialize, its own cancellations, answers it gives). */
@@ -180,11 +183,18 @@ function withoutOwnKeys(meta: Record<string, unknown>): Record<string, unknown> 
   return kept;
 }
 
-/** The message without the client's `gatekit…` `_meta` keys; the same object when it has none (the usual case). */
+/**
+ * The message as the child may read it: only its JSON-RPC members (a client's extra top-level keys, such as a
+ * `result` on a request, stay behind), and `params._meta` without the client's `gatekit…` keys.
+ */
 function stripped<T extends RpcRequest | RpcNotification>(message: T): Admitted<T> {
-  const meta = message.params?.['_meta'] as Record<string, unknown> | undefined;
-  if (!meta || !hasOwnKeys(meta)) return message as Admitted<T>;
-  return { ...message, params: { ...message.params, _meta: withoutOwnKeys(meta) } } as unknown as Admitted<T>;
+  const { jsonrpc, method } = message;
+  const id = (message as { id?: RpcId }).id;
+  let params = message.params;
+  const meta = params?.['_meta'] as Record<string, unknown> | undefined;
+  if (meta && hasOwnKeys(meta)) params = { ...params, _meta: withoutOwnKeys(meta) };
+  const clean = id === undefined ? { jsonrpc, method } : { jsonrpc, id, method };
+  return (params === undefined ? clean : { ...clean, params }) as unknown as Admitted<T>;
 }
 
 const quote = (method: string): string => JSON.stringify(method.slice(0, 80));

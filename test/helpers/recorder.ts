@@ -135,7 +135,7 @@ export function policyChecker(): (records: readonly Recorded[]) => string[] {
         continue;
       }
       const line = r.in!;
-      const bad = (why: string) => broken.push(`${why}: ${line.slice(0, 300)}`);
+      const bad = (why: string) => broken.push(`${why} (child ${r.pid}): ${line.slice(0, 300)}`);
       let m: { id?: unknown; method?: unknown; params?: Record<string, unknown>; result?: unknown };
       try {
         m = JSON.parse(line);
@@ -174,8 +174,9 @@ export function policyChecker(): (records: readonly Recorded[]) => string[] {
       if (name === 'echo' && !(typeof args?.text === 'string' && args.text.length <= ECHO_MAX))
         bad('echo against its argument rule');
       if (name === 'limited') {
-        limited.set(r.sub, (limited.get(r.sub) ?? 0) + 1);
-        if (limited.get(r.sub)! > 1) bad('limited beyond its rate');
+        const bucket = `${r.server} ${r.sub}`;
+        limited.set(bucket, (limited.get(bucket) ?? 0) + 1);
+        if (limited.get(bucket)! > 1) bad('limited beyond its rate');
       }
     }
     return broken;

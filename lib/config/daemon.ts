@@ -60,6 +60,7 @@ export function checkDaemon(s: Section, path: (p: string) => string, brokerKey: 
     token_listen: tokenListen === undefined ? undefined : checkLoopbackListen(s, 'token_listen', tokenListen, path),
     metrics_listen:
       metricsListen === undefined ? undefined : checkLoopbackListen(s, 'metrics_listen', metricsListen, path),
+    cgroup: s.oneOf('cgroup', ['auto', 'off'] as const, 'auto'),
     accept_access_tokens: s.oneOf('accept_access_tokens', ['off', 'jwt', 'introspection'] as const, 'off'),
     id_token_max_age: s.duration('id_token_max_age', 600, 86_400),
     limits: {

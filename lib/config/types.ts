@@ -84,6 +84,8 @@ export interface DaemonConfig {
   readonly token_listen: Listen | undefined;
   /** `GET /metrics` (Prometheus text) on its own listener, never an MCP one; off when undefined. */
   readonly metrics_listen: Listen | undefined;
+  /** "auto": each child in a cgroup of its own where cgroup v2 is delegated to the daemon; "off": process groups only. */
+  readonly cgroup?: 'auto' | 'off';
   /** Daemon mode: may an IdP access token be a subject token, and how is it proven ours? */
   readonly accept_access_tokens: 'off' | 'jwt' | 'introspection';
   /** Daemon mode: an ID token issued (iat) longer ago than this many seconds is refused. */

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { ServerConfig } from '../config/index.js';
+import type { ChildCgroups, ChildCgroup } from './cgroup.js';
 import { ChildEraBridge, type ChildEra } from './era/native.js';
 import { endGroup } from './process-group.js';
 import { StderrRecord } from './stderr-record.js';
@@ -26,22 +27,34 @@ export interface ChildHandlers {
 /**
  * One stdio MCP server process for one session: newline-delimited JSON-RPC on stdin/stdout, the
  * caller's identity in GATEKIT_USER/SUB/GROUPS, and no other variables than the configured ones
- * (plus PATH and friends). Tokens never reach it. It leads its own process group, so that its end is the
- * end of everything it started (lib/daemon/process-group.ts).
+ * (plus PATH and friends). Tokens never reach it. It leads its own process group and, where the daemon has
+ * cgroups, runs in a cgroup of its own, so that its end is the end of everything it started
+ * (lib/daemon/process-group.ts, lib/daemon/cgroup.ts).
  */
 export class McpChild {
   readonly process: ChildProcess;
   #buffer = '';
   readonly #stderr = new StderrRecord();
   #stopping: Promise<void> | undefined;
+  /** Where its whole tree runs, when the daemon has cgroups (lib/daemon/cgroup.ts). */
+  readonly #cgroup: ChildCgroup | undefined;
   readonly #bridge: ChildEraBridge;
   /** Date.now() of the last sign of life: any output, stderr included (a starting `npx -y` talks there). */
   lastOutput = Date.now();
   /** Still starting: no JSON-RPC message on stdout yet. */
   starting = true;
 
-  /** `sessionClient`: the child serves one session-era client (not a pooled 2026-07-28 child). */
-  constructor(server: ServerConfig, identity: ChildIdentity, handlers: ChildHandlers, sessionClient = false) {
+  /**
+   * `sessionClient`: the child serves one session-era client (not a pooled 2026-07-28 child). `cgroups`: the
+   * daemon's, if it has them — the child then starts in a cgroup of its own, which its end empties.
+   */
+  constructor(
+    server: ServerConfig,
+    identity: ChildIdentity,
+    handlers: ChildHandlers,
+    sessionClient = false,
+    cgroups?: ChildCgroups,
+  ) {
     const env: Record<string, string> = {};
     for (const name of INHERITED) if (process.env[name] !== undefined) env[name] = process.env[name]!;
     Object.assign(env, server.env, {
@@ -52,9 +65,10 @@ export class McpChild {
       GATEKIT_GROUPS_JSON: JSON.stringify(identity.groups),
       GATEKIT_SERVER: server.name,
     });
-    const [file, ...args] = server.command;
+    this.#cgroup = cgroups?.create();
+    const [file, args] = this.#cgroup?.wrap(server.command) ?? [server.command[0]!, server.command.slice(1)];
     // detached: setsid(), so the child and whatever it starts (npx's `npm exec` and its server) share a group.
-    this.process = spawn(file!, args, { cwd: server.cwd, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    this.process = spawn(file, args, { cwd: server.cwd, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     this.process.stdout!.setEncoding('utf8').on('data', (chunk: string) => this.#read(chunk, handlers));
     this.process.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
       this.lastOutput = Date.now();
@@ -129,7 +143,8 @@ export class McpChild {
   async #stop(): Promise<void> {
     const exited = this.alive && new Promise<void>((resolve) => this.process.once('exit', () => resolve()));
     this.process.stdin!.end();
-    if (this.process.pid !== undefined) await endGroup(this.process.pid);
+    if (this.process.pid !== undefined) await endGroup(this.process.pid, this.#cgroup);
+    else this.#cgroup?.remove();
     if (this.alive) this.process.kill('SIGKILL'); // only if it left its own group
     if (exited) await exited;
     for (const pipe of [this.process.stdin, this.process.stdout, this.process.stderr]) pipe?.destroy();

@@ -1,10 +1,11 @@
 import type { Server, ServerResponse } from 'node:http';
 import { AuditLog, auditLine, createAuditKey, loadAuditKey, type AuditEvent } from '../audit/index.js';
-import { loadConfig, type Config } from '../config/index.js';
+import { loadConfig, type Config, type ServerConfig } from '../config/index.js';
 import { loadTrustedKeys, openTrustedKeys, VerifiedTokenCache, type TrustedKeyOptions } from '../token/index.js';
 import { RateLimiter } from '../policy/index.js';
 import { mcpHandler, type DaemonState } from './handler.js';
 import { bindListener } from '../http/index.js';
+import { ChildCgroups } from './cgroup.js';
 import { stopBoundMs } from './process-group.js';
 import { SessionRegistry } from './registry.js';
 import { OpenStreams } from './streams.js';
@@ -76,7 +77,8 @@ export async function startDaemon(
       }
     : (event: AuditEvent) => log.write(event);
   const tokenCache = () => metrics?.tokenCache() ?? new VerifiedTokenCache();
-  const sessions = new SessionRegistry(audit);
+  const cgroups = openCgroups(initial, say);
+  const sessions = new SessionRegistry(audit, cgroups);
   const keys = await openTrustedKeys(initial.daemon.trusted_keys, keyOptions);
   // Rate-limit buckets outlive a config reload, so SIGHUP does not reset anyone's budget.
   const limiter = new RateLimiter();
@@ -121,6 +123,7 @@ export async function startDaemon(
   } catch (err) {
     await Promise.all([...listeners.values()].map((l) => new Promise((r) => l.close(r))));
     await metrics?.close();
+    cgroups?.close();
     log.close();
     throw err;
   }
@@ -133,6 +136,7 @@ export async function startDaemon(
     } catch (err) {
       await Promise.all([...listeners.values()].map((l) => new Promise((r) => l.close(r))));
       await metrics?.close();
+      cgroups?.close();
       log.close();
       throw err;
     }
@@ -151,6 +155,7 @@ export async function startDaemon(
       for (const name of config.servers.keys())
         if (!listeners.has(name)) say(`servers.${name} is new: restart the daemon to serve it`);
       await tokens?.reload(config);
+      endChanged(sessions, config);
       log.reopen();
       state = { ...state, config, keys, cache: tokenCache() };
       refusals.flush();
@@ -177,6 +182,7 @@ export async function startDaemon(
         clearTimeout(timer);
       }
       await sessions.endAll('the daemon is stopping');
+      if (cgroups && !cgroups.close()) say(`could not remove ${cgroups.dir}: something in it still runs`);
       for (const l of listeners.values()) l.closeAllConnections();
       await closed;
       refusals.flush();
@@ -185,4 +191,25 @@ export async function startDaemon(
       log.close();
     },
   };
+}
+
+/** `[daemon] cgroup = "auto"`: the daemon's cgroups where it may have them, else why not (said once). */
+function openCgroups(config: Config, say: (line: string) => void): ChildCgroups | undefined {
+  if (config.daemon.cgroup === 'off') return undefined;
+  const opened = ChildCgroups.open();
+  if (typeof opened !== 'string') return opened;
+  say(
+    `children are held by their process group only (${opened}): a grandchild that calls setsid() can outlive its session`,
+  );
+  return undefined;
+}
+
+/**
+ * On reload, the sessions (and pooled children) of a server removed from the config, or whose command, cwd or
+ * env changed, end with their whole tree (`reason: "reload"`); the reload does not wait for the trees' grace.
+ */
+function endChanged(sessions: SessionRegistry, config: Config): void {
+  const same = (a: ServerConfig, b: ServerConfig | undefined) =>
+    b !== undefined && JSON.stringify([a.command, a.cwd, a.env]) === JSON.stringify([b.command, b.cwd, b.env]);
+  for (const s of sessions.all()) if (!same(s.server, config.servers.get(s.server.name))) void s.end('reload');
 }

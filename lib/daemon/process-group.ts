@@ -64,11 +64,11 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
   }
 }
 
-function gone(pgid: number, withinMs: number): Promise<boolean> {
+function gone(running: () => boolean, withinMs: number): Promise<boolean> {
   const deadline = Date.now() + withinMs;
   return new Promise((resolve) => {
     const check = () => {
-      if (!groupRunning(pgid)) return resolve(true);
+      if (!running()) return resolve(true);
       if (Date.now() >= deadline) return resolve(false);
       setTimeout(check, POLL_MS);
     };
@@ -76,16 +76,28 @@ function gone(pgid: number, withinMs: number): Promise<boolean> {
   });
 }
 
+/** What endGroup needs of a child's cgroup (lib/daemon/cgroup.ts). */
+export interface TreeCgroup {
+  populated(): boolean;
+  kill(): void;
+  remove(): boolean;
+}
+
 /**
  * Ends process group `pgid` (a child started with `detached: true` leads its own): SIGTERM to every member,
  * then SIGKILL after `graceMs` to whatever is still running — even when its leader has long exited, a
- * grandchild that ignores SIGTERM or keeps a timer is ended with it. Resolves false when something of the
- * group still runs after the SIGKILL wait (it cannot happen to a running process, short of an uninterruptible
- * sleep). A grandchild that calls setsid() leaves the group and is not reached (docs/security.md).
+ * grandchild that ignores SIGTERM or keeps a timer is ended with it. With the child's `cgroup`, the SIGKILL
+ * is the cgroup's (cgroup.kill), so a grandchild that called setsid() or double-forked out of the group ends
+ * too, and the cgroup is removed. Resolves false when something still runs after the SIGKILL wait (it cannot
+ * happen to a running process, short of an uninterruptible sleep). Without a cgroup, a grandchild that left
+ * the group is not reached (docs/security.md).
  */
-export async function endGroup(pgid: number, graceMs = KILL_GRACE_MS): Promise<boolean> {
-  if (!signalGroup(pgid, 'SIGTERM')) return true;
-  if (await gone(pgid, graceMs)) return true;
-  if (!signalGroup(pgid, 'SIGKILL')) return true;
-  return gone(pgid, KILL_WAIT_MS);
+export async function endGroup(pgid: number, cgroup?: TreeCgroup, graceMs = KILL_GRACE_MS): Promise<boolean> {
+  const running = cgroup ? () => cgroup.populated() || groupRunning(pgid) : () => groupRunning(pgid);
+  const ended = (done: boolean) => (cgroup ? cgroup.remove() && done : done);
+  if (!signalGroup(pgid, 'SIGTERM') && !cgroup?.populated()) return ended(true);
+  if (await gone(running, graceMs)) return ended(true);
+  signalGroup(pgid, 'SIGKILL');
+  cgroup?.kill();
+  return ended(await gone(running, KILL_WAIT_MS));
 }

@@ -1,6 +1,7 @@
 import { auditLine, type AuditEvent } from '../audit/index.js';
 import type { DaemonLimits, ServerConfig } from '../config/index.js';
 import { GatekitError } from '../errors.js';
+import type { ChildCgroups } from './cgroup.js';
 import type { ChildIdentity } from './child.js';
 import { Session } from './session.js';
 
@@ -13,9 +14,12 @@ import { Session } from './session.js';
 export class SessionRegistry {
   readonly #sessions = new Map<string, Session>();
   readonly #audit: (event: AuditEvent) => void;
+  readonly #cgroups: ChildCgroups | undefined;
 
-  constructor(audit: (event: AuditEvent) => void) {
+  /** `cgroups`: the daemon's, where it has them; each child then runs in a cgroup of its own (cgroup.ts). */
+  constructor(audit: (event: AuditEvent) => void, cgroups?: ChildCgroups) {
     this.#audit = audit;
+    this.#cgroups = cgroups;
   }
 
   get size(): number {
@@ -50,7 +54,7 @@ export class SessionRegistry {
       const why = `the daemon runs its maximum of ${limits.max_children} MCP server processes, all busy (max_children)`;
       throw new GatekitError('LIMIT_EXCEEDED', `${why}; try again later`);
     }
-    const session = new Session(server, owner, this.#audit, (s) => this.#sessions.delete(s.id), era);
+    const session = new Session(server, owner, this.#audit, (s) => this.#sessions.delete(s.id), era, this.#cgroups);
     this.#sessions.set(session.id, session);
     this.#audit(auditLine.sessionStart(server.name, session.id, era, owner, session.child.process.pid));
     return session;

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { argumentsDigest, auditLine, resultLine, type AuditEvent, type TraceContext } from '../audit/index.js';
 import type { ServerConfig } from '../config/index.js';
+import type { ChildCgroups } from './cgroup.js';
 import { McpChild, type ChildIdentity } from './child.js';
 import type { ResponseSink } from './exchange.js';
 import { fromDaemon, stamp, type Admitted } from './gate.js';
@@ -63,6 +64,7 @@ export class Session {
     audit: (event: AuditEvent) => void,
     onEnd: (session: Session) => void,
     era: 'session' | 'stateless' = 'session',
+    cgroups?: ChildCgroups,
   ) {
     this.server = server;
     this.era = era;
@@ -83,6 +85,7 @@ export class Session {
         },
       },
       era === 'session',
+      cgroups,
     );
   }
 

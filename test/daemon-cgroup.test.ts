@@ -228,3 +228,24 @@ describe('gatekit daemon (a real process) with an escaped grandchild', { skip },
     await client.close().catch(() => {});
   });
 });
+
+describe('[daemon] cgroup', () => {
+  it('"off" keeps children in process groups only; a value not "auto" or "off" is a config error', async (t) => {
+    const toml = await daemonConfig(escaperServer());
+    const bad = workspace(toml.replace('[daemon]\n', '[daemon]\ncgroup = "sometimes; rm -rf /"\n'));
+    t.after(() => bad.remove());
+    assert.throws(
+      () => loadConfig({ config: bad.config }),
+      (err: Error & { code?: string }) => err.code === 'CONFIG_INVALID' && /daemon\.cgroup/.test(err.message),
+    );
+    const h = await startHarness(toml.replace('[daemon]\n', '[daemon]\ncgroup = "off"\n'));
+    t.after(() => h.close());
+    const client = await sdkClient(h, 'escaper', await h.token('escaper'));
+    const pid = h.daemon.sessions.get(sessionOf(client))!.child.process.pid!;
+    await client.callTool({ name: 'pid', arguments: {} });
+    assert.doesNotMatch(cgroupOf(pid), /gatekit-/);
+    const escaped = Number(readFileSync(join(pids, `escaped-${pid}`), 'utf8'));
+    escapedSeen.push(escaped);
+    await endSession(client);
+  });
+});

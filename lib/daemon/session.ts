@@ -118,15 +118,13 @@ export class Session {
     filterTools?: (name: string) => boolean,
     trace?: TraceContext,
   ): void {
-    // Ended while the request waited (e.g. evicted between lookup and forward): answer now, never hang.
-    if (this.#ended) return exchange.respond(errorResponse(request.id, ERRORS.SERVER_GONE, 'session ended'));
     this.lastUsed = Date.now();
     const childId = this.#nextId++;
     const params = request.params;
     const progressToken = (params?.['_meta'] as { progressToken?: string | number } | undefined)?.progressToken;
     const tool = request.method === 'tools/call' && typeof params?.['name'] === 'string' ? params['name'] : undefined;
     const args = this.server.audit_arguments && tool ? params?.['arguments'] : undefined;
-    this.#pending.set(childId, {
+    const pending: Pending = {
       id: request.id,
       exchange,
       started: performance.now(),
@@ -139,7 +137,13 @@ export class Session {
       arguments: args,
       trace,
       argsDigest: request.method === 'tools/call' ? argumentsDigest(params?.['arguments']) : undefined,
-    });
+    };
+    // Ended while the request waited (e.g. its body was still arriving): answered now, never hung, and audited.
+    if (this.#ended) {
+      exchange.respond(errorResponse(request.id, ERRORS.SERVER_GONE, 'session ended'));
+      return this.#logResult(pending, 'error', 'session ended');
+    }
+    this.#pending.set(childId, pending);
     if (progressToken !== undefined) this.#progress.set(progressToken, exchange);
     this.child.send(stamp(request, childId, this.server.identity_meta ? caller : undefined, trace));
   }

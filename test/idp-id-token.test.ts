@@ -27,6 +27,14 @@ describe('ID tokens are checked as OpenID Connect Core §3.1.3.7 says', () => {
     assert.equal(await notLoggedIn(ws), 3, 'nothing was stored');
   });
 
+  it('refuses a login whose ID token names another client in client_id (the shared check of the exchange)', async (t) => {
+    const { ws } = await quirkySetup(t, {}, { users: person({ extra: { client_id: 'other-app' } }) });
+    const r = await deviceLoginCli(ws, 'alice@example.com');
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /issued to another client \(client_id\)/);
+    assert.equal(await notLoggedIn(ws), 3, 'nothing was stored');
+  });
+
   it('accepts an azp equal to our client_id', async (t) => {
     const { ws } = await quirkySetup(t, {}, { users: person({ extra: { azp: 'gatekit-cli' } }) });
     assert.equal((await deviceLoginCli(ws, 'alice@example.com')).code, 0);

@@ -3,7 +3,7 @@ import type { Argv } from 'yargs';
 import { handler, type Command, type CommonArgs } from './types.js';
 import { loadConfigFor } from './load.js';
 
-const KINDS = ['claude', 'vscode', 'cursor', 'json'] as const;
+const KINDS = ['claude', 'vscode', 'cursor', 'json', 'inspector'] as const;
 
 export const clientConfigCommand: Command = (cli, io) =>
   cli.command(
@@ -13,14 +13,16 @@ export const clientConfigCommand: Command = (cli, io) =>
       y
         .positional('client', {
           choices: KINDS,
-          describe: 'claude (Claude Code), vscode, cursor, or json (generic mcpServers)',
+          describe:
+            'claude (Claude Code), vscode, cursor, json (generic mcpServers), or inspector (the MCP Inspector CLI: lists the tools)',
         })
         .positional('name', { type: 'string', describe: 'a [servers.NAME] from gatekit.toml' })
         .example('gatekit client-config claude everything', 'prints a "claude mcp add …" command to run once'),
     handler(async (args: CommonArgs & { client: (typeof KINDS)[number]; name: string }) => {
       const config = await loadConfigFor(args, io);
       const { clientSnippet, connectLaunch } = await import('../../clients/index.js');
-      const launch = connectLaunch(config, args.name, [process.execPath, realpathSync(process.argv[1]!)]);
+      const gatekit = [process.execPath, realpathSync(process.argv[1]!)] as const;
+      const launch = connectLaunch(config, args.name, gatekit, io.env['GATEKIT_HOME']);
       io.out(clientSnippet(args.client, args.name, launch));
     }),
   );

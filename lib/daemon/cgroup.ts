@@ -8,6 +8,8 @@ import { join } from 'node:path';
  * $0 is the cgroup.procs path; "$@" the server's command.
  */
 const WRAPPER = 'echo $$ > "$0" && exec "$@"';
+/** What a shell adds to the environment it passes on (dash: PWD; bash: PWD, SHLVL), unless configured. */
+const SHELL_ADDS = ['PWD', 'OLDPWD', 'SHLVL'];
 const SH = '/bin/sh';
 let opened = 0;
 
@@ -45,9 +47,11 @@ export class ChildCgroup {
     this.dir = dir;
   }
 
-  /** The command that starts `command` inside this cgroup (see WRAPPER). */
-  wrap(command: readonly string[]): [string, string[]] {
-    return [SH, ['-c', WRAPPER, join(this.dir, 'cgroup.procs'), ...command]];
+  /** The command that starts `command` with `env` inside this cgroup (see WRAPPER); the shell adds no variable. */
+  wrap(command: readonly string[], env: Readonly<Record<string, string>> = {}): [string, string[]] {
+    const added = SHELL_ADDS.filter((name) => env[name] === undefined);
+    const script = `unset ${added.join(' ')}; ${WRAPPER}`;
+    return [SH, ['-c', added.length ? script : WRAPPER, join(this.dir, 'cgroup.procs'), ...command]];
   }
 
   /** Whether any process still runs in it (cgroup.events; a zombie does not count). */

@@ -66,7 +66,7 @@ export class McpChild {
       GATEKIT_SERVER: server.name,
     });
     this.#cgroup = cgroups?.create();
-    const [file, args] = this.#cgroup?.wrap(server.command) ?? [server.command[0]!, server.command.slice(1)];
+    const [file, args] = this.#cgroup?.wrap(server.command, env) ?? [server.command[0]!, server.command.slice(1)];
     // detached: setsid(), so the child and whatever it starts (npx's `npm exec` and its server) share a group.
     this.process = spawn(file, args, { cwd: server.cwd, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     this.process.stdout!.setEncoding('utf8').on('data', (chunk: string) => this.#read(chunk, handlers));

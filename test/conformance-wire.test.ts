@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
 import { conformanceDaemonConfig } from '../fixtures/conformance-config.js';
+import { sseEvents } from '../lib/bridge/index.js';
 import { raw, startHarness, type Harness } from './helpers/daemon-harness.js';
 import { ENVELOPE, MODERN, modernBody, modernHeaders } from './helpers/modern-client.js';
 
@@ -108,5 +110,32 @@ describe("daemon: a 2026-07-28 child's errors keep the HTTP status their code ha
     assert.equal(JSON.parse(declared.body).result.resultType, 'input_required');
     const failing = await call(43, 'test_error_handling', {});
     assert.equal(failing.status, 200);
+  });
+
+  it("a stateless client's subscriptions/listen on a native child is the child's own: its tool change arrives", async () => {
+    const headers = { ...modernHeaders(token, 'subscriptions/listen'), host: 'localhost' };
+    const body = modernBody(77, 'subscriptions/listen', { notifications: { toolsListChanged: true } });
+    // The bound of every wait below; the stream is closed at the end.
+    const signal = AbortSignal.timeout(30_000);
+    const res = await request('http://localhost/mcp', {
+      method: 'POST',
+      headers,
+      body,
+      dispatcher: h.unix('conformance'),
+      signal,
+    });
+    assert.equal(res.statusCode, 200);
+    const events = sseEvents(res.body)[Symbol.asyncIterator]();
+    const next = async () => JSON.parse((await events.next()).value!.data) as { method?: string; params?: any };
+    const ack = await next();
+    assert.equal(ack.method, 'notifications/subscriptions/acknowledged');
+    assert.equal(ack.params._meta['io.modelcontextprotocol/subscriptionId'], 77);
+    assert.equal(ack.params.notifications.toolsListChanged, true, "the child's own acknowledgement");
+    const changed = await call(78, 'test_trigger_tool_change', {});
+    assert.equal(changed.status, 200);
+    const change = await next();
+    assert.equal(change.method, 'notifications/tools/list_changed');
+    assert.equal(change.params._meta['io.modelcontextprotocol/subscriptionId'], 77);
+    res.body.destroy();
   });
 });

@@ -228,6 +228,11 @@ export class Session {
     }
     const notification = isNotification(message);
     if (notification && message.method === 'notifications/tools/list_changed') forgetToolList(this);
+    // A native child's listen stamps what it sends with the listen request's id (era/native-listen.ts).
+    const meta = notification ? (message.params?.['_meta'] as Record<string, unknown> | undefined) : undefined;
+    const subscription = meta?.['io.modelcontextprotocol/subscriptionId'];
+    if (typeof subscription === 'number' && this.#pending.get(subscription)?.exchange.interim(message as RpcMessage))
+      return;
     const token = notification ? (message.params?.['progressToken'] as string | number | undefined) : undefined;
     const exchange = token !== undefined ? this.#progress.get(token) : undefined;
     if (exchange?.interim(message as RpcMessage)) return;

@@ -3,6 +3,8 @@ import { errorHttpStatus } from '../../mcp/index.js';
 import { ERRORS, errorResponse, isNotification, type RpcId, type RpcMessage, type RpcRequest } from '../jsonrpc.js';
 import type { Caller, Session } from '../session.js';
 import { markStanding, SSE_HEADERS, writeSseMessage } from '../sse.js';
+import type { Admitted } from '../gate.js';
+import { nativeListen } from './native-listen.js';
 import { ask, type PooledChild } from './pool.js';
 
 /**
@@ -86,7 +88,7 @@ export function attachListeners(session: Session): Set<Listener> {
 export async function openListen(
   child: PooledChild,
   caller: Caller,
-  request: RpcRequest,
+  request: Admitted<RpcRequest>,
   res: ServerResponse,
   acceptsStream: boolean,
 ): Promise<string | undefined> {
@@ -112,6 +114,14 @@ export async function openListen(
       })
       .end(body);
     return refusal;
+  }
+  if (child.session.child.era === 'native') {
+    // The child's own listen; it counts toward the bound like the daemon's.
+    const placeholder: Listener = { id: request.id, filter: {}, res };
+    set.add(placeholder);
+    res.on('close', () => set.delete(placeholder));
+    nativeListen(child, caller, request, res);
+    return undefined;
   }
   const caps = (child.initialized['capabilities'] ?? {}) as Record<
     string,

@@ -29,6 +29,10 @@ const SESSION_VERSIONS = new Set(['2025-11-25', '2025-06-18', '2025-03-26', '202
 const verdicts = new Map<string, 'session' | 'native'>();
 const serverKey = (server: ServerConfig): string => JSON.stringify([server.name, server.command, server.cwd]);
 
+/** Whether `server`'s last child answered the probe as native (2026-07-28 itself): its children read each request's
+ * own client capabilities, so one pooled child serves every set of them. */
+export const speaksNatively = (server: ServerConfig): boolean => verdicts.get(serverKey(server)) === 'native';
+
 /**
  * Between one child's stdio and its Session: decides the child's era with a `server/discover` probe
  * before anything else reaches it, and towards a native child speaks 2026-07-28 on the Session's behalf.

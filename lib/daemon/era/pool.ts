@@ -5,6 +5,7 @@ import type { ResponseSink } from '../exchange.js';
 import { fromDaemon } from '../gate.js';
 import type { RpcMessage, RpcRequest } from '../jsonrpc.js';
 import type { SessionRegistry } from '../registry.js';
+import { speaksNatively } from './native.js';
 import type { Caller, Session } from '../session.js';
 import { META_SERVER_INFO, STATELESS_VERSION } from './wire.js';
 
@@ -66,7 +67,8 @@ export class StatelessPool {
     limits: DaemonLimits,
     capabilities: Record<string, unknown> = {},
   ): Promise<PooledChild> {
-    const key = JSON.stringify([caller.sub, server.name, capabilities]);
+    // A native child reads each request's own capabilities: one pooled child serves all (era/native.ts).
+    const key = JSON.stringify([caller.sub, server.name, speaksNatively(server) ? {} : capabilities]);
     const known = this.#children.get(key);
     if (known) {
       const child = await known.catch(() => undefined);

@@ -10,7 +10,7 @@ import type { RequestContext } from '../state.js';
 export async function listen(
   ctx: RequestContext,
   pooled: PooledChild,
-  request: RpcRequest,
+  request: Admitted<RpcRequest>,
   acceptsStream: boolean,
 ): Promise<void> {
   const { res } = ctx;

@@ -11,7 +11,7 @@ const LAYERS = [
   ['dev', 'doctor'],
   ['broker'],
   ['daemon', 'github', 'setup', 'clients'],
-  ['oidc', 'store', 'issue'],
+  ['oidc', 'store', 'issue', 'pins'],
   ['token', 'policy', 'audit'],
   ['http'],
   ['config'],

@@ -9,6 +9,7 @@ export type AuditEventName =
   | 'auth.failed'
   | 'server.exit'
   | 'token.exchange'
+  | 'tool.changed'
   | 'audit.checkpoint'
   | 'audit.reopened'
   | 'audit.lost';
@@ -130,6 +131,25 @@ export const auditLine = {
     jti: who.jti,
     outcome: 'ok',
     ...(workload ? { workload } : {}),
+  }),
+  /** A child listed a tool unlike its pin (lib/daemon/pin-watch.ts): fingerprints only, never the description. */
+  toolChanged: (
+    server: string,
+    session: string,
+    era: string,
+    owner: AuditWho,
+    fields: { tool: string; pinned: string | undefined; listed: string; action: string },
+  ): AuditEvent => ({
+    event: 'tool.changed',
+    server,
+    session,
+    era,
+    user: owner.user,
+    sub: owner.sub,
+    tool: fields.tool.slice(0, 200),
+    pinned: fields.pinned ?? 'none',
+    listed: fields.listed,
+    action: fields.action,
   }),
   daemonStart: (pid: number, servers: readonly string[]): AuditEvent => ({ event: 'daemon.start', pid, servers }),
   daemonReload: (servers: readonly string[]): AuditEvent => ({ event: 'daemon.reload', servers }),

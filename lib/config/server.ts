@@ -43,6 +43,7 @@ export function checkServer(name: string, s: Section, path: (p: string) => strin
     audit_arguments: s.bool('audit_arguments', false),
     rules: checkRules(s),
     token_binding: s.oneOf('token_binding', ['any', 'dpop', 'mtls'] as const, 'any'),
+    on_tool_change: s.oneOf('on_tool_change', ['hide', 'deny_server', 'audit'] as const, 'hide'),
   };
   if (server.token_binding === 'mtls' && server.listen.kind !== 'tcp') {
     s.fail('token_binding', '"any" or "dpop" for a Unix-socket listener ("mtls" needs a loopback TCP listen address)');

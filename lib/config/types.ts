@@ -131,6 +131,11 @@ export interface ServerConfig {
   readonly token_binding: TokenBinding;
   /** `[[servers.NAME.rule]]`: argument, rate and fresh-login rules for tool calls (lib/policy/rules.ts). */
   readonly rules: readonly ToolRule[];
+  /**
+   * What a tool unlike its pin in `gatekit.lock` does (lib/daemon/pin-watch.ts): "hide" it and refuse its calls,
+   * "deny_server" (also refuse every other call of that child), or only "audit" it.
+   */
+  readonly on_tool_change: 'hide' | 'deny_server' | 'audit';
 }
 
 /** Checks on one argument of a tool call; every key set must pass. */

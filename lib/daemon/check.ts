@@ -5,6 +5,7 @@ import type { Config } from '../config/index.js';
 import { GatekitError } from '../errors.js';
 import { readTlsFiles } from '../http/index.js';
 import { openTrustedKeys } from '../token/index.js';
+import { commandWarnings, lockPath, readLock } from '../pins/index.js';
 
 /** One thing `gatekit daemon --check` loaded: the config key and what it found there. */
 export interface DaemonCheck {
@@ -55,6 +56,12 @@ export async function checkDaemon(config: Config, say: (line: string) => void = 
       readTlsFiles(tls, config.file, 'daemon.tls');
       return `${tls.cert} for ${tcp.join(', ')}`;
     });
+  await step('gatekit.lock', () => {
+    const lock = readLock(config.dir);
+    const pinned = [...lock.keys()].filter((name) => config.servers.has(name));
+    return pinned.length ? `${lockPath(config.dir)} (pins for ${pinned.join(', ')})` : 'no pins';
+  });
+  for (const warning of commandWarnings(config)) say(`warning: ${warning}`);
   return checks;
 }
 

@@ -13,6 +13,7 @@ import { RefusalTally } from './refusal-tally.js';
 import { isStanding } from './sse.js';
 import type { DaemonMetrics } from './metrics.js';
 import type { TokenEndpoint } from './token-endpoint/index.js';
+import { commandWarnings, readLock } from '../pins/index.js';
 
 export interface Daemon {
   /** SIGHUP: config, trusted keys and policy anew; the audit log sealed and reopened. Listeners stay as they are. */
@@ -44,6 +45,8 @@ export async function startDaemon(
   options: DaemonOptions = {},
 ): Promise<Daemon> {
   const keyOptions: TrustedKeyOptions = { say, ...options.trustedKeys };
+  const lock = readLock(initial.dir);
+  for (const warning of commandWarnings(initial)) say(`warning: ${warning}`);
   // A setup from before audit keys existed gets one now, so checkpoints are always signed.
   if (createAuditKey(initial.daemon.audit_key)) say(`created the audit key ${initial.daemon.audit_key}`);
   const log = new AuditLog(initial.daemon.audit_log, {
@@ -79,6 +82,7 @@ export async function startDaemon(
   const tokenCache = () => metrics?.tokenCache() ?? new VerifiedTokenCache();
   const cgroups = openCgroups(initial, say);
   const sessions = new SessionRegistry(audit, cgroups);
+  sessions.lock = lock;
   const keys = await openTrustedKeys(initial.daemon.trusted_keys, keyOptions);
   // Rate-limit buckets outlive a config reload, so SIGHUP does not reset anyone's budget.
   const limiter = new RateLimiter();
@@ -152,12 +156,15 @@ export async function startDaemon(
     async reload() {
       const config = loadConfig({ config: state.config.file });
       const keys = await loadTrustedKeys(config.daemon.trusted_keys, keyOptions);
+      const lock = readLock(config.dir);
+      for (const warning of commandWarnings(config)) say(`warning: ${warning}`);
       for (const name of config.servers.keys())
         if (!listeners.has(name)) say(`servers.${name} is new: restart the daemon to serve it`);
       await tokens?.reload(config);
       endChanged(sessions, config);
       log.reopen();
       state = { ...state, config, keys, cache: tokenCache() };
+      sessions.lock = lock;
       refusals.flush();
       audit(auditLine.daemonReload([...config.servers.keys()]));
       openStreams.readmitAll(config);

@@ -44,6 +44,8 @@ export interface GateSession {
   childIdOf(clientId: unknown): number | undefined;
   /** Whether the child waits for an answer under `id`; true once per request. */
   takeAsked(id: RpcId): boolean;
+  /** Why the server's pins refuse a call of `tool` on this child (gatekit.lock), or undefined. */
+  pinRefusal?(tool: string): string | undefined;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -81,7 +83,7 @@ export function admitMessage(
   if (meta !== undefined && !isObject(meta)) return refuse('params._meta must be an object', ERRORS.INVALID_PARAMS);
   if (request) {
     if (method === 'tools/call') {
-      const refused = gateToolCall(gate, message, trace ?? NO_TRACE);
+      const refused = gateToolCall(gate, message, trace ?? NO_TRACE, session);
       if (refused) return { kind: 'refuse', response: refused, http: false };
       // SEP-2243, only for a tool the person may call (its schema is theirs to see) and one that declares headers.
       const mismatch = gate.headers && toolHeaderMismatch(session, params, gate.headers);

@@ -7,3 +7,4 @@ export { checkDaemon } from './check.js';
 export type { DaemonCheck } from './check.js';
 export { probeServer } from './probe.js';
 export type { ProbeResult } from './probe.js';
+export { listServerTools } from './list-tools.js';

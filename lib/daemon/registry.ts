@@ -4,6 +4,7 @@ import { GatekitError } from '../errors.js';
 import type { ChildCgroups } from './cgroup.js';
 import type { ChildIdentity } from './child.js';
 import { Session } from './session.js';
+import { packageMismatch, packageRefusal, type Lock } from '../pins/index.js';
 
 /**
  * All live sessions, with the bounds on how many a person and the whole daemon may hold. A bound
@@ -15,6 +16,10 @@ export class SessionRegistry {
   readonly #sessions = new Map<string, Session>();
   readonly #audit: (event: AuditEvent) => void;
   readonly #cgroups: ChildCgroups | undefined;
+  /** gatekit.lock as read at start and on SIGHUP (lib/pins); every child judges its tools by the current one. */
+  lock: Lock = new Map();
+  /** Per server config (new on each reload): why its npx package is not the pinned one, or null. */
+  readonly #packages = new WeakMap<ServerConfig, string | null>();
 
   /** `cgroups`: the daemon's, where it has them; each child then runs in a cgroup of its own (cgroup.ts). */
   constructor(audit: (event: AuditEvent) => void, cgroups?: ChildCgroups) {
@@ -54,7 +59,14 @@ export class SessionRegistry {
       const why = `the daemon runs its maximum of ${limits.max_children} MCP server processes, all busy (max_children)`;
       throw new GatekitError('LIMIT_EXCEEDED', `${why}; try again later`);
     }
-    const session = new Session(server, owner, this.#audit, (s) => this.#sessions.delete(s.id), era, this.#cgroups);
+    let mismatch = this.#packages.get(server);
+    if (mismatch === undefined)
+      this.#packages.set(server, (mismatch = packageMismatch(server, this.lock.get(server.name)) ?? null));
+    if (mismatch !== null) throw packageRefusal(server, mismatch);
+    const onEnd = (s: Session) => this.#sessions.delete(s.id);
+    const session = new Session(server, owner, this.#audit, onEnd, era, this.#cgroups, () =>
+      this.lock.get(server.name),
+    );
     this.#sessions.set(session.id, session);
     this.#audit(auditLine.sessionStart(server.name, session.id, era, owner, session.child.process.pid));
     return session;

@@ -22,6 +22,8 @@ import { exitWords } from './stderr-record.js';
 import { writeSseMessage } from './sse.js';
 import { filterToolList } from './tool-gate.js';
 import { forgetToolList, noteToolList } from './tool-headers.js';
+import { PinWatch } from './pin-watch.js';
+import type { ServerPins } from '../pins/index.js';
 
 export type { Caller } from './pending.js';
 
@@ -46,6 +48,8 @@ export class Session {
   readonly era: 'session' | 'stateless';
   /** Where lib/daemon/era/listen.ts takes a pooled child's change notifications (true: taken). */
   tap: { message(message: RpcMessage): boolean; ended(): void } | undefined;
+  /** The child's tools against the server's pins in gatekit.lock (pin-watch.ts). */
+  readonly pins: PinWatch;
   lastUsed = Date.now();
   #ended = false;
   #nextId = 1;
@@ -65,11 +69,13 @@ export class Session {
     onEnd: (session: Session) => void,
     era: 'session' | 'stateless' = 'session',
     cgroups?: ChildCgroups,
+    pins: () => ServerPins | undefined = () => undefined,
   ) {
     this.server = server;
     this.era = era;
     this.owner = owner;
     this.#audit = audit;
+    this.pins = new PinWatch(server, pins, audit, { session: this.id, era, owner });
     this.#onEnd = onEnd;
     this.child = new McpChild(
       server,
@@ -160,6 +166,11 @@ export class Session {
     return undefined;
   }
 
+  /** Why the pins refuse a call of `tool` on this child (gate.ts), or undefined. */
+  pinRefusal(tool: string): string | undefined {
+    return this.pins.refusal(tool);
+  }
+
   /** Whether the child asked the client something under `id` and waits for the answer; true once per request. */
   takeAsked(id: RpcId): boolean {
     return this.#asked.delete(id);
@@ -212,10 +223,15 @@ export class Session {
       this.#pending.delete(message.id);
       if (p.progressToken !== undefined) this.#progress.delete(p.progressToken);
       // A pooled child's own tool list: the Mcp-Param-* headers of 2026-07-28 calls are checked by it.
-      if (p.method === 'tools/list' && this.era === 'stateless') noteToolList(this, message.result);
-      const text = p.filterTools ? undefined : withClientId(line, message.id, p.id);
+      let filterTools = p.filterTools;
+      if (p.method === 'tools/list') {
+        if (this.era === 'stateless') noteToolList(this, message.result);
+        const hidden = this.pins.note(message.result);
+        if (hidden.size > 0) filterTools = (name) => !hidden.has(name) && (p.filterTools?.(name) ?? true);
+      }
+      const text = filterTools ? undefined : withClientId(line, message.id, p.id);
       if (text === undefined || !p.exchange.respondText?.(text, message as RpcMessage)) {
-        const filtered = p.filterTools ? filterToolList(message.result, p.filterTools) : {};
+        const filtered = filterTools ? filterToolList(message.result, filterTools) : {};
         p.exchange.respond({ ...message, id: p.id, ...filtered } as RpcMessage);
       }
       this.#logResult(p, message.error ? 'error' : 'ok', message.error?.message);
@@ -227,7 +243,10 @@ export class Session {
       this.#asked.add(message.id);
     }
     const notification = isNotification(message);
-    if (notification && message.method === 'notifications/tools/list_changed') forgetToolList(this);
+    if (notification && message.method === 'notifications/tools/list_changed') {
+      forgetToolList(this);
+      this.pins.forget();
+    }
     // A native child's listen stamps what it sends with the listen request's id (era/native-listen.ts).
     const meta = notification ? (message.params?.['_meta'] as Record<string, unknown> | undefined) : undefined;
     const subscription = meta?.['io.modelcontextprotocol/subscriptionId'];

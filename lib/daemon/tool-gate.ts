@@ -49,7 +49,12 @@ export interface GateInput {
  * `data.error = "insufficient_user_authentication"` and `data.max_age`, so `gatekit connect` can
  * log the person in again and the client can retry on the same session.
  */
-export function gateToolCall(gate: GateInput, request: RpcRequest, trace: TraceContext): RpcResponse | undefined {
+export function gateToolCall(
+  gate: GateInput,
+  request: RpcRequest,
+  trace: TraceContext,
+  pins?: { pinRefusal?(tool: string): string | undefined },
+): RpcResponse | undefined {
   const { server, caller } = gate;
   const tool = request.params?.['name'];
   if (typeof tool !== 'string' || !gate.mayCall(tool)) {
@@ -61,6 +66,13 @@ export function gateToolCall(gate: GateInput, request: RpcRequest, trace: TraceC
     const why = `${refused.rule}: ${refused.reason}`;
     deny(gate, request, trace, typeof tool === 'string' ? tool : undefined, why, refused.rule);
     return errorResponse(request.id, ERRORS.DENIED, why, { rule: refused.rule });
+  }
+  // The tool as the child last listed it must be the pinned one (gatekit.lock, lib/daemon/pin-watch.ts).
+  const unpinned = pins?.pinRefusal?.(tool);
+  if (unpinned !== undefined) {
+    const rule = `servers.${server.name}.pins`;
+    deny(gate, request, trace, tool, `${rule}: ${unpinned}`, rule);
+    return errorResponse(request.id, ERRORS.DENIED, `${rule}: ${unpinned}`, { rule });
   }
   if (server.rules.length === 0) return undefined;
   const verdict = checkCall(

@@ -3,7 +3,7 @@ import { brokerContext, brokerStatus } from '../broker/index.js';
 import { fileChecks } from './files.js';
 import { daemonCheck, idpCheck } from './network.js';
 import { fail, pass, type CheckResult } from './result.js';
-import { daemonFilesCheck, serverCheck } from './servers.js';
+import { daemonFilesCheck, pinChecks, serverCheck } from './servers.js';
 
 /** Every check `gatekit doctor` runs, in the order a person would fix things. */
 export async function runDoctor(config: Config, env: NodeJS.ProcessEnv): Promise<CheckResult[]> {
@@ -11,6 +11,7 @@ export async function runDoctor(config: Config, env: NodeJS.ProcessEnv): Promise
   results.push(await idpCheck(config));
   if (config.idp) results.push(sessionCheck(config, env));
   results.push(await daemonFilesCheck(config));
+  results.push(...pinChecks(config));
   results.push(...(await Promise.all([...config.servers.values()].map((s) => serverCheck(config, s)))));
   results.push(...(await Promise.all([...config.servers.values()].map((s) => daemonCheck(config, s)))));
   return results;

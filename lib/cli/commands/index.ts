@@ -11,6 +11,7 @@ import { connectCommand } from './connect.js';
 import { daemonCommand } from './daemon.js';
 import { auditCommand } from './audit.js';
 import { policyCommand } from './policy.js';
+import { toolsCommand } from './tools.js';
 
 export const COMMANDS: readonly Command[] = [
   initCommand,
@@ -24,5 +25,6 @@ export const COMMANDS: readonly Command[] = [
   clientConfigCommand,
   doctorCommand,
   policyCommand,
+  toolsCommand,
   devCommand,
 ];

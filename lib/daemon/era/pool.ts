@@ -116,7 +116,7 @@ const MAX_TOOL_PAGES = 16;
  * the child started or said it changed: session.ts hands every tools/list answer to lib/daemon/tool-headers.ts,
  * which then checks the call's `Mcp-Param-*` headers. A child that cannot list its tools is not asked again here.
  */
-export async function learnToolList(child: PooledChild, caller: Caller): Promise<void> {
+export async function learnToolList(child: Pick<PooledChild, 'session'>, caller: Caller): Promise<void> {
   let cursor: unknown;
   for (let page = 0; page < MAX_TOOL_PAGES; page++) {
     const params = typeof cursor === 'string' ? { params: { cursor } } : {};

@@ -41,7 +41,11 @@ async function pooledTarget(ctx: RequestContext, body: Body): Promise<Target> {
     state.config.daemon.limits,
     capabilities,
   );
-  if (isRequest(call) && call.method === 'tools/call' && !knowsToolList(pooled.session))
+  if (
+    isRequest(call) &&
+    call.method === 'tools/call' &&
+    (!knowsToolList(pooled.session) || pooled.session.pins.needsList)
+  )
     await learnToolList(pooled, ctx.caller!);
   return { session: pooled.session, pooled };
 }
@@ -69,7 +73,11 @@ function sessionTarget(ctx: RequestContext, body: Body, existing: Session | unde
 export function forwardMessages(ctx: RequestContext, body: Body, existing: Session | undefined): void | Promise<void> {
   // Synchronous in the session era, as the hot path was before the steps: no await per tools/call.
   if (ctx.era === 'stateless') return pooledTarget(ctx, body).then((target) => forwardTo(ctx, body, target));
-  return forwardTo(ctx, body, sessionTarget(ctx, body, existing));
+  const target = sessionTarget(ctx, body, existing);
+  // Pins judge a call by the child's own tool list: one the daemon has not seen is listed first (pin-watch.ts).
+  if (target.session.pins.needsList && body.messages.some((m) => isRequest(m) && m.method === 'tools/call'))
+    return learnToolList(target, ctx.caller!).then(() => forwardTo(ctx, body, target));
+  return forwardTo(ctx, body, target);
 }
 
 function forwardTo(ctx: RequestContext, body: Body, { session, pooled }: Target): void | Promise<void> {

@@ -50,6 +50,11 @@ export class SessionRegistry {
     limits: DaemonLimits,
     era: 'session' | 'stateless' = 'session',
   ): Session {
+    // A package unlike its pin (gatekit.lock) is never started; checked once per server config, i.e. per reload.
+    let mismatch = this.#packages.get(server);
+    if (mismatch === undefined)
+      this.#packages.set(server, (mismatch = packageMismatch(server, this.lock.get(server.name)) ?? null));
+    if (mismatch !== null) throw packageRefusal(server, mismatch);
     const mine = this.all().filter((s) => s.owner.sub === owner.sub);
     if (mine.length >= limits.max_sessions_per_user && !this.#evict(mine)) {
       const why = `${owner.user} already has ${mine.length} open sessions, all busy (max_sessions_per_user)`;
@@ -59,10 +64,6 @@ export class SessionRegistry {
       const why = `the daemon runs its maximum of ${limits.max_children} MCP server processes, all busy (max_children)`;
       throw new GatekitError('LIMIT_EXCEEDED', `${why}; try again later`);
     }
-    let mismatch = this.#packages.get(server);
-    if (mismatch === undefined)
-      this.#packages.set(server, (mismatch = packageMismatch(server, this.lock.get(server.name)) ?? null));
-    if (mismatch !== null) throw packageRefusal(server, mismatch);
     const onEnd = (s: Session) => this.#sessions.delete(s.id);
     const session = new Session(server, owner, this.#audit, onEnd, era, this.#cgroups, () =>
       this.lock.get(server.name),

@@ -131,14 +131,14 @@ describe('the DPoP replay cache is bounded', () => {
     const other = await DpopKey.generate('EdDSA');
     for (let i = 0; i < 10; i++) await verifyDpopProof(await proofBy(flooder), check(replays));
     for (let i = 0; i < 5; i++)
-      await assert.rejects(verifyDpopProof(await proofBy(flooder), check(replays)), isDpopInvalid);
+      await assert.rejects(async () => verifyDpopProof(await proofBy(flooder), check(replays)), isDpopInvalid);
     assert.equal(replays.size, 10);
     const passed = await verifyDpopProof(await proofBy(other), check(replays));
     assert.equal(passed.jkt, other.jkt);
     // Its replay is still caught: the partition keeps replay protection for every key.
     const proof = await proofBy(other);
     await verifyDpopProof(proof, check(replays));
-    await assert.rejects(verifyDpopProof(proof, check(replays)), isDpopInvalid);
+    await assert.rejects(async () => verifyDpopProof(proof, check(replays)), isDpopInvalid);
   });
 
   it('the whole cache is bounded too: full of live entries, every key is refused rather than forget one', async () => {
@@ -146,7 +146,7 @@ describe('the DPoP replay cache is bounded', () => {
     const keys = await Promise.all([DpopKey.generate(), DpopKey.generate(), DpopKey.generate()]);
     for (const key of keys.slice(0, 2))
       for (let i = 0; i < 2; i++) await verifyDpopProof(await proofBy(key), check(replays));
-    await assert.rejects(verifyDpopProof(await proofBy(keys[2]!), check(replays)), isDpopInvalid);
+    await assert.rejects(async () => verifyDpopProof(await proofBy(keys[2]!), check(replays)), isDpopInvalid);
     assert.equal(replays.size, 4);
   });
 
@@ -155,7 +155,7 @@ describe('the DPoP replay cache is bounded', () => {
     const bound = await DpopKey.generate();
     const stranger = await DpopKey.generate();
     await assert.rejects(
-      verifyDpopProof(await proofBy(stranger), check(replays, bound.jkt)),
+      async () => verifyDpopProof(await proofBy(stranger), check(replays, bound.jkt)),
       (err: { code?: string }) => err.code === 'TOKEN_INVALID',
     );
     assert.equal(replays.size, 0);
@@ -171,11 +171,14 @@ describe('the DPoP replay cache is bounded', () => {
     await verifyDpopProof(await key.proof('POST', 'http://localhost/mcp'), check(now));
     await verifyDpopProof(await key.proof('POST', 'http://localhost/mcp'), check(now));
     const third = await key.proof('POST', 'http://localhost/mcp');
-    await assert.rejects(verifyDpopProof(third, check(now)), (err: { code?: string }) => err.code === 'DPOP_INVALID');
+    await assert.rejects(
+      async () => verifyDpopProof(third, check(now)),
+      (err: { code?: string }) => err.code === 'DPOP_INVALID',
+    );
     assert.equal(replays.size, 2);
     // 50 s on: the first two are still replayable (their iat is within 60 s), so still refused.
     await assert.rejects(
-      verifyDpopProof(third, check(now + 50_000)),
+      async () => verifyDpopProof(third, check(now + 50_000)),
       (err: { code?: string }) => err.code === 'DPOP_INVALID',
     );
     // 62 s on, the old entries are outside the window and dropped to make room.

@@ -41,13 +41,8 @@ export function requestHtu(req: IncomingMessage, server: ServerConfig): string {
   return `${server.listen.kind === 'unix' ? 'http' : 'https'}://${req.headers.host ?? 'localhost'}${path}`;
 }
 
-/** RFC 9449 §7.1: the DPoP scheme's proof, exactly one, checked against this request and token. */
-async function checkProof(
-  req: IncomingMessage,
-  server: ServerConfig,
-  token: string,
-  boundTo: string | undefined,
-): Promise<string> {
+/** RFC 9449 §7.1: the DPoP scheme's proof, exactly one, checked against this request and token (synchronously). */
+function checkProof(req: IncomingMessage, server: ServerConfig, token: string, boundTo: string | undefined): string {
   const proof = req.headers['dpop'];
   // Node joins repeated headers with ", "; a JWS has no comma (RFC 9449 §4.3 step 1: one header only).
   if (typeof proof !== 'string' || proof === '' || proof.includes(',')) {
@@ -55,7 +50,7 @@ async function checkProof(
   }
   try {
     const check = { method: req.method ?? '', url: requestHtu(req, server), accessToken: token, replays, boundTo };
-    return (await verifyDpopProof(proof, check)).jkt;
+    return verifyDpopProof(proof, check).jkt;
   } catch (err) {
     if (!(err instanceof GatekitError) || err.code === 'TOKEN_INVALID') throw err;
     throw new GatekitError('DPOP_INVALID', err.message, { cause: err });

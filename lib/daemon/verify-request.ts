@@ -35,7 +35,7 @@ export interface DoorInput {
    * The DPoP scheme (RFC 9449 §7.1): checks the request's proof, after the token, and returns its key's `jkt`;
    * `boundTo` is the token's `cnf.jkt`, so that a proof by another key is refused before it is recorded.
    */
-  readonly proofKey?: ((boundTo: string | undefined) => Promise<string>) | undefined;
+  readonly proofKey?: ((boundTo: string | undefined) => string | Promise<string>) | undefined;
 }
 
 /**
@@ -43,12 +43,26 @@ export interface DoorInput {
  * and claims (RFC 9068 §4, cached), the proof of a DPoP request (RFC 9449 §7.1), its `cnf` binding (RFC 8705 §3,
  * RFC 9449 §6), the server's `token_binding`, then the *current* policy and per-user not-before.
  * Throws only GatekitError: TOKEN_INVALID / TOKEN_EXPIRED, DPOP_INVALID, POLICY_DENIED. Reads no header itself.
- * A token already verified, without a DPoP proof to check, is answered synchronously (no promise on the hot path).
+ * A token already verified is answered synchronously (no promise on the hot path), and so is its DPoP proof when
+ * `proofKey` checks it synchronously.
  */
 export function passDoor(token: string, input: DoorInput): VerifiedRequest | Promise<VerifiedRequest> {
-  const known = input.proofKey ? undefined : input.cache.cached(token, input.keys);
-  if (known) return admitted(known, input, undefined);
-  return verifyThenAdmit(token, input);
+  const known = input.cache.cached(token, input.keys);
+  if (!known) return verifyThenAdmit(token, input);
+  if (!input.proofKey) return admitted(known, input, undefined);
+  let jkt: string | Promise<string>;
+  try {
+    jkt = input.proofKey(known.cnf?.jkt);
+  } catch (err) {
+    throw refusedAs(err, known, input.config);
+  }
+  if (typeof jkt === 'string') return admitted(known, input, jkt);
+  return jkt.then(
+    (key) => admitted(known, input, key),
+    (err: unknown) => {
+      throw refusedAs(err, known, input.config);
+    },
+  );
 }
 
 async function verifyThenAdmit(token: string, input: DoorInput): Promise<VerifiedRequest> {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { EmbeddedJWK, calculateJwkThumbprint, errors, jwtVerify, type JWK, type JWSHeaderParameters } from 'jose';
 import { GatekitError } from '../errors.js';
+import { verifyProofJws } from './dpop-jws.js';
 
 /** Asymmetric algorithms only (RFC 9449 §4.3 step 5: never "none", never a MAC). */
 export const DPOP_ALGORITHMS: readonly string[] = ['ES256', 'EdDSA'];
@@ -29,8 +29,8 @@ export interface VerifiedProof {
   readonly jti: string;
 }
 
-function invalidProof(description: string, cause?: unknown): GatekitError {
-  return new GatekitError('DPOP_INVALID', description, { cause });
+function invalidProof(description: string): GatekitError {
+  return new GatekitError('DPOP_INVALID', description);
 }
 
 /** RFC 9449 §4.1 `ath`: base64url SHA-256 of the ASCII access token. */
@@ -53,28 +53,16 @@ export function normalizeHtu(url: string): string | undefined {
  * algorithm from DPOP_ALGORITHMS, the signature by the public key in its own `jwk` header (a private
  * or symmetric key there is refused), `htm` and `htu` equal to this request, `iat` within ±60 s,
  * `ath` equal to the presented token's hash, and a `jti` not seen before for this key. It does not
- * compare the key with a token's `cnf.jkt`: the caller does, with the returned thumbprint.
- * No nonces (RFC 9449 §8): freshness rests on `iat` and the replay cache.
+ * compare the key with a token's `cnf.jkt` unless given `boundTo`: the caller does, with the returned thumbprint.
+ * No nonces (RFC 9449 §8): freshness rests on `iat` and the replay cache. Synchronous (`node:crypto`), so the door
+ * answers a DPoP request for a known token without a promise, as it does a bearer one.
  * @see https://www.rfc-editor.org/rfc/rfc9449#section-4.3
  */
-export async function verifyDpopProof(proof: string, check: ProofCheck): Promise<VerifiedProof> {
+export function verifyDpopProof(proof: string, check: ProofCheck): VerifiedProof {
   if (proof.length > MAX_PROOF_LENGTH || !JWS_COMPACT.test(proof)) throw invalidProof('malformed DPoP proof');
   const now = check.now ?? Date.now();
-  let payload: Record<string, unknown>;
-  let jwk: JWK;
-  try {
-    const verified = await jwtVerify(proof, embeddedKey, {
-      typ: 'dpop+jwt',
-      algorithms: [...DPOP_ALGORITHMS],
-      currentDate: new Date(now),
-      requiredClaims: ['iat', 'jti'],
-    });
-    payload = verified.payload as Record<string, unknown>;
-    jwk = verified.protectedHeader.jwk as JWK;
-  } catch (err) {
-    throw invalidProof(describe(err), err);
-  }
-  const { htm, htu, iat, jti, ath } = payload;
+  const { payload, jkt } = verifyProofJws(proof);
+  const { htm, htu, iat, jti, ath, exp, nbf } = payload;
   if (typeof jti !== 'string' || jti.length < 8 || jti.length > 256)
     throw invalidProof('DPoP proof jti missing or malformed');
   if (htm !== check.method) throw invalidProof('DPoP proof is for another HTTP method');
@@ -82,46 +70,20 @@ export async function verifyDpopProof(proof: string, check: ProofCheck): Promise
   if (typeof htu !== 'string' || expected === undefined || normalizeHtu(htu) !== expected) {
     throw invalidProof('DPoP proof is for another URL');
   }
-  if (typeof iat !== 'number' || Math.abs(iat - now / 1000) > DPOP_MAX_AGE)
+  if (typeof iat !== 'number' || !Number.isFinite(iat) || Math.abs(iat - now / 1000) > DPOP_MAX_AGE)
     throw invalidProof('DPoP proof is stale or from the future');
+  // Not required by RFC 9449, but a proof that says it has expired, or is not valid yet, is not taken (RFC 7519 §4.1.4–5).
+  if (exp !== undefined && (typeof exp !== 'number' || exp <= now / 1000)) throw invalidProof('DPoP proof has expired');
+  if (nbf !== undefined && (typeof nbf !== 'number' || nbf > now / 1000))
+    throw invalidProof('DPoP proof not valid yet');
   if (check.accessToken !== undefined && ath !== accessTokenHash(check.accessToken)) {
     throw invalidProof('DPoP proof ath does not match the access token');
   }
-  const jkt = await calculateJwkThumbprint(jwk, 'sha256');
   // Only the key the token is bound to gets to record a proof: a proof by any other key fills no partition.
   if (check.boundTo !== undefined && jkt !== check.boundTo)
     throw new GatekitError('TOKEN_INVALID', 'token is bound to another DPoP key');
   check.replays.remember(jkt, jti, iat, now);
   return { jkt, jti };
-}
-
-const PUBLIC_MEMBERS = new Set(['kty', 'crv', 'x', 'y']);
-const importedKeys = new Map<string, Awaited<ReturnType<typeof EmbeddedJWK>>>();
-
-/**
- * jose's EmbeddedJWK (a public key only; `use`/`alg` members checked), remembering the imported key
- * for a `jwk` made of public members alone, so a client's next proof skips the import. Bounded.
- */
-async function embeddedKey(header: JWSHeaderParameters, token: Parameters<typeof EmbeddedJWK>[1]) {
-  const jwk = header.jwk as Record<string, unknown> | undefined;
-  const cacheable = typeof jwk === 'object' && jwk !== null && Object.keys(jwk).every((m) => PUBLIC_MEMBERS.has(m));
-  const id = cacheable ? JSON.stringify([header.alg, jwk['kty'], jwk['crv'], jwk['x'], jwk['y']]) : undefined;
-  const known = id === undefined ? undefined : importedKeys.get(id);
-  if (known) return known;
-  const key = await EmbeddedJWK(header, token);
-  if (id !== undefined) {
-    if (importedKeys.size >= 1000) importedKeys.clear();
-    importedKeys.set(id, key);
-  }
-  return key;
-}
-
-function describe(err: unknown): string {
-  if (err instanceof errors.JOSEAlgNotAllowed) return 'DPoP proof algorithm not allowed';
-  if (err instanceof errors.JWTClaimValidationFailed) return `DPoP proof claim "${err.claim}" check failed`;
-  if (err instanceof errors.JWSSignatureVerificationFailed) return 'DPoP proof signature verification failed';
-  if (err instanceof errors.JOSEError) return `malformed DPoP proof (${err.code})`;
-  return 'malformed DPoP proof';
 }
 
 /** A proof key's share of the replay cache (about 330 proofs a second for a minute), and the cache's bound. */

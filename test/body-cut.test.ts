@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { GatekitError } from '../lib/errors.js';
 import { readBody } from '../lib/http/index.js';
 import { JSON_HEADERS, startHarness, type Harness } from './helpers/daemon-harness.js';
+import { whenFile } from './helpers/wait.js';
 
 /** Sends the headers and half of a body, then drops the connection (a client that went away mid-upload). */
 function cutOff(connect: { socketPath: string } | { port: number }, headers: Record<string, string>) {
@@ -57,13 +58,15 @@ describe('a body the client cut off (found by the soak, issue 22 item 3)', () =>
         { socketPath: join(h.ws.dir, 'run', 'notes.sock') },
         { ...JSON_HEADERS, authorization: `Bearer ${token}` },
       );
-      // Bounded poll: the line is written when the daemon sees the connection close.
-      const until = Date.now() + 20_000;
-      let lines = h.audit().filter((l) => l['event'] === 'request');
-      while (lines.length === 0 && Date.now() < until) {
-        await new Promise((r) => setTimeout(r, 20));
-        lines = h.audit().filter((l) => l['event'] === 'request');
-      }
+      // The line is written when the daemon sees the connection close.
+      const lines = await whenFile(
+        join(h.ws.dir, 'audit.jsonl'),
+        () => {
+          const found = h.audit().filter((l) => l['event'] === 'request');
+          return found.length > 0 ? found : undefined;
+        },
+        'the audit line of the cut-off request',
+      );
       assert.equal(lines.length, 1, 'exactly one terminal line');
       assert.equal(lines[0]!['outcome'], 'error');
       assert.match(String(lines[0]!['error']), /the request body was cut off before its end/);

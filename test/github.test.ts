@@ -137,7 +137,8 @@ describe('Sign in with GitHub', () => {
     const r = login(ws, fake, (code) => {
       approve = () => fake.approve(code, 'octocat');
     });
-    await new Promise((resolve) => setTimeout(resolve, 3500));
+    // The first poll is told to slow down; approve once the second (spaced at the new interval) has come.
+    await fake.waitForPolls(2, 30_000);
     approve();
     assert.equal((await r).code, 0);
     const gaps = fake.polls.slice(1).map((t, i) => t - fake.polls[i]!);

@@ -57,14 +57,14 @@ describe('cross-process lock', () => {
     const release = await acquireLock(lock);
     assert.match(readFileSync(lock, 'utf8'), new RegExp(`^${process.pid}\\n`));
 
-    let waited = false;
-    const second = acquireLock(lock, {
-      onWait: () => {
-        waited = true;
-      },
+    let bound: NodeJS.Timeout | undefined;
+    let second!: Promise<() => void>;
+    // The second taker says it waits on a live holder (this process); bounded, naming what it waited for.
+    await new Promise<void>((resolve, reject) => {
+      bound = setTimeout(() => reject(new Error('onWait for a live holder: not called within 20000 ms')), 20_000);
+      second = acquireLock(lock, { onWait: () => resolve() });
     });
-    await new Promise((r) => setTimeout(r, 100));
-    assert.equal(waited, true, 'a live holder (this process) is waited for');
+    clearTimeout(bound);
     release();
     (await second)();
     assert.deepEqual(

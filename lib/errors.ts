@@ -14,7 +14,6 @@ export type ErrorCode =
   | 'TOKEN_EXPIRED'
   | 'DPOP_INVALID'
   | 'POLICY_DENIED'
-  | 'INSUFFICIENT_SCOPE'
   | 'IDP_ERROR'
   | 'IDP_UNREACHABLE'
   | 'DAEMON_UNREACHABLE'
@@ -66,7 +65,6 @@ const CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
   TOKEN_EXPIRED: { exit: 1, status: 401, challenge: 'invalid_token', oauth: ['invalid_grant', 400] },
   DPOP_INVALID: { exit: 1, status: 401, challenge: 'invalid_dpop_proof', oauth: ['invalid_dpop_proof', 400] },
   POLICY_DENIED: { exit: 4, status: 403, challenge: 'insufficient_scope', oauth: ['access_denied', 403] },
-  INSUFFICIENT_SCOPE: { exit: 4, status: 403, challenge: 'insufficient_scope' },
   IDP_ERROR: { exit: 1, status: 502 },
   IDP_UNREACHABLE: { exit: 5, status: 502, oauth: ['temporarily_unavailable', 503] },
   DAEMON_UNREACHABLE: { exit: 5, status: 502 },

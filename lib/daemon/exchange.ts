@@ -59,11 +59,6 @@ export class Exchange implements ResponseSink {
     return this.#waiting === 0;
   }
 
-  /** Adds a header to the eventual response (e.g. Mcp-Session-Id after initialize). */
-  setHeader(name: string, value: string): void {
-    this.#headers[name] = value;
-  }
-
   /** A message before the responses; false when this exchange cannot carry it (JSON mode). */
   interim(message: RpcMessage): boolean {
     if (!this.acceptsStream || !this.open) return false;

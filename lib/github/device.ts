@@ -1,6 +1,12 @@
 import type { IdpConfig } from '../config/index.js';
 import { GatekitError } from '../errors.js';
-import type { DevicePrompt, LoginIO } from '../oidc/index.js';
+import {
+  deviceCodeExpired,
+  pollDeviceCode,
+  type DevicePollAnswer,
+  type DevicePrompt,
+  type LoginIO,
+} from '../oidc/index.js';
 
 export interface GithubTokens {
   readonly access_token: string;
@@ -8,8 +14,6 @@ export interface GithubTokens {
   readonly expires_in?: number;
   readonly scope?: string;
 }
-
-const MAX_BACKOFF_S = 60;
 
 async function post(
   url: string,
@@ -40,7 +44,7 @@ async function post(
 
 /**
  * GitHub's device flow: a code from /login/device/code, then polling /login/oauth/access_token,
- * honouring `interval` and `slow_down`, backing off on network errors, stopping at expiry.
+ * through the shared device-flow poll loop (interval, `slow_down`, back-off, expiry, interruption).
  * @see https://docs.github.com/en/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps#device-flow
  */
 export async function githubDeviceLogin(idp: IdpConfig, io: LoginIO): Promise<GithubTokens> {
@@ -79,54 +83,49 @@ export async function githubDeviceLogin(idp: IdpConfig, io: LoginIO): Promise<Gi
   if (io.openBrowser) await io.openBrowser(prompt.verification_uri);
   io.say('Waiting for you to approve the login…');
 
-  let interval = code.interval ?? 5;
-  let failures = 0;
-  for (;;) {
-    await sleep(interval * 1000, io.signal);
-    if (Date.now() / 1000 > prompt.expires_at)
-      throw new GatekitError('LOGIN_REQUIRED', 'the device code expired before the login was approved', {
+  const deviceCode = code.device_code;
+  return pollDeviceCode(() => pollOnce(idp, deviceCode), {
+    interval: code.interval,
+    expiresIn: code.expires_in ?? 900,
+    signal: io.signal,
+  });
+}
+
+/** One poll of /login/oauth/access_token, its answer in the shared loop's terms. */
+async function pollOnce(idp: IdpConfig, deviceCode: string): Promise<DevicePollAnswer<GithubTokens>> {
+  let answer;
+  try {
+    answer = await post(`${idp.issuer}/login/oauth/access_token`, {
+      client_id: idp.client_id,
+      device_code: deviceCode,
+      grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
+    });
+  } catch (err) {
+    if (err instanceof GatekitError && err.code === 'IDP_UNREACHABLE') return { unreachable: true };
+    throw err;
+  }
+  const body = answer.body as unknown as GithubTokens & {
+    error?: string;
+    error_description?: string;
+    interval?: number;
+  };
+  if (body.access_token) return { done: body };
+  switch (body.error) {
+    case 'authorization_pending':
+      return { pending: 'authorization_pending' };
+    case 'slow_down':
+      return { pending: 'slow_down', interval: body.interval };
+    case 'expired_token':
+      throw deviceCodeExpired();
+    case 'access_denied':
+      throw new GatekitError('LOGIN_REQUIRED', 'the login was denied at GitHub', {
         hint: 'run "gatekit broker login" again',
       });
-    let answer;
-    try {
-      answer = await post(`${idp.issuer}/login/oauth/access_token`, {
-        client_id: idp.client_id,
-        device_code: code.device_code,
-        grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
-      });
-    } catch (err) {
-      if (!(err instanceof GatekitError) || err.code !== 'IDP_UNREACHABLE') throw err;
-      failures += 1;
-      interval = Math.min(MAX_BACKOFF_S, (code.interval ?? 5) * 2 ** failures);
-      continue;
-    }
-    failures = 0;
-    const body = answer.body as unknown as GithubTokens & {
-      error?: string;
-      error_description?: string;
-      interval?: number;
-    };
-    if (body.access_token) return body;
-    switch (body.error) {
-      case 'authorization_pending':
-        continue;
-      case 'slow_down':
-        interval = body.interval ?? interval + 5;
-        continue;
-      case 'expired_token':
-        throw new GatekitError('LOGIN_REQUIRED', 'the device code expired before the login was approved', {
-          hint: 'run "gatekit broker login" again',
-        });
-      case 'access_denied':
-        throw new GatekitError('LOGIN_REQUIRED', 'the login was denied at GitHub', {
-          hint: 'run "gatekit broker login" again',
-        });
-      default:
-        throw new GatekitError(
-          'IDP_ERROR',
-          `GitHub device login failed: ${body.error_description ?? body.error ?? `HTTP ${answer.status}`}`,
-        );
-    }
+    default:
+      throw new GatekitError(
+        'IDP_ERROR',
+        `GitHub device login failed: ${body.error_description ?? body.error ?? `HTTP ${answer.status}`}`,
+      );
   }
 }
 
@@ -148,19 +147,4 @@ export async function githubRefresh(idp: IdpConfig, refreshToken: string): Promi
     'IDP_ERROR',
     `GitHub refresh failed: ${body.error_description ?? body.error ?? `HTTP ${answer.status}`}`,
   );
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new GatekitError('INTERRUPTED', 'login interrupted'));
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        reject(new GatekitError('INTERRUPTED', 'login interrupted'));
-      },
-      { once: true },
-    );
-  });
 }

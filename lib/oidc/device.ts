@@ -4,9 +4,8 @@ import { GatekitError } from '../errors.js';
 import { idpError, isNetworkError, type OidcConfiguration } from './client.js';
 import type { IdpLogin } from '../token/index.js';
 import { loginFromTokens } from './identity.js';
+import { deviceCodeExpired, pollDeviceCode, type DevicePollAnswer } from './device-poll.js';
 import type { DevicePrompt, LoginIO } from './io.js';
-
-const MAX_BACKOFF_S = 60;
 
 /** Asks the provider for a device code; the person completes the login elsewhere. */
 export async function startDeviceLogin(
@@ -38,50 +37,43 @@ function devicePrompt(response: client.DeviceAuthorizationResponse): DevicePromp
   };
 }
 
-/**
- * Polls the token endpoint until the person approves, honouring the server's interval and
- * `slow_down`, backing off on network errors, and giving up when the code expires.
- * @see https://www.rfc-editor.org/rfc/rfc8628#section-3.5
- */
+const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+
+/** One poll of the token endpoint, its answer in the shared loop's terms. */
+async function pollOnce(
+  config: OidcConfiguration,
+  deviceCode: string,
+): Promise<DevicePollAnswer<client.TokenEndpointResponse & client.TokenEndpointResponseHelpers>> {
+  try {
+    return { done: await client.genericGrantRequest(config, DEVICE_CODE_GRANT, { device_code: deviceCode }) };
+  } catch (err) {
+    if (err instanceof client.ResponseBodyError) {
+      if (err.error === 'authorization_pending' || err.error === 'slow_down') return { pending: err.error };
+      if (err.error === 'access_denied')
+        throw new GatekitError('LOGIN_REQUIRED', 'the login was denied at the identity provider', {
+          hint: 'run "gatekit broker login" again',
+          cause: err,
+        });
+      if (err.error === 'expired_token') throw deviceCodeExpired(err);
+    }
+    if (isNetworkError(err)) return { unreachable: true };
+    throw idpError(err, 'device login failed');
+  }
+}
+
+/** Polls the token endpoint (the shared device-flow loop) until the person approves. */
 async function finishDeviceLogin(
   config: OidcConfiguration,
   idp: IdpConfig,
   response: client.DeviceAuthorizationResponse,
   signal?: AbortSignal,
 ): Promise<IdpLogin> {
-  const expiry = AbortSignal.timeout(response.expires_in * 1000);
-  const stop = signal ? AbortSignal.any([signal, expiry]) : expiry;
-  let interval = response.interval ?? 5;
-  let failures = 0;
-  for (;;) {
-    try {
-      const tokens = await client.pollDeviceAuthorizationGrant(config, { ...response, interval }, undefined, {
-        signal: stop,
-      });
-      return await loginFromTokens(config, idp, tokens);
-    } catch (err) {
-      if (expiry.aborted)
-        throw new GatekitError('LOGIN_REQUIRED', 'the device code expired before the login was approved', {
-          hint: 'run "gatekit broker login" again',
-        });
-      if (signal?.aborted) throw new GatekitError('INTERRUPTED', 'login interrupted');
-      if (err instanceof client.ResponseBodyError && err.error === 'access_denied') {
-        throw new GatekitError('LOGIN_REQUIRED', 'the login was denied at the identity provider', {
-          hint: 'run "gatekit broker login" again',
-          cause: err,
-        });
-      }
-      if (err instanceof client.ResponseBodyError && err.error === 'expired_token') {
-        throw new GatekitError('LOGIN_REQUIRED', 'the device code expired before the login was approved', {
-          hint: 'run "gatekit broker login" again',
-          cause: err,
-        });
-      }
-      if (!isNetworkError(err)) throw idpError(err, 'device login failed');
-      failures += 1;
-      interval = Math.min(MAX_BACKOFF_S, (response.interval ?? 5) * 2 ** failures);
-    }
-  }
+  const tokens = await pollDeviceCode(() => pollOnce(config, response.device_code), {
+    interval: response.interval,
+    expiresIn: response.expires_in,
+    signal,
+  });
+  return loginFromTokens(config, idp, tokens);
 }
 
 /** The whole device flow: the URL and code are always printed, and opened in a browser when one can be. */

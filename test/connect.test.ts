@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -37,7 +38,40 @@ allow_users = ["alice@example.com"]
 
 const text = (r: unknown) => (r as { content: Array<{ text?: string }> }).content[0]?.text ?? '';
 
-async function connectClient(ws: Workspace, server: string, stderr: string[]): Promise<Client> {
+/** What a bridge wrote on stderr, with a bounded wait for a line in it. */
+class Stderr {
+  readonly #chunks: string[] = [];
+  readonly #changed = new EventEmitter();
+
+  push(chunk: string): void {
+    this.#chunks.push(chunk);
+    this.#changed.emit('data');
+  }
+
+  join(separator = ''): string {
+    return this.#chunks.join(separator);
+  }
+
+  /** Resolves once `pattern` appears; rejects after `boundMs` naming `what` it waited for. */
+  until(pattern: RegExp, what: string, boundMs = 60_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const check = (): void => {
+        if (!pattern.test(this.join())) return;
+        clearTimeout(timer);
+        this.#changed.off('data', check);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.#changed.off('data', check);
+        reject(new Error(`${what}: not on the bridge's stderr after ${boundMs} ms`));
+      }, boundMs);
+      this.#changed.on('data', check);
+      check();
+    });
+  }
+}
+
+async function connectClient(ws: Workspace, server: string, stderr: Stderr): Promise<Client> {
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [GATEKIT_BIN, 'connect', server],
@@ -69,7 +103,7 @@ describe('gatekit connect', () => {
   });
 
   it('an SDK client over stdio reaches server-everything through the daemon; tokens rotate mid-session without a failed call', async () => {
-    const stderr: string[] = [];
+    const stderr = new Stderr();
     const client = await connectClient(ws, 'everything', stderr);
     try {
       assert.equal(client.getServerVersion()?.name, 'mcp-servers/everything');
@@ -96,7 +130,7 @@ describe('gatekit connect', () => {
   });
 
   it('the daemon restarts: the bridge starts a new session by itself and says so', async () => {
-    const stderr: string[] = [];
+    const stderr = new Stderr();
     const client = await connectClient(ws, 'notes', stderr);
     try {
       assert.equal(text(await client.callTool({ name: 'echo', arguments: { message: 'before' } })), 'before');
@@ -110,7 +144,7 @@ describe('gatekit connect', () => {
   });
 
   it('the login ends mid-session: the next call carries a device code; after approval the same client works', async () => {
-    const stderr: string[] = [];
+    const stderr = new Stderr();
     const client = await connectClient(ws, 'notes', stderr);
     try {
       assert.equal(text(await client.callTool({ name: 'echo', arguments: { message: 'one' } })), 'one');
@@ -126,13 +160,8 @@ describe('gatekit connect', () => {
       assert.ok(text(again).includes(m[2]!), 'with the same code: one login at a time');
       const url = new URL(m[1]!);
       await approveDevice({ verification_uri: `${url.origin}${url.pathname}`, user_code: m[2]! }, 'alice@example.com');
-      let answer = '';
-      for (let i = 0; i < 40 && answer !== 'three'; i++) {
-        await new Promise((r) => setTimeout(r, 500));
-        const r = await client.callTool({ name: 'echo', arguments: { message: 'three' } });
-        if (!r.isError) answer = text(r);
-      }
-      assert.equal(answer, 'three');
+      await stderr.until(/logged in again; calls work now/, 'the bridge saying the login completed');
+      assert.equal(text(await client.callTool({ name: 'echo', arguments: { message: 'three' } })), 'three');
     } finally {
       await client.close();
     }

@@ -359,7 +359,7 @@ describe('daemon: no message reaches a child unless the gate admitted it (record
     for (const [i, method] of spellings.entries()) {
       const res = await s.send(rpc(20 + i, method, { name: 'secret', arguments: {} }));
       assert.equal(res.status, 200, method);
-      assert.equal(JSON.parse(res.body).error.code, -32600, JSON.stringify(method));
+      assert.equal(JSON.parse(res.body).error.code, -32601, JSON.stringify(method));
     }
     const extension = await s.send(rpc(40, 'x-vendor/report', {}));
     assert.equal(JSON.parse(extension.body).error.code, -32601, 'the child itself answers an extension it lacks');

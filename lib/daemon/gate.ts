@@ -1,5 +1,11 @@
 import { auditLine, type TraceContext } from '../audit/index.js';
-import { CLIENT_NOTIFICATIONS, CLIENT_REQUESTS, HEADER_MISMATCH, isExtensionMethod } from '../mcp/index.js';
+import {
+  CLIENT_NOTIFICATIONS,
+  CLIENT_REQUESTS,
+  HEADER_MISMATCH,
+  isExtensionMethod,
+  METHOD_NOT_FOUND,
+} from '../mcp/index.js';
 import {
   ERRORS,
   errorResponse,
@@ -73,8 +79,13 @@ export function admitMessage(
   const request = isRequest(message);
   const refuse = (why: string, code: number = ERRORS.INVALID_REQUEST) =>
     refusal(gate, message, trace, why, code, !request);
+  // A request for a method no client may send is one that does not exist for it (JSON-RPC 2.0 §5.1: -32601, so 404
+  // at 2026-07-28); a notification has no answer, so its refusal is the HTTP 400 of an invalid message.
   if (request ? !CLIENT_REQUESTS.has(method) && !isExtensionMethod(method) : !CLIENT_NOTIFICATIONS.has(method))
-    return refuse(`${quote(method)} is not a ${request ? 'request' : 'notification'} a client may send`);
+    return refuse(
+      `${quote(method)} is not a ${request ? 'request' : 'notification'} a client may send`,
+      request ? METHOD_NOT_FOUND : ERRORS.INVALID_REQUEST,
+    );
   const params = message.params;
   if (params !== undefined && !isObject(params)) return refuse('params must be an object', ERRORS.INVALID_PARAMS);
   if (params !== undefined && nestsDeeper(params, MAX_JSON_DEPTH))

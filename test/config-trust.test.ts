@@ -140,4 +140,16 @@ describe('refuses files and directories someone else could write', () => {
       },
     ),
   );
+
+  it(
+    'a metrics_listen socket directory writable by others, sticky or not',
+    withWorkspace(
+      basicConfig(ISSUER).replace('[daemon]', '[daemon]\nmetrics_listen = "unix:met/metrics.sock"'),
+      async (ws) => {
+        mkdirSync(join(ws.dir, 'met'));
+        chmodSync(join(ws.dir, 'met'), 0o1777);
+        await assertRefused(ws, join(ws.dir, 'met'));
+      },
+    ),
+  );
 });

@@ -31,6 +31,10 @@ export function checkConfigTrust(config: Config): Config {
   }
   const tokenListen = config.daemon.token_listen;
   if (tokenListen?.kind === 'unix') socketDirs.push(['the daemon.token_listen directory', dirname(tokenListen.path)]);
+  // No credential goes there, but whoever binds it first feeds the team's alerts and keeps the daemon from starting.
+  const metricsListen = config.daemon.metrics_listen;
+  if (metricsListen?.kind === 'unix')
+    socketDirs.push(['the daemon.metrics_listen directory', dirname(metricsListen.path)]);
   for (const [what, dir] of dirs) {
     const reason = untrustedReason(dir, 'shared-dir');
     if (reason) refuse(what, reason, `run: chmod o-w ${dir} (or chmod +t ${dir})`);

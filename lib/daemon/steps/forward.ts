@@ -1,15 +1,6 @@
 import { auditLine, nextTrace, parseTraceparent } from '../../audit/index.js';
 import { GatekitError } from '../../errors.js';
-import {
-  childCapabilities,
-  discover,
-  learnToolList,
-  poolFor,
-  sinkOf,
-  statelessAnswer,
-  statelessStatus,
-  type PooledChild,
-} from '../era/index.js';
+import { childCapabilities, learnToolList, poolFor, sinkOf, statelessAnswer, statelessStatus } from '../era/index.js';
 import { Exchange } from '../exchange.js';
 import { admitMessage, type Admitted } from '../gate.js';
 import { sendJson } from '../../http/index.js';
@@ -19,12 +10,7 @@ import type { RequestContext } from '../state.js';
 import { toolFilter, type GateInput } from '../tool-gate.js';
 import { knowsToolList } from '../tool-headers.js';
 import type { Body } from './body.js';
-import { forwardStateless, listen } from './stateless.js';
-
-interface Target {
-  readonly session: Session;
-  readonly pooled: PooledChild | undefined;
-}
+import { routeOf, type Target } from './methods.js';
 
 /**
  * A 2026-07-28 request: the person's pooled child (lib/daemon/era/pool.ts); LIMIT_EXCEEDED at a bound. Before a
@@ -67,7 +53,8 @@ function sessionTarget(ctx: RequestContext, body: Body, existing: Session | unde
 /**
  * The last steps of a POST: the target child, then every message through the one gate (lib/daemon/gate.ts
  * `admitMessage`): notifications and client responses it admits to the child (one refused: 400, nothing delivered),
- * each request it admits on to the child (session.ts), its answer as JSON or SSE (exchange.ts). Only a limit (429),
+ * each request it admits on by its method's route (steps/methods.ts: the child by default, session.ts), its answer
+ * as JSON or SSE (exchange.ts). Only a limit (429),
  * a malformed initialize or a refused notification/response is refused as HTTP; a gated request is a JSON-RPC error.
  */
 export function forwardMessages(ctx: RequestContext, body: Body, existing: Session | undefined): void | Promise<void> {
@@ -80,7 +67,8 @@ export function forwardMessages(ctx: RequestContext, body: Body, existing: Sessi
   return forwardTo(ctx, body, target);
 }
 
-function forwardTo(ctx: RequestContext, body: Body, { session, pooled }: Target): void | Promise<void> {
+function forwardTo(ctx: RequestContext, body: Body, target: Target): void | Promise<void> {
+  const { session, pooled } = target;
   const { state, server, req, res } = ctx;
   const caller = ctx.caller!;
   const era = ctx.era!;
@@ -132,44 +120,52 @@ function forwardTo(ctx: RequestContext, body: Body, { session, pooled }: Target)
   // A refusal with a status of its own (a 2026-07-28 header mismatch) is the answer to the whole POST.
   if (first.kind === 'refuse' && first.status !== undefined)
     return sendJson(res, first.status, first.response, headers);
-  const acceptsStream = String(req.headers.accept ?? '').includes('text/event-stream');
-  if (pooled && method === 'subscriptions/listen' && first.kind === 'forward')
-    return listen(ctx, pooled, first.message, acceptsStream);
-  // A native 2026-07-28 child shapes its own results; a session-era one's get it in era/mrtr.ts.
-  const native = pooled?.session.child.era === 'native';
-  const exchange = new Exchange(res, {
-    requests: requests.length,
-    batch: body.batch,
-    acceptsStream,
-    headers,
-    translate: native ? statelessAnswer(method) : undefined,
-    // At 2026-07-28 an error keeps the HTTP status the spec names for its code (lib/mcp `errorHttpStatus`).
-    statusOf: pooled ? statelessStatus(method) : undefined,
-  });
-  // A client that closes the POST before its answers cancels what is still pending at the child. Not `exchange.open`:
-  // that is already false once the closed response is destroyed. A call parked for input (era/mrtr.ts) was answered.
-  res.on('close', () => {
-    if (!exchange.answered) session.abandon(sinkOf(exchange));
-  });
-  if (pooled && method === 'server/discover' && first.kind === 'forward') {
-    const id = requests[0]!.id;
-    return discover(pooled, caller, mayCall).then((result) => {
-      exchange.respond({ jsonrpc: '2.0', id, result });
-      state.audit(
-        auditLine.request(server.name, caller, { era, method: 'server/discover', rpc_id: id, outcome: 'ok' }),
-      );
-    });
-  }
+  const exchange = lazyExchange(ctx, body, target, requests.length, method);
+  let answering: Promise<void>[] | undefined;
   for (const { trace, verdict } of admitted) {
     if (verdict.kind === 'refuse') {
-      exchange.respond(verdict.response);
+      exchange().respond(verdict.response);
       if (method === 'initialize') void session.end('initialize refused');
       continue;
     }
     if (verdict.kind !== 'forward') continue;
     const request = verdict.message;
-    const filter = request.method === 'tools/list' ? mayCall : undefined;
-    if (pooled && !native) forwardStateless(ctx, pooled, request, exchange, filter, trace);
-    else session.forward(request, exchange, caller, filter, trace);
+    const answered = routeOf(request.method, era)({ ctx, target, request, gate, trace, exchange });
+    if (answered) (answering ??= []).push(answered);
   }
+  if (answering) return Promise.all(answering).then(() => undefined);
+}
+
+/**
+ * The POST's one answer, made when a call first needs it: JSON, or SSE once something must be said before the
+ * answers (exchange.ts). A native 2026-07-28 child shapes its own results; a session-era one's get it in
+ * era/mrtr.ts. At 2026-07-28 an error keeps the HTTP status the spec names for its code (lib/mcp `errorHttpStatus`).
+ */
+function lazyExchange(
+  ctx: RequestContext,
+  body: Body,
+  { session, pooled }: Target,
+  requests: number,
+  method: string,
+): () => Exchange {
+  let exchange: Exchange | undefined;
+  return () => {
+    if (exchange) return exchange;
+    const native = pooled?.session.child.era === 'native';
+    const made = new Exchange(ctx.res, {
+      requests,
+      batch: body.batch,
+      acceptsStream: String(ctx.req.headers.accept ?? '').includes('text/event-stream'),
+      headers: pooled ? {} : { 'mcp-session-id': session.id },
+      translate: native ? statelessAnswer(method) : undefined,
+      statusOf: pooled ? statelessStatus(method) : undefined,
+    });
+    // A client that closes the POST before its answers cancels what is still pending at the child. Not
+    // `exchange.open`: that is already false once the closed response is destroyed. A call parked for input
+    // (era/mrtr.ts) was answered.
+    ctx.res.on('close', () => {
+      if (!made.answered) session.abandon(sinkOf(made));
+    });
+    return (exchange = made);
+  };
 }

@@ -7,13 +7,9 @@ import { writeSseMessage } from '../sse.js';
 import type { RequestContext } from '../state.js';
 
 /** `subscriptions/listen` (MCP 2026-07-28): the person's pooled child's change notifications as an SSE stream. */
-export async function listen(
-  ctx: RequestContext,
-  pooled: PooledChild,
-  request: Admitted<RpcRequest>,
-  acceptsStream: boolean,
-): Promise<void> {
+export async function listen(ctx: RequestContext, pooled: PooledChild, request: Admitted<RpcRequest>): Promise<void> {
   const { res } = ctx;
+  const acceptsStream = String(ctx.req.headers.accept ?? '').includes('text/event-stream');
   const error = await openListen(pooled, ctx.caller!, request, res, acceptsStream);
   const fields = { era: ctx.era, method: 'subscriptions/listen', rpc_id: request.id, error } as const;
   ctx.state.audit(auditLine.request(ctx.server.name, ctx.caller, { ...fields, outcome: error ? 'error' : 'ok' }));

@@ -1,11 +1,5 @@
 import { auditLine, type TraceContext } from '../audit/index.js';
-import {
-  CLIENT_NOTIFICATIONS,
-  CLIENT_REQUESTS,
-  HEADER_MISMATCH,
-  isExtensionMethod,
-  METHOD_NOT_FOUND,
-} from '../mcp/index.js';
+import { CLIENT_NOTIFICATIONS, CLIENT_REQUESTS, isExtensionMethod, METHOD_NOT_FOUND } from '../mcp/index.js';
 import {
   ERRORS,
   errorResponse,
@@ -17,9 +11,11 @@ import {
   type RpcRequest,
   type RpcResponse,
 } from './jsonrpc.js';
-import type { Caller } from './pending.js';
-import { gateToolCall, type GateInput } from './tool-gate.js';
-import { toolHeaderMismatch } from './tool-headers.js';
+import { METHOD_GATES } from './method-gates.js';
+import type { Caller, ResultFilter } from './pending.js';
+import type { GateInput, GateSession } from './tool-gate.js';
+
+export type { GateSession } from './tool-gate.js';
 
 declare const ADMITTED: unique symbol;
 /**
@@ -32,27 +28,17 @@ export type Admitted<T extends RpcMessage = RpcMessage> = T & { readonly [ADMITT
 export const MAX_JSON_DEPTH = 64;
 
 /**
- * The gate's answer for one client message. `forward`: a request, to the child; `deliver`: a notification or a
+ * The gate's answer for one client message. `forward`: a request, to the child (with `results`, what of its answer
+ * the person may see); `deliver`: a notification or a
  * response, to the child; `drop`: taken, but nothing for the child (a cancellation of nothing pending); `refuse`:
  * audited as `denied`, answered in-band for a request (`http` false) or as HTTP 400 for anything else; a request
  * refused with a `status` of its own (a 2026-07-28 header mismatch, audited as an error) is answered with it.
  */
 export type Verdict =
-  | { readonly kind: 'forward'; readonly message: Admitted<RpcRequest> }
+  | { readonly kind: 'forward'; readonly message: Admitted<RpcRequest>; readonly results?: ResultFilter }
   | { readonly kind: 'deliver'; readonly message: Admitted }
   | { readonly kind: 'drop' }
   | { readonly kind: 'refuse'; readonly response: RpcResponse; readonly http: boolean; readonly status?: number };
-
-/** What the gate reads of the target session (session.ts `Session`). */
-export interface GateSession {
-  readonly era: 'session' | 'stateless';
-  /** The child's id of this client's request still pending there. */
-  childIdOf(clientId: unknown): number | undefined;
-  /** Whether the child waits for an answer under `id`; true once per request. */
-  takeAsked(id: RpcId): boolean;
-  /** Why the server's pins refuse a call of `tool` on this child (gatekit.lock), or undefined. */
-  pinRefusal?(tool: string): string | undefined;
-}
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -60,8 +46,9 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
  * The one gate every client message bound for a child passes, in every era, version and batch element (steps/
  * forward.ts; a multi round-trip retry's answers through `admitAnswer`). A cheap switch on the method:
  * - a request: a method MCP defines for clients, or an extension that is no spelling of one (lib/mcp
- *   `isExtensionMethod`); `params` an object nesting at most MAX_JSON_DEPTH deep (-32602); a `tools/call` then
- *   through the tool gate (tool-gate.ts: allow-list, argument rules, fresh_login, rate);
+ *   `isExtensionMethod`); `params` an object nesting at most MAX_JSON_DEPTH deep (-32602); then its method's own
+ *   gate, if it has one (method-gates.ts `METHOD_GATES`: a `tools/call` through the tool gate, tool-gate.ts, and a
+ *   `tools/list` answer without the tools the person may not call);
  * - a notification: only those MCP defines for the client (lib/mcp `CLIENT_NOTIFICATIONS`); a cancellation
  *   reaches the child only for a request of this client still pending there, renumbered to the child's id;
  * - a response: only to a request the child sent and this session-era client has not answered yet.
@@ -93,14 +80,12 @@ export function admitMessage(
   const meta = params?.['_meta'];
   if (meta !== undefined && !isObject(meta)) return refuse('params._meta must be an object', ERRORS.INVALID_PARAMS);
   if (request) {
-    if (method === 'tools/call') {
-      const refused = gateToolCall(gate, message, trace ?? NO_TRACE, session);
-      if (refused) return { kind: 'refuse', response: refused, http: false };
-      // SEP-2243, only for a tool the person may call (its schema is theirs to see) and one that declares headers.
-      const mismatch = gate.headers && toolHeaderMismatch(session, params, gate.headers);
-      if (mismatch) return headerRefusal(gate, message, trace, `Bad Request: ${mismatch}`);
-    }
-    return { kind: 'forward', message: stripped(message) as Admitted<RpcRequest> };
+    const own = METHOD_GATES.get(method);
+    const refused = own?.admit?.(gate, message, session, trace);
+    if (refused) return { kind: 'refuse', http: false, ...refused };
+    const results = own?.results?.(gate);
+    const admitted = stripped(message) as Admitted<RpcRequest>;
+    return results ? { kind: 'forward', message: admitted, results } : { kind: 'forward', message: admitted };
   }
   if (method === 'notifications/cancelled') {
     const childId = session.childIdOf(params?.['requestId']);
@@ -186,8 +171,6 @@ export function stamp(
   return { jsonrpc, id: childId, method, params: { ...params, _meta: meta } } as unknown as Admitted<RpcRequest>;
 }
 
-const NO_TRACE: TraceContext = { traceparent: '', trace_id: '', span_id: '' };
-
 const isOurs = (key: string): boolean => key.length >= 7 && key.slice(0, 7).toLowerCase() === 'gatekit';
 function hasOwnKeys(meta: Record<string, unknown>): boolean {
   for (const key in meta) if (isOurs(key)) return true;
@@ -222,23 +205,6 @@ function stripped<T extends RpcRequest | RpcNotification>(message: T): Admitted<
 }
 
 const quote = (method: string): string => JSON.stringify(method.slice(0, 80));
-
-/** A 2026-07-28 request whose headers disagree with its body: 400 / -32020, audited as an error, not a denial. */
-function headerRefusal(gate: GateInput, request: RpcRequest, trace: TraceContext | undefined, why: string): Verdict {
-  gate.state.audit(
-    auditLine.request(gate.server.name, gate.caller, {
-      era: gate.era,
-      session: gate.session,
-      method: request.method,
-      rpc_id: request.id,
-      ...(trace ? { trace_id: trace.trace_id, span_id: trace.span_id, parent_span_id: trace.parent_span_id } : {}),
-      rpc_code: HEADER_MISMATCH,
-      outcome: 'error',
-      error: why,
-    }),
-  );
-  return { kind: 'refuse', response: errorResponse(request.id, HEADER_MISMATCH, why), http: false, status: 400 };
-}
 
 function refusal(
   gate: GateInput,

@@ -10,6 +10,9 @@ export interface Caller {
   readonly groups: readonly string[];
 }
 
+/** What of a child's result a person may see (lib/daemon/method-gates.ts `results`): the result, or less of it. */
+export type ResultFilter = (result: unknown) => unknown;
+
 /** A request the child has not answered yet, keyed by its session-unique child id (session.ts). */
 export interface Pending {
   readonly id: RpcId;
@@ -21,7 +24,8 @@ export interface Pending {
   readonly method: string;
   readonly tool: string | undefined;
   readonly caller: Caller;
-  readonly filterTools: ((name: string) => boolean) | undefined;
+  /** What of the result the client may see (the gate's), applied before it goes out. */
+  readonly results: ResultFilter | undefined;
   readonly progressToken: string | number | undefined;
   /** Only when the server sets audit_arguments. */
   readonly arguments: unknown;

@@ -17,10 +17,10 @@ import {
   type RpcRequest,
   withClientId,
 } from './jsonrpc.js';
-import type { Caller, Pending } from './pending.js';
+import type { Caller, Pending, ResultFilter } from './pending.js';
 import { exitWords } from './stderr-record.js';
 import { writeSseMessage } from './sse.js';
-import { filterToolList } from './tool-gate.js';
+import { toolListFilter } from './tool-gate.js';
 import { forgetToolList, noteToolList } from './tool-headers.js';
 import { PinWatch } from './pin-watch.js';
 import type { ServerPins } from '../pins/index.js';
@@ -121,7 +121,7 @@ export class Session {
     request: Admitted<RpcRequest>,
     exchange: ResponseSink,
     caller: Caller,
-    filterTools?: (name: string) => boolean,
+    results?: ResultFilter,
     trace?: TraceContext,
   ): void {
     this.lastUsed = Date.now();
@@ -138,7 +138,7 @@ export class Session {
       method: request.method,
       tool,
       caller,
-      filterTools,
+      results,
       progressToken,
       arguments: args,
       trace,
@@ -223,16 +223,16 @@ export class Session {
       this.#pending.delete(message.id);
       if (p.progressToken !== undefined) this.#progress.delete(p.progressToken);
       // A pooled child's own tool list: the Mcp-Param-* headers of 2026-07-28 calls are checked by it.
-      let filterTools = p.filterTools;
+      let results = p.results;
       if (p.method === 'tools/list') {
         if (this.era === 'stateless') noteToolList(this, message.result);
         const hidden = this.pins.note(message.result);
-        if (hidden.size > 0) filterTools = (name) => !hidden.has(name) && (p.filterTools?.(name) ?? true);
+        if (hidden.size > 0) results = withoutTools(hidden, p.results);
       }
-      const text = filterTools ? undefined : withClientId(line, message.id, p.id);
+      const text = results ? undefined : withClientId(line, message.id, p.id);
       if (text === undefined || !p.exchange.respondText?.(text, message as RpcMessage)) {
-        const filtered = filterTools ? filterToolList(message.result, filterTools) : {};
-        p.exchange.respond({ ...message, id: p.id, ...filtered } as RpcMessage);
+        const shown = results && 'result' in message ? { result: results(message.result) } : {};
+        p.exchange.respond({ ...message, id: p.id, ...shown } as RpcMessage);
       }
       this.#logResult(p, message.error ? 'error' : 'ok', message.error?.message);
       return;
@@ -276,4 +276,10 @@ export class Session {
     const duration = Math.round((performance.now() - p.started) * 100) / 100;
     this.#audit(resultLine(this.server.name, this.era, this.id, p, outcome, error, duration));
   }
+}
+
+/** The pins' hidden tools (pin-watch.ts) out of a tools/list result, before what the gate hides. */
+function withoutTools(hidden: ReadonlySet<string>, then: ResultFilter | undefined): ResultFilter {
+  const unpinned = toolListFilter((name) => !hidden.has(name));
+  return then ? (result) => then(unpinned(result)) : unpinned;
 }

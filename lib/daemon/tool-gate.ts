@@ -2,8 +2,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { argumentsDigest, auditLine, type AuditEvent, type TraceContext } from '../audit/index.js';
 import type { ServerConfig } from '../config/index.js';
 import { checkCall, isToolAllowed, toolRefusal, type RateLimiter } from '../policy/index.js';
-import { ERRORS, errorResponse, type RpcRequest, type RpcResponse } from './jsonrpc.js';
-import type { Caller } from './pending.js';
+import { ERRORS, errorResponse, type RpcId, type RpcRequest, type RpcResponse } from './jsonrpc.js';
+import type { Caller, ResultFilter } from './pending.js';
 import type { Admission } from './verify-request.js';
 
 /** What the gate needs of the daemon's state (the daemon's `DaemonState` has it). */
@@ -23,6 +23,17 @@ export function toolFilter(admission: Admission): (tool: string) => boolean {
   let filter = filters.get(admission);
   if (!filter) filters.set(admission, (filter = (tool) => isToolAllowed(tool, admission.tools, admission.decision)));
   return filter;
+}
+
+/** What the gate reads of the target session (session.ts `Session`). */
+export interface GateSession {
+  readonly era: 'session' | 'stateless';
+  /** The child's id of this client's request still pending there. */
+  childIdOf(clientId: unknown): number | undefined;
+  /** Whether the child waits for an answer under `id`; true once per request. */
+  takeAsked(id: RpcId): boolean;
+  /** Why the server's pins refuse a call of `tool` on this child (gatekit.lock), or undefined. */
+  pinRefusal?(tool: string): string | undefined;
 }
 
 /** Where a gated call is: who, which session and era, its trace. */
@@ -129,6 +140,11 @@ function deny(
     ...(rule === undefined ? {} : { rule }),
   });
   gate.state.audit(line);
+}
+
+/** What a tools/list answer shows: only the tools `allowed` (the same test as the tools/call gate). */
+export function toolListFilter(allowed: (name: string) => boolean): ResultFilter {
+  return (result) => filterToolList(result, allowed).result ?? result;
 }
 
 /** A tools/list result with only the tools the person may call (the same test as the tools/call gate). */

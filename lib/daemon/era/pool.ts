@@ -4,6 +4,8 @@ import type { ChildIdentity } from '../child.js';
 import type { ResponseSink } from '../exchange.js';
 import { fromDaemon } from '../gate.js';
 import type { RpcMessage, RpcRequest } from '../jsonrpc.js';
+import type { ResultFilter } from '../pending.js';
+import { toolListFilter } from '../tool-gate.js';
 import type { SessionRegistry } from '../registry.js';
 import { speaksNatively } from './native.js';
 import type { Caller, Session } from '../session.js';
@@ -21,12 +23,7 @@ export interface PooledChild {
 }
 
 /** The daemon's own request to a child: its answer resolves a promise instead of going to a client. */
-export function ask(
-  session: Session,
-  caller: Caller,
-  request: RpcRequest,
-  filter?: (tool: string) => boolean,
-): Promise<unknown> {
+export function ask(session: Session, caller: Caller, request: RpcRequest, results?: ResultFilter): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const sink: ResponseSink = {
       open: true,
@@ -37,7 +34,7 @@ export function ask(
         else resolve('result' in m ? m.result : undefined);
       },
     };
-    session.forward(fromDaemon(request), sink, caller, filter);
+    session.forward(fromDaemon(request), sink, caller, results);
   });
 }
 
@@ -155,7 +152,7 @@ export async function discover(
       child.session,
       caller,
       { jsonrpc: '2.0', id: 'gatekit/discover', method: 'tools/list' },
-      mayCall,
+      toolListFilter(mayCall),
     );
     if (((list as { tools?: unknown[] } | undefined)?.tools ?? []).length === 0) delete offered['tools'];
   }

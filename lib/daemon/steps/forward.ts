@@ -129,8 +129,8 @@ function forwardTo(ctx: RequestContext, body: Body, target: Target): void | Prom
       continue;
     }
     if (verdict.kind !== 'forward') continue;
-    const request = verdict.message;
-    const answered = routeOf(request.method, era)({ ctx, target, request, gate, trace, exchange });
+    const { message: request, results } = verdict;
+    const answered = routeOf(request.method, era)({ ctx, target, request, results, gate, trace, exchange });
     if (answered) (answering ??= []).push(answered);
   }
   if (answering) return Promise.all(answering).then(() => undefined);

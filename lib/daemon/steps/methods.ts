@@ -4,6 +4,7 @@ import type { Exchange } from '../exchange.js';
 import type { Admitted } from '../gate.js';
 import type { RpcRequest } from '../jsonrpc.js';
 import type { Session } from '../session.js';
+import type { ResultFilter } from '../pending.js';
 import type { RequestContext } from '../state.js';
 import type { GateInput } from '../tool-gate.js';
 import { forwardStateless, listen } from './stateless.js';
@@ -19,6 +20,8 @@ export interface Call {
   readonly ctx: RequestContext;
   readonly target: Target;
   readonly request: Admitted<RpcRequest>;
+  /** What of the child's answer the person may see (the gate's, lib/daemon/method-gates.ts `results`). */
+  readonly results: ResultFilter | undefined;
   /** What the gate was given: who, the tools they may call, the era. */
   readonly gate: GateInput;
   readonly trace: TraceContext;
@@ -62,11 +65,10 @@ export function routeOf(method: string, era: Era): MethodRoute['answer'] {
  * multi round-trip translation (steps/stateless.ts); any other child gets the request as it is (session.ts).
  */
 export function forwardCall(call: Call): void {
-  const { ctx, target, request, gate, trace } = call;
-  const filter = request.method === 'tools/list' ? gate.mayCall : undefined;
+  const { ctx, target, request, results, gate, trace } = call;
   const { session, pooled } = target;
-  if (pooled && session.child.era !== 'native') forwardStateless(ctx, pooled, request, call.exchange(), filter, trace);
-  else session.forward(request, call.exchange(), gate.caller, filter, trace);
+  if (pooled && session.child.era !== 'native') forwardStateless(ctx, pooled, request, call.exchange(), results, trace);
+  else session.forward(request, call.exchange(), gate.caller, results, trace);
 }
 
 function answerDiscover(call: Call): Promise<void> {

@@ -4,6 +4,7 @@ import type { Exchange } from '../exchange.js';
 import type { Admitted } from '../gate.js';
 import { errorResponse, type RpcRequest } from '../jsonrpc.js';
 import { writeSseMessage } from '../sse.js';
+import type { ResultFilter } from '../pending.js';
 import type { RequestContext } from '../state.js';
 
 /** `subscriptions/listen` (MCP 2026-07-28): the person's pooled child's change notifications as an SSE stream. */
@@ -38,13 +39,13 @@ export function forwardStateless(
   pooled: PooledChild,
   request: Admitted<RpcRequest>,
   exchange: Exchange,
-  filter: ((tool: string) => boolean) | undefined,
+  results: ResultFilter | undefined,
   trace: TraceContext,
 ): void {
   const caller = ctx.caller!;
   attachListeners(pooled.session);
   const refused = statelessRound(pooled.session, request, exchange, caller, (r, sink) =>
-    pooled.session.forward(r, sink, caller, filter, trace),
+    pooled.session.forward(r, sink, caller, results, trace),
   );
   if (!refused) return;
   exchange.respond(errorResponse(request.id, refused.code, refused.message));

@@ -1,0 +1,75 @@
+import type { TraceContext } from '../audit/index.js';
+import { auditLine } from '../audit/index.js';
+import { HEADER_MISMATCH } from '../mcp/index.js';
+import { errorResponse, type RpcRequest, type RpcResponse } from './jsonrpc.js';
+import type { ResultFilter } from './pending.js';
+import { gateToolCall, toolListFilter, type GateInput, type GateSession } from './tool-gate.js';
+import { toolHeaderMismatch } from './tool-headers.js';
+
+/** A request a method's own gate refused, already audited: answered in-band, or with `status` for the whole POST. */
+export interface Refusal {
+  readonly response: RpcResponse;
+  readonly status?: number;
+}
+
+/**
+ * What one method asks of the gate beyond the checks every request passes (lib/daemon/gate.ts `admitMessage`):
+ * - `admit`: whether this person may send this request; a refusal is audited here (`denied`, naming the rule) and
+ *   never reaches the child;
+ * - `results`: what of the child's answer this person may see (session.ts applies it to the result).
+ */
+export interface MethodGate {
+  readonly admit?: (
+    gate: GateInput,
+    request: RpcRequest,
+    session: GateSession,
+    trace: TraceContext | undefined,
+  ) => Refusal | undefined;
+  readonly results?: (gate: GateInput) => ResultFilter;
+}
+
+/**
+ * The methods gated by what the person may do, by name; every other method MCP defines for a client (and every
+ * extension) passes on the common checks alone. A new gated method is one entry here and a test through a real
+ * daemon that fails without it (a refused request, a hidden part of a result). How an admitted request is
+ * answered is lib/daemon/steps/methods.ts's.
+ */
+export const METHOD_GATES: ReadonlyMap<string, MethodGate> = new Map<string, MethodGate>([
+  ['tools/call', { admit: admitToolCall }],
+  // The same test as a call: a tool the person may not call is not listed (tool-gate.ts `toolFilter`).
+  ['tools/list', { results: (gate) => toolListFilter(gate.mayCall) }],
+]);
+
+const NO_TRACE: TraceContext = { traceparent: '', trace_id: '', span_id: '' };
+
+/** The tool gate (tool-gate.ts), then SEP-2243's `Mcp-Param-*` headers of a 2026-07-28 call. */
+function admitToolCall(
+  gate: GateInput,
+  request: RpcRequest,
+  session: GateSession,
+  trace: TraceContext | undefined,
+): Refusal | undefined {
+  const refused = gateToolCall(gate, request, trace ?? NO_TRACE, session);
+  if (refused) return { response: refused };
+  // Only for a tool the person may call (its schema is theirs to see) and one that declares headers.
+  const mismatch = gate.headers && toolHeaderMismatch(session, request.params, gate.headers);
+  if (mismatch) return headerRefusal(gate, request, trace, `Bad Request: ${mismatch}`);
+  return undefined;
+}
+
+/** A 2026-07-28 request whose headers disagree with its body: 400 / -32020, audited as an error, not a denial. */
+function headerRefusal(gate: GateInput, request: RpcRequest, trace: TraceContext | undefined, why: string): Refusal {
+  gate.state.audit(
+    auditLine.request(gate.server.name, gate.caller, {
+      era: gate.era,
+      session: gate.session,
+      method: request.method,
+      rpc_id: request.id,
+      ...(trace ? { trace_id: trace.trace_id, span_id: trace.span_id, parent_span_id: trace.parent_span_id } : {}),
+      rpc_code: HEADER_MISMATCH,
+      outcome: 'error',
+      error: why,
+    }),
+  );
+  return { response: errorResponse(request.id, HEADER_MISMATCH, why), status: 400 };
+}

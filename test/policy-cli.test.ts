@@ -17,7 +17,7 @@ describe('gatekit policy', () => {
   it('policy test: the example config passes its own policy-test file', async () => {
     const r = await gatekit(['policy', 'test', CASES, '--config', EXAMPLE]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.match(r.stdout, /9 of 9 cases pass/);
+    assert.match(r.stdout, /13 of 13 cases pass/);
   });
 
   it('policy test: a case whose expectation the config breaks exits 1 and names it', async () => {
@@ -103,5 +103,27 @@ describe('gatekit policy', () => {
     assert.equal(r1.code, 2, r1.stderr);
     const r2 = await gatekit([...base, '--server', 'nope']);
     assert.equal(r2.code, 2, r2.stderr);
+  });
+
+  it('policy explain --uri and --prompt: a resource URI or a prompt name is the question', async () => {
+    const base = ['policy', 'explain', '--config', EXAMPLE, '--user', 'erin@example.com', '--groups', 'eng'];
+    const read = await gatekit([...base, '--server', 'everything', '--uri', 'DEMO://resource/static/document/x.md']);
+    assert.equal(read.code, 0, read.stdout + read.stderr);
+    assert.match(read.stdout, /^allow by servers\.everything\.allow_groups \(eng\): resource "demo:\/\/resource/);
+    const climb = await gatekit([
+      ...base,
+      '--server',
+      'everything',
+      '--uri',
+      'demo://resource/static/%2E%2E/x',
+      '--json',
+    ]);
+    assert.equal(climb.code, 1, climb.stderr);
+    assert.equal(JSON.parse(climb.stdout).rule, 'servers.everything.resources');
+    const prompt = await gatekit([...base, '--server', 'everything', '--prompt', 'resource-prompt']);
+    assert.equal(prompt.code, 1, prompt.stderr);
+    assert.match(prompt.stdout, /^deny by servers\.everything\.prompts\.allow/);
+    const both = await gatekit([...base, '--server', 'everything', '--prompt', 'x', '--uri', 'demo://x']);
+    assert.equal(both.code, 2, both.stderr);
   });
 });

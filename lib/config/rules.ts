@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { posix } from 'node:path';
 import { isTable, Section } from './section.js';
+import { resourceGlobs } from './resource-globs.js';
 import type { ArgumentRule, RateRule, SchemaCheck, ToolRule } from './types.js';
 
 const RATE = /^(\d{1,9})\s*\/\s*(\d*)\s*(s|m|h|d)$/;
@@ -13,6 +14,8 @@ export function checkRules(server: Section): ToolRule[] {
     const rule: ToolRule = {
       key: s.path,
       tools: s.strings('tools'),
+      resources: resourceGlobs(s, 'resources'),
+      prompts: s.strings('prompts'),
       users: s.strings('users'),
       groups: s.strings('groups'),
       args: checkArgs(s.optTable('args')),
@@ -20,7 +23,8 @@ export function checkRules(server: Section): ToolRule[] {
       rate: checkRate(s),
       fresh_login: s.has('fresh_login') ? s.duration('fresh_login', 0, 366 * 86_400) : undefined,
     };
-    if (rule.tools.length === 0) s.fail('tools', 'a non-empty array of tool globs like ["read_*"]');
+    if (rule.tools.length + rule.resources.length + rule.prompts.length === 0)
+      s.fail('tools', 'a non-empty array of tool globs like ["read_*"] (or "resources" or "prompts" set)');
     if (!Object.keys(rule.args).length && !rule.schema && !rule.rate && rule.fresh_login === undefined) {
       s.fail('args', 'set (or "schema", "rate" or "fresh_login" set)', 'a rule without checks does nothing; remove it');
     }

@@ -108,6 +108,10 @@ export interface Grant {
   readonly users: readonly string[];
   readonly groups: readonly string[];
   readonly tools: ToolRules;
+  /** Resource URI globs this grant adds (empty when it names none). */
+  readonly resources: ToolRules;
+  /** Prompt name globs this grant adds (empty when it names none). */
+  readonly prompts: ToolRules;
 }
 
 export interface ServerConfig {
@@ -119,6 +123,13 @@ export interface ServerConfig {
   readonly allow_users: readonly string[];
   readonly allow_groups: readonly string[];
   readonly tools: ToolRules;
+  /**
+   * Resource URI globs, in the normal form URIs are judged in (lib/mcp `normaliseUri`). Undefined: no `resources`
+   * key, grant or rule names resources, and every resource is allowed as before.
+   */
+  readonly resources: ToolRules | undefined;
+  /** Prompt name globs; undefined: nothing names prompts, every prompt is allowed. */
+  readonly prompts: ToolRules | undefined;
   readonly grants: readonly Grant[];
   readonly env: Readonly<Record<string, string>>;
   readonly identity_meta: boolean;
@@ -163,6 +174,10 @@ export interface ToolRule {
   /** Where it came from, e.g. `servers.fs.rule[0]`: every refusal names it. */
   readonly key: string;
   readonly tools: readonly string[];
+  /** Resource URI globs (normal form) the rule applies to; its checks see `{ uri, path }`. */
+  readonly resources: readonly string[];
+  /** Prompt name globs the rule applies to; its checks see the prompt's arguments. */
+  readonly prompts: readonly string[];
   /** Empty users and groups: the rule is for everyone admitted to the server. */
   readonly users: readonly string[];
   readonly groups: readonly string[];

@@ -15,7 +15,19 @@ export interface CaseResult {
   readonly ok: boolean;
 }
 
-const KEYS = new Set(['name', 'user', 'groups', 'server', 'tool', 'args', 'login_age', 'expect', 'rule']);
+const KEYS = new Set([
+  'name',
+  'user',
+  'groups',
+  'server',
+  'tool',
+  'uri',
+  'prompt',
+  'args',
+  'login_age',
+  'expect',
+  'rule',
+]);
 
 /** The `[[case]]` array of a parsed test file (TOML or JSON); every problem names the file and the case. */
 export function parseCases(file: string, doc: unknown): PolicyCase[] {
@@ -41,13 +53,20 @@ export function parseCases(file: string, doc: unknown): PolicyCase[] {
     const age = row['login_age'];
     if (age !== undefined && (typeof age !== 'number' || age < 0)) bad('login_age', 'seconds since the login, ≥ 0');
     const tool = str('tool', true);
-    if (row['args'] !== undefined && tool === undefined) bad('tool', 'set when args is set');
+    const uri = str('uri', true);
+    const prompt = str('prompt', true);
+    if ([tool, uri, prompt].filter((x) => x !== undefined).length > 1)
+      bad('tool', 'the only one of tool, uri and prompt');
+    if (row['args'] !== undefined && tool === undefined && prompt === undefined)
+      bad('tool', 'set (or "prompt" set) when args is set');
     return {
       name: str('name', true) ?? `case ${i + 1}`,
       user: str('user')!,
       groups: groups as string[],
       server: str('server')!,
       tool,
+      uri,
+      prompt,
       args: row['args'],
       login_age: age as number | undefined,
       expect: expect as 'allow' | 'deny',

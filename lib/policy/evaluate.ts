@@ -1,4 +1,4 @@
-import type { ServerConfig } from '../config/index.js';
+import type { ServerConfig, ToolRules } from '../config/index.js';
 import { matchesAny, MAX_TOOL_NAME_LENGTH } from './glob.js';
 
 /** Who is asking, as far as policy cares. */
@@ -15,6 +15,10 @@ export type Decision =
       readonly deny: readonly string[];
       /** Indexes of the server's [[grant]] entries that applied: a refusal names the one whose deny matched. */
       readonly grants: readonly number[];
+      /** The resource URI globs with the grants' added (lib/policy/resources.ts); undefined: not governed. */
+      readonly resources?: ToolRules | undefined;
+      /** The prompt name globs with the grants' added; undefined: not governed. */
+      readonly prompts?: ToolRules | undefined;
     }
   | {
       readonly allowed: false;
@@ -56,12 +60,25 @@ export function evaluate(principal: Principal, server: ServerConfig): Decision {
       deny.push(...grant.tools.deny.filter((p) => !deny.includes(p)));
     }
   });
+  const merged = (key: 'resources' | 'prompts'): ToolRules | undefined => {
+    const own = server[key];
+    if (own === undefined) return undefined;
+    const lists = { allow: [...own.allow], deny: [...own.deny] };
+    for (const i of grants) {
+      const added = server.grants[i]![key];
+      lists.allow.push(...added.allow.filter((p) => !lists.allow.includes(p)));
+      lists.deny.push(...added.deny.filter((p) => !lists.deny.includes(p)));
+    }
+    return lists;
+  };
   return {
     allowed: true,
     rule: byUser ? `${base}.allow_users` : `${base}.allow_groups (${group})`,
     allow,
     deny,
     grants,
+    resources: merged('resources'),
+    prompts: merged('prompts'),
   };
 }
 

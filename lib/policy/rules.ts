@@ -2,15 +2,18 @@ import { posix } from 'node:path';
 import type { ArgumentRule, ServerConfig, ToolRule } from '../config/index.js';
 import { globMatch, matchesAny } from './glob.js';
 import type { RateLimiter } from './rate.js';
+import { uriGlobMatch } from './uri-glob.js';
 
 /** Longer paths are refused: no file system takes them (Linux PATH_MAX). */
 export const PATH_MAX = 4096;
 
-/** One tool call as the rules see it. Times are seconds since the epoch. */
+/** One tool call (or resource read, or prompt get) as the rules see it. Times are seconds since the epoch. */
 export interface Call {
   readonly user: string;
   readonly sub?: string | undefined;
   readonly groups: readonly string[];
+  /** What is used: a tool (the default), a resource (`tool` is its normal URI) or a prompt (`tool` is its name). */
+  readonly kind?: 'tools' | 'resources' | 'prompts';
   readonly tool: string;
   readonly args: unknown;
   readonly auth_time: number | undefined;
@@ -34,9 +37,15 @@ export type Verdict =
       readonly max_age?: number;
     };
 
-/** The rules that apply to this person and tool: every rule whose tools and people match, in config order. */
-export function applicableRules(server: ServerConfig, call: Pick<Call, 'user' | 'groups' | 'tool'>): ToolRule[] {
-  return server.rules.filter((r) => matchesAny(r.tools, call.tool) && forPerson(r, call));
+/** The rules that apply to this person and use: every rule whose globs and people match, in config order. */
+export function applicableRules(
+  server: ServerConfig,
+  call: Pick<Call, 'user' | 'groups' | 'tool' | 'kind'>,
+): ToolRule[] {
+  const kind = call.kind ?? 'tools';
+  const names = (r: ToolRule) =>
+    kind === 'resources' ? r.resources.some((g) => uriGlobMatch(g, call.tool)) : matchesAny(r[kind], call.tool);
+  return server.rules.filter((r) => names(r) && forPerson(r, call));
 }
 
 function forPerson(rule: ToolRule, who: Pick<Call, 'user' | 'groups'>): boolean {
@@ -87,7 +96,7 @@ function checkFresh(rule: ToolRule, call: Call): Verdict | undefined {
     rule: `${rule.key}.fresh_login`,
     kind: 'fresh_login',
     max_age: rule.fresh_login,
-    reason: `this tool needs a login within the last ${rule.fresh_login}s; log in again`,
+    reason: `this ${{ tools: 'tool', resources: 'resource', prompts: 'prompt' }[call.kind ?? 'tools']} needs a login within the last ${rule.fresh_login}s; log in again`,
   };
 }
 

@@ -7,6 +7,8 @@ interface ExplainArgs extends CommonArgs {
   readonly groups?: string[];
   readonly server: string;
   readonly tool?: string;
+  readonly uri?: string;
+  readonly prompt?: string;
   readonly args?: string;
   readonly loginAge?: number;
   readonly json?: boolean;
@@ -24,14 +26,16 @@ export const policyCommand: Command = (cli, io, setExit) =>
       y
         .command(
           'explain',
-          'print the decision for a person, server and tool call, and the rule that made it',
+          'print the decision for a person, server and tool call, resource or prompt, and the rule that made it',
           (e: Argv) =>
             e
               .option('user', { type: 'string', demandOption: true, describe: 'the person (as the IdP names them)' })
               .option('groups', { type: 'string', array: true, describe: 'their groups' })
               .option('server', { type: 'string', demandOption: true, describe: 'a [servers.NAME]' })
               .option('tool', { type: 'string', describe: 'a tool to call' })
-              .option('args', { type: 'string', describe: "the call's arguments as a JSON object" })
+              .option('uri', { type: 'string', describe: 'a resource URI to read' })
+              .option('prompt', { type: 'string', describe: 'a prompt to get' })
+              .option('args', { type: 'string', describe: "the call's (or prompt's) arguments as a JSON object" })
               .option('login-age', {
                 type: 'number',
                 describe: 'seconds since their login (for fresh_login); default 0',
@@ -41,6 +45,10 @@ export const policyCommand: Command = (cli, io, setExit) =>
                 'gatekit policy explain --user erin@example.com --groups eng --server fs --tool read_file ' +
                   '--args \'{"path":"/srv/shared/a"}\'',
                 'why would this call be allowed or denied?',
+              )
+              .example(
+                'gatekit policy explain --user erin@example.com --groups eng --server fs --uri file:///srv/shared/a',
+                'may erin read this resource?',
               ),
           handler(async (args: ExplainArgs) => {
             const config = await loadConfigFor(args, io);
@@ -50,6 +58,8 @@ export const policyCommand: Command = (cli, io, setExit) =>
               groups: args.groups ?? [],
               server: args.server,
               tool: args.tool,
+              uri: args.uri,
+              prompt: args.prompt,
               args: args.args === undefined ? undefined : await parseArgs(args.args),
               login_age: args.loginAge,
             });

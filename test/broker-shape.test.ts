@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { agentToken, startTokenAgent } from '../lib/exec/index.js';
 import { brokerContext, tokenFor } from '../lib/broker/index.js';
-import { loadConfig } from '../lib/config/index.js';
+import { loadConfig, serverByName } from '../lib/config/index.js';
 import { isGatekitError } from '../lib/errors.js';
 import { LoginStore, type CachedToken } from '../lib/store/index.js';
 import { gatekit, GATEKIT_BIN } from './helpers/cli.js';
@@ -55,7 +55,7 @@ describe('one token source: tokenFor', () => {
     t.after(() => agent.close());
     const elsewhere = { ...ws.env, GATEKIT_HOME: join(ws.dir, 'empty-state') };
     const io = { say: () => {} };
-    const input = { server: 'notes', minTtl: 60, interactive: false };
+    const input = { server: serverByName(config, 'notes'), minTtl: 60, interactive: false };
     const alone = brokerContext(config, elsewhere);
     await assert.rejects(tokenFor(alone, input, io), (err) => isGatekitError(err, 'LOGIN_REQUIRED'));
     const underExec = brokerContext(config, elsewhere, (resource, minTtl, proof) =>
@@ -65,24 +65,34 @@ describe('one token source: tokenFor', () => {
   });
 });
 
-// Counts reads of the config file: the preload patches fs.readFileSync, for CommonJS and (synced) ESM importers.
+// Counts, in one CLI process, reads of the config file and of token cache files (the preload patches
+// fs.readFileSync, for CommonJS and, synced, ESM importers) and reads of GATEKIT_AGENT (process.env behind a Proxy).
 const COUNT_READS = `const fs = require('node:fs');
 const { syncBuiltinESMExports } = require('node:module');
 const read = fs.readFileSync;
-let reads = 0;
+const counts = { config: 0, cache: 0, agent: 0 };
 fs.readFileSync = function (file, ...rest) {
-  if (String(file) === process.env.COUNT_FILE) reads++;
+  if (String(file) === process.env.COUNT_FILE) counts.config++;
+  if (/[.]token[.][^/]*[.]json$/.test(String(file))) counts.cache++;
   return read.call(this, file, ...rest);
 };
 syncBuiltinESMExports();
-process.on('exit', () => fs.writeFileSync(process.env.COUNT_OUT, String(reads)));
+process.env = new Proxy(process.env, {
+  get(env, name) {
+    if (name === 'GATEKIT_AGENT') counts.agent++;
+    return Reflect.get(env, name);
+  },
+});
+process.on('exit', () => fs.writeFileSync(process.env.COUNT_OUT, JSON.stringify(counts)));
 `;
 
-async function configReads(bin: string, args: string[]): Promise<{ code: number | null; reads: number }> {
+type Reads = { config: number; cache: number; agent: number };
+
+async function countReads(bin: string, args: string[]): Promise<{ code: number | null; reads: Reads }> {
   const ws = workspace(basicConfig(ISSUER));
   try {
     const preload = join(ws.dir, 'count.cjs');
-    const out = join(ws.dir, 'reads.txt');
+    const out = join(ws.dir, 'reads.json');
     writeFileSync(preload, COUNT_READS);
     const { CI: _ci, GATEKIT_AGENT: _agent, ...inherited } = process.env;
     const env = { ...inherited, ...ws.env, COUNT_FILE: ws.config, COUNT_OUT: out };
@@ -91,24 +101,32 @@ async function configReads(bin: string, args: string[]): Promise<{ code: number 
       child.on('error', fail);
       child.on('close', done);
     });
-    return { code, reads: Number(readFileSync(out, 'utf8')) };
+    return { code, reads: JSON.parse(readFileSync(out, 'utf8')) as Reads };
   } finally {
     ws.remove();
   }
 }
 
-describe('the config is parsed once per process', () => {
+describe('one broker token resolves its path once per process', () => {
   for (const [what, bin] of [
     ['the shipped bin (bundled fast path, then the full CLI)', SHIPPED_BIN],
     ['the ESM bin', GATEKIT_BIN],
   ] as const) {
     it(`${what}: a cache miss reads the config once on its way to "login required"`, async () => {
-      const run = await configReads(bin, ['broker', 'token', '--resource', 'notes']);
+      const run = await countReads(bin, ['broker', 'token', '--resource', 'notes']);
       assert.equal(run.code, 3);
-      assert.equal(run.reads, 1);
+      assert.equal(run.reads.config, 1);
+    });
+
+    it(`${what}: a cache miss reads GATEKIT_AGENT once, the cache once before the lock and once under it`, async () => {
+      const run = await countReads(bin, ['broker', 'token', '--resource', 'notes']);
+      assert.equal(run.code, 3);
+      assert.deepEqual(run.reads, { config: 1, cache: 2, agent: 1 });
     });
   }
+});
 
+describe('the config is parsed once per process', () => {
   it('a second CLI run in the same process reads the config again (a changed file is never served stale)', async (t) => {
     const ws = workspace(basicConfig(ISSUER));
     t.after(() => ws.remove());

@@ -22,7 +22,7 @@ export class DaemonLink {
     const server = serverByName(ctx.config, serverName);
     this.#endpoint = daemonEndpoint(ctx.config, server);
     this.#dpop = connectBinding(ctx.config, server) === 'dpop' ? DpopKey.generate('EdDSA') : undefined;
-    this.tokens = new TokenSource(ctx, serverName, say, this.#dpop);
+    this.tokens = new TokenSource(ctx, server, say, this.#dpop);
   }
 
   /** POST with the current token; a 401 gets one retry with a newly minted token. */

@@ -1,5 +1,5 @@
 import type { BrokerContext, DpopBinding } from '../broker/index.js';
-import { tokenEndpointUrl } from '../config/index.js';
+import { tokenEndpointUrl, type ServerConfig } from '../config/index.js';
 import type { DpopKey } from '../token/index.js';
 import { login, tokenFor } from '../broker/index.js';
 import { GatekitError, isGatekitError } from '../errors.js';
@@ -18,14 +18,14 @@ const FORCE_NEW = 3601;
  */
 export class TokenSource {
   readonly #ctx: BrokerContext;
-  readonly #server: string;
+  readonly #server: ServerConfig;
   readonly #say: (line: string) => void;
   readonly #key: Promise<DpopKey> | undefined;
   #token: { value: string; expires_at: number } | undefined;
   #login: { prompt: Promise<DevicePrompt> } | undefined;
 
   /** With `key`, every token is bound to it (RFC 9449 `cnf.jkt`) and lives in this process only. */
-  constructor(ctx: BrokerContext, server: string, say: (line: string) => void, key?: Promise<DpopKey>) {
+  constructor(ctx: BrokerContext, server: ServerConfig, say: (line: string) => void, key?: Promise<DpopKey>) {
     this.#ctx = ctx;
     this.#server = server;
     this.#say = say;

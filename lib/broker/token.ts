@@ -1,4 +1,4 @@
-import { serverByName } from '../config/index.js';
+import type { ServerConfig } from '../config/index.js';
 import { GatekitError, isGatekitError } from '../errors.js';
 import type { LoginIO } from '../oidc/index.js';
 import { cachedToken, type CachedToken, type Login } from '../store/index.js';
@@ -8,7 +8,8 @@ import { mintForServer } from './mint.js';
 import { interactiveLogin, renewLogin } from './idp-login.js';
 
 export interface TokenInput {
-  readonly server: string;
+  /** Resolved by the caller, once (`serverByName`). */
+  readonly server: ServerConfig;
   /** A cached token is used only with at least this many seconds left. */
   readonly minTtl: number;
   /** May a login be started (a person at a TTY)? Otherwise LOGIN_REQUIRED. */
@@ -18,6 +19,8 @@ export interface TokenInput {
    * process, so it bypasses the shared token cache (the login's lock still makes renewal single-flight).
    */
   readonly dpop?: DpopBinding | undefined;
+  /** The caller has just looked in the cache with this `minTtl` and found nothing: straight to the lock. */
+  readonly cacheMissed?: boolean | undefined;
 }
 
 /**
@@ -28,10 +31,10 @@ export interface TokenInput {
  * The CLI's fast path reads the same cache with the same rule (`cachedToken` in lib/store).
  */
 export async function tokenFor(ctx: BrokerContext, input: TokenInput, io: LoginIO): Promise<CachedToken> {
-  if (ctx.agent) return ctx.agent(input.server, input.minTtl, input.dpop?.proof);
-  const server = serverByName(ctx.config, input.server);
-  const fresh = () => (input.dpop ? undefined : cachedToken(ctx.store, ctx.config, input.server, input.minTtl));
-  const hit = fresh();
+  const { server } = input;
+  if (ctx.agent) return ctx.agent(server.name, input.minTtl, input.dpop?.proof);
+  const fresh = () => (input.dpop ? undefined : cachedToken(ctx.store, ctx.config, server, input.minTtl));
+  const hit = input.cacheMissed ? undefined : fresh();
   if (hit) return hit;
   const release = await ctx.store.lock({
     signal: io.signal,
@@ -49,6 +52,7 @@ export async function tokenFor(ctx: BrokerContext, input: TokenInput, io: LoginI
         },
   });
   try {
+    // Whoever held the lock before us may have just renewed: look again, under the lock.
     const again = fresh();
     if (again) return again;
     return await mintForServer(ctx, server, await usableLogin(ctx, input.interactive, io), input.dpop);

@@ -1,70 +1,95 @@
-import { accessSync, constants, existsSync, realpathSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { loadConfig, requireIdp, serverByName, type Config, type ServerConfig } from '../config/index.js';
+import { cachedToken, LoginStore, type CachedToken } from '../store/index.js';
+import { plainTokenArgs, type PlainTokenArgs } from './token-args.js';
+import { formatToken } from './token-output.js';
 
-/** The package root (dist/lib/cli → ../../..). Only a checkout has tsconfig.json: the package never ships it. */
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-
-const quote = (arg: string) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`);
+/** The one look in the token cache a `broker token` makes before it takes the login's lock. */
+export interface TokenLook {
+  readonly config: string | undefined;
+  readonly server: ServerConfig;
+  readonly minTtl: number;
+  /** Undefined: nothing with `minTtl` seconds left was in the cache. */
+  readonly token: CachedToken | undefined;
+}
 
 /**
- * How this person runs Gatekit, for the commands hints and banners tell them to type: `npx gatekit` in a
- * checkout (npm runs the checkout's own bin), `npx @gatekit-dev/gatekit` when npx fetched the package,
- * `gatekit` when that is on PATH, else the path that was started (an install with `--prefix`).
+ * What one CLI run resolves once and every layer below reads: `GATEKIT_AGENT`, the plain `broker token`
+ * arguments, the parsed config, and for a token the server and the cache's answer. The shipped bin's
+ * bundled fast path makes it; on a cache miss the full CLI (another copy of this module) takes the same
+ * object over (`invocationFor`), so a miss is not looked up, nor the config parsed, a second time.
  */
-export function gatekitCommand(env: NodeJS.ProcessEnv, started: string | undefined = process.argv[1]): string {
-  if (existsSync(join(ROOT, 'tsconfig.json'))) return 'npx gatekit';
-  if (env['npm_command'] === 'exec') return 'npx @gatekit-dev/gatekit';
-  if (!started) return 'gatekit';
-  const self = realpathOrSelf(started);
-  for (const dir of (env['PATH'] ?? '').split(delimiter).filter(Boolean)) {
-    const candidate = join(dir, 'gatekit');
-    if (isExecutable(candidate)) return realpathOrSelf(candidate) === self ? 'gatekit' : quote(started);
+export class Invocation {
+  /** The `gatekit exec` agent's socket (`GATEKIT_AGENT`): its agent answers every token request. */
+  readonly agent: string | undefined;
+  readonly plainToken: PlainTokenArgs | undefined;
+  readonly argv: readonly string[];
+  readonly env: NodeJS.ProcessEnv;
+  #config: { path: string | undefined; config: Config } | undefined;
+  #look: TokenLook | undefined;
+
+  constructor(argv: readonly string[], env: NodeJS.ProcessEnv) {
+    this.argv = argv;
+    this.env = env;
+    this.agent = env['GATEKIT_AGENT'] || undefined;
+    this.plainToken = plainTokenArgs(argv);
   }
-  return quote(started);
-}
 
-function realpathOrSelf(file: string): string {
-  try {
-    return realpathSync(file);
-  } catch {
-    return file;
+  /** The config at `path` (else the usual lookup), parsed once (loadConfig checks everything at load). */
+  config(path: string | undefined): Config {
+    if (!this.#config || this.#config.path !== path)
+      this.#config = { path, config: loadConfig({ config: path, env: this.env }) };
+    return this.#config.config;
+  }
+
+  /** The server named `name` resolved and the cache read, once: the same question again gets the same answer. */
+  tokenLook(path: string | undefined, name: string, minTtl: number): TokenLook {
+    const look = this.#look;
+    if (look && look.config === path && look.server.name === name && look.minTtl === minTtl) return look;
+    const config = this.config(path);
+    const idp = requireIdp(config);
+    const server = serverByName(config, name);
+    const store = new LoginStore(idp.issuer, idp.client_id, config.file, this.env);
+    this.#look = { config: path, server, minTtl, token: cachedToken(store, config, server, minTtl) };
+    return this.#look;
+  }
+
+  /**
+   * A plain `broker token` answered from the cache, formatted; undefined under `gatekit exec`, on a miss or
+   * any problem (the full CLI takes over then, and reports errors properly).
+   */
+  cachedAnswer(): string | undefined {
+    const plain = this.plainToken;
+    if (!plain || this.agent) return undefined;
+    try {
+      const { token } = this.tokenLook(plain.config, plain.resource, plain.minTtl);
+      return token ? formatToken(token, plain.format) : undefined;
+    } catch {
+      return undefined;
+    }
   }
 }
 
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
+// One process, one invocation, shared by the bundled fast path and the full CLI it may hand over to.
+const HELD = Symbol.for('gatekit.cli.invocation');
+type Holder = { [HELD]?: Invocation | undefined };
+
+/** This run's invocation: the one already made for these arguments and this environment, else a new one. */
+export function invocationFor(argv: readonly string[], env: NodeJS.ProcessEnv): Invocation {
+  const holder = globalThis as Holder;
+  const held = holder[HELD];
+  if (held && held.env === env && held.argv.length === argv.length && held.argv.every((a, i) => a === argv[i]))
+    return held;
+  holder[HELD] = new Invocation(argv, env);
+  return holder[HELD];
 }
 
-const COMMANDS = 'init|keys|broker|token|daemon|audit|policy|connect|exec|client-config|doctor|dev';
-/** "gatekit" where it starts a command line in a hint: `run "gatekit broker login"`, `$(gatekit broker token …)`. */
-const COMMAND_IN_TEXT = new RegExp(`(^|[\\s"'\`(])gatekit(?= (?:${COMMANDS})\\b| --help\\b| COMMAND\\b)`, 'g');
-
-/**
- * A hint as this person would type it: "gatekit broker login" becomes their way of running Gatekit, and a
- * login hint keeps the `--resource` they asked for, so the command they copy does what they meant.
- */
-export function personalHint(hint: string, argv: readonly string[], command: string): string {
-  const resources = flagValues(argv, '--resource');
-  let text = hint;
-  if (resources.length)
-    text = text.replace(
-      /gatekit broker login(?! --resource)/g,
-      `gatekit broker login ${resources.map((r) => `--resource ${quote(r)}`).join(' ')}`,
-    );
-  return text.replace(COMMAND_IN_TEXT, `$1${command}`);
+/** The invocation a command handler runs in (main made it); a fresh one for a caller outside main. */
+export function heldInvocation(env: NodeJS.ProcessEnv): Invocation {
+  const held = (globalThis as Holder)[HELD];
+  return held && held.env === env ? held : invocationFor([], env);
 }
 
-function flagValues(argv: readonly string[], flag: string): string[] {
-  const values: string[] = [];
-  argv.forEach((arg, i) => {
-    if (arg === flag && argv[i + 1] !== undefined) values.push(argv[i + 1]!);
-    else if (arg.startsWith(`${flag}=`)) values.push(arg.slice(flag.length + 1));
-  });
-  return values;
+/** Called when a CLI run ends: the next one in this process (tests run several) resolves afresh. */
+export function forgetInvocation(): void {
+  delete (globalThis as Holder)[HELD];
 }

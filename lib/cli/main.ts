@@ -1,7 +1,6 @@
 import type { Argv } from 'yargs';
-import { fastBrokerToken, plainTokenArgs } from './fast-token.js';
 import { processIO, type CliIO } from './io.js';
-import { forgetConfig } from './config-once.js';
+import { forgetInvocation, invocationFor } from './invocation.js';
 import { renderError } from './render.js';
 import { packageVersion, usageError } from './usage.js';
 
@@ -13,14 +12,15 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
   try {
     return await run(argv, io);
   } finally {
-    forgetConfig();
+    forgetInvocation();
   }
 }
 
 async function run(argv: readonly string[], io: CliIO): Promise<number> {
   const debug = argv.includes('--debug');
-  const plain = plainTokenArgs(argv);
-  if (plain && io.env['GATEKIT_AGENT']) {
+  const invocation = invocationFor(argv, io.env);
+  const plain = invocation.plainToken;
+  if (plain && invocation.agent) {
     // Inside `gatekit exec`: its agent holds the login; ask it, whatever the cache says.
     try {
       const [{ agentToken }, { formatToken }, { findConfigFile }] = await Promise.all([
@@ -29,14 +29,14 @@ async function run(argv: readonly string[], io: CliIO): Promise<number> {
         import('../config/index.js'),
       ]);
       const configFile = findConfigFile({ config: plain.config, env: io.env });
-      const token = await agentToken(io.env['GATEKIT_AGENT'], plain.resource, plain.minTtl, configFile);
+      const token = await agentToken(invocation.agent, plain.resource, plain.minTtl, configFile);
       io.out(formatToken(token, plain.format));
       return 0;
     } catch (err) {
       return renderError(io, err, debug, argv);
     }
   }
-  const fast = plain && fastBrokerToken(plain, io.env);
+  const fast = invocation.cachedAnswer();
   if (fast) {
     io.out(fast);
     return 0;

@@ -1,6 +1,6 @@
 import { GatekitError, type ErrorCode } from '../errors.js';
 import type { CliIO } from './io.js';
-import { gatekitCommand, personalHint } from './invocation.js';
+import { gatekitCommand, personalHint } from './hints.js';
 
 /** For an error thrown without a hint: what to do next, by what kind of failure it is. */
 const FALLBACK_HINTS: Partial<Record<ErrorCode, string>> = {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrokerContext } from '../broker/index.js';
 import { tokenFor, type DpopBinding } from '../broker/index.js';
-import { tokenEndpointUrl } from '../config/index.js';
+import { serverByName, tokenEndpointUrl } from '../config/index.js';
 import { DpopReplayCache, verifyDpopProof } from '../token/index.js';
 import { GatekitError } from '../errors.js';
 import { bindListen, readBody, sendJson } from '../http/index.js';
@@ -55,7 +55,8 @@ async function answer(ctx: BrokerContext, io: LoginIO, req: IncomingMessage, res
       );
     }
     const dpop = input.dpop_proof === undefined ? undefined : await proofBinding(ctx, input.dpop_proof);
-    const token = await tokenFor(ctx, { server: input.resource, minTtl: input.min_ttl, interactive: false, dpop }, io);
+    const server = serverByName(ctx.config, input.resource);
+    const token = await tokenFor(ctx, { server, minTtl: input.min_ttl, interactive: false, dpop }, io);
     sendJson(res, 200, token);
   } catch (err) {
     const e =

@@ -4,6 +4,7 @@ import type { BrokerContext } from '../broker/index.js';
 import { ensureLogin, tokenFor } from '../broker/index.js';
 import { GatekitError } from '../errors.js';
 import type { LoginIO } from '../oidc/index.js';
+import { serverByName } from '../config/index.js';
 import { AGENT_ENV } from './agent-protocol.js';
 import { startTokenAgent } from './agent-server.js';
 import { forwardSignals } from './signals.js';
@@ -28,7 +29,10 @@ export async function execWithAgent(ctx: BrokerContext, input: ExecInput, io: Lo
   if (!file)
     throw new GatekitError('USAGE', 'no command to run', { hint: 'gatekit exec [--resource NAME]… -- CMD [ARGS…]' });
   await ensureLogin(ctx, input.interactive, io);
-  for (const server of input.resources) await tokenFor(ctx, { server, minTtl: 60, interactive: input.interactive }, io);
+  for (const name of input.resources) {
+    const server = serverByName(ctx.config, name);
+    await tokenFor(ctx, { server, minTtl: 60, interactive: input.interactive }, io);
+  }
 
   const agent = await startTokenAgent(ctx, { say: io.say });
   try {

@@ -3,9 +3,11 @@ import { GatekitError } from '../../errors.js';
 import type { CliIO } from '../io.js';
 import { printJson } from '../io.js';
 import { durationOption, TOKEN_FORMATS, type TokenFormat } from '../options.js';
-import { DEFAULT_MIN_TTL } from '../fast-token.js';
+import { DEFAULT_MIN_TTL } from '../token-args.js';
 import { handler, type Command, type CommonArgs } from './types.js';
 import { brokerFor, loadConfigFor } from './load.js';
+import { heldInvocation } from '../invocation.js';
+import { serverByName } from '../../config/index.js';
 
 async function loginIO(io: CliIO, noBrowser: boolean) {
   const { browserOpener } = await import('../../oidc/index.js');
@@ -87,7 +89,8 @@ function token(y: Argv, io: CliIO): Argv {
       ) => {
         const minTtl = durationOption('min-ttl', args.minTtl, DEFAULT_MIN_TTL);
         const { formatToken } = await import('../token-output.js');
-        if (!io.env['GATEKIT_AGENT']) {
+        const invocation = heldInvocation(io.env);
+        if (!invocation.agent) {
           // CI: a workload token instead of a person's login (no [idp] needed).
           const [config, workload] = await Promise.all([loadConfigFor(args, io), import('../../broker/index.js')]);
           if (workload.isWorkload(config, io.env, args.subjectTokenFile)) {
@@ -96,7 +99,12 @@ function token(y: Argv, io: CliIO): Argv {
           }
         }
         const { broker, ctx } = await brokerFor(args, io, { agent: true });
-        const input = { server: args.resource, minTtl, interactive: io.isInteractive };
+        // The one look in the cache (the fast path's, when it made one); under gatekit exec the agent's.
+        const look = ctx.agent
+          ? { server: serverByName(ctx.config, args.resource), token: undefined }
+          : invocation.tokenLook(args.config, args.resource, minTtl);
+        if (look.token) return io.out(formatToken(look.token, args.format));
+        const input = { server: look.server, minTtl, interactive: io.isInteractive, cacheMissed: !ctx.agent };
         const token = await broker.tokenFor(ctx, input, await loginIO(io, false));
         io.out(formatToken(token, args.format));
       },

@@ -21,7 +21,7 @@ export const devCommand: Command = (cli, io) =>
       const config = await loadConfigFor(args, io);
       const { startDev, runDemo, startDaemonProcess } = await import('../../dev/index.js');
       if (args.demo) return runDemo(config, { say: io.err });
-      const { gatekitCommand } = await import('../invocation.js');
+      const { gatekitCommand } = await import('../hints.js');
       const dev = await startDev(config, { command: gatekitCommand(io.env) });
       try {
         const daemon = await startDaemonProcess(config, io.env, io.err);

@@ -1,19 +1,19 @@
 import type { AgentSource } from '../../broker/index.js';
-import { configOnce } from '../config-once.js';
+import { heldInvocation } from '../invocation.js';
 import type { CliIO } from '../io.js';
 import type { CommonArgs } from './types.js';
 
 export async function loadConfigFor(args: CommonArgs, io: CliIO) {
-  return configOnce({ config: args.config, env: io.env });
+  return heldInvocation(io.env).config(args.config);
 }
 
 /**
  * The broker for a command, loaded here at the CLI's edge. With `agent`, a token request under
- * `gatekit exec` (GATEKIT_AGENT set) goes to its agent: `tokenFor` asks it whatever the cache says.
+ * `gatekit exec` (the invocation's agent) goes to its agent: `tokenFor` asks it whatever the cache says.
  */
 export async function brokerFor(args: CommonArgs, io: CliIO, options: { agent?: boolean } = {}) {
   const config = await loadConfigFor(args, io);
-  const socket = options.agent ? io.env['GATEKIT_AGENT'] : undefined;
+  const socket = options.agent ? heldInvocation(io.env).agent : undefined;
   const broker = await import('../../broker/index.js');
   const agent = socket ? await agentSource(socket, config.file) : undefined;
   return { broker, config, ctx: broker.brokerContext(config, io.env, agent) };

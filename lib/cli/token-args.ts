@@ -1,9 +1,5 @@
-import { parseDuration, requireIdp } from '../config/index.js';
-// The store's cache rule, the same one the broker's tokenFor uses: this path's budget is a few milliseconds.
-import { cachedToken, LoginStore } from '../store/index.js';
-import { configOnce } from './config-once.js';
+import { parseDuration } from '../config/index.js';
 import { TOKEN_FORMATS, type TokenFormat } from './options.js';
-import { formatToken } from './token-output.js';
 
 export const DEFAULT_MIN_TTL = 60;
 
@@ -32,21 +28,4 @@ export function plainTokenArgs(argv: readonly string[]): PlainTokenArgs | undefi
   const minTtl = opts['min-ttl'] === undefined ? DEFAULT_MIN_TTL : parseDuration(opts['min-ttl']);
   if (!opts['resource'] || !TOKEN_FORMATS.includes(format) || minTtl === undefined) return undefined;
   return { resource: opts['resource'], format, minTtl, config: opts['config'] };
-}
-
-/**
- * `gatekit broker token` with a fresh cached token, answered without loading yargs, jose or any
- * HTTP code: scripts call it in loops, and the budget is 1.5× `node -e 0`. Undefined on a cache
- * miss or any problem; the full CLI takes over then (and reports errors properly).
- */
-export function fastBrokerToken(args: PlainTokenArgs, env: NodeJS.ProcessEnv): string | undefined {
-  try {
-    const config = configOnce({ config: args.config, env });
-    const idp = requireIdp(config);
-    const store = new LoginStore(idp.issuer, idp.client_id, config.file, env);
-    const token = cachedToken(store, config, args.resource, args.minTtl);
-    return token ? formatToken(token, args.format) : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -122,6 +122,11 @@ export class McpChild {
     this.#bridge.abandonProbe();
   }
 
+  /** The session-era client's GET stream opened or closed (a 2026-07-28-only child is then listened to). */
+  streaming(open: boolean): void {
+    this.#bridge.streaming(open);
+  }
+
   /** Only what the gate admitted (gate.ts) reaches the child's stdin; the era bridge below may reshape it. */
   send(message: Admitted): void {
     this.#bridge.send(message);

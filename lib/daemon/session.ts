@@ -183,8 +183,11 @@ export class Session {
   /** The GET stream for server-initiated messages; one at a time (the caller checks hasStream). */
   openStream(res: ServerResponse): void {
     this.#stream = res;
+    this.child.streaming(true);
     res.on('close', () => {
-      if (this.#stream === res) this.#stream = undefined;
+      if (this.#stream !== res) return;
+      this.#stream = undefined;
+      this.child.streaming(false);
     });
     for (const message of this.#outbox.splice(0)) this.#toClient(message);
   }

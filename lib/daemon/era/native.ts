@@ -1,6 +1,7 @@
 import type { ServerConfig } from '../../config/index.js';
 import { isNotification, isRequest, isResponse, type RpcMessage, type RpcRequest } from '../jsonrpc.js';
 import { InputRounds } from './native-rounds.js';
+import { SessionListen } from './session-listen.js';
 import {
   META_CLIENT_CAPABILITIES,
   META_CLIENT_INFO,
@@ -64,6 +65,8 @@ export class ChildEraBridge {
   #triedInitialize = false;
   /** A session-era client's child: its `input_required` answers become server requests (native-rounds.ts). */
   readonly #rounds: InputRounds | undefined;
+  /** A session-era client's child: the daemon's own listen for its change notifications (session-listen.ts). */
+  readonly #listen: SessionListen | undefined;
 
   constructor(
     server: ServerConfig,
@@ -76,6 +79,14 @@ export class ChildEraBridge {
     this.#deliver = deliver;
     this.#sessionClient = sessionClient;
     this.#rounds = sessionClient ? new InputRounds() : undefined;
+    this.#listen = sessionClient
+      ? new SessionListen({
+          write,
+          deliver,
+          envelope: () => this.#envelope,
+          capabilities: () => (this.discovered?.['capabilities'] ?? {}) as Record<string, undefined>,
+        })
+      : undefined;
     if (verdicts.get(this.#key) === 'session') {
       this.era = 'session';
       return;
@@ -92,8 +103,14 @@ export class ChildEraBridge {
     else this.#toNative(message);
   }
 
-  /** A message from the child; false when it was the probe's answer (the Session never sees it). */
+  /** The session-era client's GET stream opened or closed. */
+  streaming(open: boolean): void {
+    this.#listen?.streaming(open);
+  }
+
+  /** A message from the child; false when the Session does not see it (the probe's answer, a listen's own words). */
   receive(message: unknown): boolean {
+    if (this.era === 'native' && this.#listen?.receive(message)) return false;
     if (!isResponse(message)) return true;
     if (this.#tryingInitialize && message.id === this.#tryingInitialize.id) return this.#initializeAnswered(message);
     if (message.id !== PROBE_ID) {
@@ -138,6 +155,7 @@ export class ChildEraBridge {
       this.#tryingInitialize = { id: message.id, request: message };
       return this.#write(message);
     }
+    if (this.#listen?.take(message)) return;
     if (message.method === 'initialize') {
       const answer = this.#initialized(message);
       // As a child's answer would: after the Session has finished sending.
@@ -172,6 +190,7 @@ export class ChildEraBridge {
     const asked = params['protocolVersion'];
     const found = this.discovered ?? {};
     const serverInfo = (found['_meta'] as Record<string, unknown> | undefined)?.[META_SERVER_INFO];
+    this.#listen?.enable();
     const result = {
       protocolVersion: typeof asked === 'string' && SESSION_VERSIONS.has(asked) ? asked : SESSION_FALLBACK_VERSION,
       capabilities: found['capabilities'] ?? {},

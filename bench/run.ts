@@ -31,7 +31,8 @@ import { workspace } from '../test/helpers/workspace.js';
 import { ms, percentile, rssMb, sequential } from './stats.js';
 import { auditLineCost } from './audit.js';
 import { CALLS, httpClient, LOAD, measure, SESSIONS, WARM_UP, type Row } from './measure.js';
-import { modernRows } from './modern.js';
+import { v2DirectRow } from './modern.js';
+import { bindingRounds, type BindingRatios } from './binding.js';
 import { leanAndChainRounds, ROUNDS, spread } from './rounds.js';
 
 interface StartupTimes {
@@ -151,19 +152,20 @@ async function main(): Promise<void> {
     pid,
   );
   rows.push(daemonRow);
-  const dpopKey = await DpopKey.generate();
-  const dpopClient = httpClient('http://localhost/mcp', unix, await token('notes', dpopKey.jkt), dpopKey);
-  rows.push(await measure('daemon, Unix socket, DPoP-bound token + ES256 proof per request', dpopClient, pid));
-  // What `gatekit connect` sends: Ed25519 proofs.
-  const edKey = await DpopKey.generate('EdDSA');
-  const edClient = httpClient('http://localhost/mcp', unix, await token('notes', edKey.jkt), edKey);
-  rows.push(await measure('daemon, Unix socket, DPoP-bound token + EdDSA proof per request', edClient, pid));
   const tlsUrl = `https://127.0.0.1:${tlsListen.kind === 'tcp' ? tlsListen.port : 0}/mcp`;
   const tlsClient = httpClient(tlsUrl, mtls, await token('tls'));
   rows.push(await measure('daemon, loopback mTLS (SDK client, Streamable HTTP)', tlsClient, pid));
   clearInterval(sampler);
-  const modern = await modernRows(unix, await token('notes'), pid);
-  rows.push(...modern);
+  rows.push(await v2DirectRow());
+  const binding = await bindingRounds(unix, (jkt) => token('notes', jkt), pid);
+  rows.push(...Object.values(binding.rows));
+  if (process.env['BENCH_ONLY'] === 'binding') {
+    await daemon.stop();
+    ws.remove();
+    return printBinding(rows, binding.ratios);
+  }
+  const dpopKey = await DpopKey.generate();
+  const edKey = await DpopKey.generate('EdDSA');
 
   const bad = `${(await token('notes')).slice(0, -8)}AAAAAAAA`;
   const rejects = await sequential(2000, async () => {
@@ -244,12 +246,7 @@ async function main(): Promise<void> {
   console.log('|---|---|---|');
   console.log(`| p50 tools/call | ${per((r) => r.chainP50)} | ≤ 1.05× |`);
   console.log(`| calls/s with 16 in flight | ${per((r) => r.chainRps)} | ≥ 0.95× |`);
-  const [, session, stateless] = modern;
-  console.log('\n| SDK v2 client through the daemon: 2026-07-28 stateless ÷ session era, same run | ratio |');
-  console.log('|---|---|');
-  console.log(`| p50 tools/call | ${(stateless!.p50 / session!.p50).toFixed(2)}× |`);
-  console.log(`| calls/s with 16 in flight | ${(stateless!.rps / session!.rps).toFixed(2)}× |`);
-  console.log(`| daemon CPU per tools/call | ${(stateless!.cpu! / session!.cpu!).toFixed(2)}× |`);
+  printBinding([], binding.ratios);
   console.log('\n| measure | value |');
   console.log('|---|---|');
   console.log(`| daemon RSS before any child | ${rssIdle.toFixed(1)} MB |`);
@@ -280,6 +277,34 @@ async function main(): Promise<void> {
   const startRatio = cli.token / cli.node;
   const times = `${ms(cli.token)} = ${startRatio.toFixed(2)}× \`node -e 0\` (budget ≤ 1.5×)`;
   console.log(`| \`gatekit broker token\`, cached, the shipped bin (p50) | ${times} |`);
+}
+
+/** The DPoP and stateless-era ratio tables (bench/binding.ts), after `rows` when given. */
+function printBinding(rows: readonly Row[], ratios: readonly BindingRatios[]): void {
+  for (const r of rows)
+    console.log(
+      `| ${r.path} | ${ms(r.p50)} | ${ms(r.p99)} | ${r.rps.toFixed(0)} | ${r.cpu === undefined ? '—' : ms(r.cpu)} |`,
+    );
+  const bound = (pick: (r: BindingRatios) => number) => spread(ratios.map(pick));
+  console.log(`\n| DPoP-bound ÷ bearer token, same client, per round: median (min–max of ${ROUNDS}) | ratio | goal |`);
+  console.log('|---|---|---|');
+  console.log(
+    `| daemon CPU per tools/call, EdDSA proofs as \`gatekit connect\` signs | ${bound((r) => r.connectCpu)} | ≤ 1.20× |`,
+  );
+  console.log(
+    `| p50 tools/call, EdDSA proofs as \`gatekit connect\` signs | ${bound((r) => r.connectP50)} | ≤ 1.15× |`,
+  );
+  console.log(
+    `| daemon CPU per tools/call, ES256 proofs from the SDK v2 client | ${bound((r) => r.v2Cpu)} | ≤ 1.20× |`,
+  );
+  console.log(`| p50 tools/call, ES256 proofs from the SDK v2 client | ${bound((r) => r.v2P50)} | ≤ 1.15× |`);
+  console.log(
+    `\n| SDK v2 client: 2026-07-28 stateless ÷ session era, per round: median (min–max of ${ROUNDS}) | ratio | goal |`,
+  );
+  console.log('|---|---|---|');
+  console.log(`| p50 tools/call | ${bound((r) => r.statelessP50)} | ≤ 1.05× |`);
+  console.log(`| calls/s with 16 in flight | ${bound((r) => r.statelessRps)} | ≥ 0.95× |`);
+  console.log(`| daemon CPU per tools/call | ${bound((r) => r.statelessCpu)} | — |`);
 }
 
 await main();

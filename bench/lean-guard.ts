@@ -16,14 +16,11 @@ import {
 } from '../lib/audit/index.js';
 import { loadConfig, type ServerConfig } from '../lib/config/index.js';
 import type { IncomingMessage } from 'node:http';
-import { authenticate } from '../lib/daemon/auth.js';
-import type { VerifiedRequest } from '../lib/daemon/verify-request.js';
+import { DoorMemory, enterDoor, type Admitted } from '../lib/daemon/door.js';
 import { isToolAllowed } from '../lib/policy/index.js';
 import { loadTrustedKeys, VerifiedTokenCache } from '../lib/token/index.js';
 
 type Keys = Awaited<ReturnType<typeof loadTrustedKeys>>;
-
-type Admitted = VerifiedRequest;
 
 /** A forwarded call, for its audit line. */
 export interface Call {
@@ -41,6 +38,7 @@ export class LeanGuard {
   readonly #config: ReturnType<typeof loadConfig>;
   readonly #keys: Keys;
   readonly #cache = new VerifiedTokenCache();
+  readonly #door = new DoorMemory();
   readonly #log: AuditLog;
 
   private constructor(config: ReturnType<typeof loadConfig>, keys: Keys, server: ServerConfig) {
@@ -58,11 +56,11 @@ export class LeanGuard {
     return new LeanGuard(config, await loadTrustedKeys(config.daemon.trusted_keys), config.servers.get(serverName)!);
   }
 
-  /** The request's holder through the daemon's own door (`authenticate`); undefined: refuse (401/403). */
+  /** The request's holder through the daemon's own door (`enterDoor`); undefined: refuse (401/403). */
   async admit(req: IncomingMessage): Promise<Admitted | undefined> {
-    const state = { config: this.#config, keys: this.#keys, cache: this.#cache };
+    const state = { config: this.#config, keys: this.#keys, cache: this.#cache, door: this.#door };
     try {
-      return await authenticate(req, state, this.#server);
+      return await enterDoor(req, state, this.#server);
     } catch {
       return undefined;
     }
@@ -89,8 +87,7 @@ export class LeanGuard {
 
   /** One chained audit line for an answered call. */
   answered(call: Call, error: string | undefined): void {
-    const caller = { user: call.who.user, sub: call.who.claims.sub, jti: call.who.claims.jti };
-    const source = { ...call, caller, arguments: undefined };
+    const source = { ...call, caller: call.who.person, arguments: undefined };
     const duration = Math.round((performance.now() - call.started) * 100) / 100;
     this.#log.write(resultLine(this.#server.name, 'session', '-', source, error ? 'error' : 'ok', error, duration));
   }

@@ -3,7 +3,8 @@ import { createHmac, createPublicKey, generateKeyPairSync, randomBytes, sign, ty
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { loadConfig } from '../lib/config/index.js';
-import { passDoor, type DoorInput } from '../lib/daemon/verify-request.js';
+import { DoorMemory, passToken, type Credentials, type DoorState } from '../lib/daemon/door.js';
+import type { ServerConfig } from '../lib/config/index.js';
 import { initialize } from '../lib/setup/index.js';
 import {
   accessTokenHash,
@@ -160,7 +161,7 @@ describe('DPoP proofs are checked synchronously with node:crypto (lib/token/dpop
 });
 
 /** A config, its trusted keys, a token cache and a token for alice on `notes` bound to `key`. */
-async function door(t: TestContext, key: DpopKey): Promise<{ input: DoorInput; token: string }> {
+async function door(t: TestContext, key: DpopKey): Promise<{ state: DoorState; server: ServerConfig; token: string }> {
   const ws = workspace(await daemonConfig());
   t.after(() => ws.remove());
   const config = loadConfig({ config: ws.config });
@@ -178,29 +179,31 @@ async function door(t: TestContext, key: DpopKey): Promise<{ input: DoorInput; t
     jkt: key.jkt,
   });
   const keys = await loadTrustedKeys(config.daemon.trusted_keys);
-  return { input: { config, keys, cache: new VerifiedTokenCache(), server }, token };
+  return { state: { config, keys, cache: new VerifiedTokenCache(), door: new DoorMemory() }, server, token };
 }
 
-describe('door: a known DPoP-bound token with a valid proof passes without a promise (verify-request.ts)', () => {
+describe('door: a known DPoP-bound token with a valid proof passes without a promise (lib/daemon/door.ts)', () => {
   it('answers synchronously once the token is known, and still refuses a replayed proof', async (t) => {
     const key = await DpopKey.generate('EdDSA');
-    const { input, token } = await door(t, key);
+    const { state, server, token } = await door(t, key);
     const replays = new DpopReplayCache();
-    const withProof = (proof: string): DoorInput => ({
-      ...input,
+    const withProof = (proof: string): Credentials => ({
+      server,
       proofKey: (boundTo) =>
         verifyDpopProof(proof, { method: 'POST', url: URL_MCP, accessToken: token, replays, boundTo }).jkt,
     });
-    const first = passDoor(token, withProof(key.proof('POST', URL_MCP, token)));
+    const first = passToken(token, state, withProof(key.proof('POST', URL_MCP, token)));
     assert.ok(first instanceof Promise, 'an unknown token is verified asynchronously');
     await first;
     const proof = key.proof('POST', URL_MCP, token);
-    const again = passDoor(token, withProof(proof));
+    const again = passToken(token, state, withProof(proof));
     assert.ok(!(again instanceof Promise), 'a known token with a valid proof needs no promise');
-    assert.equal(again.user, 'alice@example.com');
-    assert.throws(() => passDoor(token, withProof(proof)), dpopInvalid);
+    assert.equal(again.person.user, 'alice@example.com');
+    assert.throws(() => passToken(token, state, withProof(proof)), dpopInvalid);
     const other = await DpopKey.generate('EdDSA');
-    assert.throws(() => passDoor(token, withProof(other.proof('POST', URL_MCP, token))), { code: 'TOKEN_INVALID' });
+    assert.throws(() => passToken(token, state, withProof(other.proof('POST', URL_MCP, token))), {
+      code: 'TOKEN_INVALID',
+    });
     assert.equal(accessTokenHash(token).length, 43);
   });
 });

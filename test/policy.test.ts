@@ -119,7 +119,12 @@ describe('policy: per-user not-before revokes tokens issued earlier, by user or 
   for (const [user, sub, iat, outcome] of TABLE) {
     it(`notes: ${user} (${sub}) issued ${iat - NBF} s from not-before → ${outcome}`, () => {
       const groups = user.startsWith('bob') || user.startsWith('erin') ? ['ops'] : [];
-      const result = authorize({ user, sub, groups, iat, scope: 'tools:*' }, server('notes'), config.daemon.not_before);
+      const result = authorize(
+        { user, sub, groups },
+        { iat, scope: 'tools:*' },
+        server('notes'),
+        config.daemon.not_before,
+      );
       assert.equal(result.allowed ? 'allowed' : result.revoked ? 'revoked' : 'denied', outcome);
     });
   }

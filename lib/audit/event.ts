@@ -1,3 +1,5 @@
+import type { Person } from '../person.js';
+
 export type AuditEventName =
   | 'daemon.start'
   | 'daemon.stop'
@@ -38,13 +40,6 @@ export interface AuditEvent {
   readonly [field: string]: unknown;
 }
 
-/** Who an audit line is about: the token's person (`jti` names the token, never the token itself). */
-export interface AuditWho {
-  readonly user?: string | undefined;
-  readonly sub?: string | undefined;
-  readonly jti?: string | undefined;
-}
-
 /** The fields a request, denied or auth.failed line may add; `event` comes from the helper. */
 export type RequestFields = Omit<Partial<AuditEvent>, 'event' | 'server' | 'user' | 'sub' | 'jti'>;
 
@@ -54,7 +49,7 @@ export type RequestFields = Omit<Partial<AuditEvent>, 'event' | 'server' | 'user
  */
 export const auditLine = {
   /** A request's terminal line, or an HTTP-level refusal that is not a denial. */
-  request: (server: string, who: AuditWho | undefined, fields: RequestFields): AuditEvent => ({
+  request: (server: string, who: Person | undefined, fields: RequestFields): AuditEvent => ({
     event: 'request',
     server,
     user: who?.user,
@@ -63,7 +58,7 @@ export const auditLine = {
     ...fields,
   }),
   /** A policy, rule or origin refusal. */
-  denied: (server: string | undefined, who: AuditWho | undefined, fields: RequestFields): AuditEvent => ({
+  denied: (server: string | undefined, who: Person | undefined, fields: RequestFields): AuditEvent => ({
     event: 'denied',
     server,
     user: who?.user,
@@ -76,7 +71,7 @@ export const auditLine = {
    * A credential that did not check out (no token, a bad token or proof, a bad subject token); `who` when the token's
    * signature did check out and a later check (binding, not-before) refused it.
    */
-  authFailed: (server: string | undefined, method: string | undefined, error: string, who?: AuditWho): AuditEvent => ({
+  authFailed: (server: string | undefined, method: string | undefined, error: string, who?: Person): AuditEvent => ({
     event: 'auth.failed',
     server,
     user: who?.user,
@@ -86,7 +81,7 @@ export const auditLine = {
     outcome: 'error',
     error,
   }),
-  sessionStart: (server: string, session: string, era: string, owner: AuditWho, pid?: number): AuditEvent => ({
+  sessionStart: (server: string, session: string, era: string, owner: Person, pid?: number): AuditEvent => ({
     event: 'session.start',
     era,
     server,
@@ -95,7 +90,7 @@ export const auditLine = {
     sub: owner.sub,
     pid,
   }),
-  sessionEnd: (server: string, session: string, era: string, owner: AuditWho, reason: string): AuditEvent => ({
+  sessionEnd: (server: string, session: string, era: string, owner: Person, reason: string): AuditEvent => ({
     event: 'session.end',
     era,
     server,
@@ -108,7 +103,7 @@ export const auditLine = {
   serverExit: (
     server: string,
     session: string,
-    owner: AuditWho,
+    owner: Person,
     code: number | null,
     signal?: string,
     error?: string,
@@ -123,7 +118,7 @@ export const auditLine = {
     ...(error ? { error } : {}),
   }),
   /** A token the endpoint issued (RFC 8693); `workload` names a workload identity's subject. */
-  tokenExchange: (server: string, who: AuditWho, workload?: unknown): AuditEvent => ({
+  tokenExchange: (server: string, who: Person, workload?: unknown): AuditEvent => ({
     event: 'token.exchange',
     server,
     user: who.user,
@@ -137,7 +132,7 @@ export const auditLine = {
     server: string,
     session: string,
     era: string,
-    owner: AuditWho,
+    owner: Person,
     fields: { tool: string; pinned: string | undefined; listed: string; action: string },
   ): AuditEvent => ({
     event: 'tool.changed',
@@ -158,7 +153,7 @@ export const auditLine = {
 
 /** What a forwarded request's terminal line is built from (the daemon's pending request). */
 export interface ResultSource {
-  readonly caller: AuditWho;
+  readonly caller: Person;
   readonly method: string;
   readonly tool: string | undefined;
   readonly id: string | number;

@@ -2,7 +2,7 @@ export { AuditLog } from './log.js';
 export { MAX_FIELD_LENGTH } from './serialize.js';
 export type { AuditLogOptions, CheckpointReason } from './log.js';
 export { auditLine, resultLine } from './event.js';
-export type { AuditEvent, AuditEventName, AuditWho, RequestFields, ResultSource } from './event.js';
+export type { AuditEvent, AuditEventName, RequestFields, ResultSource } from './event.js';
 export { argumentsDigest, canonicalJson, hashLine } from './chain.js';
 export { createAuditKey, loadAuditKey, signCompact } from './key.js';
 export type { AuditPublicJwk, AuditSigner } from './key.js';

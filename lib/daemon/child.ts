@@ -5,17 +5,12 @@ import { ChildEraBridge, type ChildEra } from './era/native.js';
 import { endGroup } from './process-group.js';
 import { StderrRecord } from './stderr-record.js';
 import type { Admitted } from './gate.js';
+import type { Person } from '../person.js';
 
 /** What reaches the child besides the server's own `env`: enough to find and run a program (as the MCP SDK's default environment). */
 const INHERITED = ['HOME', 'LOGNAME', 'PATH', 'SHELL', 'TERM', 'USER', 'LANG', 'TMPDIR'];
 /** How long after its exit a child's stderr may still be read before the exit is reported without the rest. */
 const STDERR_AFTER_EXIT_MS = 500;
-
-export interface ChildIdentity {
-  readonly user: string;
-  readonly sub: string;
-  readonly groups: readonly string[];
-}
 
 export interface ChildHandlers {
   /** One parsed stdout line; lines that are not JSON are reported as `undefined`. */
@@ -50,7 +45,7 @@ export class McpChild {
    */
   constructor(
     server: ServerConfig,
-    identity: ChildIdentity,
+    identity: Person,
     handlers: ChildHandlers,
     sessionClient = false,
     cgroups?: ChildCgroups,

@@ -8,6 +8,7 @@ import { bindListener } from '../http/index.js';
 import { ChildCgroups } from './cgroup.js';
 import { stopBoundMs } from './process-group.js';
 import { SessionRegistry } from './registry.js';
+import { DoorMemory } from './door.js';
 import { OpenStreams } from './streams.js';
 import { RefusalTally } from './refusal-tally.js';
 import { isStanding } from './sse.js';
@@ -101,6 +102,7 @@ export async function startDaemon(
     now,
     streams: openStreams,
     refusals,
+    door: new DoorMemory(),
   };
   const listeners = new Map<string, Server>();
   const waiting = () => [...answering].some((res) => !isStanding(res));
@@ -167,7 +169,7 @@ export async function startDaemon(
       sessions.lock = lock;
       refusals.flush();
       audit(auditLine.daemonReload([...config.servers.keys()]));
-      openStreams.readmitAll(config);
+      openStreams.readmitAll(state);
     },
     async stop() {
       clearInterval(sweeper);

@@ -12,8 +12,9 @@ import {
   type RpcResponse,
 } from './jsonrpc.js';
 import { METHOD_GATES } from './method-gates.js';
-import type { Caller, ResultFilter } from './pending.js';
+import type { ResultFilter } from './pending.js';
 import type { GateInput, GateSession } from './tool-gate.js';
+import type { Person } from '../person.js';
 
 export type { GateSession } from './tool-gate.js';
 
@@ -153,7 +154,7 @@ export function narrowed(
 export function stamp(
   request: Admitted<RpcRequest>,
   childId: number,
-  identity?: Caller,
+  identity?: Person,
   trace?: TraceContext,
 ): Admitted<RpcRequest> {
   const { jsonrpc, method, params } = request;

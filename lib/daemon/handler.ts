@@ -1,13 +1,12 @@
 import type { RequestListener } from 'node:http';
 import type { ServerConfig } from '../config/index.js';
 import { GatekitError } from '../errors.js';
-import { authenticate } from './auth.js';
+import { enterDoor } from './door.js';
 import type { DaemonState, RequestContext } from './state.js';
 import { readMessages } from './steps/body.js';
-import { enterDoor } from './steps/door.js';
 import { sendJson } from '../http/index.js';
-import { failInternally, refuse, refuseUnavailable } from './steps/edge.js';
-import { answerRoute, checkHostAndOrigin, eraFromHeaders } from './steps/entry.js';
+import { failInternally, refuse, refuseAtDoor, refuseUnavailable } from './steps/edge.js';
+import { answerRoute, checkHostAndOrigin, checkVersionHeader, eraFromHeaders } from './steps/entry.js';
 import { forwardMessages } from './steps/forward.js';
 import { endSession, findSession, openStream } from './steps/session.js';
 
@@ -26,7 +25,6 @@ export function mcpHandler(name: string, state: () => DaemonState): RequestListe
       req,
       res,
       server: current.config.servers.get(name) as ServerConfig,
-      atDoor: false,
       verified: undefined,
       caller: undefined,
       era: eraFromHeaders(req.headers),
@@ -51,10 +49,15 @@ async function pipeline(ctx: RequestContext): Promise<void> {
   if (path === '/healthz' && req.method === 'GET') return sendJson(res, 200, { status: 'ok', server: ctx.server.name });
   checkHostAndOrigin(ctx);
   if (answerRoute(ctx, path!)) return;
-  ctx.atDoor = true;
-  const verified = authenticate(req, ctx.state, ctx.server);
-  // A known token is let in synchronously (verify-request.ts): no await on the hot path.
-  enterDoor(ctx, verified instanceof Promise ? await verified : verified);
+  try {
+    const entering = enterDoor(req, ctx.state, ctx.server);
+    // A known token is let in synchronously (door.ts): no await on the hot path.
+    ctx.verified = entering instanceof Promise ? await entering : entering;
+  } catch (err) {
+    return refuseAtDoor(ctx, err);
+  }
+  ctx.caller = ctx.verified.person;
+  checkVersionHeader(ctx);
   const session = findSession(ctx);
   switch (req.method) {
     case 'POST':

@@ -1,6 +1,6 @@
 export { startDaemon } from './daemon.js';
 export type { Daemon, DaemonOptions } from './daemon.js';
-export type { Admission, VerifiedRequest } from './verify-request.js';
+export type { Admission, Admitted } from './door.js';
 export { stopBoundMs } from './process-group.js';
 export { cgroupsUnavailable } from './cgroup.js';
 export { checkDaemon } from './check.js';

@@ -1,14 +1,7 @@
 import type { TraceContext } from '../audit/index.js';
 import type { ResponseSink } from './exchange.js';
 import type { RpcId } from './jsonrpc.js';
-
-/** Who sent a message, as the audit log names them. */
-export interface Caller {
-  readonly user: string;
-  readonly sub: string;
-  readonly jti: string;
-  readonly groups: readonly string[];
-}
+import type { Person } from '../person.js';
 
 /** What of a child's result a person may see (lib/daemon/method-gates.ts `results`): the result, or less of it. */
 export type ResultFilter = (result: unknown) => unknown;
@@ -23,7 +16,7 @@ export interface Pending {
   readonly since: number;
   readonly method: string;
   readonly tool: string | undefined;
-  readonly caller: Caller;
+  readonly caller: Person;
   /** What of the result the client may see (the gate's), applied before it goes out. */
   readonly results: ResultFilter | undefined;
   readonly progressToken: string | number | undefined;

@@ -1,6 +1,7 @@
-import { auditLine, type AuditEvent, type AuditWho } from '../audit/index.js';
+import { auditLine, type AuditEvent } from '../audit/index.js';
 import type { ServerConfig } from '../config/index.js';
 import { toolFingerprint, type ServerPins, type ToolDefinition } from '../pins/index.js';
+import type { Person } from '../person.js';
 
 /**
  * One child's tools against the server's pins in `gatekit.lock` (issue 26 item 2). Every `tools/list` answer of the
@@ -15,7 +16,7 @@ export class PinWatch {
   readonly #server: ServerConfig;
   readonly #pins: () => ServerPins | undefined;
   readonly #audit: (event: AuditEvent) => void;
-  readonly #where: { readonly session: string; readonly era: string; readonly owner: AuditWho };
+  readonly #where: { readonly session: string; readonly era: string; readonly owner: Person };
   /** The child's tools as last listed: name → fingerprint (pages add up; forgotten on list_changed). */
   readonly #listed = new Map<string, string>();
   /** The fingerprint each changed tool was last audited with. */
@@ -28,7 +29,7 @@ export class PinWatch {
     server: ServerConfig,
     pins: () => ServerPins | undefined,
     audit: (event: AuditEvent) => void,
-    where: { readonly session: string; readonly era: string; readonly owner: AuditWho },
+    where: { readonly session: string; readonly era: string; readonly owner: Person },
   ) {
     this.#server = server;
     this.#pins = pins;

@@ -2,9 +2,9 @@ import { auditLine, type AuditEvent } from '../audit/index.js';
 import type { DaemonLimits, ServerConfig } from '../config/index.js';
 import { GatekitError } from '../errors.js';
 import type { ChildCgroups } from './cgroup.js';
-import type { ChildIdentity } from './child.js';
 import { Session } from './session.js';
 import { packageMismatch, packageRefusal, type Lock } from '../pins/index.js';
+import type { Person } from '../person.js';
 
 /**
  * All live sessions, with the bounds on how many a person and the whole daemon may hold. A bound
@@ -44,12 +44,7 @@ export class SessionRegistry {
    * idle session. Throws LIMIT_EXCEEDED when no candidate is idle. Pooled 2026-07-28 children
    * (`era: "stateless"`, lib/daemon/era) are sessions here too: they count, are evicted and reaped alike.
    */
-  open(
-    server: ServerConfig,
-    owner: ChildIdentity,
-    limits: DaemonLimits,
-    era: 'session' | 'stateless' = 'session',
-  ): Session {
+  open(server: ServerConfig, owner: Person, limits: DaemonLimits, era: 'session' | 'stateless' = 'session'): Session {
     // A package unlike its pin (gatekit.lock) is never started; checked once per server config, i.e. per reload.
     let mismatch = this.#packages.get(server);
     if (mismatch === undefined)

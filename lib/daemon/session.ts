@@ -3,7 +3,7 @@ import type { ServerResponse } from 'node:http';
 import { argumentsDigest, auditLine, resultLine, type AuditEvent, type TraceContext } from '../audit/index.js';
 import type { ServerConfig } from '../config/index.js';
 import type { ChildCgroups } from './cgroup.js';
-import { McpChild, type ChildIdentity } from './child.js';
+import { McpChild } from './child.js';
 import type { ResponseSink } from './exchange.js';
 import { fromDaemon, stamp, type Admitted } from './gate.js';
 import {
@@ -17,15 +17,14 @@ import {
   type RpcRequest,
   withClientId,
 } from './jsonrpc.js';
-import type { Caller, Pending, ResultFilter } from './pending.js';
+import type { Pending, ResultFilter } from './pending.js';
 import { exitWords } from './stderr-record.js';
 import { writeSseMessage } from './sse.js';
 import { toolListFilter } from './tool-gate.js';
 import { forgetToolList, noteToolList } from './tool-headers.js';
 import { PinWatch } from './pin-watch.js';
 import type { ServerPins } from '../pins/index.js';
-
-export type { Caller } from './pending.js';
+import type { Person } from '../person.js';
 
 const OUTBOX_MAX = 256;
 
@@ -42,7 +41,7 @@ const ASKED_MAX = 64;
 export class Session {
   readonly id = randomBytes(16).toString('base64url');
   readonly server: ServerConfig;
-  readonly owner: ChildIdentity;
+  readonly owner: Person;
   readonly child: McpChild;
   /** "stateless": a pooled child serving 2026-07-28 requests (lib/daemon/era), no client-visible session. */
   readonly era: 'session' | 'stateless';
@@ -64,7 +63,7 @@ export class Session {
 
   constructor(
     server: ServerConfig,
-    owner: ChildIdentity,
+    owner: Person,
     audit: (event: AuditEvent) => void,
     onEnd: (session: Session) => void,
     era: 'session' | 'stateless' = 'session',
@@ -120,7 +119,7 @@ export class Session {
   forward(
     request: Admitted<RpcRequest>,
     exchange: ResponseSink,
-    caller: Caller,
+    caller: Person,
     results?: ResultFilter,
     trace?: TraceContext,
   ): void {

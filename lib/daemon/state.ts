@@ -6,8 +6,8 @@ import type { TrustedKeys, VerifiedTokenCache } from '../token/index.js';
 import type { SessionRegistry } from './registry.js';
 import type { OpenStreams } from './streams.js';
 import type { RefusalTally } from './refusal-tally.js';
-import type { Caller } from './pending.js';
-import type { VerifiedRequest } from './verify-request.js';
+import type { Admitted, DoorMemory } from './door.js';
+import type { Person } from '../person.js';
 
 /** What every listener shares; replaced as a whole on SIGHUP. */
 export interface DaemonState {
@@ -26,6 +26,8 @@ export interface DaemonState {
   readonly streams: OpenStreams;
   /** Anonymous refusals (before the door let the request in), tallied per listener and minute (refusal-tally.ts). */
   readonly refusals: RefusalTally;
+  /** What the door remembers (door.ts): replayed proofs, admissions; kept across reloads. */
+  readonly door: DoorMemory;
 }
 
 /**
@@ -37,11 +39,10 @@ export interface RequestContext {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly server: ServerConfig;
-  /** True while the door runs: its refusals carry a `WWW-Authenticate` challenge (RFC 6750 §3). */
-  atDoor: boolean;
-  /** Set by the door: the verified token and the current policy's admission. */
-  verified: VerifiedRequest | undefined;
-  caller: Caller | undefined;
+  /** Set once the door let the request in: the verified token and the current policy's admission. */
+  verified: Admitted | undefined;
+  /** The person the door let in (`verified.person`). */
+  caller: Person | undefined;
   /** The era the headers tell (steps/entry.ts), then as the body step classified it (lib/daemon/era). */
   era: 'session' | 'stateless' | undefined;
 }

@@ -1,16 +1,16 @@
 import type { ServerResponse } from 'node:http';
-import { auditLine, type AuditEvent, type AuditWho } from '../audit/index.js';
-import type { Config } from '../config/index.js';
+import { auditLine, type AuditEvent } from '../audit/index.js';
 import { GatekitError, isGatekitError } from '../errors.js';
 import { acceptedUntil, type AccessTokenClaims } from '../token/index.js';
-import { readmit } from './verify-request.js';
+import { readmit, type DoorState } from './door.js';
+import type { Person } from '../person.js';
 
 /** One standing stream (a GET stream or a `subscriptions/listen` answer) and the token that opened it. */
 export interface StandingStream {
   readonly res: ServerResponse;
   readonly server: string;
   readonly claims: AccessTokenClaims;
-  readonly who: AuditWho;
+  readonly who: Person;
   /** `GET` or `subscriptions/listen`, for the audit line. */
   readonly method: string;
   readonly session?: string | undefined;
@@ -50,11 +50,11 @@ export class OpenStreams {
     });
   }
 
-  /** After a reload: each open stream's claims against `config`; the refused ones end with their reason. */
-  readmitAll(config: Config): void {
+  /** After a reload: each open stream's claims against the new config; the refused ones end with their reason. */
+  readmitAll(state: DoorState): void {
     for (const stream of [...this.#open.keys()]) {
       try {
-        readmit(config, stream.server, stream.claims);
+        readmit(state, stream.server, stream.claims);
       } catch (err) {
         if (!isGatekitError(err)) throw err;
         this.#end(stream, err);

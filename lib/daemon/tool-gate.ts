@@ -3,8 +3,9 @@ import { argumentsDigest, auditLine, type AuditEvent, type TraceContext } from '
 import type { ServerConfig } from '../config/index.js';
 import { checkCall, isToolAllowed, toolRefusal, type RateLimiter } from '../policy/index.js';
 import { ERRORS, errorResponse, type RpcId, type RpcRequest, type RpcResponse } from './jsonrpc.js';
-import type { Caller, ResultFilter } from './pending.js';
-import type { Admission } from './verify-request.js';
+import type { ResultFilter } from './pending.js';
+import type { Admission } from './door.js';
+import type { Person } from '../person.js';
 
 /** What the gate needs of the daemon's state (the daemon's `DaemonState` has it). */
 interface GateState {
@@ -17,7 +18,7 @@ const filters = new WeakMap<Admission, (tool: string) => boolean>();
 
 /**
  * The tools a token may see and call: its scope, and the current policy's allow and deny (lib/policy). One function
- * per admission (the door keeps an admission per server config and token, lib/daemon/verify-request.ts).
+ * per admission (the door keeps an admission per server config and token, lib/daemon/door.ts).
  */
 export function toolFilter(admission: Admission): (tool: string) => boolean {
   let filter = filters.get(admission);
@@ -40,7 +41,7 @@ export interface GateSession {
 export interface GateInput {
   readonly state: GateState;
   readonly server: ServerConfig;
-  readonly caller: Caller;
+  readonly caller: Person;
   readonly authTime: number | undefined;
   readonly mayCall: (tool: string) => boolean;
   /** What `mayCall` was made from: a refusal names the rule that refused (lib/policy `toolRefusal`). */

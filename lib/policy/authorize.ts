@@ -1,11 +1,9 @@
 import type { ServerConfig } from '../config/index.js';
+import type { Person } from '../person.js';
 import { evaluate, toolPatternsOf, type Decision } from './evaluate.js';
 
-/** The parts of verified token claims the policy looks at. */
-export interface TokenIdentity {
-  readonly user: string;
-  readonly sub: string;
-  readonly groups: readonly string[];
+/** What the policy reads of the token a person came with: when it was issued, and its scope. */
+export interface TokenFacts {
   readonly iat: number;
   readonly scope?: string | undefined;
 }
@@ -24,20 +22,21 @@ export type Authorization =
  * Run on every request, so a config reload takes effect at once.
  */
 export function authorize(
-  identity: TokenIdentity,
+  person: Person,
+  token: TokenFacts,
   server: ServerConfig,
   notBefore: ReadonlyMap<string, number>,
 ): Authorization {
-  const nbf = notBefore.get(identity.user) ?? notBefore.get(identity.sub);
-  if (nbf !== undefined && identity.iat < nbf) {
+  const nbf = notBefore.get(person.user) ?? notBefore.get(person.sub);
+  if (nbf !== undefined && token.iat < nbf) {
     return {
       allowed: false,
       rule: 'daemon.not_before',
-      reason: `tokens of ${identity.user} issued before ${new Date(nbf * 1000).toISOString()} are revoked`,
+      reason: `tokens of ${person.user} issued before ${new Date(nbf * 1000).toISOString()} are revoked`,
       revoked: true,
     };
   }
-  const decision = evaluate(identity, server);
+  const decision = evaluate(person, server);
   if (!decision.allowed) return { allowed: false, rule: decision.rule, reason: decision.reason, revoked: false };
-  return { allowed: true, decision, tools: toolPatternsOf(identity.scope) };
+  return { allowed: true, decision, tools: toolPatternsOf(token.scope) };
 }

@@ -1,11 +1,9 @@
 import type { ServerConfig, ToolRules } from '../config/index.js';
+import type { Person } from '../person.js';
 import { matchesAny, MAX_TOOL_NAME_LENGTH } from './glob.js';
 
-/** Who is asking, as far as policy cares. */
-export interface Principal {
-  readonly user: string;
-  readonly groups: readonly string[];
-}
+/** Who is asking, as far as admission cares: a person's name and groups. */
+export type Principal = Pick<Person, 'user' | 'groups'>;
 
 export type Decision =
   | {

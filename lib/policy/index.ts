@@ -2,7 +2,7 @@ export { evaluate, scopeFor, toolPatternsOf, isToolAllowed, toolRefusal } from '
 export type { Decision, Principal, ToolRefusal } from './evaluate.js';
 export { globMatch, MAX_TOOL_NAME_LENGTH } from './glob.js';
 export { authorize } from './authorize.js';
-export type { Authorization, TokenIdentity } from './authorize.js';
+export type { Authorization, TokenFacts } from './authorize.js';
 export { checkCall } from './rules.js';
 export type { Call, RuleKind, Verdict } from './rules.js';
 export { RateLimiter } from './rate.js';

@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
 import type { ArgumentRule, ServerConfig, ToolRule } from '../config/index.js';
+import type { Person } from '../person.js';
 import { globMatch, matchesAny } from './glob.js';
 import type { RateLimiter } from './rate.js';
 import { uriGlobMatch } from './uri-glob.js';
@@ -7,11 +8,10 @@ import { uriGlobMatch } from './uri-glob.js';
 /** Longer paths are refused: no file system takes them (Linux PATH_MAX). */
 export const PATH_MAX = 4096;
 
-/** One tool call (or resource read, or prompt get) as the rules see it. Times are seconds since the epoch. */
-export interface Call {
-  readonly user: string;
+/** One tool call (or resource read, or prompt get) as the rules see it: the person's name, sub and groups, what is
+ * used. Times are seconds since the epoch. */
+export interface Call extends Pick<Person, 'user' | 'groups'> {
   readonly sub?: string | undefined;
-  readonly groups: readonly string[];
   /** What is used: a tool (the default), a resource (`tool` is its normal URI) or a prompt (`tool` is its name). */
   readonly kind?: 'tools' | 'resources' | 'prompts';
   readonly tool: string;

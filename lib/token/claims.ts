@@ -1,9 +1,7 @@
-/** The person a token speaks for, as the broker learned it from the identity provider. */
-export interface Identity {
-  /** Readable name under the configured user_claim (e.g. an email); the policy matches on it. */
-  readonly user: string;
-  readonly sub: string;
-  readonly groups: readonly string[];
+import type { Person } from '../person.js';
+
+/** The person a token speaks for, as the broker learned it from the identity provider, and when they last logged in. */
+export interface Identity extends Person {
   readonly auth_time?: number | undefined;
 }
 

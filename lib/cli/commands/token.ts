@@ -23,7 +23,7 @@ export const tokenCommand: Command = (cli, io) =>
             }),
         handler(async (args: CommonArgs & { token: string | boolean; resource?: string; cert?: string }) => {
           const config = await loadConfigFor(args, io);
-          const { passDoor } = await import('../../daemon/verify-request.js');
+          const { DoorMemory, passToken } = await import('../../daemon/door.js');
           const { certificateThumbprint } = await import('../../broker/binding.js');
           const { loadTrustedKeys, VerifiedTokenCache } = await import('../../token/index.js');
           const { serverByName } = await import('../../config/index.js');
@@ -32,10 +32,9 @@ export const tokenCommand: Command = (cli, io) =>
           const fromStdin = args.token === true || args.token === '-';
           const token = fromStdin ? (await readStdin()).trim() : String(args.token ?? '');
           if (!token) throw emptyToken(fromStdin);
-          const { claims, server, tools } = await passDoor(token, {
-            config,
-            keys: await loadTrustedKeys(config.daemon.trusted_keys),
-            cache: new VerifiedTokenCache(1),
+          const keys = await loadTrustedKeys(config.daemon.trusted_keys);
+          const state = { config, keys, cache: new VerifiedTokenCache(1), door: new DoorMemory() };
+          const { claims, server, tools } = await passToken(token, state, {
             server: args.resource === undefined ? undefined : serverByName(config, args.resource),
             certThumbprint,
           });

@@ -1,11 +1,12 @@
 import type { ServerResponse } from 'node:http';
 import { errorHttpStatus } from '../../mcp/index.js';
 import { ERRORS, errorResponse, isNotification, type RpcId, type RpcMessage, type RpcRequest } from '../jsonrpc.js';
-import type { Caller, Session } from '../session.js';
+import type { Session } from '../session.js';
 import { markStanding, SSE_HEADERS, writeSseMessage } from '../sse.js';
 import type { Admitted } from '../gate.js';
 import { nativeListen } from './native-listen.js';
 import { ask, type PooledChild } from './pool.js';
+import type { Person } from '../../person.js';
 
 /**
  * `subscriptions/listen` (MCP 2026-07-28), the stateless era's replacement of the GET stream: the answer
@@ -87,7 +88,7 @@ export function attachListeners(session: Session): Set<Listener> {
 /** Opens a listen stream on `res`; the error it answered with instead, if any (for the audit line). */
 export async function openListen(
   child: PooledChild,
-  caller: Caller,
+  caller: Person,
   request: Admitted<RpcRequest>,
   res: ServerResponse,
   acceptsStream: boolean,

@@ -1,9 +1,10 @@
 import type { ResponseSink } from '../exchange.js';
 import { narrowed, type Admitted } from '../gate.js';
 import { ERRORS, type RpcRequest } from '../jsonrpc.js';
-import type { Caller, Session } from '../session.js';
+import type { Session } from '../session.js';
 import { nameOf, StatelessCall, waitingCall } from './mrtr.js';
 import { ENVELOPE_KEYS } from './wire.js';
+import type { Person } from '../../person.js';
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -25,7 +26,7 @@ export function statelessRound(
   session: Session,
   request: Admitted<RpcRequest>,
   exchange: ResponseSink,
-  caller: Caller,
+  caller: Person,
   forward: (request: Admitted<RpcRequest>, sink: ResponseSink) => void,
 ): RoundRefusal | undefined {
   const { requestState, inputResponses } = request.params ?? {};

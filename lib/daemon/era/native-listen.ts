@@ -2,9 +2,9 @@ import type { ServerResponse } from 'node:http';
 import type { ResponseSink } from '../exchange.js';
 import type { Admitted } from '../gate.js';
 import { isNotification, type RpcMessage, type RpcRequest } from '../jsonrpc.js';
-import type { Caller } from '../session.js';
 import { markStanding, SSE_HEADERS, writeSseMessage } from '../sse.js';
 import type { PooledChild } from './pool.js';
+import type { Person } from '../../person.js';
 
 const SUBSCRIPTION_ID = 'io.modelcontextprotocol/subscriptionId';
 const ACKNOWLEDGED = 'notifications/subscriptions/acknowledged';
@@ -32,7 +32,7 @@ function restamped(message: RpcMessage, id: unknown, key: 'params' | 'result'): 
  */
 export function nativeListen(
   child: PooledChild,
-  caller: Caller,
+  caller: Person,
   request: Admitted<RpcRequest>,
   res: ServerResponse,
 ): void {

@@ -1,6 +1,5 @@
 import type { DaemonLimits, ServerConfig } from '../../config/index.js';
 import { GatekitError } from '../../errors.js';
-import type { ChildIdentity } from '../child.js';
 import type { ResponseSink } from '../exchange.js';
 import { fromDaemon } from '../gate.js';
 import type { RpcMessage, RpcRequest } from '../jsonrpc.js';
@@ -8,8 +7,9 @@ import type { ResultFilter } from '../pending.js';
 import { toolListFilter } from '../tool-gate.js';
 import type { SessionRegistry } from '../registry.js';
 import { speaksNatively } from './native.js';
-import type { Caller, Session } from '../session.js';
+import type { Session } from '../session.js';
 import { META_SERVER_INFO, STATELESS_VERSION } from './wire.js';
+import type { Person } from '../../person.js';
 
 /** The session-era protocol version the daemon speaks to a pooled child on the person's behalf. */
 export const CHILD_PROTOCOL_VERSION = '2025-06-18';
@@ -23,7 +23,7 @@ export interface PooledChild {
 }
 
 /** The daemon's own request to a child: its answer resolves a promise instead of going to a client. */
-export function ask(session: Session, caller: Caller, request: RpcRequest, results?: ResultFilter): Promise<unknown> {
+export function ask(session: Session, caller: Person, request: RpcRequest, results?: ResultFilter): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const sink: ResponseSink = {
       open: true,
@@ -60,7 +60,7 @@ export class StatelessPool {
    */
   async acquire(
     server: ServerConfig,
-    caller: Caller,
+    caller: Person,
     limits: DaemonLimits,
     capabilities: Record<string, unknown> = {},
   ): Promise<PooledChild> {
@@ -73,7 +73,7 @@ export class StatelessPool {
       if (this.#children.get(key) === known) this.#children.delete(key);
       return this.acquire(server, caller, limits, capabilities);
     }
-    const owner: ChildIdentity = { user: caller.user, sub: caller.sub, groups: caller.groups };
+    const owner: Person = { user: caller.user, sub: caller.sub, groups: caller.groups };
     const session = this.#registry.open(server, owner, limits, 'stateless');
     const started = this.#initialize(session, caller, capabilities);
     this.#children.set(key, started);
@@ -83,7 +83,7 @@ export class StatelessPool {
     return started;
   }
 
-  async #initialize(session: Session, caller: Caller, capabilities: Record<string, unknown>): Promise<PooledChild> {
+  async #initialize(session: Session, caller: Person, capabilities: Record<string, unknown>): Promise<PooledChild> {
     const params = {
       protocolVersion: CHILD_PROTOCOL_VERSION,
       capabilities,
@@ -113,7 +113,7 @@ const MAX_TOOL_PAGES = 16;
  * the child started or said it changed: session.ts hands every tools/list answer to lib/daemon/tool-headers.ts,
  * which then checks the call's `Mcp-Param-*` headers. A child that cannot list its tools is not asked again here.
  */
-export async function learnToolList(child: Pick<PooledChild, 'session'>, caller: Caller): Promise<void> {
+export async function learnToolList(child: Pick<PooledChild, 'session'>, caller: Person): Promise<void> {
   let cursor: unknown;
   for (let page = 0; page < MAX_TOOL_PAGES; page++) {
     const params = typeof cursor === 'string' ? { params: { cursor } } : {};
@@ -131,7 +131,7 @@ export async function learnToolList(child: Pick<PooledChild, 'session'>, caller:
  */
 export async function discover(
   child: PooledChild,
-  caller: Caller,
+  caller: Person,
   mayCall: (tool: string) => boolean,
 ): Promise<Record<string, unknown>> {
   // A native child's own discover result, else its initialize result (lib/daemon/era/native.ts).

@@ -18,6 +18,21 @@ export function checkHostAndOrigin(ctx: RequestContext): void {
     throw new GatekitError('FORBIDDEN', 'foreign Origin');
 }
 
+const PROTOCOL_VERSIONS = new Set(['2026-07-28', '2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05', '2024-10-07']);
+
+/**
+ * After the door: the MCP-Protocol-Version header, if sent, must be one we speak (after the door, so that a request
+ * without a token is told to log in first).
+ */
+export function checkVersionHeader(ctx: RequestContext): void {
+  const version = ctx.req.headers['mcp-protocol-version'];
+  // A POST claiming a version from 2026-07-28 on is judged with its body (lib/daemon/era: -32022 with `data`).
+  const judgedOnBody = ctx.req.method === 'POST' && typeof version === 'string' && isStatelessVersion(version);
+  if (typeof version === 'string' && !PROTOCOL_VERSIONS.has(version) && !judgedOnBody)
+    // The value is not echoed: the message reaches the audit log, and a header is the client's to choose.
+    throw new GatekitError('BAD_REQUEST', 'unsupported MCP-Protocol-Version');
+}
+
 /**
  * The route: RFC 9728 metadata is answered here without a token (true: answered), `/mcp` goes on (false), any
  * other path is NOT_FOUND.

@@ -158,7 +158,6 @@ async function exchange(
     throw err;
   }
   const { identity, workload } = subject;
-  const who = { user: identity.user, sub: identity.sub };
   let issued;
   try {
     issued = await issueAccessToken({
@@ -173,7 +172,7 @@ async function exchange(
   } catch (err) {
     if (isGatekitError(err, 'POLICY_DENIED'))
       audit(
-        auditLine.denied(server.name, who, {
+        auditLine.denied(server.name, identity, {
           method: 'token-exchange',
           error: err.message,
           rule: err.rule,
@@ -183,7 +182,7 @@ async function exchange(
     throw err;
   }
   const { token, claims } = issued;
-  audit(auditLine.tokenExchange(server.name, { ...who, jti: claims.jti }, workload));
+  audit(auditLine.tokenExchange(server.name, { ...identity, jti: claims.jti }, workload));
   return {
     access_token: token,
     issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',

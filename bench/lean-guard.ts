@@ -1,6 +1,6 @@
 /**
  * The daemon's per-call security work, written straight into the lean proxy (bench/lean-proxy.ts) with the
- * product's own functions and nothing else of the daemon: the daemon's own door (`authenticate` → `passDoor`:
+ * product's own functions and nothing else of the daemon: the daemon's own door (`enterDoor` → `passToken`:
  * the Bearer token through the verified-token cache, its binding per request, the current policy), the tool
  * allow-list, a W3C trace context passed to the child, the arguments' digest, and one chained audit line per
  * answer. No steps, sessions, id rewriting, era or SSE. The daemon ÷ this proxy tells what the daemon's structure

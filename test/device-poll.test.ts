@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { GatekitError } from '../lib/errors.js';
-import { pollDeviceCode, type DevicePollAnswer, type PollClock } from '../lib/oidc/index.js';
+import { pollDeviceCode, type DevicePollAnswer, type PollClock } from '../lib/provider/index.js';
 
 /** A clock that only moves when the loop sleeps; `slept` records each wait (ms). */
 function mockClock(): PollClock & { slept: number[] } {

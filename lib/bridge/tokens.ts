@@ -3,7 +3,7 @@ import { tokenEndpointUrl, type ServerConfig } from '../config/index.js';
 import type { DpopKey } from '../token/index.js';
 import { login, tokenFor } from '../broker/index.js';
 import { GatekitError, isGatekitError } from '../errors.js';
-import type { DevicePrompt } from '../oidc/index.js';
+import type { DevicePrompt } from '../provider/index.js';
 import type { PendingDevice } from '../store/index.js';
 
 const MIN_TTL = 60;

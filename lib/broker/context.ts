@@ -1,7 +1,8 @@
 import type { Config, IdpConfig, IdpKind } from '../config/index.js';
 import { requireIdp } from '../config/index.js';
 import { githubProvider } from '../github/index.js';
-import { oidcProvider, type IdentityProvider } from '../oidc/index.js';
+import { oidcProvider } from '../oidc/index.js';
+import type { IdentityProvider } from '../provider/index.js';
 import { LoginStore, type CachedToken } from '../store/index.js';
 
 /** The `gatekit exec` agent (lib/exec) as a token source: asks it for a token for server `resource`. */

@@ -1,4 +1,4 @@
-import type { LoginFlow, LoginIO } from '../oidc/index.js';
+import type { LoginFlow, LoginIO } from '../provider/index.js';
 import type { Login } from '../store/index.js';
 import type { IdpLogin } from '../token/index.js';
 import type { BrokerContext } from './context.js';

@@ -1,6 +1,6 @@
 import { serverByName } from '../config/index.js';
 import { isGatekitError } from '../errors.js';
-import type { LoginFlow, LoginIO } from '../oidc/index.js';
+import type { LoginFlow, LoginIO } from '../provider/index.js';
 import type { CachedToken, Login } from '../store/index.js';
 import type { BrokerContext } from './context.js';
 import { mintForServer } from './mint.js';

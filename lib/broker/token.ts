@@ -1,6 +1,6 @@
 import type { ServerConfig } from '../config/index.js';
 import { GatekitError, isGatekitError } from '../errors.js';
-import type { LoginIO } from '../oidc/index.js';
+import type { LoginIO } from '../provider/index.js';
 import { cachedToken, type CachedToken, type Login } from '../store/index.js';
 import type { DpopBinding } from './binding.js';
 import type { BrokerContext } from './context.js';

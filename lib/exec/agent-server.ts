@@ -8,7 +8,7 @@ import { serverByName, tokenEndpointUrl } from '../config/index.js';
 import { DpopReplayCache, verifyDpopProof } from '../token/index.js';
 import { GatekitError } from '../errors.js';
 import { bindListen, readBody, sendJson } from '../http/index.js';
-import type { LoginIO } from '../oidc/index.js';
+import type { LoginIO } from '../provider/index.js';
 import type { AgentError, AgentTokenRequest } from './agent-protocol.js';
 
 export interface TokenAgent {

@@ -3,7 +3,7 @@ import { constants } from 'node:os';
 import type { BrokerContext } from '../broker/index.js';
 import { ensureLogin, tokenFor } from '../broker/index.js';
 import { GatekitError } from '../errors.js';
-import type { LoginIO } from '../oidc/index.js';
+import type { LoginIO } from '../provider/index.js';
 import { serverByName } from '../config/index.js';
 import { AGENT_ENV } from './agent-protocol.js';
 import { startTokenAgent } from './agent-server.js';

@@ -6,7 +6,7 @@ import {
   type DevicePollAnswer,
   type DevicePrompt,
   type LoginIO,
-} from '../oidc/index.js';
+} from '../provider/index.js';
 
 export interface GithubTokens {
   readonly access_token: string;

@@ -1,6 +1,6 @@
 import type { IdpConfig } from '../config/index.js';
 import { GatekitError } from '../errors.js';
-import type { IdentityProvider } from '../oidc/index.js';
+import type { IdentityProvider } from '../provider/index.js';
 import { githubDeviceLogin, githubRefresh } from './device.js';
 import { githubIdentity } from './identity.js';
 

@@ -4,8 +4,13 @@ import { GatekitError } from '../errors.js';
 import { idpError, isNetworkError, type OidcConfiguration } from './client.js';
 import type { IdpLogin } from '../token/index.js';
 import { loginFromTokens } from './identity.js';
-import { deviceCodeExpired, pollDeviceCode, type DevicePollAnswer } from './device-poll.js';
-import type { DevicePrompt, LoginIO } from './io.js';
+import {
+  deviceCodeExpired,
+  pollDeviceCode,
+  type DevicePollAnswer,
+  type DevicePrompt,
+  type LoginIO,
+} from '../provider/index.js';
 
 /** Asks the provider for a device code; the person completes the login elsewhere. */
 export async function startDeviceLogin(

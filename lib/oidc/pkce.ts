@@ -6,7 +6,7 @@ import { GatekitError } from '../errors.js';
 import { idpError, type OidcConfiguration } from './client.js';
 import type { IdpLogin } from '../token/index.js';
 import { loginFromTokens } from './identity.js';
-import type { LoginIO } from './io.js';
+import type { LoginIO } from '../provider/index.js';
 
 const LOGIN_TIMEOUT_MS = 5 * 60_000;
 

@@ -1,32 +1,9 @@
 import type { IdpConfig } from '../config/index.js';
 import { discoverIdp, type OidcConfiguration } from './client.js';
 import { deviceLogin } from './device.js';
-import type { LoginIO } from './io.js';
 import { pkceLogin } from './pkce.js';
 import { refreshIdpLogin, revokeIdpLogin } from './refresh.js';
-import type { IdpLogin } from '../token/index.js';
-
-export type LoginFlow = 'device' | 'pkce';
-
-/** What logging out did at the provider: revoked, or why not (the login is forgotten locally either way). */
-export interface Revocation {
-  readonly revoked: boolean;
-  readonly warning?: string | undefined;
-}
-
-/**
- * An identity provider as the broker sees it: log a person in (device code or browser + PKCE),
- * renew the login, revoke it. Each answer carries who the provider says the person is now
- * (`IdpLogin.identity`). Implemented for OpenID Connect here and for GitHub in lib/github.
- */
-export interface IdentityProvider {
-  /** `flow` undefined: the provider's default (PKCE when a browser can be opened, else the device flow). */
-  login(flow: LoginFlow | undefined, io: LoginIO): Promise<IdpLogin>;
-  /** RFC 6749 §6: renews the login; LOGIN_REQUIRED when the provider ended it. */
-  refresh(login: IdpLogin): Promise<IdpLogin>;
-  /** RFC 7009 where the provider can; never throws. */
-  revoke(login: IdpLogin): Promise<Revocation>;
-}
+import type { IdentityProvider } from '../provider/index.js';
 
 /**
  * The OpenID Connect provider of `[idp]`. Its discovery document is read once, on first use.

@@ -10,7 +10,7 @@ import { heldInvocation } from '../invocation.js';
 import { serverByName } from '../../config/index.js';
 
 async function loginIO(io: CliIO, noBrowser: boolean) {
-  const { browserOpener } = await import('../../oidc/index.js');
+  const { browserOpener } = await import('../../provider/index.js');
   return { say: io.err, openBrowser: noBrowser ? undefined : browserOpener(io.env) };
 }
 

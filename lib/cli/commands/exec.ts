@@ -24,7 +24,7 @@ export const execCommand: Command = (cli, io, setExit) =>
       const [{ ctx }, { execWithAgent }, { browserOpener }] = await Promise.all([
         brokerFor(args, io),
         import('../../exec/index.js'),
-        import('../../oidc/index.js'),
+        import('../../provider/index.js'),
       ]);
       const command = [...(args.command ?? []), ...(args['--'] ?? [])].map(String);
       const code = await execWithAgent(

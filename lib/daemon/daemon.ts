@@ -10,6 +10,7 @@ import { stopBoundMs } from './process-group.js';
 import { SessionRegistry } from './registry.js';
 import { DoorMemory } from './door.js';
 import { OpenStreams } from './streams.js';
+import { resourceFilterFor } from './resource-gate.js';
 import { RefusalTally } from './refusal-tally.js';
 import { isStanding } from './sse.js';
 import type { DaemonMetrics } from './metrics.js';
@@ -215,10 +216,16 @@ function openCgroups(config: Config, say: (line: string) => void): ChildCgroups 
 
 /**
  * On reload, the sessions (and pooled children) of a server removed from the config, or whose command, cwd or
- * env changed, end with their whole tree (`reason: "reload"`); the reload does not wait for the trees' grace.
+ * env changed, end with their whole tree (`reason: "reload"`); the reload does not wait for the trees' grace. The
+ * others' resource updates are filtered by the new policy from now on.
  */
 function endChanged(sessions: SessionRegistry, config: Config): void {
   const same = (a: ServerConfig, b: ServerConfig | undefined) =>
     b !== undefined && JSON.stringify([a.command, a.cwd, a.env]) === JSON.stringify([b.command, b.cwd, b.env]);
-  for (const s of sessions.all()) if (!same(s.server, config.servers.get(s.server.name))) void s.end('reload');
+  for (const s of sessions.all()) {
+    const server = config.servers.get(s.server.name);
+    if (!same(s.server, server)) void s.end('reload');
+    // What the owner may hear is updated, by the new policy at once (resource-gate.ts).
+    else s.readable = resourceFilterFor(server!, s.owner);
+  }
 }

@@ -3,6 +3,15 @@ import { auditLine } from '../audit/index.js';
 import { HEADER_MISMATCH } from '../mcp/index.js';
 import { errorResponse, type RpcRequest, type RpcResponse } from './jsonrpc.js';
 import type { ResultFilter } from './pending.js';
+import {
+  admitCompletion,
+  admitListen,
+  admitPrompt,
+  admitResource,
+  promptListFilter,
+  resourceListFilter,
+  templateListFilter,
+} from './resource-gate.js';
 import { gateToolCall, toolListFilter, type GateInput, type GateSession } from './tool-gate.js';
 import { toolHeaderMismatch } from './tool-headers.js';
 
@@ -25,7 +34,7 @@ export interface MethodGate {
     session: GateSession,
     trace: TraceContext | undefined,
   ) => Refusal | undefined;
-  readonly results?: (gate: GateInput) => ResultFilter;
+  readonly results?: (gate: GateInput) => ResultFilter | undefined;
 }
 
 /**
@@ -38,6 +47,15 @@ export const METHOD_GATES: ReadonlyMap<string, MethodGate> = new Map<string, Met
   ['tools/call', { admit: admitToolCall }],
   // The same test as a call: a tool the person may not call is not listed (tool-gate.ts `toolFilter`).
   ['tools/list', { results: (gate) => toolListFilter(gate.mayCall) }],
+  // Resources and prompts, the same shape (resource-gate.ts); each a no-op for a server whose config names none.
+  ['resources/read', { admit: admitResource }],
+  ['resources/subscribe', { admit: admitResource }],
+  ['resources/list', { results: resourceListFilter }],
+  ['resources/templates/list', { results: templateListFilter }],
+  ['prompts/get', { admit: admitPrompt }],
+  ['prompts/list', { results: promptListFilter }],
+  ['completion/complete', { admit: admitCompletion }],
+  ['subscriptions/listen', { admit: admitListen }],
 ]);
 
 const NO_TRACE: TraceContext = { traceparent: '', trace_id: '', span_id: '' };

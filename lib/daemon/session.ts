@@ -49,6 +49,11 @@ export class Session {
   tap: { message(message: RpcMessage): boolean; ended(): void } | undefined;
   /** The child's tools against the server's pins in gatekit.lock (pin-watch.ts). */
   readonly pins: PinWatch;
+  /**
+   * Which resources the person may hear are updated (resource-gate.ts `resourceFilter`), as of their latest request
+   * or stream on this child; undefined: every one (the server governs no resources).
+   */
+  readable: ((uri: unknown) => boolean) | undefined;
   lastUsed = Date.now();
   #ended = false;
   #nextId = 1;
@@ -245,6 +250,13 @@ export class Session {
       this.#asked.add(message.id);
     }
     const notification = isNotification(message);
+    // An update of a resource the person may not read is not theirs to hear of, on any stream or answer.
+    if (
+      notification &&
+      message.method === 'notifications/resources/updated' &&
+      this.readable?.(message.params?.['uri']) === false
+    )
+      return;
     if (notification && message.method === 'notifications/tools/list_changed') {
       forgetToolList(this);
       this.pins.forget();

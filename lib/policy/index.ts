@@ -10,5 +10,5 @@ export { explain } from './explain.js';
 export type { Answer, Question } from './explain.js';
 export { parseCases, runCases } from './cases.js';
 export type { CaseResult, PolicyCase } from './cases.js';
-export { judgeResource, mayListTemplate } from './resources.js';
+export { judgeResource, mayListTemplate, promptRefusal, resourceArguments } from './resources.js';
 export type { Refusal, ResourceVerdict } from './resources.js';

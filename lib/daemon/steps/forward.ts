@@ -7,6 +7,7 @@ import { sendJson } from '../../http/index.js';
 import { isRequest, type RpcMessage, type RpcRequest } from '../jsonrpc.js';
 import type { Session } from '../session.js';
 import type { RequestContext } from '../state.js';
+import { resourceFilter } from '../resource-gate.js';
 import { toolFilter, type GateInput } from '../tool-gate.js';
 import { knowsToolList } from '../tool-headers.js';
 import type { Body } from './body.js';
@@ -74,6 +75,7 @@ function forwardTo(ctx: RequestContext, body: Body, target: Target): void | Prom
   const era = ctx.era!;
   const headers: Record<string, string> = pooled ? {} : { 'mcp-session-id': session.id };
   const mayCall = toolFilter(ctx.verified!);
+  session.readable = resourceFilter(ctx.verified!, server);
   const gate: GateInput = {
     state,
     server,

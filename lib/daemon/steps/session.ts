@@ -1,5 +1,6 @@
 import { auditLine } from '../../audit/index.js';
 import { GatekitError } from '../../errors.js';
+import { resourceFilter } from '../resource-gate.js';
 import type { Session } from '../session.js';
 import { SSE_HEADERS } from '../sse.js';
 import type { RequestContext } from '../state.js';
@@ -24,6 +25,7 @@ export function openStream(ctx: RequestContext, session: Session | undefined): v
   if (session.hasStream) throw new GatekitError('CONFLICT', 'this session already has a GET stream open');
   ctx.res.writeHead(200, SSE_HEADERS);
   ctx.res.flushHeaders();
+  session.readable = resourceFilter(ctx.verified!, ctx.server);
   session.openStream(ctx.res);
   const { res } = ctx;
   const claims = ctx.verified!.claims;

@@ -11,7 +11,7 @@ import {
 } from '../policy/index.js';
 import { ERRORS, errorResponse, type RpcRequest, type RpcResponse } from './jsonrpc.js';
 import type { ResultFilter } from './pending.js';
-import type { Admission } from './verify-request.js';
+import type { Admission } from './door.js';
 import type { GateInput } from './tool-gate.js';
 
 /**

@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
+  LoggingMessageNotificationSchema,
   PromptListChangedNotificationSchema,
   ResourceUpdatedNotificationSchema,
   ToolListChangedNotificationSchema,
@@ -33,7 +34,7 @@ const CONFIG = `
 [servers.changes]
 command = ["${process.execPath}", "${CHANGES_SERVER}"]
 allow_users = ["alice@example.com", "bob@example.com"]
-tools = { allow = ["echo", "add_tool", "change_prompts", "touch", "blurt", "listens"] }
+tools = { allow = ["echo", "add_tool", "change_prompts", "touch", "blurt", "listens", "log"] }
 `;
 
 /** `promise`, or a rejection naming `what` after BOUND_MS. */
@@ -171,6 +172,31 @@ describe('daemon: a 2026-07-28-only child’s change notifications reach a sessi
     } finally {
       await endSession(alice);
       await endSession(bob);
+    }
+  });
+
+  it('ping and logging/setLevel, which 2026-07-28 removed, are answered by the daemon; the level reaches the child', async () => {
+    const client = await connected();
+    try {
+      assert.deepEqual(await within(client.ping(), 'ping'), {});
+      const logs = collect<string>();
+      client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => logs.push(String(n.params.data)));
+      // No level set: everything, as the same server logs for a session-era client of its own.
+      let next = logs.next('the debug line');
+      await client.callTool({ name: 'log', arguments: { levels: ['debug'] } });
+      assert.equal(await next, 'debug');
+      await client.setLoggingLevel('warning');
+      next = logs.next('the error line');
+      await client.callTool({ name: 'log', arguments: { levels: ['info', 'error'] } });
+      assert.equal(await next, 'error');
+      assert.deepEqual(logs.seen, ['debug', 'error'], 'info is below the level the client set');
+      const refused = await client.setLoggingLevel('loud' as never).then(
+        () => undefined,
+        (e: { code?: number }) => e.code,
+      );
+      assert.equal(refused, -32602, 'a level that is none is refused');
+    } finally {
+      await endSession(client);
     }
   });
 

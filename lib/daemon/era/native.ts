@@ -1,5 +1,14 @@
 import type { ServerConfig } from '../../config/index.js';
-import { isNotification, isRequest, isResponse, type RpcMessage, type RpcRequest } from '../jsonrpc.js';
+import { META_LOG_LEVEL } from '../../mcp/index.js';
+import {
+  ERRORS,
+  errorResponse,
+  isNotification,
+  isRequest,
+  isResponse,
+  type RpcMessage,
+  type RpcRequest,
+} from '../jsonrpc.js';
 import { InputRounds } from './native-rounds.js';
 import { SessionListen } from './session-listen.js';
 import {
@@ -7,6 +16,7 @@ import {
   META_CLIENT_INFO,
   META_PROTOCOL_VERSION,
   META_SERVER_INFO,
+  METHOD_NOT_FOUND,
   STATELESS_VERSION,
 } from './wire.js';
 
@@ -21,6 +31,8 @@ const PROBE_ID = 'gatekit/probe';
 const DAEMON_INFO = { name: 'gatekit-daemon', version: '1' };
 /** What a session-era client gets as `protocolVersion` when it asked for one the daemon does not know. */
 const SESSION_FALLBACK_VERSION = '2025-06-18';
+/** The `logging/setLevel` levels (RFC 5424 severities), least severe first. */
+const LOG_LEVELS = new Set(['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency']);
 const SESSION_VERSIONS = new Set(['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05', '2024-10-07']);
 
 /**
@@ -156,17 +168,32 @@ export class ChildEraBridge {
       return this.#write(message);
     }
     if (this.#listen?.take(message)) return;
-    if (message.method === 'initialize') {
-      const answer = this.#initialized(message);
-      // As a child's answer would: after the Session has finished sending.
-      return queueMicrotask(() => this.#deliver(answer));
-    }
+    const answer = message.method === 'initialize' ? this.#initialized(message) : this.#sessionWord(message);
+    // As a child's answer would: after the Session has finished sending.
+    if (answer) return queueMicrotask(() => this.#deliver(answer));
     // A 2026-07-28 client's own envelope is kept; the version is always the one the child was probed with.
     const meta = (message.params?.['_meta'] ?? {}) as Record<string, unknown>;
     const envelope = { ...this.#envelope, ...meta, [META_PROTOCOL_VERSION]: STATELESS_VERSION };
     const request = { ...message, params: { ...message.params, _meta: envelope } };
     this.#rounds?.sent(request);
     this.#write(request);
+  }
+
+  /**
+   * A session-era client's `ping` and `logging/setLevel`, which 2026-07-28 removed, answered here: the level goes into
+   * the envelope of every later request (`io.modelcontextprotocol/logLevel`). Anything else: undefined.
+   */
+  #sessionWord(request: RpcRequest): RpcMessage | undefined {
+    if (!this.#sessionClient) return undefined;
+    if (request.method === 'ping') return { jsonrpc: '2.0', id: request.id, result: {} };
+    if (request.method !== 'logging/setLevel') return undefined;
+    const level = request.params?.['level'];
+    const caps = (this.discovered?.['capabilities'] ?? {}) as Record<string, unknown>;
+    if (!caps['logging']) return errorResponse(request.id, METHOD_NOT_FOUND, 'Method not found');
+    if (typeof level !== 'string' || !LOG_LEVELS.has(level))
+      return errorResponse(request.id, ERRORS.INVALID_PARAMS, 'params.level must be a logging level');
+    this.#envelope = { ...this.#envelope, [META_LOG_LEVEL]: level };
+    return { jsonrpc: '2.0', id: request.id, result: {} };
   }
 
   /** The child's answer to a session-era client's own `initialize`: a result makes this child session-era. */
@@ -189,6 +216,9 @@ export class ChildEraBridge {
     };
     const asked = params['protocolVersion'];
     const found = this.discovered ?? {};
+    // A session-era server logs everything until the client sets a level; at 2026-07-28 only what a request asks for.
+    if ((found['capabilities'] as Record<string, unknown> | undefined)?.['logging'])
+      this.#envelope[META_LOG_LEVEL] = 'debug';
     const serverInfo = (found['_meta'] as Record<string, unknown> | undefined)?.[META_SERVER_INFO];
     this.#listen?.enable();
     const result = {

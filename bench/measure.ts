@@ -64,7 +64,7 @@ export function best(rows: readonly Row[]): Row {
 }
 
 /** Ends the MCP session first (DELETE), where there is one, so the proxy's child goes too. */
-export async function close(client: BenchClient): Promise<void> {
+async function close(client: BenchClient): Promise<void> {
   const t = client.transport as { terminateSession?: () => Promise<void> } | undefined;
   if (t?.terminateSession) await t.terminateSession().catch(() => {});
   await client.close();

@@ -1,6 +1,6 @@
 import type { Person } from '../person.js';
 
-export type AuditEventName =
+type AuditEventName =
   | 'daemon.start'
   | 'daemon.stop'
   | 'daemon.reload'

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { GatekitError } from '../errors.js';
 import { GENESIS } from './chain.js';
 
-export type AuditProblemKind =
+type AuditProblemKind =
   'malformed' | 'edited' | 'deleted' | 'reordered' | 'duplicate' | 'forged-checkpoint' | 'unsealed' | 'truncated';
 
 /** One finding, at a line of one file (1-based). */

@@ -1,5 +1,4 @@
 export { Bridge } from './connect.js';
-export type { ConnectIO } from './connect.js';
 export { messageEra, statelessHeaders } from './era.js';
 export { sseEvents } from './sse.js';
 export type { SseEvent } from './sse.js';

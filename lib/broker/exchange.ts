@@ -56,7 +56,7 @@ export async function exchangeToken(
 }
 
 /** An RFC 6749 §5.2 error body from the token endpoint back into a GatekitError with the right exit code. */
-export function fromOauthError(status: number, body: { error?: string; error_description?: string }): GatekitError {
+function fromOauthError(status: number, body: { error?: string; error_description?: string }): GatekitError {
   const why = body.error_description ?? body.error ?? `HTTP ${status}`;
   switch (body.error) {
     case 'access_denied':

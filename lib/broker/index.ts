@@ -1,13 +1,9 @@
 export { brokerContext } from './context.js';
 export type { AgentSource, BrokerContext } from './context.js';
 export { login } from './login.js';
-export type { LoginInput, LoginResult } from './login.js';
 export { tokenFor, ensureLogin } from './token.js';
-export type { TokenInput } from './token.js';
 export { brokerStatus, checkLogin } from './status.js';
-export type { BrokerStatus, LoginCheck } from './status.js';
 export { logout } from './logout.js';
-export type { LogoutResult } from './logout.js';
 export { isWorkload, workloadToken } from './workload.js';
 export { connectBinding } from './binding.js';
 export type { DpopBinding } from './binding.js';

@@ -1,2 +1,1 @@
 export { clientSnippet, connectLaunch } from './snippet.js';
-export type { ClientKind, Launch } from './snippet.js';

@@ -5,7 +5,7 @@ import type { Section } from './section.js';
 import type { DaemonConfig, ServerConfig, TlsFiles } from './types.js';
 
 /** `[daemon.limits] idle_timeout` at most: 24 h. A session idle longer is ended; a bigger value is a config error. */
-export const IDLE_TIMEOUT_MAX = 86_400;
+const IDLE_TIMEOUT_MAX = 86_400;
 
 function checkTls(s: Section | undefined, path: (p: string) => string, defaults: TlsFiles): TlsFiles {
   if (!s) return defaults;

@@ -70,7 +70,7 @@ function checkArgs(s: Section | undefined): Record<string, ArgumentRule> {
   return args;
 }
 
-export function stripTrailingSlash(p: string): string {
+function stripTrailingSlash(p: string): string {
   return p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p;
 }
 

@@ -14,7 +14,7 @@ const SH = '/bin/sh';
 let opened = 0;
 
 /** Where this process's own cgroup v2 directory is mounted (a hybrid layout's /sys/fs/cgroup/unified too). */
-export function ownCgroupDir(): string | undefined {
+function ownCgroupDir(): string | undefined {
   let mountinfo: string;
   let own: string;
   try {

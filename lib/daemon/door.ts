@@ -251,7 +251,7 @@ function certThumbprint(req: IncomingMessage, memory: DoorMemory): string | unde
  * one of the listener's loopback names — and the path. So a client of a Unix socket signs
  * `http://localhost/mcp`, one of an mTLS listener `https://127.0.0.1:PORT/mcp`.
  */
-export function requestHtu(req: IncomingMessage, server: ServerConfig): string {
+function requestHtu(req: IncomingMessage, server: ServerConfig): string {
   const path = (req.url ?? '/').split('?')[0];
   return `${server.listen.kind === 'unix' ? 'http' : 'https'}://${req.headers.host ?? 'localhost'}${path}`;
 }

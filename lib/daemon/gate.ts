@@ -26,7 +26,7 @@ declare const ADMITTED: unique symbol;
 export type Admitted<T extends RpcMessage = RpcMessage> = T & { readonly [ADMITTED]: true };
 
 /** How deep a client's `params` (or a response's `result`) may nest; deeper is refused before anything walks it. */
-export const MAX_JSON_DEPTH = 64;
+const MAX_JSON_DEPTH = 64;
 
 /**
  * The gate's answer for one client message. `forward`: a request, to the child (with `results`, what of its answer

@@ -16,7 +16,7 @@ import { gateToolCall, toolListFilter, type GateInput, type GateSession } from '
 import { toolHeaderMismatch } from './tool-headers.js';
 
 /** A request a method's own gate refused, already audited: answered in-band, or with `status` for the whole POST. */
-export interface Refusal {
+interface Refusal {
   readonly response: RpcResponse;
   readonly status?: number;
 }

@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
  * How long a child's process group has between SIGTERM and SIGKILL, at a session's end, an eviction, a
  * child's exit and a daemon stop. A stop therefore ends within `drain_timeout` plus this grace (stopBoundMs).
  */
-export const KILL_GRACE_MS = 2000;
+const KILL_GRACE_MS = 2000;
 /** After SIGKILL, how long to wait for the group to be gone before giving up on it. */
 const KILL_WAIT_MS = 1000;
 /** What a stop allows itself past drain_timeout + KILL_GRACE_MS + KILL_WAIT_MS for its last bookkeeping. */
@@ -21,7 +21,7 @@ const POLL_MS = 50;
  * an init that does not reap keeps its group id as a zombie forever, and would otherwise keep every stop
  * waiting for its whole grace.
  */
-export function groupRunning(pgid: number): boolean {
+function groupRunning(pgid: number): boolean {
   try {
     process.kill(-pgid, 0);
   } catch (err) {

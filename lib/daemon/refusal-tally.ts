@@ -1,7 +1,7 @@
 import type { AuditEvent } from '../audit/index.js';
 
 /** Lines of one kind written as they are in one window, before the tally starts. */
-export const REFUSALS_WRITTEN = 3;
+const REFUSALS_WRITTEN = 3;
 /** Kinds of refusal counted apart in one window; past it, every new kind shares one tally. */
 const MAX_KINDS = 64;
 const OVERFLOW = '\0overflow';

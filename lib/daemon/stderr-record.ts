@@ -12,7 +12,7 @@ const ANSI = /\x1b\[[0-9;?]*[ -/]*[@-~]/g;
 const CONTROL = /[\x00-\x1f\x7f-\x9f\u2028\u2029]/g;
 
 /** One line as it may go into an error, a log or an audit line: no escape sequences or control characters. */
-export function cleanLine(line: string): string {
+function cleanLine(line: string): string {
   return line.replace(ANSI, '').replace(CONTROL, ' ').trim();
 }
 

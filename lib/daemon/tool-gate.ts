@@ -149,7 +149,7 @@ export function toolListFilter(allowed: (name: string) => boolean): ResultFilter
 }
 
 /** A tools/list result with only the tools the person may call (the same test as the tools/call gate). */
-export function filterToolList(result: unknown, allowed: (name: string) => boolean): { result?: unknown } {
+function filterToolList(result: unknown, allowed: (name: string) => boolean): { result?: unknown } {
   const tools = (result as { tools?: Array<{ name?: unknown }> } | undefined)?.tools;
   if (!Array.isArray(tools)) return {};
   return {

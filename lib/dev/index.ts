@@ -1,11 +1,6 @@
 export { startDev } from './quickstart.js';
-export type { DevHandle } from './quickstart.js';
 export { runDemo } from './demo.js';
-export type { DemoIO } from './demo.js';
 export { startDaemonProcess } from './daemon-process.js';
-export type { DaemonProcess } from './daemon-process.js';
 export { startDevIdp } from './idp-start.js';
-export type { DevIdp, DevIdpOptions } from './idp-start.js';
+export type { DevIdp } from './idp-start.js';
 export { approveDevice, authorizeOverHttp } from './idp-driver.js';
-export type { DeviceApproval } from './idp-driver.js';
-export type { DevUser } from './users.js';

@@ -55,4 +55,3 @@ export { CLIENT_NOTIFICATIONS, CLIENT_REQUESTS, isExtensionMethod } from './meth
 export { encodeHeaderValue, paramHeaderMismatch, paramHeaders, scanParamHeaders } from './param-headers.js';
 export type { ParamHeader } from './param-headers.js';
 export { normaliseUri, normaliseUriGlob, templatePrefix } from './resource-uri.js';
-export type { Normalised } from './resource-uri.js';

@@ -8,7 +8,7 @@
 /** SEP-2243 HeaderMismatch: a standard or `Mcp-Param-*` header disagrees with the body. */
 export const HEADER_MISMATCH = -32020;
 /** SEP-2575 MissingRequiredClientCapability: the request needs a capability the client did not declare. */
-export const MISSING_CAPABILITY = -32021;
+const MISSING_CAPABILITY = -32021;
 /** SEP-2575 UnsupportedProtocolVersion. */
 export const UNSUPPORTED_VERSION = -32022;
 export const METHOD_NOT_FOUND = -32601;

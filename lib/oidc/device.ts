@@ -13,7 +13,7 @@ import {
 } from '../provider/index.js';
 
 /** Asks the provider for a device code; the person completes the login elsewhere. */
-export async function startDeviceLogin(
+async function startDeviceLogin(
   config: OidcConfiguration,
   idp: IdpConfig,
   reauthenticate = false,

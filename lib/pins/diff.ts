@@ -59,7 +59,7 @@ function same(a: unknown, b: unknown): boolean {
 }
 
 /** A unified-style diff of two texts by lines (longest common subsequence; descriptions are short). */
-export function unifiedDiff(before: string, after: string): string {
+function unifiedDiff(before: string, after: string): string {
   const a = before.split('\n');
   const b = after.split('\n');
   if (a.length * b.length > 1_000_000)

@@ -18,7 +18,7 @@ const NPX_VALUED = new Set(['-p', '--package', '-c', '--call', '-w', '--workspac
  * What `command` fetches at start, if anything: `npx [-y] pkg`, `uvx pkg`, `pipx run pkg` (a path to the program
  * counts too). An exact version is `pkg@1.2.3` (npx, uvx) or `pkg==1.2.3` (uvx, pipx).
  */
-export function fetchingCommand(command: readonly string[]): FetchingCommand | undefined {
+function fetchingCommand(command: readonly string[]): FetchingCommand | undefined {
   const program = (command[0] ?? '').split('/').pop();
   if (program === 'npx') {
     let spec: string | undefined;

@@ -5,10 +5,10 @@ import { writeFileAtomic } from '../files.js';
 import { pinnedPart, toolFingerprint, type ToolDefinition } from './fingerprint.js';
 
 /** The lock file's name; it lies beside the config file. */
-export const LOCK_NAME = 'gatekit.lock';
+const LOCK_NAME = 'gatekit.lock';
 
 /** One pinned tool: its fingerprint and the definition it was taken from (for `gatekit tools diff`). */
-export interface ToolPin {
+interface ToolPin {
   readonly fingerprint: string;
   readonly definition: Readonly<Record<string, unknown>>;
 }

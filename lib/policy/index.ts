@@ -1,13 +1,11 @@
 export { evaluate, scopeFor, toolPatternsOf, isToolAllowed, toolRefusal } from './evaluate.js';
-export type { Decision, Principal, ToolRefusal } from './evaluate.js';
+export type { Decision } from './evaluate.js';
 export { globMatch, MAX_TOOL_NAME_LENGTH } from './glob.js';
 export { authorize } from './authorize.js';
-export type { Authorization, TokenFacts } from './authorize.js';
 export { checkCall } from './rules.js';
-export type { Call, RuleKind, Verdict } from './rules.js';
+export type { Call } from './rules.js';
 export { RateLimiter } from './rate.js';
 export { explain } from './explain.js';
-export type { Answer, Question } from './explain.js';
 export { parseCases, runCases } from './cases.js';
 export type { CaseResult, PolicyCase } from './cases.js';
 export { judgeResource, mayListTemplate, promptRefusal, resourceArguments } from './resources.js';

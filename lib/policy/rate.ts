@@ -9,7 +9,7 @@ interface Bucket {
 }
 
 /** Buckets kept at most; see `take` for what makes room. */
-export const RATE_BUCKETS_MAX = 10_000;
+const RATE_BUCKETS_MAX = 10_000;
 
 /**
  * Token buckets per key (server, rule, person), in memory (times in seconds): `count` calls per `seconds`, refilled continuously,

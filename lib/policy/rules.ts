@@ -6,7 +6,7 @@ import type { RateLimiter } from './rate.js';
 import { uriGlobMatch } from './uri-glob.js';
 
 /** Longer paths are refused: no file system takes them (Linux PATH_MAX). */
-export const PATH_MAX = 4096;
+const PATH_MAX = 4096;
 
 /** One tool call (or resource read, or prompt get) as the rules see it: the person's name, sub and groups, what is
  * used. Times are seconds since the epoch. */
@@ -20,7 +20,7 @@ export interface Call extends Pick<Person, 'user' | 'groups'> {
   readonly now: number;
 }
 
-export type RuleKind = 'args' | 'schema' | 'rate' | 'fresh_login';
+type RuleKind = 'args' | 'schema' | 'rate' | 'fresh_login';
 
 export type Verdict =
   | { readonly allowed: true; readonly rules: readonly string[] }
@@ -38,10 +38,7 @@ export type Verdict =
     };
 
 /** The rules that apply to this person and use: every rule whose globs and people match, in config order. */
-export function applicableRules(
-  server: ServerConfig,
-  call: Pick<Call, 'user' | 'groups' | 'tool' | 'kind'>,
-): ToolRule[] {
+function applicableRules(server: ServerConfig, call: Pick<Call, 'user' | 'groups' | 'tool' | 'kind'>): ToolRule[] {
   const kind = call.kind ?? 'tools';
   const names = (r: ToolRule) =>
     kind === 'resources' ? r.resources.some((g) => uriGlobMatch(g, call.tool)) : matchesAny(r[kind], call.tool);
@@ -152,7 +149,7 @@ function checkArgument(rule: ArgumentRule, value: unknown): [keyof ArgumentRule,
  * resolves `..` after following symlinks, which no lexical check can see); `//`, `.` and a trailing
  * `/` are normalised away. `/srv/shared2` is not under `/srv/shared`.
  */
-export function pathOutside(roots: readonly string[], value: unknown): string | undefined {
+function pathOutside(roots: readonly string[], value: unknown): string | undefined {
   if (typeof value !== 'string') return 'is not a string';
   if (value.length > PATH_MAX) return `is longer than ${PATH_MAX} characters`;
   if (value.includes('\0')) return 'contains a NUL byte';

@@ -4,7 +4,7 @@ import type { LoginIO } from './io.js';
 export type LoginFlow = 'device' | 'pkce';
 
 /** What logging out did at the provider: revoked, or why not (the login is forgotten locally either way). */
-export interface Revocation {
+interface Revocation {
   readonly revoked: boolean;
   readonly warning?: string | undefined;
 }

@@ -5,7 +5,7 @@ import { verifyProofJws } from './dpop-jws.js';
 /** Asymmetric algorithms only (RFC 9449 §4.3 step 5: never "none", never a MAC). */
 export const DPOP_ALGORITHMS: readonly string[] = ['ES256', 'EdDSA'];
 /** A proof's `iat` may be this many seconds before or after the verifier's clock. */
-export const DPOP_MAX_AGE = 60;
+const DPOP_MAX_AGE = 60;
 const MAX_PROOF_LENGTH = 8192;
 const JWS_COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
@@ -87,8 +87,8 @@ export function verifyDpopProof(proof: string, check: ProofCheck): VerifiedProof
 }
 
 /** A proof key's share of the replay cache (about 330 proofs a second for a minute), and the cache's bound. */
-export const DPOP_REPLAYS_PER_KEY = 20_000;
-export const DPOP_REPLAYS_MAX = 160_000;
+const DPOP_REPLAYS_PER_KEY = 20_000;
+const DPOP_REPLAYS_MAX = 160_000;
 
 /**
  * Every proof `jti` seen in the last DPOP_MAX_AGE seconds, partitioned per key (`jkt`, RFC 9449 §11.1), bounded in

@@ -12,7 +12,7 @@ export interface JwksFetchOptions {
   readonly maxBytes?: number | undefined;
 }
 
-export const JWKS_MAX_BYTES = 256 * 1024;
+const JWKS_MAX_BYTES = 256 * 1024;
 const MAX_REDIRECTS = 3;
 const DEFAULT_TIMEOUT_MS = 10_000;
 
@@ -24,7 +24,7 @@ function refused(message: string, cause?: unknown): GatekitError {
  * Where trusted keys may come from: https, or plain http only to a loopback host (127.0.0.0/8, ::1,
  * localhost), where nobody can sit in the middle. Checked at config load and at every redirect hop.
  */
-export function isAllowedKeyUrl(url: URL): boolean {
+function isAllowedKeyUrl(url: URL): boolean {
   return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname));
 }
 

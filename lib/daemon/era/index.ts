@@ -1,6 +1,6 @@
 /** MCP 2026-07-28 stateless requests beside session-era clients, on the same listener. */
 export { classifyEra, METHOD_NOT_FOUND, UNSUPPORTED_VERSION } from './wire.js';
-export type { Era, EraVerdict } from './wire.js';
+export type { Era } from './wire.js';
 export { discover, learnToolList, poolFor } from './pool.js';
 export type { PooledChild } from './pool.js';
 export { childCapabilities, sinkOf } from './mrtr.js';

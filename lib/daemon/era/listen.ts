@@ -18,7 +18,7 @@ import type { Person } from '../../person.js';
 const SUBSCRIPTION_ID = 'io.modelcontextprotocol/subscriptionId';
 /** Open listen streams per pooled child, and resource URIs per listen request; beyond them: -32600. */
 export const MAX_LISTENERS_PER_CHILD = 8;
-export const MAX_LISTEN_URIS = 64;
+const MAX_LISTEN_URIS = 64;
 
 interface Filter {
   toolsListChanged?: true;

@@ -12,7 +12,7 @@ import { META_SERVER_INFO, STATELESS_VERSION } from './wire.js';
 import type { Person } from '../../person.js';
 
 /** The session-era protocol version the daemon speaks to a pooled child on the person's behalf. */
-export const CHILD_PROTOCOL_VERSION = '2025-06-18';
+const CHILD_PROTOCOL_VERSION = '2025-06-18';
 const DAEMON_INFO = { name: 'gatekit-daemon', version: '1' };
 
 /** A child the daemon initialized itself, kept for one person on one server. */

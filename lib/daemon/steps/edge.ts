@@ -74,7 +74,7 @@ function isDpopChallenge(req: IncomingMessage, server: ServerConfig): boolean {
  * RFC 6750 §3 challenge, or RFC 9449 §7.1's DPoP challenge (with `algs`); the error name comes from the error
  * table (lib/errors.ts), none when no token was sent at all.
  */
-export function challenge(err: GatekitError, isDpop: boolean, metadataUrl: string): string {
+function challenge(err: GatekitError, isDpop: boolean, metadataUrl: string): string {
   // RFC 6750 §3: error_description is %x20-21 / %x23-5B / %x5D-7E: no double quote or backslash, not even as an RFC 7230
   // quoted-pair. A double quote becomes an apostrophe, so `token issuer "x"` stays readable as `token issuer 'x'`.
   const quote = (s: string) =>

@@ -16,7 +16,7 @@ export interface Target {
 }
 
 /** One request the gate admitted (lib/daemon/gate.ts `admitMessage`), on its way to an answer. */
-export interface Call {
+interface Call {
   readonly ctx: RequestContext;
   readonly target: Target;
   readonly request: Admitted<RpcRequest>;
@@ -64,7 +64,7 @@ export function routeOf(method: string, era: Era): MethodRoute['answer'] {
  * The default: to the target's child. A session-era child pooled for a 2026-07-28 client goes through the
  * multi round-trip translation (steps/stateless.ts); any other child gets the request as it is (session.ts).
  */
-export function forwardCall(call: Call): void {
+function forwardCall(call: Call): void {
   const { ctx, target, request, results, gate, trace } = call;
   const { session, pooled } = target;
   if (pooled && session.child.era !== 'native') forwardStateless(ctx, pooled, request, call.exchange(), results, trace);

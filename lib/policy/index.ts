@@ -7,6 +7,5 @@ export type { Call } from './rules.js';
 export { RateLimiter } from './rate.js';
 export { explain } from './explain.js';
 export { parseCases, runCases } from './cases.js';
-export type { CaseResult, PolicyCase } from './cases.js';
 export { judgeResource, mayListTemplate, promptRefusal, resourceArguments } from './resources.js';
-export type { Refusal, ResourceVerdict } from './resources.js';
+export type { Refusal } from './resources.js';

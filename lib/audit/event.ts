@@ -12,6 +12,11 @@ type AuditEventName =
   | 'server.exit'
   | 'token.exchange'
   | 'tool.changed'
+  | 'task.created'
+  | 'task.status'
+  | 'task.completed'
+  | 'task.failed'
+  | 'task.cancelled'
   | 'audit.checkpoint'
   | 'audit.reopened'
   | 'audit.lost';
@@ -146,6 +151,27 @@ export const auditLine = {
     listed: fields.listed,
     action: fields.action,
   }),
+  /**
+   * A task's lifecycle as the daemon sees it pass (MCP tasks extension, lib/daemon/tasks.ts): created by a
+   * `tools/call`, each new status, and its end. The task's id and tool, never its arguments or result.
+   */
+  task: (
+    server: string,
+    session: string,
+    era: string,
+    owner: Person,
+    fields: { task: string; tool: string | undefined; status: string; created: boolean },
+  ): AuditEvent => ({
+    event: taskEvent(fields.status, fields.created),
+    server,
+    session,
+    era,
+    user: owner.user,
+    sub: owner.sub,
+    task: fields.task.slice(0, 200),
+    tool: fields.tool?.slice(0, 200),
+    status: fields.status.slice(0, 40),
+  }),
   daemonStart: (pid: number, servers: readonly string[]): AuditEvent => ({ event: 'daemon.start', pid, servers }),
   daemonReload: (servers: readonly string[]): AuditEvent => ({ event: 'daemon.reload', servers }),
   daemonStop: (pid: number): AuditEvent => ({ event: 'daemon.stop', pid }),
@@ -197,4 +223,11 @@ export function resultLine(
     parent_span_id: p.trace?.parent_span_id,
     duration_ms: durationMs,
   };
+}
+
+/** `task.created` for a new task, `task.completed|failed|cancelled` for its end, else `task.status`. */
+function taskEvent(status: string, created: boolean): AuditEventName {
+  if (created) return 'task.created';
+  if (status === 'completed' || status === 'failed' || status === 'cancelled') return `task.${status}`;
+  return 'task.status';
 }

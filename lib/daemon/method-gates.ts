@@ -12,6 +12,7 @@ import {
   resourceListFilter,
   templateListFilter,
 } from './resource-gate.js';
+import { gateTask } from './tasks-gate.js';
 import { gateToolCall, toolListFilter, type GateInput, type GateSession } from './tool-gate.js';
 import { toolHeaderMismatch } from './tool-headers.js';
 
@@ -56,6 +57,12 @@ export const METHOD_GATES: ReadonlyMap<string, MethodGate> = new Map<string, Met
   ['prompts/list', { results: promptListFilter }],
   ['completion/complete', { admit: admitCompletion }],
   ['subscriptions/listen', { admit: admitListen }],
+  // A task only on the child that created it for this person; an update through the tool gate again (tasks-gate.ts).
+  // A tasks/list answer keeps that child's own tasks (session.ts, from its TaskLedger).
+  ['tasks/get', { admit: admitTask }],
+  ['tasks/result', { admit: admitTask }],
+  ['tasks/update', { admit: admitTask }],
+  ['tasks/cancel', { admit: admitTask }],
 ]);
 
 const NO_TRACE: TraceContext = { traceparent: '', trace_id: '', span_id: '' };
@@ -73,6 +80,16 @@ function admitToolCall(
   const mismatch = gate.headers && toolHeaderMismatch(session, request.params, gate.headers);
   if (mismatch) return headerRefusal(gate, request, trace, `Bad Request: ${mismatch}`);
   return undefined;
+}
+
+function admitTask(
+  gate: GateInput,
+  request: RpcRequest,
+  session: GateSession,
+  trace: TraceContext | undefined,
+): Refusal | undefined {
+  const answer = gateTask(gate, session, request, trace ?? NO_TRACE);
+  return answer ? { response: answer } : undefined;
 }
 
 /** A 2026-07-28 request whose headers disagree with its body: 400 / -32020, audited as an error, not a denial. */

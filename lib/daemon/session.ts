@@ -23,10 +23,13 @@ import { writeSseMessage } from './sse.js';
 import { toolListFilter } from './tool-gate.js';
 import { forgetToolList, noteToolList } from './tool-headers.js';
 import { PinWatch } from './pin-watch.js';
+import { TaskLedger, type OwnedTask } from './tasks.js';
 import type { ServerPins } from '../pins/index.js';
 import type { Person } from '../person.js';
 
 const OUTBOX_MAX = 256;
+/** Answers tasks.ts reads: a tools/call may create a task, a tasks/* request shows one. */
+const TASKISH = /^t(?:ools\/call|asks\/)/;
 
 /** Unanswered requests of a child to its client that keep it from being taken as hung (oldest forgotten first). */
 const ASKED_MAX = 64;
@@ -54,6 +57,8 @@ export class Session {
    * or stream on this child; undefined: every one (the server governs no resources).
    */
   readable: ((uri: unknown) => boolean) | undefined;
+  /** The tasks this child created, bound to this session's person, server and child (tasks.ts). */
+  readonly tasks: TaskLedger;
   lastUsed = Date.now();
   #ended = false;
   #nextId = 1;
@@ -80,6 +85,7 @@ export class Session {
     this.owner = owner;
     this.#audit = audit;
     this.pins = new PinWatch(server, pins, audit, { session: this.id, era, owner });
+    this.tasks = new TaskLedger({ server: server.name, session: this.id, era, who: owner, audit });
     this.#onEnd = onEnd;
     this.child = new McpChild(
       server,
@@ -175,6 +181,11 @@ export class Session {
     return this.pins.refusal(tool);
   }
 
+  /** A task this child created for this session's person (the gate's test for tasks/*, tasks-gate.ts). */
+  task(taskId: string): OwnedTask | undefined {
+    return this.tasks.get(taskId);
+  }
+
   /** Whether the child asked the client something under `id` and waits for the answer; true once per request. */
   takeAsked(id: RpcId): boolean {
     return this.#asked.delete(id);
@@ -236,10 +247,12 @@ export class Session {
         const hidden = this.pins.note(message.result);
         if (hidden.size > 0) results = withoutTools(hidden, p.results);
       }
-      const text = results ? undefined : withClientId(line, message.id, p.id);
+      // A task it creates or shows is bound to this session; a tasks/list keeps only those (tasks.ts).
+      const answer = TASKISH.test(p.method) ? this.tasks.answered(p.method, p.tool, message as RpcMessage) : message;
+      const text = results || answer !== message ? undefined : withClientId(line, message.id, p.id);
       if (text === undefined || !p.exchange.respondText?.(text, message as RpcMessage)) {
-        const shown = results && 'result' in message ? { result: results(message.result) } : {};
-        p.exchange.respond({ ...message, id: p.id, ...shown } as RpcMessage);
+        const shown = results && 'result' in answer ? { result: results(answer.result) } : {};
+        p.exchange.respond({ ...answer, id: p.id, ...shown } as RpcMessage);
       }
       this.#logResult(p, message.error ? 'error' : 'ok', message.error?.message);
       return;
@@ -257,6 +270,8 @@ export class Session {
       this.readable?.(message.params?.['uri']) === false
     )
       return;
+    // A task's notification only for a task of this child's person (a child may know every task of its server).
+    if (notification && !this.tasks.notified(message.method, message.params)) return;
     if (notification && message.method === 'notifications/tools/list_changed') {
       forgetToolList(this);
       this.pins.forget();

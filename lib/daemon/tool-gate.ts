@@ -35,6 +35,8 @@ export interface GateSession {
   takeAsked(id: RpcId): boolean;
   /** Why the server's pins refuse a call of `tool` on this child (gatekit.lock), or undefined. */
   pinRefusal?(tool: string): string | undefined;
+  /** A task this child created for this session's person (lib/daemon/tasks.ts); none without it. */
+  task?(taskId: string): { readonly tool: string | undefined } | undefined;
 }
 
 /** Where a gated call is: who, which session and era, its trace. */
@@ -69,23 +71,8 @@ export function gateToolCall(
 ): RpcResponse | undefined {
   const { server, caller } = gate;
   const tool = request.params?.['name'];
-  if (typeof tool !== 'string' || !gate.mayCall(tool)) {
-    const { admission } = gate;
-    const refused = (typeof tool === 'string' && toolRefusal(tool, admission.tools, admission.decision, server)) || {
-      rule: `servers.${server.name}.tools.allow`,
-      reason: typeof tool === 'string' ? `tool ${JSON.stringify(tool.slice(0, 100))} is not allowed` : 'no tool name',
-    };
-    const why = `${refused.rule}: ${refused.reason}`;
-    deny(gate, request, trace, typeof tool === 'string' ? tool : undefined, why, refused.rule);
-    return errorResponse(request.id, ERRORS.DENIED, why, { rule: refused.rule });
-  }
-  // The tool as the child last listed it must be the pinned one (gatekit.lock, lib/daemon/pin-watch.ts).
-  const unpinned = pins?.pinRefusal?.(tool);
-  if (unpinned !== undefined) {
-    const rule = `servers.${server.name}.pins`;
-    deny(gate, request, trace, tool, `${rule}: ${unpinned}`, rule);
-    return errorResponse(request.id, ERRORS.DENIED, `${rule}: ${unpinned}`, { rule });
-  }
+  const refused = toolRefused(gate, request, trace, tool, pins);
+  if (refused || typeof tool !== 'string') return refused;
   if (server.rules.length === 0) return undefined;
   const verdict = checkCall(
     server,
@@ -117,6 +104,37 @@ export function gateToolCall(
     });
   }
   return errorResponse(request.id, ERRORS.DENIED, message, { rule: verdict.rule });
+}
+
+/**
+ * The tool gate's first half, for a call or a later round of one (a task's `tasks/update`, lib/daemon/tasks-gate.ts):
+ * `tool` allowed by the token's scope and the current policy (`mayCall`), then as the child last listed it the pinned
+ * one. The JSON-RPC error to answer `request` with (audited as `denied`), or undefined.
+ */
+export function toolRefused(
+  gate: GateInput,
+  request: RpcRequest,
+  trace: TraceContext,
+  tool: unknown,
+  pins?: { pinRefusal?(tool: string): string | undefined },
+): RpcResponse | undefined {
+  const { server } = gate;
+  if (typeof tool !== 'string' || !gate.mayCall(tool)) {
+    const { admission } = gate;
+    const refused = (typeof tool === 'string' && toolRefusal(tool, admission.tools, admission.decision, server)) || {
+      rule: `servers.${server.name}.tools.allow`,
+      reason: typeof tool === 'string' ? `tool ${JSON.stringify(tool.slice(0, 100))} is not allowed` : 'no tool name',
+    };
+    const why = `${refused.rule}: ${refused.reason}`;
+    deny(gate, request, trace, typeof tool === 'string' ? tool : undefined, why, refused.rule);
+    return errorResponse(request.id, ERRORS.DENIED, why, { rule: refused.rule });
+  }
+  // The tool as the child last listed it must be the pinned one (gatekit.lock, lib/daemon/pin-watch.ts).
+  const unpinned = pins?.pinRefusal?.(tool);
+  if (unpinned === undefined) return undefined;
+  const rule = `servers.${server.name}.pins`;
+  deny(gate, request, trace, tool, `${rule}: ${unpinned}`, rule);
+  return errorResponse(request.id, ERRORS.DENIED, `${rule}: ${unpinned}`, { rule });
 }
 
 function deny(

@@ -34,6 +34,9 @@ export function envelopeVersion(message: unknown): string | undefined {
   return typeof version === 'string' ? version : undefined;
 }
 
+/** The tasks extension's identifier in `capabilities.extensions` (SEP-2663; 2025-11-25 had `capabilities.tasks`). */
+export const TASKS_EXTENSION = 'io.modelcontextprotocol/tasks';
+
 /** Which body field `Mcp-Name` mirrors, per method (SEP-2243 "Standard Request Headers"). */
 const NAME_SOURCE: Readonly<Record<string, string>> = {
   'tools/call': 'name',

@@ -8,6 +8,7 @@ import { toolListFilter } from '../tool-gate.js';
 import type { SessionRegistry } from '../registry.js';
 import { speaksNatively } from './native.js';
 import type { Session } from '../session.js';
+import { TASKS_EXTENSION } from '../../mcp/index.js';
 import { META_SERVER_INFO, STATELESS_VERSION } from './wire.js';
 import type { Person } from '../../person.js';
 
@@ -147,6 +148,10 @@ export async function discover(
   for (const name of ['tools', 'prompts', 'resources', 'logging', 'completions', 'experimental']) {
     if (capabilities?.[name] !== undefined) offered[name] = capabilities[name];
   }
+  // Of the extensions, only the one the daemon binds to its person (lib/daemon/tasks.ts), when the child has it.
+  const extensions = capabilities?.['extensions'] as Record<string, unknown> | undefined;
+  if (extensions?.[TASKS_EXTENSION] !== undefined)
+    offered['extensions'] = { [TASKS_EXTENSION]: extensions[TASKS_EXTENSION] };
   if (offered['tools'] !== undefined) {
     const list = await ask(
       child.session,

@@ -1,0 +1,256 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import type { Client } from '@modelcontextprotocol/client';
+import {
+  daemonConfig,
+  firstRpcMessage,
+  JSON_HEADERS,
+  raw,
+  startHarness,
+  type Harness,
+} from './helpers/daemon-harness.js';
+import { MODERN, modernClient, modernHeaders } from './helpers/modern-client.js';
+
+const TASKS_SERVER = fileURLToPath(new URL('../fixtures/servers/tasks.js', import.meta.url));
+const MODERN_SERVER = fileURLToPath(new URL('../fixtures/servers/modern-server.js', import.meta.url));
+const EXTENSION = 'io.modelcontextprotocol/tasks';
+const TASKS_CAPS = { extensions: { [EXTENSION]: {} } };
+const DENIED = -32003;
+const ALICE = { user: 'alice@example.com' };
+const BOB = { user: 'bob@example.com' };
+
+/** Any result: the SDK has no task result schemas at 2026-07-28, so the test reads what came. */
+const anyResult = {
+  '~standard': {
+    version: 1 as const,
+    vendor: 'gatekit-test',
+    types: undefined as unknown as { input: Record<string, unknown>; output: Record<string, unknown> },
+    validate: (value: unknown) => ({ value: value as Record<string, unknown> }),
+  },
+};
+
+// Two servers over one shared task store (the external job system the fixture fronts): any child can be asked
+// about any task, so only the daemon keeps one person's task from another.
+const servers = (store: string) => `
+[servers.tasks]
+command = ["${process.execPath}", "${TASKS_SERVER}"]
+allow_users = ["alice@example.com", "bob@example.com"]
+env = { TASKS_DIR = "${store}" }
+tools = { allow = ["job", "echo"] }
+
+[servers.jobs]
+command = ["${process.execPath}", "${TASKS_SERVER}"]
+allow_users = ["alice@example.com", "bob@example.com"]
+env = { TASKS_DIR = "${store}" }
+
+[servers.plain]
+command = ["${process.execPath}", "${MODERN_SERVER}"]
+allow_users = ["alice@example.com"]
+`;
+
+/** A 2026-07-28 request as a client declaring the tasks extension sends it. */
+function modernRequest(id: number, method: string, params: Record<string, unknown>): string {
+  const _meta = {
+    'io.modelcontextprotocol/protocolVersion': MODERN,
+    'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
+    'io.modelcontextprotocol/clientCapabilities': TASKS_CAPS,
+  };
+  return JSON.stringify({ jsonrpc: '2.0', id, method, params: { ...params, _meta } });
+}
+
+describe('daemon: tasks (SEP-2663) belong to the person, server and child that created them', () => {
+  let h: Harness;
+  let store: string;
+  before(async () => {
+    store = mkdtempSync(join(tmpdir(), 'gatekit-tasks-'));
+    h = await startHarness(await daemonConfig(servers(store)));
+  });
+  after(async () => {
+    await h.close();
+    rmSync(store, { recursive: true, force: true });
+  });
+
+  /** One 2026-07-28 POST: status and the answer's bytes (the JSON-RPC message as the daemon wrote it). */
+  async function post(server: string, token: string, id: number, method: string, params: Record<string, unknown>) {
+    const name = typeof params['taskId'] === 'string' ? params['taskId'] : (params['name'] as string | undefined);
+    const res = await raw(
+      h.unix(server),
+      'POST',
+      modernHeaders(token, method, name),
+      modernRequest(id, method, params),
+    );
+    const message = await firstRpcMessage(res.body);
+    return { status: res.status, text: JSON.stringify(message), message };
+  }
+
+  /** A new task of the `job` tool for `token`'s person on `server`: its id. */
+  async function newTask(server: string, token: string, args: Record<string, unknown> = {}): Promise<string> {
+    const created = await post(server, token, 1, 'tools/call', { name: 'job', arguments: { question: 'q', ...args } });
+    assert.equal(created.message.result?.resultType, 'task', created.text);
+    return created.message.result.taskId as string;
+  }
+
+  /** What `token`'s person gets for tasks/get, tasks/update and tasks/cancel of `taskId`. */
+  async function probe(server: string, token: string, taskId: string) {
+    const update = { taskId, inputResponses: { answer: { action: 'accept', content: { answer: 'stolen' } } } };
+    return [
+      await post(server, token, 7, 'tasks/get', { taskId }),
+      await post(server, token, 7, 'tasks/update', update),
+      await post(server, token, 7, 'tasks/cancel', { taskId }),
+    ].map(({ status, text }) => ({ status, text }));
+  }
+
+  async function statusOf(token: string, taskId: string): Promise<unknown> {
+    return (await post('tasks', token, 9, 'tasks/get', { taskId })).message.result?.status;
+  }
+
+  it('offers the tasks extension at server/discover only when the child has it', async () => {
+    const tasks = await modernClient(h, 'tasks', await h.token('tasks', ALICE));
+    const plain = await modernClient(h, 'plain', await h.token('plain', ALICE));
+    try {
+      assert.deepEqual(tasks.getServerCapabilities()?.extensions, { [EXTENSION]: {} });
+      assert.equal(plain.getServerCapabilities()?.extensions, undefined);
+    } finally {
+      await tasks.close();
+      await plain.close();
+    }
+  });
+
+  it("runs a task through the SDK client: input request, update, result, each step in the owner's audit log", async () => {
+    const token = await h.token('tasks', ALICE);
+    const client: Client = await modernClient(h, 'tasks', token, undefined, TASKS_CAPS);
+    try {
+      // The SDK's client cannot read `resultType: "task"` (no task runtime in the v2 SDK): the call is made by hand.
+      const taskId = await newTask('tasks', token, { question: 'the-question' });
+      const waiting = await client.request({ method: 'tasks/get', params: { taskId } }, anyResult);
+      assert.equal(waiting['status'], 'input_required');
+      assert.ok((waiting['inputRequests'] as Record<string, unknown>)['answer']);
+      const reply = { answer: { action: 'accept', content: { answer: 'the-answer' } } };
+      await client.request({ method: 'tasks/update', params: { taskId, inputResponses: reply } }, anyResult);
+      const done = await client.request({ method: 'tasks/get', params: { taskId } }, anyResult);
+      assert.equal(done['status'], 'completed');
+      assert.deepEqual(done['result'], { content: [{ type: 'text', text: 'answered: the-answer' }] });
+
+      const lines = h.audit().filter((l) => l['task'] === taskId && String(l['event']).startsWith('task.'));
+      assert.deepEqual(
+        lines.map((l) => [l['event'], l['status'], l['tool'], l['user']]),
+        [
+          ['task.created', 'working', 'job', 'alice@example.com'],
+          ['task.status', 'input_required', 'job', 'alice@example.com'],
+          ['task.completed', 'completed', 'job', 'alice@example.com'],
+        ],
+      );
+      const text = JSON.stringify(h.audit());
+      assert.ok(!text.includes('the-question') && !text.includes('the-answer'), 'no argument, input or result');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("refuses another person's task exactly like an unknown one, without reaching the child", async () => {
+    const alice = await h.token('tasks', ALICE);
+    const bob = await h.token('tasks', BOB);
+    const taskId = await newTask('tasks', alice);
+    assert.equal(await statusOf(alice, taskId), 'input_required');
+    const guessed = await probe('tasks', bob, taskId);
+    const unknown = await probe('tasks', bob, randomUUID());
+    assert.deepEqual(guessed, unknown, 'the same status and bytes as for an id nobody issued');
+    assert.equal(JSON.parse(guessed[0]!.text).error?.code, -32602);
+    assert.equal(JSON.parse(guessed[0]!.text).error?.message, 'Task not found');
+    assert.equal(await statusOf(alice, taskId), 'input_required', "bob's update and cancel never reached the task");
+    const refused = h.audit().filter((l) => l['event'] === 'denied' && l['task'] === taskId);
+    assert.deepEqual(
+      refused.map((l) => [l['user'], l['method']]),
+      [
+        ['bob@example.com', 'tasks/get'],
+        ['bob@example.com', 'tasks/update'],
+        ['bob@example.com', 'tasks/cancel'],
+      ],
+    );
+  });
+
+  it("refuses a task to the same person's token for another server, and to another child of the same server", async () => {
+    const alice = await h.token('tasks', ALICE);
+    const taskId = await newTask('tasks', alice);
+    const jobs = await h.token('jobs', ALICE);
+    assert.deepEqual(await probe('jobs', jobs, taskId), await probe('jobs', jobs, randomUUID()));
+    // The pooled child that created it ends (evicted, idle, crashed): the person's next child never had it.
+    const pooled = h.daemon.sessions.all().find((s) => s.server.name === 'tasks' && s.owner.user === ALICE.user)!;
+    await pooled.end('test');
+    assert.deepEqual(await probe('tasks', alice, taskId), await probe('tasks', alice, randomUUID()));
+  });
+
+  it("passes a task's update through the tool gate again, with the token and policy of the update", async () => {
+    const alice = await h.token('tasks', ALICE);
+    const taskId = await newTask('tasks', alice);
+    const narrower = await h.token('tasks', { ...ALICE, scope: 'tools:echo' });
+    const update = { taskId, inputResponses: { answer: { action: 'accept', content: { answer: 'x' } } } };
+    const refused = await post('tasks', narrower, 3, 'tasks/update', update);
+    assert.equal(refused.message.error?.code, DENIED, refused.text);
+    assert.equal(await statusOf(alice, taskId), 'input_required', 'the refused update never reached the task');
+    assert.ok(h.audit().some((l) => l['event'] === 'denied' && l['method'] === 'tasks/update' && l['tool'] === 'job'));
+  });
+
+  it('forgets a task when its ttl is over: then it is an unknown task', async () => {
+    const alice = await h.token('tasks', ALICE);
+    const taskId = await newTask('tasks', alice, { ttlMs: 0 });
+    assert.deepEqual(await probe('tasks', alice, taskId), await probe('tasks', alice, randomUUID()));
+  });
+
+  it('binds a session-era client\'s task to its session: another person\'s session gets "Task not found"', async () => {
+    const open = async (token: string) => {
+      const init = {
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-11-25', capabilities: TASKS_CAPS, clientInfo: { name: 'raw', version: '1' } },
+      };
+      const headers = { ...JSON_HEADERS, authorization: `Bearer ${token}` };
+      const res = await raw(h.unix('tasks'), 'POST', headers, JSON.stringify(init));
+      const session = res.headers['mcp-session-id'] as string;
+      const call = async (id: number, method: string, params: Record<string, unknown>) =>
+        firstRpcMessage(
+          (
+            await raw(
+              h.unix('tasks'),
+              'POST',
+              { ...headers, 'mcp-session-id': session, 'mcp-protocol-version': '2025-11-25' },
+              JSON.stringify({ jsonrpc: '2.0', id, method, params }),
+            )
+          ).body,
+        );
+      return call;
+    };
+    const alice = await open(await h.token('tasks', ALICE));
+    const bob = await open(await h.token('tasks', BOB));
+    // 2025-11-25 tasks: a task-augmented call gets a CreateTaskResult (`task`).
+    const created = await alice(2, 'tools/call', { name: 'job', arguments: {}, task: { ttl: 60_000 } });
+    const taskId = created.result?.task?.taskId as string;
+    assert.ok(taskId, JSON.stringify(created));
+    assert.equal((await alice(3, 'tasks/get', { taskId })).result?.status, 'input_required');
+    const guessed = await bob(3, 'tasks/get', { taskId });
+    assert.deepEqual(guessed, await bob(3, 'tasks/get', { taskId: randomUUID() }));
+    assert.deepEqual(guessed.error, { code: -32602, message: 'Task not found' });
+    for (const method of ['tasks/result', 'tasks/cancel', 'tasks/update'])
+      assert.deepEqual(await bob(4, method, { taskId }), await bob(4, method, { taskId: randomUUID() }), method);
+    assert.equal((await alice(5, 'tasks/get', { taskId })).result?.status, 'input_required');
+    // tasks/list: the child lists every task of its store; each person sees their own.
+    const own = (await bob(6, 'tools/call', { name: 'job', arguments: {}, task: {} })).result?.task?.taskId;
+    const listed = async (call: typeof bob) =>
+      ((await call(7, 'tasks/list', {})).result?.tasks as Array<{ taskId: string }>).map((t) => t.taskId);
+    assert.deepEqual(await listed(bob), [own]);
+    assert.ok((await listed(alice)).includes(taskId) && !(await listed(alice)).includes(own));
+    await alice(8, 'tasks/update', {
+      taskId,
+      inputResponses: { answer: { action: 'accept', content: { answer: 'a' } } },
+    });
+    assert.deepEqual((await alice(9, 'tasks/result', { taskId })).result, {
+      content: [{ type: 'text', text: 'answered: a' }],
+    });
+  });
+});

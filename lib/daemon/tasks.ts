@@ -12,9 +12,9 @@ import type { RpcMessage } from './jsonrpc.js';
  */
 
 /** Tasks a child may have that the daemon remembers; past it the oldest is forgotten. */
-export const MAX_TASKS = 256;
+const MAX_TASKS = 256;
 /** How long a task with no `ttl` (or a longer one) is remembered. */
-export const MAX_TTL_MS = 24 * 3600_000;
+const MAX_TTL_MS = 24 * 3600_000;
 
 /** The request methods that name a task (`params.taskId`). */
 const TASK_METHODS: ReadonlySet<string> = new Set(['tasks/get', 'tasks/result', 'tasks/update', 'tasks/cancel']);

@@ -149,6 +149,27 @@ describe('DPoP proofs are checked synchronously with node:crypto (lib/token/dpop
     for (const [what, proof] of hostile) assert.throws(() => verifyDpopProof(proof, check()), dpopInvalid, what);
   });
 
+  it('a header seen in a verified proof saves only its parse: every proof under it is still checked in full', () => {
+    const replays = new DpopReplayCache();
+    const good = proofOf(esHeader, claims(), es256('ieee-p1363'));
+    const members = ['crv', 'kty', 'x', 'y'];
+    assert.equal(
+      verifyDpopProof(good, check(replays)).jkt,
+      jwkThumbprint(esHeader.jwk as Record<string, string>, members),
+    );
+    const other = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const byOther = (i: Buffer) => sign('sha256', i, { key: other.privateKey, dsaEncoding: 'ieee-p1363' });
+    const [head, , signature] = good.split('.');
+    const hostile: [string, string][] = [
+      ['the same header, signed by another key', proofOf(esHeader, claims(), byOther)],
+      ['the same header and payload, the signature of another payload', `${head}.${b64(claims())}.${signature}`],
+      ['the same header, a stale iat', proofOf(esHeader, { ...claims(), iat: 1 }, es256('ieee-p1363'))],
+      ['the same header, another method', proofOf(esHeader, { ...claims(), htm: 'GET' }, es256('ieee-p1363'))],
+      ['the same proof again', good],
+    ];
+    for (const [what, proof] of hostile) assert.throws(() => verifyDpopProof(proof, check(replays)), dpopInvalid, what);
+  });
+
   it("refuses a proof whose jwk thumbprint differs from the token's cnf.jkt, before recording its jti", async () => {
     const replays = new DpopReplayCache();
     const bound = await DpopKey.generate('EdDSA');

@@ -21,7 +21,7 @@ export class DaemonLink {
   constructor(ctx: BrokerContext, serverName: string, say: (line: string) => void) {
     const server = serverByName(ctx.config, serverName);
     this.#endpoint = daemonEndpoint(ctx.config, server);
-    this.#dpop = connectBinding(ctx.config, server) === 'dpop' ? DpopKey.generate('EdDSA') : undefined;
+    this.#dpop = connectBinding(ctx.config, server) === 'dpop' ? DpopKey.generate('ES256') : undefined;
     this.tokens = new TokenSource(ctx, server, say, this.#dpop);
   }
 

@@ -4,8 +4,10 @@ import { GatekitError } from '../errors.js';
 /**
  * The JWS half of a DPoP proof check (RFC 9449 §4.3 steps 2–7), synchronous with `node:crypto`: one parse
  * of the compact JWS, the header's `typ`, `alg` and public `jwk`, the signature by that key, and the key's
- * RFC 7638 thumbprint. The imported key and its thumbprint are remembered per key, so a client's next proof
- * costs one JSON parse and one signature check.
+ * RFC 7638 thumbprint. A client signs every proof under the same header, so what a header yields (its algorithm,
+ * imported key and thumbprint) is remembered by the header's exact text once a proof under it has verified: a
+ * client's next proof costs one payload parse and one signature check. The header is not the proof: its signature
+ * and payload (jti, iat, htm, htu, ath) are checked every time.
  */
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
@@ -49,9 +51,15 @@ interface ProofKey {
   readonly jkt: string;
 }
 
-const KEYS_MAX = 1000;
-/** Imported public keys by their RFC 7638 thumbprint input; bounded, the least recently used leaves first. */
-const keys = new Map<string, ProofKey>();
+interface ProofHeader extends ProofKey {
+  readonly suite: Suite;
+}
+
+const HEADERS_MAX = 1000;
+/** A longer header (a jwk with long metadata) is checked every time rather than kept. */
+const HEADER_KEPT_LENGTH = 1024;
+/** Headers of proofs that verified, by their exact base64url text; bounded, the least recently used leaves first. */
+const headers = new Map<string, ProofHeader>();
 
 function invalid(description: string): GatekitError {
   return new GatekitError('DPOP_INVALID', description);
@@ -100,13 +108,6 @@ function proofKeyOf(jwk: unknown, alg: string, suite: Suite): ProofKey {
   for (const m of ['x', 'y'])
     if (suite.members.includes(m) && !B64URL_32_BYTES.test(members[m] as string))
       throw invalid('DPoP proof jwk coordinates malformed');
-  const id = suite.members.map((m) => members[m] as string).join('.');
-  const known = keys.get(id);
-  if (known) {
-    keys.delete(id);
-    keys.set(id, known);
-    return known;
-  }
   const publicMembers = Object.fromEntries(suite.members.map((m) => [m, members[m] as string]));
   let key: KeyObject;
   try {
@@ -114,10 +115,20 @@ function proofKeyOf(jwk: unknown, alg: string, suite: Suite): ProofKey {
   } catch {
     throw invalid('DPoP proof jwk is not a valid public key');
   }
-  const entry = { key, jkt: jwkThumbprint(publicMembers, suite.members) };
-  if (keys.size >= KEYS_MAX) keys.delete(keys.keys().next().value!);
-  keys.set(id, entry);
-  return entry;
+  return { key, jkt: jwkThumbprint(publicMembers, suite.members) };
+}
+
+/** The header's algorithm and key, checked as RFC 9449 §4.3 steps 2–6 ask. */
+function checkHeader(encoded: string): ProofHeader {
+  const header = decodeJson(encoded);
+  if (!header) throw invalid('malformed DPoP proof (header)');
+  // RFC 7515 §4.1.11: this verifier understands no extension, so a `crit` header is refused whatever it names.
+  if (header['crit'] !== undefined) throw invalid('DPoP proof header has crit extensions');
+  if (!isDpopTyp(header['typ'])) throw invalid('DPoP proof typ must be dpop+jwt');
+  const alg = header['alg'];
+  const suite = typeof alg === 'string' ? SUITES.get(alg) : undefined;
+  if (!suite) throw invalid('DPoP proof algorithm not allowed');
+  return { suite, ...proofKeyOf(header['jwk'], alg as string, suite) };
 }
 
 /**
@@ -130,20 +141,23 @@ function proofKeyOf(jwk: unknown, alg: string, suite: Suite): ProofKey {
 export function verifyProofJws(proof: string): ProofJws {
   const first = proof.indexOf('.');
   const last = proof.lastIndexOf('.');
-  const header = decodeJson(proof.slice(0, first));
-  if (!header) throw invalid('malformed DPoP proof (header)');
-  // RFC 7515 §4.1.11: this verifier understands no extension, so a `crit` header is refused whatever it names.
-  if (header['crit'] !== undefined) throw invalid('DPoP proof header has crit extensions');
-  if (!isDpopTyp(header['typ'])) throw invalid('DPoP proof typ must be dpop+jwt');
-  const alg = header['alg'];
-  const suite = typeof alg === 'string' ? SUITES.get(alg) : undefined;
-  if (!suite) throw invalid('DPoP proof algorithm not allowed');
-  const { key, jkt } = proofKeyOf(header['jwk'], alg as string, suite);
+  const encodedHeader = proof.slice(0, first);
+  const known = headers.get(encodedHeader);
+  const { suite, key, jkt } = known ?? checkHeader(encodedHeader);
   const encodedSignature = proof.slice(last + 1);
   const signature = encodedSignature.length % 4 === 1 ? undefined : Buffer.from(encodedSignature, 'base64url');
   if (signature?.length !== SIGNATURE_BYTES || !suite.verify(Buffer.from(proof.slice(0, last)), key, signature))
     throw invalid('DPoP proof signature verification failed');
   const payload = decodeJson(proof.slice(first + 1, last));
   if (!payload) throw invalid('malformed DPoP proof (payload)');
+  remember(encodedHeader, known ?? { suite, key, jkt });
   return { payload, jkt };
+}
+
+/** Keeps a verified proof's header (most recently used last). */
+function remember(encoded: string, header: ProofHeader): void {
+  if (encoded.length > HEADER_KEPT_LENGTH) return;
+  headers.delete(encoded);
+  if (headers.size >= HEADERS_MAX) headers.delete(headers.keys().next().value!);
+  headers.set(encoded, header);
 }

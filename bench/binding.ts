@@ -2,7 +2,7 @@
  * The price of a DPoP-bound token and of the 2026-07-28 stateless era, in alternating rounds against one running
  * daemon: each round measures a bearer row and the rows compared with it back to back (same minute, same load),
  * so that the ratios hold on a shared, noisy machine (bench/run.ts prints their median and spread).
- * Proofs as `gatekit connect` sends them (Ed25519, lib/token/dpop-key.ts) go with the v1 SDK client, whose bearer
+ * Proofs as `gatekit connect` sends them (ES256 from our own DpopKey, lib/token/dpop-key.ts) go with the v1 SDK client, whose bearer
  * row is the daemon's; ES256 proofs from the SDK v2 client's own DPoP support (`withDpop`, `DpopSession`) go with
  * the v2 client's session-era bearer row.
  */
@@ -28,7 +28,7 @@ export interface BindingRows {
 }
 
 export interface BindingRatios {
-  /** EdDSA proofs (as `gatekit connect` signs them) ÷ bearer, v1 SDK client. */
+  /** Proofs as `gatekit connect` signs them (DpopKey, ES256) ÷ bearer, v1 SDK client. */
   readonly connectCpu: number;
   readonly connectP50: number;
   /** ES256 proofs from the SDK v2 client ÷ its bearer session-era row. */
@@ -40,28 +40,28 @@ export interface BindingRatios {
   readonly statelessCpu: number;
 }
 
-/** ROUNDS × (bearer, connect's EdDSA proofs, v2 bearer session era, v2 ES256 proofs, v2 stateless). */
+/** ROUNDS × (bearer, connect's proofs, v2 bearer session era, v2 ES256 proofs, v2 stateless). */
 export async function bindingRounds(
   dispatcher: Dispatcher,
   tokenFor: TokenFor,
   daemonPid: number,
 ): Promise<{ rows: BindingRows; ratios: BindingRatios[] }> {
   const bearer = await tokenFor();
-  const edKey = await DpopKey.generate('EdDSA');
-  const edToken = await tokenFor(edKey.jkt);
+  const connectKey = await DpopKey.generate('ES256');
+  const connectToken = await tokenFor(connectKey.jkt);
   const session = await DpopSession.create();
   const v2Token = await tokenFor(session.thumbprint);
   const via = fetchVia(dispatcher);
   const paths = {
     bearer: 'daemon, Unix socket, bearer token (v1 SDK client)',
-    connectDpop: 'daemon, Unix socket, DPoP-bound token + EdDSA proof per request, as `gatekit connect` signs',
+    connectDpop: 'daemon, Unix socket, DPoP-bound token + ES256 proof per request, as `gatekit connect` signs',
     v2Session: 'SDK v2 client: daemon, Unix socket, session era (initialize + Mcp-Session-Id), bearer token',
     v2Dpop: 'SDK v2 client: daemon, Unix socket, session era, DPoP-bound token + ES256 proof (withDpop)',
     v2Stateless: `SDK v2 client: daemon, Unix socket, ${STATELESS} stateless (pooled child), bearer token`,
   } as const;
   const clients = {
     bearer: httpClient(URL_MCP, dispatcher, bearer),
-    connectDpop: httpClient(URL_MCP, dispatcher, edToken, edKey),
+    connectDpop: httpClient(URL_MCP, dispatcher, connectToken, connectKey),
     v2Session: v2Client(via, bearer),
     v2Dpop: v2Client(withDpop(session, () => Promise.resolve(v2Token))(via) as typeof fetch, v2Token),
     v2Stateless: v2Client(via, bearer, STATELESS),

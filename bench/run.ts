@@ -289,10 +289,10 @@ function printBinding(rows: readonly Row[], ratios: readonly BindingRatios[]): v
   console.log(`\n| DPoP-bound ÷ bearer token, same client, per round: median (min–max of ${ROUNDS}) | ratio | goal |`);
   console.log('|---|---|---|');
   console.log(
-    `| daemon CPU per tools/call, EdDSA proofs as \`gatekit connect\` signs | ${bound((r) => r.connectCpu)} | ≤ 1.20× |`,
+    `| daemon CPU per tools/call, proofs as \`gatekit connect\` signs (ES256) | ${bound((r) => r.connectCpu)} | ≤ 1.20× |`,
   );
   console.log(
-    `| p50 tools/call, EdDSA proofs as \`gatekit connect\` signs | ${bound((r) => r.connectP50)} | ≤ 1.15× |`,
+    `| p50 tools/call, proofs as \`gatekit connect\` signs (ES256) | ${bound((r) => r.connectP50)} | ≤ 1.15× |`,
   );
   console.log(
     `| daemon CPU per tools/call, ES256 proofs from the SDK v2 client | ${bound((r) => r.v2Cpu)} | ≤ 1.20× |`,

@@ -20,6 +20,7 @@ import {
   type Harness,
 } from './helpers/daemon-harness.js';
 import { describePids, groupMembers, running, STUBBORN_SERVER } from './helpers/process-tree.js';
+import { whenFile } from './helpers/wait.js';
 import { workspace } from './helpers/workspace.js';
 
 const ESCAPER = join(STUBBORN_SERVER, '..', 'escaper.js');
@@ -95,13 +96,11 @@ function assertGone(t: { pgid: number; stubborn: number; escaped: number }): voi
   assert.deepEqual(left, [], `left running: ${describePids(left)}`);
 }
 
-/** Waits (bounded) until `session` is ended by the daemon itself. */
-async function ended(session: { readonly ended: boolean }, withinMs = 10_000): Promise<void> {
-  const deadline = Date.now() + withinMs;
-  while (!session.ended) {
-    assert.ok(Date.now() < deadline, 'the daemon ends the session');
-    await new Promise((r) => setTimeout(r, 20));
-  }
+/** Waits (bounded, on the audit file's changes) until the daemon itself has ended `session` and said so. */
+async function ended(h: Harness, session: { readonly id: string; readonly ended: boolean }): Promise<void> {
+  const said = () => h.audit().some((l) => l['event'] === 'session.end' && l['session'] === session.id) || undefined;
+  await whenFile(join(h.ws.dir, 'audit.jsonl'), said, 'the daemon ends the session');
+  assert.ok(session.ended);
 }
 
 describe('daemon: each child in a cgroup of its own, so a grandchild that calls setsid() ends too', { skip }, () => {
@@ -135,7 +134,7 @@ describe('daemon: each child in a cgroup of its own, so a grandchild that calls 
   it('a server that exits leaves no escaped grandchild behind', async () => {
     const t = await escapedSession(h);
     process.kill(t.stubborn, 'SIGKILL');
-    await ended(t.session);
+    await ended(h, t.session);
     await t.session.child.stop();
     assertGone(t);
     assert.ok(h.audit().some((l) => l['event'] === 'server.exit' && l['session'] === t.session.id));

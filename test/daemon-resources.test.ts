@@ -201,28 +201,42 @@ describe('daemon: resources and prompts under policy, in both eras', () => {
     assert.equal(byId.get(3)?.error?.data?.rule, 'servers.everything.prompts.allow');
   });
 
-  it('a resources/updated for a URI the person may no longer read is not delivered (policy reloaded)', async () => {
+  it('a resources/updated for a URI the person may no longer read is not delivered: a reload stops it at once', async () => {
     const client = await sessionClient(h, token);
     try {
-      const updated: string[] = [];
-      let heard!: () => void;
-      const allowedHeard = new Promise<void>((resolve) => (heard = resolve));
       const kept = `${STATIC}/features.md`;
       const revoked = `${STATIC}/architecture.md`;
+      const updated: string[] = [];
+      let waiting: { count: number; resolve: () => void } | undefined;
+      const keptCount = () => updated.filter((u) => u === kept).length;
+      const untilKept = (count: number) =>
+        new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`no update ${count} of ${kept} in 60 s`)), 60_000);
+          waiting = { count, resolve: () => (clearTimeout(timer), resolve()) };
+          if (keptCount() >= count) waiting.resolve();
+        });
       client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
         updated.push(n.params.uri);
-        if (n.params.uri === kept) heard();
+        if (waiting && keptCount() >= waiting.count) waiting.resolve();
       });
-      // server-everything sends its updates in the order of the subscriptions: the revoked URI's comes first.
+      // server-everything sends every subscribed URI's update, in the order of the subscriptions, now and every 5 s.
       await client.subscribeResource({ uri: revoked });
       await client.subscribeResource({ uri: kept });
+      await client.callTool({ name: 'toggle-subscriber-updates', arguments: {} });
+      await untilKept(1);
+      assert.deepEqual(updated.slice(0, 2), [revoked, kept], 'both are delivered while both are allowed');
       const text = readFileSync(h.ws.config, 'utf8');
       writeFileSync(h.ws.config, text.replace(`deny = ["${STATIC}/instructions.md"]`, `deny = ["${revoked}"]`));
       assert.ok(loadConfig({ config: h.ws.config }).servers.get('everything')!.resources!.deny[0] === revoked);
+      // No request on this session after the reload: the reload itself re-decides what its owner may hear.
       await h.daemon.reload();
-      await client.callTool({ name: 'toggle-subscriber-updates', arguments: {} });
-      await allowedHeard;
-      assert.deepEqual(updated, [kept], 'the revoked URI was updated first, and never delivered');
+      const seen = keptCount();
+      await untilKept(seen + 2);
+      // The tick after the first one past the reload began after it: its revoked update came first, and never arrived.
+      const firstAfter = updated.findIndex(
+        (u, i) => u === kept && updated.slice(0, i + 1).filter((x) => x === kept).length === seen + 1,
+      );
+      assert.deepEqual(updated.slice(firstAfter + 1), [kept], updated.join());
     } finally {
       await client.close();
     }

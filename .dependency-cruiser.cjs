@@ -7,16 +7,13 @@
 /** Top to bottom. lib/errors.ts, lib/files.ts and lib/person.ts are the ground floor. */
 const LAYERS = [
   ['cli'],
-  ['bridge', 'exec'],
-  ['dev', 'doctor'],
+  ['bridge', 'exec', 'dev', 'doctor'],
   ['broker'],
-  ['daemon', 'setup', 'clients'],
-  ['oidc', 'github', 'store', 'issue', 'pins'],
-  ['provider'],
-  ['token', 'policy', 'audit'],
-  ['http'],
+  ['daemon', 'oidc', 'github'],
+  ['provider', 'store', 'issue', 'setup'],
+  ['token', 'policy', 'http', 'pins', 'clients'],
   ['config'],
-  ['mcp'],
+  ['mcp', 'audit'],
 ];
 
 /**

@@ -23,6 +23,7 @@ import {
   startHarness,
   type Harness,
 } from './helpers/daemon-harness.js';
+import { modernClient } from './helpers/modern-client.js';
 import { whenFile } from './helpers/wait.js';
 
 const CHANGES_SERVER = fileURLToPath(new URL('../fixtures/servers/modern-changes.js', import.meta.url));
@@ -197,6 +198,22 @@ describe('daemon: a 2026-07-28-only child’s change notifications reach a sessi
       assert.equal(refused, -32602, 'a level that is none is refused');
     } finally {
       await endSession(client);
+    }
+  });
+
+  it('a stateless client of the same server logs only at the level its own request asks for', async () => {
+    const modern = await modernClient(h, 'changes', await h.token('changes'));
+    try {
+      const logs: string[] = [];
+      modern.setNotificationHandler('notifications/message', (n) => void logs.push(String(n.params.data)));
+      // A request's log lines come on its own answer stream, before its result.
+      await modern.callTool({ name: 'log', arguments: { levels: ['debug', 'error'] } });
+      assert.deepEqual(logs, [], 'no level in its envelope: no log lines (SEP-2575), whatever a session client got');
+      const meta = { 'io.modelcontextprotocol/logLevel': 'error' };
+      await modern.callTool({ name: 'log', arguments: { levels: ['debug', 'error'] }, _meta: meta });
+      assert.deepEqual(logs, ['error']);
+    } finally {
+      await modern.close();
     }
   });
 

@@ -216,8 +216,9 @@ export class ChildEraBridge {
     };
     const asked = params['protocolVersion'];
     const found = this.discovered ?? {};
-    // A session-era server logs everything until the client sets a level; at 2026-07-28 only what a request asks for.
-    if ((found['capabilities'] as Record<string, unknown> | undefined)?.['logging'])
+    // A session-era server logs everything until the client sets a level; at 2026-07-28 only what a request asks for
+    // (a pooled child's stateless clients say so in their own envelopes: no default for them).
+    if (this.#sessionClient && (found['capabilities'] as Record<string, unknown> | undefined)?.['logging'])
       this.#envelope[META_LOG_LEVEL] = 'debug';
     const serverInfo = (found['_meta'] as Record<string, unknown> | undefined)?.[META_SERVER_INFO];
     this.#listen?.enable();

@@ -1,24 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHmac, createPublicKey, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
-import { join } from 'node:path';
-import { describe, it, type TestContext } from 'node:test';
-import { loadConfig } from '../lib/config/index.js';
-import { DoorMemory, passToken, type Credentials, type DoorState } from '../lib/daemon/door.js';
-import type { ServerConfig } from '../lib/config/index.js';
-import { initialize } from '../lib/setup/index.js';
-import {
-  accessTokenHash,
-  DpopKey,
-  DpopReplayCache,
-  loadSigningKey,
-  loadTrustedKeys,
-  mintAccessToken,
-  verifyDpopProof,
-  VerifiedTokenCache,
-} from '../lib/token/index.js';
+import { describe, it } from 'node:test';
+import { DpopKey, DpopReplayCache, verifyDpopProof } from '../lib/token/index.js';
 import { jwkThumbprint } from '../lib/token/dpop-jws.js';
-import { daemonConfig } from './helpers/daemon-harness.js';
-import { workspace } from './helpers/workspace.js';
 
 const URL_MCP = 'http://localhost/mcp';
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -178,53 +162,5 @@ describe('DPoP proofs are checked synchronously with node:crypto (lib/token/dpop
       code: 'TOKEN_INVALID',
     });
     assert.equal(replays.size, 0);
-  });
-});
-
-/** A config, its trusted keys, a token cache and a token for alice on `notes` bound to `key`. */
-async function door(t: TestContext, key: DpopKey): Promise<{ state: DoorState; server: ServerConfig; token: string }> {
-  const ws = workspace(await daemonConfig());
-  t.after(() => ws.remove());
-  const config = loadConfig({ config: ws.config });
-  await initialize(config, { force: false });
-  const signing = await loadSigningKey(join(ws.dir, 'keys', 'broker.jwk'));
-  const server = config.servers.get('notes')!;
-  const { token } = await mintAccessToken(signing, {
-    identity: { user: 'alice@example.com', sub: 'sub-alice', groups: [] },
-    issuer: config.broker.issuer,
-    resource: server.resource,
-    scope: 'tools:*',
-    clientId: 'gatekit-cli',
-    userClaim: 'email',
-    ttl: 600,
-    jkt: key.jkt,
-  });
-  const keys = await loadTrustedKeys(config.daemon.trusted_keys);
-  return { state: { config, keys, cache: new VerifiedTokenCache(), door: new DoorMemory() }, server, token };
-}
-
-describe('door: a known DPoP-bound token with a valid proof passes without a promise (lib/daemon/door.ts)', () => {
-  it('answers synchronously once the token is known, and still refuses a replayed proof', async (t) => {
-    const key = await DpopKey.generate('EdDSA');
-    const { state, server, token } = await door(t, key);
-    const replays = new DpopReplayCache();
-    const withProof = (proof: string): Credentials => ({
-      server,
-      proofKey: (boundTo) =>
-        verifyDpopProof(proof, { method: 'POST', url: URL_MCP, accessToken: token, replays, boundTo }).jkt,
-    });
-    const first = passToken(token, state, withProof(key.proof('POST', URL_MCP, token)));
-    assert.ok(first instanceof Promise, 'an unknown token is verified asynchronously');
-    await first;
-    const proof = key.proof('POST', URL_MCP, token);
-    const again = passToken(token, state, withProof(proof));
-    assert.ok(!(again instanceof Promise), 'a known token with a valid proof needs no promise');
-    assert.equal(again.person.user, 'alice@example.com');
-    assert.throws(() => passToken(token, state, withProof(proof)), dpopInvalid);
-    const other = await DpopKey.generate('EdDSA');
-    assert.throws(() => passToken(token, state, withProof(other.proof('POST', URL_MCP, token))), {
-      code: 'TOKEN_INVALID',
-    });
-    assert.equal(accessTokenHash(token).length, 43);
   });
 });

@@ -3,15 +3,30 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { loadConfig } from '../lib/config/index.js';
-import { DoorMemory, passToken, type DoorState } from '../lib/daemon/door.js';
+import { DoorMemory, passToken, type Credentials, type DoorState } from '../lib/daemon/door.js';
 import type { ServerConfig } from '../lib/config/index.js';
 import { initialize } from '../lib/setup/index.js';
-import { loadSigningKey, loadTrustedKeys, mintAccessToken, VerifiedTokenCache } from '../lib/token/index.js';
+import {
+  accessTokenHash,
+  DpopKey,
+  DpopReplayCache,
+  loadSigningKey,
+  loadTrustedKeys,
+  mintAccessToken,
+  verifyDpopProof,
+  VerifiedTokenCache,
+} from '../lib/token/index.js';
 import { daemonConfig } from './helpers/daemon-harness.js';
 import { workspace } from './helpers/workspace.js';
 
-/** A config, its trusted keys, a token cache and a token for alice on `notes`. */
-async function door(t: TestContext): Promise<{ state: DoorState; server: ServerConfig; token: string; file: string }> {
+const URL_MCP = 'http://localhost/mcp';
+const dpopInvalid = { code: 'DPOP_INVALID' };
+
+/** A config, its trusted keys, a token cache and a token for alice on `notes` (bound to the DPoP key `jkt`, if given). */
+async function door(
+  t: TestContext,
+  jkt?: string,
+): Promise<{ state: DoorState; server: ServerConfig; token: string; file: string }> {
   const ws = workspace(await daemonConfig());
   t.after(() => ws.remove());
   const config = loadConfig({ config: ws.config });
@@ -26,6 +41,7 @@ async function door(t: TestContext): Promise<{ state: DoorState; server: ServerC
     clientId: 'gatekit-cli',
     userClaim: 'email',
     ttl: 600,
+    jkt,
   });
   const keys = await loadTrustedKeys(config.daemon.trusted_keys);
   const state = { config, keys, cache: new VerifiedTokenCache(), door: new DoorMemory() };
@@ -74,5 +90,31 @@ describe('door: a token already verified passes without a promise, and is still 
       'alice@example.com',
       'the old config object is unchanged',
     );
+  });
+});
+
+describe('door: a known DPoP-bound token with a valid proof passes without a promise (lib/daemon/door.ts)', () => {
+  it('answers synchronously once the token is known, and still refuses a replayed proof', async (t) => {
+    const key = await DpopKey.generate('EdDSA');
+    const { state, server, token } = await door(t, key.jkt);
+    const replays = new DpopReplayCache();
+    const withProof = (proof: string): Credentials => ({
+      server,
+      proofKey: (boundTo) =>
+        verifyDpopProof(proof, { method: 'POST', url: URL_MCP, accessToken: token, replays, boundTo }).jkt,
+    });
+    const first = passToken(token, state, withProof(key.proof('POST', URL_MCP, token)));
+    assert.ok(first instanceof Promise, 'an unknown token is verified asynchronously');
+    await first;
+    const proof = key.proof('POST', URL_MCP, token);
+    const again = passToken(token, state, withProof(proof));
+    assert.ok(!(again instanceof Promise), 'a known token with a valid proof needs no promise');
+    assert.equal(again.person.user, 'alice@example.com');
+    assert.throws(() => passToken(token, state, withProof(proof)), dpopInvalid);
+    const other = await DpopKey.generate('EdDSA');
+    assert.throws(() => passToken(token, state, withProof(other.proof('POST', URL_MCP, token))), {
+      code: 'TOKEN_INVALID',
+    });
+    assert.equal(accessTokenHash(token).length, 43);
   });
 });

@@ -3,17 +3,13 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@modelcontextprotocol/client';
-import {
-  daemonConfig,
-  firstRpcMessage,
-  JSON_HEADERS,
-  raw,
-  startHarness,
-  type Harness,
-} from './helpers/daemon-harness.js';
+import { request } from 'undici';
+import { sseEvents, type SseEvent } from '../lib/bridge/index.js';
+import { daemonConfig, JSON_HEADERS, raw, startHarness, type Harness } from './helpers/daemon-harness.js';
 import { MODERN, modernClient, modernHeaders } from './helpers/modern-client.js';
 
 const TASKS_SERVER = fileURLToPath(new URL('../fixtures/servers/tasks.js', import.meta.url));
@@ -48,10 +44,26 @@ command = ["${process.execPath}", "${TASKS_SERVER}"]
 allow_users = ["alice@example.com", "bob@example.com"]
 env = { TASKS_DIR = "${store}" }
 
+# Only 2025-11-25, and careless: every status change of the store goes to every one of its clients.
+[servers.watch]
+command = ["${process.execPath}", "${TASKS_SERVER}", "--session-only", "--broadcast"]
+allow_users = ["alice@example.com", "bob@example.com"]
+env = { TASKS_DIR = "${store}" }
+
 [servers.plain]
 command = ["${process.execPath}", "${MODERN_SERVER}"]
 allow_users = ["alice@example.com"]
 `;
+
+/** The answer in a POST's body, JSON or SSE (where a child's notifications may come first). */
+async function answerIn(body: string): Promise<any> {
+  if (body.trimStart().startsWith('{')) return JSON.parse(body);
+  for await (const event of sseEvents(Readable.from([body]))) {
+    const message = JSON.parse(event.data);
+    if ('result' in message || 'error' in message) return message;
+  }
+  throw new Error(`no answer in: ${body.slice(0, 200)}`);
+}
 
 /** A 2026-07-28 request as a client declaring the tasks extension sends it. */
 function modernRequest(id: number, method: string, params: Record<string, unknown>): string {
@@ -84,7 +96,7 @@ describe('daemon: tasks (SEP-2663) belong to the person, server and child that c
       modernHeaders(token, method, name),
       modernRequest(id, method, params),
     );
-    const message = await firstRpcMessage(res.body);
+    const message = await answerIn(res.body);
     return { status: res.status, text: JSON.stringify(message), message };
   }
 
@@ -103,6 +115,34 @@ describe('daemon: tasks (SEP-2663) belong to the person, server and child that c
       await post(server, token, 7, 'tasks/update', update),
       await post(server, token, 7, 'tasks/cancel', { taskId }),
     ].map(({ status, text }) => ({ status, text }));
+  }
+
+  /** A session-era session (2025-11-25, raw HTTP): a caller of its requests, and its headers. */
+  async function openSession(server: string, token: string) {
+    const init = {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: TASKS_CAPS, clientInfo: { name: 'raw', version: '1' } },
+    };
+    const res = await raw(
+      h.unix(server),
+      'POST',
+      { ...JSON_HEADERS, authorization: `Bearer ${token}` },
+      JSON.stringify(init),
+    );
+    const headers = {
+      ...JSON_HEADERS,
+      authorization: `Bearer ${token}`,
+      'mcp-session-id': res.headers['mcp-session-id'] as string,
+      'mcp-protocol-version': '2025-11-25',
+    };
+    await raw(h.unix(server), 'POST', headers, JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }));
+    const call = async (id: number, method: string, params: Record<string, unknown>) =>
+      answerIn(
+        (await raw(h.unix(server), 'POST', headers, JSON.stringify({ jsonrpc: '2.0', id, method, params }))).body,
+      );
+    return { call, headers };
   }
 
   async function statusOf(token: string, taskId: string): Promise<unknown> {
@@ -203,31 +243,8 @@ describe('daemon: tasks (SEP-2663) belong to the person, server and child that c
   });
 
   it('binds a session-era client\'s task to its session: another person\'s session gets "Task not found"', async () => {
-    const open = async (token: string) => {
-      const init = {
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'initialize',
-        params: { protocolVersion: '2025-11-25', capabilities: TASKS_CAPS, clientInfo: { name: 'raw', version: '1' } },
-      };
-      const headers = { ...JSON_HEADERS, authorization: `Bearer ${token}` };
-      const res = await raw(h.unix('tasks'), 'POST', headers, JSON.stringify(init));
-      const session = res.headers['mcp-session-id'] as string;
-      const call = async (id: number, method: string, params: Record<string, unknown>) =>
-        firstRpcMessage(
-          (
-            await raw(
-              h.unix('tasks'),
-              'POST',
-              { ...headers, 'mcp-session-id': session, 'mcp-protocol-version': '2025-11-25' },
-              JSON.stringify({ jsonrpc: '2.0', id, method, params }),
-            )
-          ).body,
-        );
-      return call;
-    };
-    const alice = await open(await h.token('tasks', ALICE));
-    const bob = await open(await h.token('tasks', BOB));
+    const alice = (await openSession('tasks', await h.token('tasks', ALICE))).call;
+    const bob = (await openSession('tasks', await h.token('tasks', BOB))).call;
     // 2025-11-25 tasks: a task-augmented call gets a CreateTaskResult (`task`).
     const created = await alice(2, 'tools/call', { name: 'job', arguments: {}, task: { ttl: 60_000 } });
     const taskId = created.result?.task?.taskId as string;
@@ -252,5 +269,59 @@ describe('daemon: tasks (SEP-2663) belong to the person, server and child that c
     assert.deepEqual((await alice(9, 'tasks/result', { taskId })).result, {
       content: [{ type: 'text', text: 'answered: a' }],
     });
+  });
+  it("sends a task's status notifications only to its owner's GET stream", async () => {
+    const bob = await openSession('watch', await h.token('watch', BOB));
+    const stream = await request('http://localhost/mcp', {
+      method: 'GET',
+      headers: { ...bob.headers, host: 'localhost', accept: 'text/event-stream' },
+      dispatcher: h.unix('watch'),
+    });
+    assert.equal(stream.statusCode, 200);
+    const events = sseEvents(stream.body);
+    const alice = (await openSession('watch', await h.token('watch', ALICE))).call;
+    const answer = { answer: { action: 'accept', content: { answer: 'a' } } };
+    const theirs = (await alice(2, 'tools/call', { name: 'job', arguments: {}, task: {} })).result.task.taskId;
+    await alice(3, 'tasks/update', { taskId: theirs, inputResponses: answer });
+    const own = (await bob.call(2, 'tools/call', { name: 'job', arguments: {}, task: {} })).result.task.taskId;
+    await bob.call(3, 'tasks/update', { taskId: own, inputResponses: answer });
+    // The child sends every change oldest first: by its last status of bob's task, alice's were all sent too.
+    const heard: Array<[string, string]> = [];
+    for await (const event of events) {
+      const { method, params } = JSON.parse((event as SseEvent).data);
+      if (method !== 'notifications/tasks/status') continue;
+      heard.push([params.taskId === own ? 'own' : params.taskId === theirs ? 'theirs' : 'other', params.status]);
+      if (params.taskId === own && params.status === 'completed') break;
+    }
+    stream.body.destroy();
+    // Two quick writes may reach the child's watch as one: which of bob's statuses it sent varies, never whose.
+    assert.deepEqual(
+      heard.filter(([whose]) => whose !== 'own'),
+      [],
+      "alice's task is not bob's to hear of",
+    );
+    assert.deepEqual(heard.at(-1), ['own', 'completed']);
+  });
+
+  it("binds a 2026-07-28 client's task on a 2025-11-25 child (the daemon's pooled child) to the person", async () => {
+    const alice = await h.token('watch', ALICE);
+    const bob = await h.token('watch', BOB);
+    const created = await post('watch', alice, 1, 'tools/call', { name: 'job', arguments: {}, task: {} });
+    const taskId = created.message.result?.task?.taskId as string;
+    assert.ok(taskId, created.text);
+    assert.equal((await post('watch', alice, 2, 'tasks/get', { taskId })).message.result?.status, 'input_required');
+    assert.deepEqual(await probe('watch', bob, taskId), await probe('watch', bob, randomUUID()));
+  });
+
+  it('remembers at most 256 tasks per child: the oldest is forgotten first, then unknown', async () => {
+    const alice = await h.token('jobs', ALICE);
+    const first = await newTask('jobs', alice);
+    let last = first;
+    for (let i = 0; i < 256; i++) last = await newTask('jobs', alice);
+    assert.deepEqual(await probe('jobs', alice, first), await probe('jobs', alice, randomUUID()));
+    assert.equal(
+      (await post('jobs', alice, 2, 'tasks/get', { taskId: last })).message.result?.status,
+      'input_required',
+    );
   });
 });

@@ -6,7 +6,8 @@ import { toolRefused, type GateInput, type GateSession } from './tool-gate.js';
 const UNKNOWN_TASK = 'Task not found';
 
 /**
- * The gate for `tasks/get`, `tasks/result`, `tasks/update` and `tasks/cancel` (their entries in method-gates.ts `METHOD_GATES`):
+ * The gate for `tasks/get`, `tasks/result`, `tasks/update` and `tasks/cancel` (their entries in method-gates.ts
+ * `METHOD_GATES`):
  * the answer to give instead of forwarding, or undefined to forward. A task is reachable only on the child that
  * created it for this person (tasks.ts, bound at the `tools/call` that created it): any other id — another person's,
  * one made on another server or another pooled child, an expired or a made-up one — is answered here, the same

@@ -11,7 +11,6 @@ const WRAPPER = 'echo $$ > "$0" && exec "$@"';
 /** What a shell adds to the environment it passes on (dash: PWD; bash: PWD, SHLVL), unless configured. */
 const SHELL_ADDS = ['PWD', 'OLDPWD', 'SHLVL'];
 const SH = '/bin/sh';
-let opened = 0;
 
 /** Where this process's own cgroup v2 directory is mounted (a hybrid layout's /sys/fs/cgroup/unified too). */
 function ownCgroupDir(): string | undefined {
@@ -113,11 +112,17 @@ export class ChildCgroups {
   static open(): ChildCgroups | string {
     const own = ownCgroupDir();
     if (own === undefined) return 'no cgroup v2 is mounted';
-    const dir = join(own, `gatekit-${process.pid}-${opened++}`);
-    try {
-      mkdirSync(dir);
-    } catch (err) {
-      return `cannot create ${dir} (${(err as NodeJS.ErrnoException).code})`;
+    // The first free `gatekit-<pid>-<n>`: another daemon in this process may hold a lower n (nothing counts them).
+    let dir: string;
+    for (let n = 0; ; n++) {
+      dir = join(own, `gatekit-${process.pid}-${n}`);
+      try {
+        mkdirSync(dir);
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
+          return `cannot create ${dir} (${(err as NodeJS.ErrnoException).code})`;
+      }
     }
     const cgroups = new ChildCgroups(dir);
     const probe = cgroups.create();

@@ -56,8 +56,10 @@ export async function startTokenEndpoint(
     limiter.max = c.daemon.limits.max_failed_exchanges;
     return { config: c, key: await loadSigningKey(c.broker.signing_key), subjects: new SubjectVerifier(c, replays) };
   };
-  // Both outlive a SIGHUP reload: a reload must not reset a replay record or a failure count.
+  // These outlive a SIGHUP reload: a reload must not reset a replay record or a failure count.
   const replays = new ReplayGuard();
+  /** Proof jtis seen at this endpoint (RFC 9449 §11.1), for as long as it runs. */
+  const proofs = new DpopReplayCache();
   const limiter = new FailureLimiter(config.daemon.limits.max_failed_exchanges);
   const refusals = new RefusalTally(audit);
   let state = await load(config);
@@ -82,7 +84,7 @@ export async function startTokenEndpoint(
       const { status, body } = oauthError(new GatekitError('LIMIT_EXCEEDED', 'too many failed exchanges; retry later'));
       return send(res, status, body, { 'retry-after': String(wait) });
     }
-    exchange(state, req, audit).then(
+    exchange(state, proofs, req, audit).then(
       (body) => send(res, 200, body),
       (err: unknown) => {
         const { status, body } = oauthError(err);
@@ -113,9 +115,6 @@ export async function startTokenEndpoint(
   };
 }
 
-/** Proof jtis seen at the token endpoint (RFC 9449 §11.1), for as long as the process runs. */
-const replays = new DpopReplayCache();
-
 /**
  * RFC 9449 §5: the key of the request's DPoP proof (htm POST, htu the token endpoint's URL, see
  * tokenEndpointUrl), or undefined when none was sent. A bad proof is DPOP_INVALID (invalid_dpop_proof).
@@ -132,6 +131,7 @@ async function proofKeyOf(req: IncomingMessage, config: Config, seen: DpopReplay
 
 async function exchange(
   state: State,
+  proofs: DpopReplayCache,
   req: IncomingMessage,
   audit: (event: AuditEvent) => void,
 ): Promise<Record<string, unknown>> {
@@ -151,7 +151,7 @@ async function exchange(
   let subject;
   let jkt: string | undefined;
   try {
-    jkt = await proofKeyOf(req, state.config, replays);
+    jkt = await proofKeyOf(req, state.config, proofs);
     subject = await state.subjects.verify(subjectToken, type);
   } catch (err) {
     audit(auditLine.authFailed(server.name, 'token-exchange', (err as Error).message));

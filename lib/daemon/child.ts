@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { ServerConfig } from '../config/index.js';
 import type { ChildCgroups, ChildCgroup } from './cgroup.js';
-import { ChildEraBridge, type ChildEra } from './era/native.js';
+import { ChildEraBridge, type ChildEra, type EraVerdicts } from './era/native.js';
 import { endGroup } from './process-group.js';
 import { StderrRecord } from './stderr-record.js';
 import type { Admitted } from './gate.js';
@@ -49,6 +49,7 @@ export class McpChild {
     handlers: ChildHandlers,
     sessionClient = false,
     cgroups?: ChildCgroups,
+    verdicts?: EraVerdicts,
   ) {
     const env: Record<string, string> = {};
     for (const name of INHERITED) if (process.env[name] !== undefined) env[name] = process.env[name]!;
@@ -74,6 +75,7 @@ export class McpChild {
       (message) => this.#write(message),
       (message) => handlers.onMessage(message, JSON.stringify(message)),
       sessionClient,
+      verdicts,
     );
     this.process.stdin!.on('error', () => {
       /* the exit handler reports it */

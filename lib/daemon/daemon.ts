@@ -1,21 +1,30 @@
 import type { Server, ServerResponse } from 'node:http';
 import { AuditLog, auditLine, createAuditKey, loadAuditKey, type AuditEvent } from '../audit/index.js';
 import { loadConfig, type Config, type ServerConfig } from '../config/index.js';
-import { loadTrustedKeys, openTrustedKeys, VerifiedTokenCache, type TrustedKeyOptions } from '../token/index.js';
+import {
+  loadTrustedKeys,
+  openTrustedKeys,
+  VerifiedTokenCache,
+  type TrustedKeys,
+  type TrustedKeyOptions,
+} from '../token/index.js';
 import { RateLimiter } from '../policy/index.js';
-import { mcpHandler, type DaemonState } from './handler.js';
+import { mcpHandler } from './handler.js';
 import { bindListener } from '../http/index.js';
 import { ChildCgroups } from './cgroup.js';
+import { StatelessPool, WaitingCalls } from './era/index.js';
 import { stopBoundMs } from './process-group.js';
 import { SessionRegistry } from './registry.js';
 import { DoorMemory } from './door.js';
 import { OpenStreams } from './streams.js';
 import { resourceFilterFor } from './resource-gate.js';
 import { RefusalTally } from './refusal-tally.js';
-import { isStanding } from './sse.js';
+import { Traffic } from './traffic.js';
+import { listenerNames } from './origin.js';
+import type { DaemonState, LoadedState, ProcessState } from './state.js';
 import type { DaemonMetrics } from './metrics.js';
 import type { TokenEndpoint } from './token-endpoint/index.js';
-import { commandWarnings, readLock } from '../pins/index.js';
+import { commandWarnings, readLock, type Lock } from '../pins/index.js';
 
 export interface Daemon {
   /** SIGHUP: config, trusted keys and policy anew; the audit log sealed and reopened. Listeners stay as they are. */
@@ -37,9 +46,19 @@ export interface DaemonOptions {
   readonly auditChain?: boolean;
 }
 
+/** What `startDaemon` opened that lives with the process, beside the `ProcessState` requests read. */
+interface Opened {
+  readonly log: AuditLog;
+  readonly cgroups: ChildCgroups | undefined;
+  readonly metrics: DaemonMetrics | undefined;
+  readonly traffic: Traffic;
+}
+
 /**
- * Starts `gatekit daemon` for a loaded config: one listener per [servers.*], shared state, the sweeper.
- * A trusted_keys URL that cannot be reached yet does not stop it: it starts with no keys and says so.
+ * Starts `gatekit daemon` for a loaded config: the lasting state (`ProcessState`: audit, sessions, pool, caches),
+ * the state of this config (`LoadedState`, replaced by `reload()`), one listener per [servers.*], the token
+ * endpoint in daemon mode, the sweeper. A trusted_keys URL that cannot be reached yet does not stop it: it starts
+ * with no keys and says so. Two daemons in one process share nothing.
  */
 export async function startDaemon(
   initial: Config,
@@ -49,28 +68,40 @@ export async function startDaemon(
   const keyOptions: TrustedKeyOptions = { say, ...options.trustedKeys };
   const lock = readLock(initial.dir);
   for (const warning of commandWarnings(initial)) say(`warning: ${warning}`);
-  // A setup from before audit keys existed gets one now, so checkpoints are always signed.
-  if (createAuditKey(initial.daemon.audit_key)) say(`created the audit key ${initial.daemon.audit_key}`);
-  const log = new AuditLog(initial.daemon.audit_log, {
+  const { lasting, opened } = await openLasting(initial, say, options);
+  const keys = await openTrustedKeys(initial.daemon.trusted_keys, keyOptions);
+  const daemon = new RunningDaemon(lasting, loadedState(initial, keys, lock, opened.metrics), opened, say, keyOptions);
+  await daemon.listen();
+  return daemon;
+}
+
+/** The lasting half: the audit log (with a key made for a setup from before audit keys), metrics, sessions. */
+async function openLasting(
+  config: Config,
+  say: (line: string) => void,
+  options: DaemonOptions,
+): Promise<{ lasting: ProcessState; opened: Opened }> {
+  if (createAuditKey(config.daemon.audit_key)) say(`created the audit key ${config.daemon.audit_key}`);
+  const log = new AuditLog(config.daemon.audit_log, {
     chain: options.auditChain !== false,
-    groupReadable: initial.daemon.socket_group !== undefined,
-    signer: loadAuditKey(initial.daemon.audit_key),
-    anchor: initial.daemon.audit_anchor,
-    checkpoint: initial.daemon.audit_checkpoint,
+    groupReadable: config.daemon.socket_group !== undefined,
+    signer: loadAuditKey(config.daemon.audit_key),
+    anchor: config.daemon.audit_anchor,
+    checkpoint: config.daemon.audit_checkpoint,
     say: (line) => process.stderr.write(`gatekit daemon: ${line}\n`),
   });
   const auditFailure = () => log.failure;
-  /** POSTs and DELETEs being answered; GET streams and listens end with their sessions (sse.ts `isStanding`). */
-  const answering = new Set<ServerResponse>();
-  /** GET streams, tracked only for the metrics. */
-  const streams = new Set<ServerResponse>();
+  const standing = new WeakSet<ServerResponse>();
+  const traffic = new Traffic(standing, config.daemon.metrics_listen !== undefined);
+  let sessions: SessionRegistry | undefined;
   // prom-client is loaded only with metrics_listen; requests are counted from their audit lines (metrics.ts).
-  const metrics: DaemonMetrics | undefined = initial.daemon.metrics_listen
+  const metrics: DaemonMetrics | undefined = config.daemon.metrics_listen
     ? await (
         await import('./metrics.js')
-      ).DaemonMetrics.create([...initial.servers.keys()], {
-        sessions: (): SessionRegistry => sessions,
-        responses: () => [...answering, ...streams],
+      ).DaemonMetrics.create([...config.servers.keys()], {
+        sessions: () => sessions!,
+        responses: () => traffic.responses(),
+        standing,
         auditFailure,
         auditWriteFailures: () => log.writeFailures,
       })
@@ -81,126 +112,135 @@ export async function startDaemon(
         metrics.count(event);
       }
     : (event: AuditEvent) => log.write(event);
-  const tokenCache = () => metrics?.tokenCache() ?? new VerifiedTokenCache();
-  const cgroups = openCgroups(initial, say);
-  const sessions = new SessionRegistry(audit, cgroups);
-  sessions.lock = lock;
-  const keys = await openTrustedKeys(initial.daemon.trusted_keys, keyOptions);
-  // Rate-limit buckets outlive a config reload, so SIGHUP does not reset anyone's budget.
-  const limiter = new RateLimiter();
-  const now = options.now ?? Date.now;
-  // GET and listen streams, each held to the token that opened it (streams.ts); re-admitted on reload.
-  const openStreams = new OpenStreams(audit);
-  const refusals = new RefusalTally(audit);
-  let state: DaemonState = {
-    config: initial,
-    keys,
-    cache: tokenCache(),
+  const cgroups = openCgroups(config, say);
+  sessions = new SessionRegistry(audit, cgroups);
+  const lasting: ProcessState = {
     sessions,
+    pool: new StatelessPool(sessions),
+    waiting: new WaitingCalls(),
     audit,
     auditFailure,
-    limiter,
-    now,
-    streams: openStreams,
-    refusals,
+    limiter: new RateLimiter(),
+    now: options.now ?? Date.now,
+    streams: new OpenStreams(audit),
+    standing,
+    refusals: new RefusalTally(audit),
     door: new DoorMemory(),
   };
-  const listeners = new Map<string, Server>();
-  const waiting = () => [...answering].some((res) => !isStanding(res));
-  let drained: (() => void) | undefined;
-  try {
-    for (const server of initial.servers.values()) {
-      const handler = mcpHandler(server.name, () => state);
-      const counted: typeof handler = (req, res) => {
-        if (req.method !== 'GET') {
-          answering.add(res);
-          res.once('close', () => {
-            answering.delete(res);
-            drained?.();
-          });
-        } else if (metrics) {
-          streams.add(res);
-          res.once('close', () => streams.delete(res));
-        }
-        handler(req, res);
-      };
-      listeners.set(server.name, await bindListener(initial, server, counted));
-    }
-    if (metrics) await metrics.listen(initial, initial.daemon.metrics_listen!);
-  } catch (err) {
-    await Promise.all([...listeners.values()].map((l) => new Promise((r) => l.close(r))));
-    await metrics?.close();
-    cgroups?.close();
-    log.close();
-    throw err;
+  return { lasting, opened: { log, cgroups, metrics, traffic } };
+}
+
+/** The reloadable half, for one loaded config and its trusted keys. */
+function loadedState(config: Config, keys: TrustedKeys, lock: Lock, metrics: DaemonMetrics | undefined): LoadedState {
+  return {
+    config,
+    keys,
+    cache: metrics?.tokenCache() ?? new VerifiedTokenCache(),
+    resourceFilters: new WeakMap(),
+    toolFilters: new WeakMap(),
+    names: listenerNames(config),
+    lock,
+  };
+}
+
+/** The handle `startDaemon` returns: the two halves of the state, the listeners, reload and stop. */
+class RunningDaemon implements Daemon {
+  readonly sessions: SessionRegistry;
+  readonly listeners = new Map<string, Server>();
+  readonly #lasting: ProcessState;
+  #loaded: LoadedState;
+  /** What requests read: both halves, made anew when a reload replaces the loaded one. */
+  #state: DaemonState;
+  readonly #opened: Opened;
+  readonly #say: (line: string) => void;
+  readonly #keyOptions: TrustedKeyOptions;
+  #tokens: TokenEndpoint | undefined;
+  #sweeper: NodeJS.Timeout | undefined;
+
+  constructor(
+    lasting: ProcessState,
+    loaded: LoadedState,
+    opened: Opened,
+    say: (line: string) => void,
+    keyOptions: TrustedKeyOptions,
+  ) {
+    this.sessions = lasting.sessions;
+    this.#lasting = lasting;
+    this.#loaded = loaded;
+    this.#state = { ...lasting, ...loaded };
+    this.sessions.lock = loaded.lock;
+    this.#opened = opened;
+    this.#say = say;
+    this.#keyOptions = keyOptions;
   }
-  // Daemon mode: this process alone holds the signing key and mints through RFC 8693 exchange.
-  let tokens: TokenEndpoint | undefined;
-  if (initial.broker.mode === 'daemon') {
+
+  /** Binds every listener, the metrics and (daemon mode) the token endpoint; on a failure closes what it opened. */
+  async listen(): Promise<void> {
+    const { config } = this.#loaded;
     try {
-      const { startTokenEndpoint } = await import('./token-endpoint/index.js');
-      tokens = await startTokenEndpoint(initial, audit, auditFailure);
+      for (const server of config.servers.values()) {
+        const handler = this.#opened.traffic.counted(mcpHandler(server.name, () => this.#state));
+        this.listeners.set(server.name, await bindListener(config, server, handler));
+      }
+      if (this.#opened.metrics) await this.#opened.metrics.listen(config, config.daemon.metrics_listen!);
+      // Daemon mode: this process alone holds the signing key and mints through RFC 8693 exchange.
+      if (config.broker.mode === 'daemon') {
+        const { startTokenEndpoint } = await import('./token-endpoint/index.js');
+        this.#tokens = await startTokenEndpoint(config, this.#lasting.audit, this.#lasting.auditFailure);
+      }
     } catch (err) {
-      await Promise.all([...listeners.values()].map((l) => new Promise((r) => l.close(r))));
-      await metrics?.close();
-      cgroups?.close();
-      log.close();
+      await this.#closeListeners();
+      await this.#opened.metrics?.close();
+      this.#opened.cgroups?.close();
+      this.#opened.log.close();
       throw err;
     }
+    this.#sweeper = setInterval(() => this.sessions.sweep(this.#loaded.config.daemon.limits), 1000);
+    this.#sweeper.unref();
+    this.#lasting.audit(auditLine.daemonStart(process.pid, [...this.listeners.keys()]));
   }
-  const sweeper = setInterval(() => sessions.sweep(state.config.daemon.limits), 1000);
-  sweeper.unref();
-  audit(auditLine.daemonStart(process.pid, [...listeners.keys()]));
 
-  return {
-    sessions,
-    listeners,
-    stopBoundMs: () => stopBoundMs(state.config.daemon.limits.drain_timeout),
-    async reload() {
-      const config = loadConfig({ config: state.config.file });
-      const keys = await loadTrustedKeys(config.daemon.trusted_keys, keyOptions);
-      const lock = readLock(config.dir);
-      for (const warning of commandWarnings(config)) say(`warning: ${warning}`);
-      for (const name of config.servers.keys())
-        if (!listeners.has(name)) say(`servers.${name} is new: restart the daemon to serve it`);
-      await tokens?.reload(config);
-      endChanged(sessions, config);
-      log.reopen();
-      state = { ...state, config, keys, cache: tokenCache() };
-      sessions.lock = lock;
-      refusals.flush();
-      audit(auditLine.daemonReload([...config.servers.keys()]));
-      openStreams.readmitAll(state);
-    },
-    async stop() {
-      clearInterval(sweeper);
-      const closed = Promise.all([...listeners.values()].map((l) => new Promise((r) => l.close(r))));
-      await tokens?.close();
-      const drainMs = state.config.daemon.limits.drain_timeout * 1000;
-      if (waiting()) {
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([
-          new Promise<void>((r) => {
-            drained = () => {
-              if (!waiting()) r();
-            };
-          }),
-          new Promise((r) => {
-            timer = setTimeout(r, drainMs);
-          }),
-        ]);
-        clearTimeout(timer);
-      }
-      await sessions.endAll('the daemon is stopping');
-      if (cgroups && !cgroups.close()) say(`could not remove ${cgroups.dir}: something in it still runs`);
-      for (const l of listeners.values()) l.closeAllConnections();
-      await closed;
-      refusals.flush();
-      audit(auditLine.daemonStop(process.pid));
-      await metrics?.close();
-      log.close();
-    },
-  };
+  stopBoundMs(): number {
+    return stopBoundMs(this.#loaded.config.daemon.limits.drain_timeout);
+  }
+
+  async reload(): Promise<void> {
+    const config = loadConfig({ config: this.#loaded.config.file });
+    const keys = await loadTrustedKeys(config.daemon.trusted_keys, this.#keyOptions);
+    const loaded = loadedState(config, keys, readLock(config.dir), this.#opened.metrics);
+    for (const warning of commandWarnings(config)) this.#say(`warning: ${warning}`);
+    for (const name of config.servers.keys())
+      if (!this.listeners.has(name)) this.#say(`servers.${name} is new: restart the daemon to serve it`);
+    await this.#tokens?.reload(config);
+    endChanged(this.sessions, config);
+    this.#opened.log.reopen();
+    this.#loaded = loaded;
+    this.#state = { ...this.#lasting, ...loaded };
+    this.sessions.lock = loaded.lock;
+    this.#lasting.refusals.flush();
+    this.#lasting.audit(auditLine.daemonReload([...config.servers.keys()]));
+    this.#lasting.streams.readmitAll(this.#state);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#sweeper);
+    const closed = this.#closeListeners();
+    await this.#tokens?.close();
+    await this.#opened.traffic.drain(this.#loaded.config.daemon.limits.drain_timeout * 1000);
+    await this.sessions.endAll('the daemon is stopping');
+    const { cgroups } = this.#opened;
+    if (cgroups && !cgroups.close()) this.#say(`could not remove ${cgroups.dir}: something in it still runs`);
+    for (const l of this.listeners.values()) l.closeAllConnections();
+    await closed;
+    this.#lasting.refusals.flush();
+    this.#lasting.audit(auditLine.daemonStop(process.pid));
+    await this.#opened.metrics?.close();
+    this.#opened.log.close();
+  }
+
+  #closeListeners(): Promise<unknown> {
+    return Promise.all([...this.listeners.values()].map((l) => new Promise((r) => l.close(r))));
+  }
 }
 
 /** `[daemon] cgroup = "auto"`: the daemon's cgroups where it may have them, else why not (said once). */

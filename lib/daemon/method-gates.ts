@@ -14,7 +14,6 @@ import {
 } from './resource-gate.js';
 import { gateTask } from './tasks-gate.js';
 import { gateToolCall, toolListFilter, type GateInput, type GateSession } from './tool-gate.js';
-import { toolHeaderMismatch } from './tool-headers.js';
 
 /** A request a method's own gate refused, already audited: answered in-band, or with `status` for the whole POST. */
 interface Refusal {
@@ -77,7 +76,7 @@ function admitToolCall(
   const refused = gateToolCall(gate, request, trace ?? NO_TRACE, session);
   if (refused) return { response: refused };
   // Only for a tool the person may call (its schema is theirs to see) and one that declares headers.
-  const mismatch = gate.headers && toolHeaderMismatch(session, request.params, gate.headers);
+  const mismatch = gate.headers && session.toolHeaders?.mismatch(request.params, gate.headers);
   if (mismatch) return headerRefusal(gate, request, trace, `Bad Request: ${mismatch}`);
   return undefined;
 }

@@ -7,7 +7,6 @@ import { CLIENT_NOTIFICATIONS, CLIENT_REQUESTS } from '../mcp/index.js';
 import { VerifiedTokenCache } from '../token/index.js';
 import { RequestCounts, type Outcome } from './metrics-requests.js';
 import type { SessionRegistry } from './registry.js';
-import { isStanding } from './sse.js';
 
 /**
  * The only values the `method` label takes: the methods MCP defines for clients (lib/mcp; a vendor extension a client
@@ -29,6 +28,8 @@ export interface MetricsSources {
   readonly sessions: () => SessionRegistry;
   /** Open responses (POSTs being answered, GET streams); those of type text/event-stream are streams. */
   readonly responses: () => Iterable<ServerResponse>;
+  /** Answers that stay open like a GET stream (`subscriptions/listen`, the daemon's `standing`). */
+  readonly standing: WeakSet<ServerResponse>;
   readonly auditFailure: () => string | undefined;
   readonly auditWriteFailures: () => number;
 }
@@ -94,7 +95,7 @@ export class DaemonMetrics {
     });
     gauge('gatekit_streams', 'Open event streams (GET streams, subscriptions/listen streams)', [], (g) => {
       let open = 0;
-      for (const res of sources.responses()) if (isOpenStream(res)) open++;
+      for (const res of sources.responses()) if (isOpenStream(res, sources.standing)) open++;
       g.set(open);
     });
     gauge('gatekit_audit_fail_closed', '1 while the audit log cannot be written and requests are refused', [], (g) =>
@@ -210,7 +211,7 @@ interface GaugeLike {
 }
 
 /** A GET stream that is open, or a standing POST (`subscriptions/listen`): the streams a client holds open. */
-function isOpenStream(res: ServerResponse): boolean {
+function isOpenStream(res: ServerResponse, standing: WeakSet<ServerResponse>): boolean {
   if (res.writableEnded || !res.headersSent || res.statusCode !== 200) return false;
-  return res.req.method === 'GET' || isStanding(res);
+  return res.req.method === 'GET' || standing.has(res);
 }

@@ -2,28 +2,23 @@ import type { Config, ServerConfig } from '../config/index.js';
 import { toolPatternsOf } from '../policy/index.js';
 import { DPOP_ALGORITHMS } from '../token/index.js';
 
-const cache = new WeakMap<ServerConfig, { hosts: Set<string>; origins: Set<string> }>();
-
-function names(server: ServerConfig): { hosts: Set<string>; origins: Set<string> } {
-  let entry = cache.get(server);
-  if (!entry) {
-    if (server.listen.kind === 'unix') {
-      const hosts = ['localhost', '127.0.0.1', '[::1]'];
-      entry = { hosts: new Set(hosts), origins: new Set(hosts.map((h) => `http://${h}`)) };
-    } else {
-      const port = server.listen.port;
-      const hosts = ['localhost', '127.0.0.1', '[::1]'].map((h) => `${h}:${port}`);
-      entry = { hosts: new Set(hosts), origins: new Set(hosts.map((h) => `https://${h}`)) };
-    }
-    cache.set(server, entry);
-  }
-  return entry;
+/** The names a listener answers to: Host headers (its loopback names only, DNS rebinding) and its own Origins. */
+export interface ListenerNames {
+  readonly hosts: ReadonlySet<string>;
+  readonly origins: ReadonlySet<string>;
 }
 
-/** Host headers this listener answers to: its loopback names only (DNS rebinding). */
-export const allowedHosts = (server: ServerConfig): Set<string> => names(server).hosts;
-/** Origins that may call it: its own, if a browser is involved at all. */
-export const allowedOrigins = (server: ServerConfig): Set<string> => names(server).origins;
+/** Each server's listener names, made once per loaded config (the daemon's `LoadedState`). */
+export function listenerNames(config: Config): ReadonlyMap<string, ListenerNames> {
+  const names = new Map<string, ListenerNames>();
+  for (const server of config.servers.values()) {
+    const scheme = server.listen.kind === 'unix' ? 'http' : 'https';
+    const port = server.listen.kind === 'unix' ? '' : `:${server.listen.port}`;
+    const hosts = ['localhost', '127.0.0.1', '[::1]'].map((h) => `${h}${port}`);
+    names.set(server.name, { hosts: new Set(hosts), origins: new Set(hosts.map((h) => `${scheme}://${h}`)) });
+  }
+  return names;
+}
 
 export function metadataUrl(server: ServerConfig): string {
   const base = server.listen.kind === 'unix' ? 'http://localhost' : `https://127.0.0.1:${server.listen.port}`;

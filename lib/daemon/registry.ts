@@ -3,6 +3,7 @@ import type { DaemonLimits, ServerConfig } from '../config/index.js';
 import { GatekitError } from '../errors.js';
 import type { ChildCgroups } from './cgroup.js';
 import { Session } from './session.js';
+import { EraVerdicts } from './era/native.js';
 import { packageMismatch, packageRefusal, type Lock } from '../pins/index.js';
 import type { Person } from '../person.js';
 
@@ -18,6 +19,8 @@ export class SessionRegistry {
   readonly #cgroups: ChildCgroups | undefined;
   /** gatekit.lock as read at start and on SIGHUP (lib/pins); every child judges its tools by the current one. */
   lock: Lock = new Map();
+  /** Which era each server's children speak, as their probes found (era/native.ts). */
+  readonly verdicts = new EraVerdicts();
   /** Per server config (new on each reload): why its npx package is not the pinned one, or null. */
   readonly #packages = new WeakMap<ServerConfig, string | null>();
 
@@ -60,9 +63,8 @@ export class SessionRegistry {
       throw new GatekitError('LIMIT_EXCEEDED', `${why}; try again later`);
     }
     const onEnd = (s: Session) => this.#sessions.delete(s.id);
-    const session = new Session(server, owner, this.#audit, onEnd, era, this.#cgroups, () =>
-      this.lock.get(server.name),
-    );
+    const pins = () => this.lock.get(server.name);
+    const session = new Session(server, owner, this.#audit, onEnd, era, this.#cgroups, pins, this.verdicts);
     this.#sessions.set(session.id, session);
     this.#audit(auditLine.sessionStart(server.name, session.id, era, owner, session.child.process.pid));
     return session;

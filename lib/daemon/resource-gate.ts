@@ -23,10 +23,15 @@ import type { GateInput } from './tool-gate.js';
 
 type Answer = { readonly response: RpcResponse } | undefined;
 
-const filters = new WeakMap<Admission, (uri: unknown) => boolean>();
+/** One resource filter per admission, kept with the loaded config (the daemon's `LoadedState`). */
+export type ResourceFilters = WeakMap<Admission, (uri: unknown) => boolean>;
 
 /** May this person read (and hear of updates to) a resource? One function per admission, like `toolFilter`. */
-export function resourceFilter(admission: Admission, server: ServerConfig): ((uri: unknown) => boolean) | undefined {
+export function resourceFilter(
+  admission: Admission,
+  server: ServerConfig,
+  filters: ResourceFilters,
+): ((uri: unknown) => boolean) | undefined {
   if (admission.decision.resources === undefined) return undefined;
   let filter = filters.get(admission);
   if (!filter) filters.set(admission, (filter = (uri) => 'uri' in judgeResource(uri, admission.decision, server)));
@@ -104,7 +109,7 @@ export function admitListen(gate: GateInput, request: RpcRequest, _s: unknown, t
 
 /** The resources/list, resources/templates/list and prompts/list answers without what the person may not use. */
 export function resourceListFilter(gate: GateInput): ResultFilter | undefined {
-  const read = resourceFilter(gate.admission, gate.server);
+  const read = resourceFilter(gate.admission, gate.server, gate.state.resourceFilters);
   return read && keep('resources', (r) => read(r['uri']));
 }
 export function templateListFilter(gate: GateInput): ResultFilter | undefined {

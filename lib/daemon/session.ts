@@ -4,6 +4,7 @@ import { argumentsDigest, auditLine, resultLine, type AuditEvent, type TraceCont
 import type { ServerConfig } from '../config/index.js';
 import type { ChildCgroups } from './cgroup.js';
 import { McpChild } from './child.js';
+import type { EraVerdicts } from './era/native.js';
 import type { ResponseSink } from './exchange.js';
 import { fromDaemon, stamp, type Admitted } from './gate.js';
 import {
@@ -21,7 +22,7 @@ import type { Pending, ResultFilter } from './pending.js';
 import { exitWords } from './stderr-record.js';
 import { writeSseMessage } from './sse.js';
 import { toolListFilter } from './tool-gate.js';
-import { forgetToolList, noteToolList } from './tool-headers.js';
+import { ToolHeaders } from './tool-headers.js';
 import { PinWatch } from './pin-watch.js';
 import { TaskLedger, type OwnedTask } from './tasks.js';
 import type { ServerPins } from '../pins/index.js';
@@ -59,6 +60,8 @@ export class Session {
   readable: ((uri: unknown) => boolean) | undefined;
   /** The tasks this child created, bound to this session's person, server and child (tasks.ts). */
   readonly tasks: TaskLedger;
+  /** A pooled child's SEP-2243 header declarations, from its own tools/list answers (tool-headers.ts). */
+  readonly toolHeaders = new ToolHeaders();
   lastUsed = Date.now();
   #ended = false;
   #nextId = 1;
@@ -79,6 +82,7 @@ export class Session {
     era: 'session' | 'stateless' = 'session',
     cgroups?: ChildCgroups,
     pins: () => ServerPins | undefined = () => undefined,
+    verdicts?: EraVerdicts,
   ) {
     this.server = server;
     this.era = era;
@@ -102,6 +106,7 @@ export class Session {
       },
       era === 'session',
       cgroups,
+      verdicts,
     );
   }
 
@@ -243,7 +248,7 @@ export class Session {
       // A pooled child's own tool list: the Mcp-Param-* headers of 2026-07-28 calls are checked by it.
       let results = p.results;
       if (p.method === 'tools/list') {
-        if (this.era === 'stateless') noteToolList(this, message.result);
+        if (this.era === 'stateless') this.toolHeaders.note(message.result);
         const hidden = this.pins.note(message.result);
         if (hidden.size > 0) results = withoutTools(hidden, p.results);
       }
@@ -273,7 +278,7 @@ export class Session {
     // A task's notification only for a task of this child's person (a child may know every task of its server).
     if (notification && !this.tasks.notified(message.method, message.params)) return;
     if (notification && message.method === 'notifications/tools/list_changed') {
-      forgetToolList(this);
+      this.toolHeaders.forget();
       this.pins.forget();
     }
     // A native child's listen stamps what it sends with the listen request's id (era/native-listen.ts).

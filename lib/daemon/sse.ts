@@ -23,15 +23,3 @@ export function writeSseMessage(res: ServerResponse, message: RpcMessage): void 
 export function sseEvent(json: string): string {
   return `event: message\ndata: ${json}\n\n`;
 }
-
-/** Responses that stay open until their session or child ends (`subscriptions/listen`), like a GET stream. */
-const standing = new WeakSet<ServerResponse>();
-
-/** Marks `res` as a standing stream: a drain on SIGTERM does not wait for it (the children's end closes it). */
-export function markStanding(res: ServerResponse): void {
-  standing.add(res);
-}
-
-export function isStanding(res: ServerResponse): boolean {
-  return standing.has(res);
-}

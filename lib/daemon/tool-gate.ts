@@ -6,21 +6,25 @@ import { ERRORS, errorResponse, type RpcId, type RpcRequest, type RpcResponse } 
 import type { ResultFilter } from './pending.js';
 import type { Admission } from './door.js';
 import type { Person } from '../person.js';
+import type { ToolHeaders } from './tool-headers.js';
 
 /** What the gate needs of the daemon's state (the daemon's `DaemonState` has it). */
 interface GateState {
   readonly audit: (event: AuditEvent) => void;
   readonly limiter: RateLimiter;
   readonly now: () => number;
+  /** Each admission's resource filter (resource-gate.ts `resourceFilter`), kept with the loaded config. */
+  readonly resourceFilters: WeakMap<Admission, (uri: unknown) => boolean>;
 }
 
-const filters = new WeakMap<Admission, (tool: string) => boolean>();
+/** One tool filter per admission, kept with the loaded config (the daemon's `LoadedState`). */
+export type ToolFilters = WeakMap<Admission, (tool: string) => boolean>;
 
 /**
  * The tools a token may see and call: its scope, and the current policy's allow and deny (lib/policy). One function
  * per admission (the door keeps an admission per server config and token, lib/daemon/door.ts).
  */
-export function toolFilter(admission: Admission): (tool: string) => boolean {
+export function toolFilter(admission: Admission, filters: ToolFilters): (tool: string) => boolean {
   let filter = filters.get(admission);
   if (!filter) filters.set(admission, (filter = (tool) => isToolAllowed(tool, admission.tools, admission.decision)));
   return filter;
@@ -37,6 +41,8 @@ export interface GateSession {
   pinRefusal?(tool: string): string | undefined;
   /** A task this child created for this session's person (lib/daemon/tasks.ts); none without it. */
   task?(taskId: string): { readonly tool: string | undefined } | undefined;
+  /** A pooled child's SEP-2243 header declarations (tool-headers.ts). */
+  readonly toolHeaders?: Pick<ToolHeaders, 'mismatch'>;
 }
 
 /** Where a gated call is: who, which session and era, its trace. */

@@ -1,9 +1,9 @@
 /** MCP 2026-07-28 stateless requests beside session-era clients, on the same listener. */
 export { classifyEra, METHOD_NOT_FOUND, UNSUPPORTED_VERSION } from './wire.js';
 export type { Era } from './wire.js';
-export { discover, learnToolList, poolFor } from './pool.js';
+export { discover, learnToolList, StatelessPool } from './pool.js';
 export type { PooledChild } from './pool.js';
-export { childCapabilities, sinkOf } from './mrtr.js';
+export { childCapabilities, WaitingCalls } from './mrtr.js';
 export { statelessRound } from './mrtr-round.js';
 export { statelessAnswer, statelessStatus } from './answer.js';
 export { attachListeners, openListen } from './listen.js';

@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { errorHttpStatus } from '../../mcp/index.js';
 import { ERRORS, errorResponse, isNotification, type RpcId, type RpcMessage, type RpcRequest } from '../jsonrpc.js';
 import type { Session } from '../session.js';
-import { markStanding, SSE_HEADERS, writeSseMessage } from '../sse.js';
+import { SSE_HEADERS, writeSseMessage } from '../sse.js';
 import type { Admitted } from '../gate.js';
 import { nativeListen } from './native-listen.js';
 import { ask, type PooledChild } from './pool.js';
@@ -38,7 +38,6 @@ const LIST_CHANGED: Readonly<Record<string, 'toolsListChanged' | 'promptsListCha
   'notifications/resources/list_changed': 'resourcesListChanged',
 };
 const RESOURCE_UPDATED = 'notifications/resources/updated';
-const listeners = new WeakMap<Session, Set<Listener>>();
 
 const wants = (filter: Filter, message: RpcMessage): boolean => {
   if (!isNotification(message)) return false;
@@ -52,37 +51,41 @@ const wants = (filter: Filter, message: RpcMessage): boolean => {
  * on: a stateless client hears of changes on `subscriptions/listen` only, never on another request's answer.
  */
 export function attachListeners(session: Session): Set<Listener> {
-  let set = listeners.get(session);
-  if (set) return set;
-  const mine = (set = new Set());
-  listeners.set(session, mine);
-  session.tap = {
-    message: (message) => {
-      if (
-        !isNotification(message) ||
-        !(Object.hasOwn(LIST_CHANGED, message.method) || message.method === RESOURCE_UPDATED)
-      )
-        return false;
-      for (const l of mine) {
-        if (!wants(l.filter, message)) continue;
-        const meta = { ...(message.params?.['_meta'] as object | undefined), [SUBSCRIPTION_ID]: l.id };
-        writeSseMessage(l.res, { ...message, params: { ...message.params, _meta: meta } });
-      }
-      return true;
-    },
-    ended: () => {
-      for (const l of mine) {
-        writeSseMessage(l.res, {
-          jsonrpc: '2.0',
-          id: l.id,
-          result: { _meta: { [SUBSCRIPTION_ID]: l.id }, resultType: 'complete' },
-        });
-        l.res.end();
-      }
-      mine.clear();
-    },
-  };
-  return mine;
+  if (session.tap instanceof ListenTap) return session.tap.listeners;
+  const tap = new ListenTap();
+  session.tap = tap;
+  return tap.listeners;
+}
+
+/** A pooled child's tap (Session `tap`): its open listen streams, which its change notifications go to. */
+class ListenTap {
+  readonly listeners = new Set<Listener>();
+
+  message(message: RpcMessage): boolean {
+    if (
+      !isNotification(message) ||
+      !(Object.hasOwn(LIST_CHANGED, message.method) || message.method === RESOURCE_UPDATED)
+    )
+      return false;
+    for (const l of this.listeners) {
+      if (!wants(l.filter, message)) continue;
+      const meta = { ...(message.params?.['_meta'] as object | undefined), [SUBSCRIPTION_ID]: l.id };
+      writeSseMessage(l.res, { ...message, params: { ...message.params, _meta: meta } });
+    }
+    return true;
+  }
+
+  ended(): void {
+    for (const l of this.listeners) {
+      writeSseMessage(l.res, {
+        jsonrpc: '2.0',
+        id: l.id,
+        result: { _meta: { [SUBSCRIPTION_ID]: l.id }, resultType: 'complete' },
+      });
+      l.res.end();
+    }
+    this.listeners.clear();
+  }
 }
 
 /** Opens a listen stream on `res`; the error it answered with instead, if any (for the audit line). */
@@ -153,7 +156,6 @@ export async function openListen(
   }
   const listener: Listener = { id: request.id, filter: honored, res };
   res.writeHead(200, SSE_HEADERS);
-  markStanding(res);
   writeSseMessage(res, {
     jsonrpc: '2.0',
     method: 'notifications/subscriptions/acknowledged',

@@ -2,7 +2,7 @@ import type { ResponseSink } from '../exchange.js';
 import { narrowed, type Admitted } from '../gate.js';
 import { ERRORS, type RpcRequest } from '../jsonrpc.js';
 import type { Session } from '../session.js';
-import { nameOf, StatelessCall, waitingCall } from './mrtr.js';
+import { nameOf, StatelessCall, type WaitingCalls } from './mrtr.js';
 import { ENVELOPE_KEYS } from './wire.js';
 import type { Person } from '../../person.js';
 
@@ -28,6 +28,7 @@ export function statelessRound(
   exchange: ResponseSink,
   caller: Person,
   forward: (request: Admitted<RpcRequest>, sink: ResponseSink) => void,
+  waiting: WaitingCalls,
 ): RoundRefusal | undefined {
   const { requestState, inputResponses } = request.params ?? {};
   const refuse = (message: string, code: number = ERRORS.INVALID_PARAMS, denied = false) => ({
@@ -37,11 +38,11 @@ export function statelessRound(
   });
   if (requestState === undefined) {
     if (inputResponses !== undefined) return refuse('inputResponses without requestState');
-    const call = new StatelessCall(session, request, exchange, caller.sub);
+    const call = new StatelessCall(session, request, exchange, caller.sub, waiting);
     // A session-era child reads neither the round's keys nor the 2026-07-28 envelope.
     return void forward(narrowed(request, ROUND_KEYS, ENVELOPE_KEYS), call);
   }
-  const call = typeof requestState === 'string' ? waitingCall(requestState) : undefined;
+  const call = typeof requestState === 'string' ? waiting.waitingFor(requestState) : undefined;
   if (!call) return refuse('unknown or expired requestState');
   if (call.sub !== caller.sub || call.session.server.name !== session.server.name)
     return refuse('this requestState belongs to another person or server', ERRORS.DENIED, true);

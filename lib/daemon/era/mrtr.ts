@@ -58,10 +58,23 @@ export const MAX_WAITING_PER_PERSON = 16;
 /** How long a call waits for its retry; then the child's requests are refused and its call cancelled. */
 export const WAITING_TTL_MS = 10 * 60_000;
 
-/** requestState → the call waiting for that retry. One use each: every round issues a new one. */
-const waiting = new Map<string, StatelessCall>();
-/** The call an HTTP exchange of the current round belongs to (to abandon it when the client goes away). */
-const byExchange = new WeakMap<ResponseSink, StatelessCall>();
+/** One daemon's multi round-trip calls (its `ProcessState`): those waiting for a retry, and each round's exchange. */
+export class WaitingCalls {
+  /** requestState → the call waiting for that retry. One use each: every round issues a new one. */
+  readonly byState = new Map<string, StatelessCall>();
+  /** The call an HTTP exchange of the current round belongs to (to abandon it when the client goes away). */
+  readonly byExchange = new WeakMap<ResponseSink, StatelessCall>();
+
+  /** The call waiting for the retry that `requestState` names, if any. */
+  waitingFor(requestState: string): StatelessCall | undefined {
+    return this.byState.get(requestState);
+  }
+
+  /** The sink to abandon when the client of `exchange` goes away. */
+  sinkOf(exchange: ResponseSink): ResponseSink {
+    return this.byExchange.get(exchange) ?? exchange;
+  }
+}
 
 const capabilitiesOf = (request: RpcRequest): Record<string, unknown> => {
   const meta = request.params?.['_meta'] as Record<string, unknown> | undefined;
@@ -86,16 +99,18 @@ export class StatelessCall implements ResponseSink {
   #final: RpcMessage | undefined;
   #state: string | undefined;
   #timer: NodeJS.Timeout | undefined;
+  readonly #waiting: WaitingCalls;
 
-  constructor(session: Session, request: RpcRequest, exchange: ResponseSink, sub: string) {
+  constructor(session: Session, request: RpcRequest, exchange: ResponseSink, sub: string, waiting: WaitingCalls) {
     this.session = session;
+    this.#waiting = waiting;
     this.sub = sub;
     this.method = request.method;
     this.name = nameOf(request);
     this.#exchange = exchange;
     this.#clientId = request.id;
     this.#capabilities = capabilitiesOf(request);
-    byExchange.set(exchange, this);
+    waiting.byExchange.set(exchange, this);
   }
 
   /** False while the call waits for a retry: no client is waiting on it (the hang watchdog skips it). */
@@ -131,7 +146,7 @@ export class StatelessCall implements ResponseSink {
     this.#exchange = exchange;
     this.#clientId = request.id;
     this.#capabilities = capabilitiesOf(request);
-    byExchange.set(exchange, this);
+    this.#waiting.byExchange.set(exchange, this);
     for (const [key, result] of Object.entries(responses)) {
       const asked = this.#asked.get(key);
       if (!asked) continue;
@@ -152,7 +167,7 @@ export class StatelessCall implements ResponseSink {
     }
     if (
       this.#state === undefined &&
-      [...waiting.values()].filter((c) => c.sub === this.sub).length >= MAX_WAITING_PER_PERSON
+      [...this.#waiting.byState.values()].filter((c) => c.sub === this.sub).length >= MAX_WAITING_PER_PERSON
     ) {
       const why = `${MAX_WAITING_PER_PERSON} calls already wait for this person's input`;
       return this.#refuse(message.id, ERRORS.INVALID_REQUEST, why);
@@ -173,7 +188,7 @@ export class StatelessCall implements ResponseSink {
     this.#exchange = undefined;
     const state = randomBytes(32).toString('base64url');
     this.#state = state;
-    waiting.set(state, this);
+    this.#waiting.byState.set(state, this);
     this.#timer = setTimeout(() => this.#expire(), WAITING_TTL_MS);
     this.#timer.unref();
     const inputRequests = Object.fromEntries([...this.#asked].map(([key, asked]) => [key, asked.request]));
@@ -182,7 +197,7 @@ export class StatelessCall implements ResponseSink {
   }
 
   #forgetState(): void {
-    if (this.#state !== undefined) waiting.delete(this.#state);
+    if (this.#state !== undefined) this.#waiting.byState.delete(this.#state);
     this.#state = undefined;
     clearTimeout(this.#timer);
   }
@@ -194,14 +209,4 @@ export class StatelessCall implements ResponseSink {
     this.#asked.clear();
     this.session.abandon(this, 'the client sent no input in time');
   }
-}
-
-/** The call waiting for the retry that `requestState` names, if any. */
-export function waitingCall(requestState: string): StatelessCall | undefined {
-  return waiting.get(requestState);
-}
-
-/** The sink to abandon when the client of `exchange` goes away. */
-export function sinkOf(exchange: ResponseSink): ResponseSink {
-  return byExchange.get(exchange) ?? exchange;
 }

@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { ResponseSink } from '../exchange.js';
 import type { Admitted } from '../gate.js';
 import { isNotification, type RpcMessage, type RpcRequest } from '../jsonrpc.js';
-import { markStanding, SSE_HEADERS, writeSseMessage } from '../sse.js';
+import { SSE_HEADERS, writeSseMessage } from '../sse.js';
 import type { PooledChild } from './pool.js';
 import type { Person } from '../../person.js';
 
@@ -45,7 +45,6 @@ export function nativeListen(
     return Object.hasOwn(LIST_CHANGED, message.method) && wanted[LIST_CHANGED[message.method]!] === true;
   };
   res.writeHead(200, SSE_HEADERS);
-  markStanding(res);
   const sink: ResponseSink = {
     open: false,
     interim: (message) => {

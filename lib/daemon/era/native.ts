@@ -35,16 +35,32 @@ const SESSION_FALLBACK_VERSION = '2025-06-18';
 const LOG_LEVELS = new Set(['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency']);
 const SESSION_VERSIONS = new Set(['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05', '2024-10-07']);
 
-/**
- * A server's last probe verdict, so that only its first child pays for the probe when it speaks the
- * session era. A native child is still probed each time: its discover result answers `initialize`.
- */
-const verdicts = new Map<string, 'session' | 'native'>();
 const serverKey = (server: ServerConfig): string => JSON.stringify([server.name, server.command, server.cwd]);
 
-/** Whether `server`'s last child answered the probe as native (2026-07-28 itself): its children read each request's
- * own client capabilities, so one pooled child serves every set of them. */
-export const speaksNatively = (server: ServerConfig): boolean => verdicts.get(serverKey(server)) === 'native';
+/**
+ * Each server's last probe verdict, so that only its first child pays for the probe when it speaks the
+ * session era. A native child is still probed each time: its discover result answers `initialize`.
+ * One per daemon (its SessionRegistry); a one-off child (doctor, `tools pin`) has its own.
+ */
+export class EraVerdicts {
+  readonly #byServer = new Map<string, 'session' | 'native'>();
+
+  /** Whether `server`'s last child answered the probe as native (2026-07-28 itself): its children read each
+   * request's own client capabilities, so one pooled child serves every set of them. */
+  speaksNatively(server: ServerConfig): boolean {
+    return this.#byServer.get(serverKey(server)) === 'native';
+  }
+
+  get(key: string): 'session' | 'native' | undefined {
+    return this.#byServer.get(key);
+  }
+  set(key: string, era: 'session' | 'native'): void {
+    this.#byServer.set(key, era);
+  }
+  delete(key: string): void {
+    this.#byServer.delete(key);
+  }
+}
 
 /**
  * Between one child's stdio and its Session: decides the child's era with a `server/discover` probe
@@ -61,6 +77,7 @@ export class ChildEraBridge {
   /** The native child's own `server/discover` result. */
   discovered: Record<string, unknown> | undefined;
   readonly #key: string;
+  readonly #verdicts: EraVerdicts;
   readonly #write: (message: unknown) => void;
   readonly #deliver: (message: unknown) => void;
   readonly #held: unknown[] = [];
@@ -85,8 +102,10 @@ export class ChildEraBridge {
     write: (message: unknown) => void,
     deliver: (message: unknown) => void,
     sessionClient = false,
+    verdicts: EraVerdicts = new EraVerdicts(),
   ) {
     this.#key = serverKey(server);
+    this.#verdicts = verdicts;
     this.#write = write;
     this.#deliver = deliver;
     this.#sessionClient = sessionClient;
@@ -138,7 +157,7 @@ export class ChildEraBridge {
     const native = Array.isArray(versions) && versions.includes(STATELESS_VERSION);
     if (this.era === 'probing') this.#settle(native ? 'native' : 'session', native ? result : undefined);
     // An answer after the probe was abandoned: this child stays session-era, the server's next one is probed.
-    else if (native) verdicts.delete(this.#key);
+    else if (native) this.#verdicts.delete(this.#key);
     return false;
   }
 
@@ -153,7 +172,7 @@ export class ChildEraBridge {
   #settle(era: 'session' | 'native', discovered: Record<string, unknown> | undefined): void {
     this.era = era;
     this.discovered = discovered;
-    verdicts.set(this.#key, era);
+    this.#verdicts.set(this.#key, era);
     for (const message of this.#held.splice(0)) this.send(message);
   }
 

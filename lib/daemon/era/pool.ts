@@ -6,7 +6,6 @@ import type { RpcMessage, RpcRequest } from '../jsonrpc.js';
 import type { ResultFilter } from '../pending.js';
 import { toolListFilter } from '../tool-gate.js';
 import type { SessionRegistry } from '../registry.js';
-import { speaksNatively } from './native.js';
 import type { Session } from '../session.js';
 import { TASKS_EXTENSION } from '../../mcp/index.js';
 import { META_SERVER_INFO, STATELESS_VERSION } from './wire.js';
@@ -66,7 +65,11 @@ export class StatelessPool {
     capabilities: Record<string, unknown> = {},
   ): Promise<PooledChild> {
     // A native child reads each request's own capabilities: one pooled child serves all (era/native.ts).
-    const key = JSON.stringify([caller.sub, server.name, speaksNatively(server) ? {} : capabilities]);
+    const key = JSON.stringify([
+      caller.sub,
+      server.name,
+      this.#registry.verdicts.speaksNatively(server) ? {} : capabilities,
+    ]);
     const known = this.#children.get(key);
     if (known) {
       const child = await known.catch(() => undefined);
@@ -170,13 +173,4 @@ export async function discover(
     ttlMs: 0,
     cacheScope: 'private',
   };
-}
-
-const pools = new WeakMap<SessionRegistry, StatelessPool>();
-
-/** The pool that lives as long as the registry (the daemon's state is replaced on SIGHUP; these are not). */
-export function poolFor(registry: SessionRegistry): StatelessPool {
-  let pool = pools.get(registry);
-  if (!pool) pools.set(registry, (pool = new StatelessPool(registry)));
-  return pool;
 }

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { GatekitError } from '../../errors.js';
 import { isStatelessVersion } from '../../mcp/index.js';
 import type { Era } from '../era/index.js';
-import { allowedHosts, allowedOrigins, protectedResourceMetadata } from '../origin.js';
+import { protectedResourceMetadata } from '../origin.js';
 import type { RequestContext } from '../state.js';
 import { sendJson } from '../../http/index.js';
 
@@ -11,11 +11,11 @@ import { sendJson } from '../../http/index.js';
  * loopback names and an Origin, if sent, its own. FORBIDDEN otherwise.
  */
 export function checkHostAndOrigin(ctx: RequestContext): void {
-  if (!allowedHosts(ctx.server).has(ctx.req.headers.host ?? ''))
+  const names = ctx.state.names.get(ctx.server.name)!;
+  if (!names.hosts.has(ctx.req.headers.host ?? ''))
     throw new GatekitError('FORBIDDEN', "Host header is not this listener's loopback name");
   const origin = ctx.req.headers.origin;
-  if (origin !== undefined && !allowedOrigins(ctx.server).has(origin))
-    throw new GatekitError('FORBIDDEN', 'foreign Origin');
+  if (origin !== undefined && !names.origins.has(origin)) throw new GatekitError('FORBIDDEN', 'foreign Origin');
 }
 
 const PROTOCOL_VERSIONS = new Set(['2026-07-28', '2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05', '2024-10-07']);

@@ -1,6 +1,6 @@
 import { auditLine, nextTrace, parseTraceparent } from '../../audit/index.js';
 import { GatekitError } from '../../errors.js';
-import { childCapabilities, learnToolList, poolFor, sinkOf, statelessAnswer, statelessStatus } from '../era/index.js';
+import { childCapabilities, learnToolList, statelessAnswer, statelessStatus } from '../era/index.js';
 import { Exchange } from '../exchange.js';
 import { admitMessage, type Admitted } from '../gate.js';
 import { sendJson } from '../../http/index.js';
@@ -9,7 +9,6 @@ import type { Session } from '../session.js';
 import type { RequestContext } from '../state.js';
 import { resourceFilter } from '../resource-gate.js';
 import { toolFilter, type GateInput } from '../tool-gate.js';
-import { knowsToolList } from '../tool-headers.js';
 import type { Body } from './body.js';
 import { routeOf, type Target } from './methods.js';
 
@@ -22,16 +21,11 @@ async function pooledTarget(ctx: RequestContext, body: Body): Promise<Target> {
   const { state } = ctx;
   const call = body.messages[0]!;
   const capabilities = childCapabilities(call);
-  const pooled = await poolFor(state.sessions).acquire(
-    ctx.server,
-    ctx.caller!,
-    state.config.daemon.limits,
-    capabilities,
-  );
+  const pooled = await state.pool.acquire(ctx.server, ctx.caller!, state.config.daemon.limits, capabilities);
   if (
     isRequest(call) &&
     call.method === 'tools/call' &&
-    (!knowsToolList(pooled.session) || pooled.session.pins.needsList)
+    (!pooled.session.toolHeaders.known || pooled.session.pins.needsList)
   )
     await learnToolList(pooled, ctx.caller!);
   return { session: pooled.session, pooled };
@@ -74,8 +68,8 @@ function forwardTo(ctx: RequestContext, body: Body, target: Target): void | Prom
   const caller = ctx.caller!;
   const era = ctx.era!;
   const headers: Record<string, string> = pooled ? {} : { 'mcp-session-id': session.id };
-  const mayCall = toolFilter(ctx.verified!);
-  session.readable = resourceFilter(ctx.verified!, server);
+  const mayCall = toolFilter(ctx.verified!, state.toolFilters);
+  session.readable = resourceFilter(ctx.verified!, server, state.resourceFilters);
   const gate: GateInput = {
     state,
     server,
@@ -166,7 +160,7 @@ function lazyExchange(
     // `exchange.open`: that is already false once the closed response is destroyed. A call parked for input
     // (era/mrtr.ts) was answered.
     ctx.res.on('close', () => {
-      if (!made.answered) session.abandon(sinkOf(made));
+      if (!made.answered) session.abandon(ctx.state.waiting.sinkOf(made));
     });
     return (exchange = made);
   };

@@ -25,7 +25,7 @@ export function openStream(ctx: RequestContext, session: Session | undefined): v
   if (session.hasStream) throw new GatekitError('CONFLICT', 'this session already has a GET stream open');
   ctx.res.writeHead(200, SSE_HEADERS);
   ctx.res.flushHeaders();
-  session.readable = resourceFilter(ctx.verified!, ctx.server);
+  session.readable = resourceFilter(ctx.verified!, ctx.server, ctx.state.resourceFilters);
   session.openStream(ctx.res);
   const { res } = ctx;
   const claims = ctx.verified!.claims;

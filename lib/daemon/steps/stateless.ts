@@ -11,6 +11,8 @@ import type { RequestContext } from '../state.js';
 export async function listen(ctx: RequestContext, pooled: PooledChild, request: Admitted<RpcRequest>): Promise<void> {
   const { res } = ctx;
   const acceptsStream = String(ctx.req.headers.accept ?? '').includes('text/event-stream');
+  // A standing answer: it ends with the child, so a drain on SIGTERM does not wait for it.
+  ctx.state.standing.add(res);
   const error = await openListen(pooled, ctx.caller!, request, res, acceptsStream);
   const fields = { era: ctx.era, method: 'subscriptions/listen', rpc_id: request.id, error } as const;
   ctx.state.audit(auditLine.request(ctx.server.name, ctx.caller, { ...fields, outcome: error ? 'error' : 'ok' }));
@@ -44,8 +46,13 @@ export function forwardStateless(
 ): void {
   const caller = ctx.caller!;
   attachListeners(pooled.session);
-  const refused = statelessRound(pooled.session, request, exchange, caller, (r, sink) =>
-    pooled.session.forward(r, sink, caller, results, trace),
+  const refused = statelessRound(
+    pooled.session,
+    request,
+    exchange,
+    caller,
+    (r, sink) => pooled.session.forward(r, sink, caller, results, trace),
+    ctx.state.waiting,
   );
   if (!refused) return;
   exchange.respond(errorResponse(request.id, refused.code, refused.message));

@@ -49,6 +49,10 @@ describe('resource URIs are judged in their normal form', () => {
     ['file:///srv/shared/a b', 'servers.fs.resources'],
     ['file:///srv/shared\\..\\x', 'servers.fs.resources'],
     ['/srv/shared/a', 'servers.fs.resources'],
+    ['file:///srv/shared/a?/../../../etc/passwd', 'servers.fs.resources'],
+    ['file:///srv/shared/a#/../../x', 'servers.fs.resources'],
+    ['file:///srv/shared/a?p=%2F..%2Fetc', 'servers.fs.resources'],
+    ['file:///srv/shared/a?p=1&q=2#top', undefined],
     ['file:///srv/shared/secret/k', 'servers.fs.resources.deny'],
     ['file:///srv/shared//secret/k', 'servers.fs.resources.deny'],
     ['file:///srv/shared/./secret/k', 'servers.fs.resources.deny'],
@@ -80,7 +84,23 @@ describe('resource URIs are judged in their normal form', () => {
   });
 
   it('the normal form never keeps a ".." segment, an escaped separator or a control character (property)', () => {
-    const pieces = fc.constantFrom('a', '.', '..', '%2e', '%2E', '%2f', '%5c', '%25', '%41', '/', '//', '%00', '%0a');
+    const pieces = fc.constantFrom(
+      'a',
+      '.',
+      '..',
+      '%2e',
+      '%2E',
+      '%2f',
+      '%5c',
+      '%25',
+      '%41',
+      '/',
+      '//',
+      '%00',
+      '%0a',
+      '?',
+      '#',
+    );
     fc.assert(
       fc.property(fc.array(pieces, { maxLength: 12 }), (parts) => {
         const n = normaliseUri(`file:///srv/${parts.join('')}`);

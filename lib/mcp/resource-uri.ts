@@ -15,8 +15,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * The form a resource URI is judged in (RFC 3986 §6.2.2, stricter): the scheme and authority lower case; in the
  * path, percent-escapes decoded (but `%3F` and `%23`), `.` segments and empty segments (`//`) removed. Refused
  * (never matched around): no scheme, control characters, spaces or `\`, a `..` segment, an escaped separator or dot
- * (`%2F`, `%5C`, `%2E`, `%25`, `%00`), a malformed escape or one that is not UTF-8. The query and fragment stay as
- * written. Lexical: what a `file:` URI's path leads to on disk (a symlink) is the server's business.
+ * (`%2F`, `%5C`, `%2E`, `%25`, `%00`), a malformed escape or one that is not UTF-8; in the query and fragment too,
+ * a `..` segment or such an escape. Otherwise the query and fragment stay as written. Lexical: what a `file:` URI's path leads to on disk (a symlink) is the server's business.
  */
 export function normaliseUri(uri: unknown): Normalised {
   if (typeof uri !== 'string' || uri === '') return { why: 'is not a string' };
@@ -40,6 +40,11 @@ export function normaliseUri(uri: unknown): Normalised {
   }
   const path = decodePath(hier);
   if (typeof path !== 'string') return path;
+  // A server that joins the whole URI onto a directory, or decodes it first, would resolve these in the query too.
+  if (tail.split('/').includes('..')) return { why: 'has a ".." segment in its query or fragment' };
+  const escaped = /%(2f|5c|2e|25|00)/i.exec(tail);
+  if (escaped)
+    return { why: `has a percent-encoded separator or dot (${escaped[0].toUpperCase()}) in its query or fragment` };
   return { uri: `${scheme[1]!.toLowerCase()}:${authority}${path}${tail}` };
 }
 

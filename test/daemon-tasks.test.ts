@@ -66,11 +66,11 @@ async function answerIn(body: string): Promise<any> {
 }
 
 /** A 2026-07-28 request as a client declaring the tasks extension sends it. */
-function modernRequest(id: number, method: string, params: Record<string, unknown>): string {
+function modernRequest(id: number, method: string, params: Record<string, unknown>, caps: object = TASKS_CAPS): string {
   const _meta = {
     'io.modelcontextprotocol/protocolVersion': MODERN,
     'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
-    'io.modelcontextprotocol/clientCapabilities': TASKS_CAPS,
+    'io.modelcontextprotocol/clientCapabilities': caps,
   };
   return JSON.stringify({ jsonrpc: '2.0', id, method, params: { ...params, _meta } });
 }
@@ -88,13 +88,20 @@ describe('daemon: tasks (SEP-2663) belong to the person, server and child that c
   });
 
   /** One 2026-07-28 POST: status and the answer's bytes (the JSON-RPC message as the daemon wrote it). */
-  async function post(server: string, token: string, id: number, method: string, params: Record<string, unknown>) {
+  async function post(
+    server: string,
+    token: string,
+    id: number,
+    method: string,
+    params: Record<string, unknown>,
+    caps?: object,
+  ) {
     const name = typeof params['taskId'] === 'string' ? params['taskId'] : (params['name'] as string | undefined);
     const res = await raw(
       h.unix(server),
       'POST',
       modernHeaders(token, method, name),
-      modernRequest(id, method, params),
+      modernRequest(id, method, params, caps),
     );
     const message = await answerIn(res.body);
     return { status: res.status, text: JSON.stringify(message), message };
@@ -303,7 +310,7 @@ describe('daemon: tasks (SEP-2663) belong to the person, server and child that c
     assert.deepEqual(heard.at(-1), ['own', 'completed']);
   });
 
-  it("binds a 2026-07-28 client's task on a 2025-11-25 child (the daemon's pooled child) to the person", async () => {
+  it("binds a 2026-07-28 client's task on a 2025-11-25 child to the person's pooled child", async () => {
     const alice = await h.token('watch', ALICE);
     const bob = await h.token('watch', BOB);
     const created = await post('watch', alice, 1, 'tools/call', { name: 'job', arguments: {}, task: {} });
@@ -311,6 +318,13 @@ describe('daemon: tasks (SEP-2663) belong to the person, server and child that c
     assert.ok(taskId, created.text);
     assert.equal((await post('watch', alice, 2, 'tasks/get', { taskId })).message.result?.status, 'input_required');
     assert.deepEqual(await probe('watch', bob, taskId), await probe('watch', bob, randomUUID()));
+    // Other client capabilities, another pooled child of alice's (what the daemon declares to a 2025 child differs).
+    const other = { ...TASKS_CAPS, sampling: {} };
+    const guessed = await post('watch', alice, 3, 'tasks/get', { taskId }, other);
+    assert.deepEqual(guessed.text, (await post('watch', alice, 3, 'tasks/get', { taskId: randomUUID() }, other)).text);
+    assert.equal(guessed.message.error?.message, 'Task not found');
+    const pooled = h.daemon.sessions.all().filter((s) => s.server.name === 'watch' && s.owner.user === ALICE.user);
+    assert.equal(pooled.filter((s) => s.era === 'stateless').length, 2, 'two pooled children of alice');
   });
 
   it('remembers at most 256 tasks per child: the oldest is forgotten first, then unknown', async () => {

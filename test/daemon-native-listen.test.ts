@@ -27,6 +27,7 @@ import { modernClient } from './helpers/modern-client.js';
 import { whenFile } from './helpers/wait.js';
 
 const CHANGES_SERVER = fileURLToPath(new URL('../fixtures/servers/modern-changes.js', import.meta.url));
+const MODERN_SERVER = fileURLToPath(new URL('../fixtures/servers/modern-server.js', import.meta.url));
 /** The bound of every wait for a notification or a stream's end. */
 const BOUND_MS = 60_000;
 
@@ -36,6 +37,11 @@ const CONFIG = `
 command = ["${process.execPath}", "${CHANGES_SERVER}"]
 allow_users = ["alice@example.com", "bob@example.com"]
 tools = { allow = ["echo", "add_tool", "change_prompts", "touch", "blurt", "listens", "log"] }
+
+# Only 2026-07-28 as well, but offers neither resources nor logging.
+[servers.plain]
+command = ["${process.execPath}", "${MODERN_SERVER}", "--modern-only"]
+allow_users = ["alice@example.com"]
 `;
 
 /** `promise`, or a rejection naming `what` after BOUND_MS. */
@@ -197,6 +203,31 @@ describe('daemon: a 2026-07-28-only child’s change notifications reach a sessi
       );
       assert.equal(refused, -32602, 'a level that is none is refused');
     } finally {
+      await endSession(client);
+    }
+  });
+
+  it('refuses a subscription the child cannot hold: no capability, a URI that is none, past 64 per session', async () => {
+    const codeOf = (call: Promise<unknown>) =>
+      call.then(
+        () => undefined,
+        (e: { code?: number }) => e.code,
+      );
+    const plain = await sdkClient(h, 'plain', await h.token('plain'));
+    const client = await connected();
+    try {
+      assert.equal(await codeOf(plain.subscribeResource({ uri: 'note://a' })), -32601, 'the child offers no subscribe');
+      assert.equal(await codeOf(plain.setLoggingLevel('error')), -32601, 'the child offers no logging');
+      assert.deepEqual(await plain.ping(), {}, 'ping needs no capability');
+      assert.equal(await codeOf(client.subscribeResource({ uri: 42 as never })), -32602);
+      for (let i = 0; i < 64; i++) await client.subscribeResource({ uri: `note://${i}` });
+      assert.equal(await codeOf(client.subscribeResource({ uri: 'note://one-too-many' })), -32602);
+      await client.subscribeResource({ uri: 'note://0' });
+      const { open } = await listensOf(client);
+      assert.equal(open.length, 1, 'one listen at the child, whatever came before');
+      assert.equal((open[0]!.filter['resourceSubscriptions'] as string[]).length, 64);
+    } finally {
+      await endSession(plain);
       await endSession(client);
     }
   });

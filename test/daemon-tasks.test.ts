@@ -199,6 +199,21 @@ describe('daemon: tasks (SEP-2663) belong to the person, server and child that c
     }
   });
 
+  it("ends a cancelled task's lifecycle with a task.cancelled line", async () => {
+    const alice = await h.token('tasks', ALICE);
+    const taskId = await newTask('tasks', alice);
+    await post('tasks', alice, 2, 'tasks/cancel', { taskId });
+    assert.equal(await statusOf(alice, taskId), 'cancelled');
+    const lines = h.audit().filter((l) => l['task'] === taskId && String(l['event']).startsWith('task.'));
+    assert.deepEqual(
+      lines.map((l) => [l['event'], l['status'], l['user']]),
+      [
+        ['task.created', 'working', 'alice@example.com'],
+        ['task.cancelled', 'cancelled', 'alice@example.com'],
+      ],
+    );
+  });
+
   it("refuses another person's task exactly like an unknown one, without reaching the child", async () => {
     const alice = await h.token('tasks', ALICE);
     const bob = await h.token('tasks', BOB);

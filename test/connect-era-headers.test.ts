@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { messageEra, statelessHeaders } from '../lib/bridge/index.js';
-import { encodeHeaderValue } from '../lib/mcp/index.js';
-import { classifyEra, decodeHeaderValue } from '../lib/daemon/era/wire.js';
-import { isValidMessage } from '../lib/daemon/jsonrpc.js';
+import { decodeHeaderValue, encodeHeaderValue } from '../lib/mcp/index.js';
+import { classifyEra } from '../lib/daemon/era/wire.js';
+import { isValidMessage } from '../lib/mcp/index.js';
 
 const ENVELOPE = {
   'io.modelcontextprotocol/protocolVersion': '2026-07-28',
@@ -51,6 +51,19 @@ describe("gatekit connect reads its client's era and derives the 2026-07-28 head
       assert.ok(isValidMessage(body), body.method);
       const verdict = classifyEra(headers, [body], false);
       assert.deepEqual(verdict, { ok: true, era: 'stateless' }, `${body.method} ${JSON.stringify(headers)}`);
+    }
+  });
+
+  it('an Mcp-Name wrapped as non-canonical Base64 or invalid UTF-8 is refused, as an Mcp-Param-* value is (-32020)', () => {
+    const call = modern('tools/call', { name: 'echo', arguments: {} });
+    assert.ok(isValidMessage(call));
+    const headers = statelessHeaders(call);
+    assert.equal(classifyEra({ ...headers, 'mcp-name': '=?base64?ZWNobw==?=' }, [call], false).ok, true);
+    // Unpadded Base64, a lone UTF-8 continuation byte: one decoder for every header (lib/mcp).
+    for (const hostile of ['=?base64?ZWNobw?=', '=?base64?gA==?=']) {
+      const verdict = classifyEra({ ...headers, 'mcp-name': hostile }, [call], false);
+      assert.equal(verdict.ok, false, hostile);
+      assert.equal(!verdict.ok && verdict.code, -32020, hostile);
     }
   });
 

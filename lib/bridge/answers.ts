@@ -1,4 +1,5 @@
 import { GatekitError, isGatekitError } from '../errors.js';
+import { META_PROTOCOL_VERSION, SESSION_VERSIONS, STATELESS_VERSION, UNSUPPORTED_VERSION } from '../mcp/index.js';
 
 export type Message = Record<string, unknown>;
 export type Request = Message & { id: string | number; method: string };
@@ -60,8 +61,8 @@ export function refusal(status: number, body: string, authenticate: string | und
   return new GatekitError('DAEMON_UNREACHABLE', `the daemon answered ${status}: ${why}`);
 }
 
-/** The session-era version a client may fall back to when its `server/discover` cannot be answered. */
-const FALLBACK_VERSION = '2025-11-25';
+/** The session-era version a client may fall back to when its `server/discover` cannot be answered: the newest. */
+const FALLBACK_VERSION = [...SESSION_VERSIONS][0]!;
 
 /**
  * A 2026-07-28 client's `server/discover` the bridge could not deliver (a refusal by policy, an ended login, an
@@ -72,10 +73,10 @@ const FALLBACK_VERSION = '2025-11-25';
  */
 function discoverFailure(request: Request, e: GatekitError): Message {
   const meta = (request['params'] as Message | undefined)?.['_meta'] as Message | undefined;
-  const asked = meta?.['io.modelcontextprotocol/protocolVersion'];
-  const requested = typeof asked === 'string' ? asked.slice(0, 100) : '2026-07-28';
+  const asked = meta?.[META_PROTOCOL_VERSION];
+  const requested = typeof asked === 'string' ? asked.slice(0, 100) : STATELESS_VERSION;
   const data = { supported: [FALLBACK_VERSION], requested };
-  return { jsonrpc: '2.0', id: request.id, error: { code: -32022, message: e.message, data } };
+  return { jsonrpc: '2.0', id: request.id, error: { code: UNSUPPORTED_VERSION, message: e.message, data } };
 }
 
 /**

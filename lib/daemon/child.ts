@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { ServerConfig } from '../config/index.js';
 import type { ChildCgroups, ChildCgroup } from './cgroup.js';
-import { ChildEraBridge, type ChildEra, type EraVerdicts } from './era/native.js';
+import { ChildEraBridge, type ChildEra, type EraVerdicts } from './child-era.js';
 import { endGroup } from './process-group.js';
 import { StderrRecord } from './stderr-record.js';
 import type { Admitted } from './gate.js';
@@ -104,7 +104,7 @@ export class McpChild {
     return this.process.exitCode === null && this.process.signalCode === null;
   }
 
-  /** The MCP era this child speaks, once its `server/discover` probe is settled (lib/daemon/era/native.ts). */
+  /** The MCP era this child speaks, once its `server/discover` probe is settled (child-era.ts). */
   get era(): ChildEra {
     return this.#bridge.era;
   }

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { RpcMessage } from './jsonrpc.js';
+import type { RpcMessage } from '../mcp/index.js';
 import { SSE_HEADERS, sseEvent, writeSseMessage } from './sse.js';
 
 /** Where a forwarded request's answer goes: an HTTP exchange, or the daemon itself (lib/daemon/era). */

@@ -1,8 +1,9 @@
 import { auditLine, type TraceContext } from '../audit/index.js';
-import { CLIENT_NOTIFICATIONS, CLIENT_REQUESTS, isExtensionMethod, METHOD_NOT_FOUND } from '../mcp/index.js';
 import {
-  ERRORS,
-  errorResponse,
+  CLIENT_NOTIFICATIONS,
+  CLIENT_REQUESTS,
+  isExtensionMethod,
+  METHOD_NOT_FOUND,
   isRequest,
   nestsDeeper,
   type RpcId,
@@ -10,7 +11,8 @@ import {
   type RpcNotification,
   type RpcRequest,
   type RpcResponse,
-} from './jsonrpc.js';
+} from '../mcp/index.js';
+import { ERRORS, errorResponse } from './jsonrpc.js';
 import { METHOD_GATES } from './method-gates.js';
 import type { ResultFilter } from './pending.js';
 import type { GateInput, GateSession } from './tool-gate.js';

@@ -1,7 +1,7 @@
 import type { TraceContext } from '../audit/index.js';
 import { auditLine } from '../audit/index.js';
-import { HEADER_MISMATCH } from '../mcp/index.js';
-import { errorResponse, type RpcRequest, type RpcResponse } from './jsonrpc.js';
+import { HEADER_MISMATCH, type RpcRequest, type RpcResponse } from '../mcp/index.js';
+import { errorResponse } from './jsonrpc.js';
 import type { ResultFilter } from './pending.js';
 import {
   admitCompletion,

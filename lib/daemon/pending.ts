@@ -1,6 +1,6 @@
 import type { TraceContext } from '../audit/index.js';
 import type { ResponseSink } from './exchange.js';
-import type { RpcId } from './jsonrpc.js';
+import type { RpcId } from '../mcp/index.js';
 import type { Person } from '../person.js';
 
 /** What of a child's result a person may see (lib/daemon/method-gates.ts `results`): the result, or less of it. */

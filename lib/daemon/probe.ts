@@ -1,7 +1,7 @@
 import type { ServerConfig } from '../config/index.js';
+import { CHILD_SESSION_VERSION, isResponse, type RpcRequest } from '../mcp/index.js';
 import { McpChild } from './child.js';
 import { fromDaemon } from './gate.js';
-import { isResponse, type RpcRequest } from './jsonrpc.js';
 import { exitWords } from './stderr-record.js';
 
 /** A server's error answer to one of a one-off conversation's requests. */
@@ -69,7 +69,11 @@ export function talkOnce<T>(
   };
   const timer = setTimeout(() => fail(new ConversationEnded(lateWords)), timeoutMs);
   const talk = conversation
-    .ask('initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: client, version: '1' } })
+    .ask('initialize', {
+      protocolVersion: CHILD_SESSION_VERSION,
+      capabilities: {},
+      clientInfo: { name: client, version: '1' },
+    })
     .then((initialized) => converse(conversation, initialized));
   const settled = Promise.race([talk, ended]);
   settled.catch(() => undefined);

@@ -3,7 +3,7 @@ import type { DaemonLimits, ServerConfig } from '../config/index.js';
 import { GatekitError } from '../errors.js';
 import type { ChildCgroups } from './cgroup.js';
 import { Session } from './session.js';
-import { EraVerdicts } from './era/native.js';
+import { EraVerdicts } from './child-era.js';
 import { packageMismatch, packageRefusal, type Lock } from '../pins/index.js';
 import type { Person } from '../person.js';
 

@@ -9,7 +9,8 @@ import {
   resourceArguments,
   type Refusal as PolicyRefusal,
 } from '../policy/index.js';
-import { ERRORS, errorResponse, type RpcRequest, type RpcResponse } from './jsonrpc.js';
+import { ERRORS, errorResponse } from './jsonrpc.js';
+import { type RpcRequest, type RpcResponse } from '../mcp/index.js';
 import type { ResultFilter } from './pending.js';
 import type { Admission } from './door.js';
 import type { GateInput } from './tool-gate.js';

@@ -4,20 +4,11 @@ import { argumentsDigest, auditLine, resultLine, type AuditEvent, type TraceCont
 import type { ServerConfig } from '../config/index.js';
 import type { ChildCgroups } from './cgroup.js';
 import { McpChild } from './child.js';
-import type { EraVerdicts } from './era/native.js';
+import type { EraVerdicts } from './child-era.js';
 import type { ResponseSink } from './exchange.js';
 import { fromDaemon, stamp, type Admitted } from './gate.js';
-import {
-  ERRORS,
-  errorResponse,
-  isNotification,
-  isRequest,
-  isResponse,
-  type RpcId,
-  type RpcMessage,
-  type RpcRequest,
-  withClientId,
-} from './jsonrpc.js';
+import { ERRORS, errorResponse, withClientId } from './jsonrpc.js';
+import { isNotification, isRequest, isResponse, type RpcId, type RpcMessage, type RpcRequest } from '../mcp/index.js';
 import type { Pending, ResultFilter } from './pending.js';
 import { exitWords } from './stderr-record.js';
 import { writeSseMessage } from './sse.js';

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { RpcMessage } from './jsonrpc.js';
+import type { RpcMessage } from '../mcp/index.js';
 
 /** Response headers of every text/event-stream the daemon opens (a GET stream or a POST's answer). */
 export const SSE_HEADERS = {

@@ -1,5 +1,6 @@
 import { auditLine, type TraceContext } from '../audit/index.js';
-import { ERRORS, errorResponse, type RpcRequest, type RpcResponse } from './jsonrpc.js';
+import { ERRORS, errorResponse } from './jsonrpc.js';
+import { type RpcRequest, type RpcResponse } from '../mcp/index.js';
 import { toolRefused, type GateInput, type GateSession } from './tool-gate.js';
 
 /** The answer to a task nobody may see: what a child says of an id it never issued (tasks/cancel: see below). */

@@ -1,6 +1,6 @@
 import { auditLine, type AuditEvent } from '../audit/index.js';
 import type { Person } from '../person.js';
-import type { RpcMessage } from './jsonrpc.js';
+import type { RpcMessage } from '../mcp/index.js';
 
 /**
  * The tasks one child created (MCP tasks: SEP-2663 at 2026-07-28, and 2025-11-25's core tasks), each bound to the

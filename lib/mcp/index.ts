@@ -3,16 +3,15 @@
  * (lib/bridge). Pure constants and lookups, no I/O.
  */
 
-/** The first protocol revision without sessions (SEP-2567, SEP-2575). */
-export const STATELESS_VERSION = '2026-07-28';
-/**
- * Whether a protocol version (from `_meta` or `MCP-Protocol-Version`) claims the stateless era: 2026-07-28 or later,
- * known or not. Versions are dates, so they compare as strings; a later unknown one is judged with the body
- * (SEP-2575 UnsupportedProtocolVersionError).
- */
-export function isStatelessVersion(version: string | undefined): boolean {
-  return version !== undefined && version >= STATELESS_VERSION;
-}
+export {
+  ASSUMED_VERSION,
+  BATCH_VERSIONS,
+  CHILD_SESSION_VERSION,
+  isStatelessVersion,
+  PROTOCOL_VERSIONS,
+  SESSION_VERSIONS,
+  STATELESS_VERSION,
+} from './versions.js';
 
 /** The `params._meta` envelope keys of a 2026-07-28 request (SEP-2575). */
 export const META_PROTOCOL_VERSION = 'io.modelcontextprotocol/protocolVersion';
@@ -20,6 +19,13 @@ export const META_CLIENT_INFO = 'io.modelcontextprotocol/clientInfo';
 export const META_CLIENT_CAPABILITIES = 'io.modelcontextprotocol/clientCapabilities';
 export const META_LOG_LEVEL = 'io.modelcontextprotocol/logLevel';
 export const META_SERVER_INFO = 'io.modelcontextprotocol/serverInfo';
+/** The envelope keys a client sets in a 2026-07-28 request's `_meta`, which a session-era server does not read. */
+export const ENVELOPE_KEYS: readonly string[] = [
+  META_PROTOCOL_VERSION,
+  META_CLIENT_INFO,
+  META_CLIENT_CAPABILITIES,
+  META_LOG_LEVEL,
+];
 
 /**
  * The protocol version a request or notification claims in its `params._meta` envelope (SEP-2575), if any.
@@ -53,8 +59,25 @@ export function nameField(method: string | undefined): string | undefined {
 }
 
 export { errorHttpStatus, HEADER_MISMATCH, METHOD_NOT_FOUND, UNSUPPORTED_VERSION } from './status.js';
-export { CLIENT_NOTIFICATIONS, CLIENT_REQUESTS, isExtensionMethod } from './methods.js';
+export {
+  CACHEABLE_RESULTS,
+  CLIENT_NOTIFICATIONS,
+  CLIENT_REQUESTS,
+  INPUT_REQUESTS,
+  isExtensionMethod,
+  LOG_LEVELS,
+  REMOVED_METHODS,
+  RETRYABLE_METHODS,
+} from './methods.js';
 
-export { encodeHeaderValue, paramHeaderMismatch, paramHeaders, scanParamHeaders } from './param-headers.js';
+export {
+  decodeHeaderValue,
+  encodeHeaderValue,
+  paramHeaderMismatch,
+  paramHeaders,
+  scanParamHeaders,
+} from './param-headers.js';
 export type { ParamHeader } from './param-headers.js';
 export { normaliseUri, normaliseUriGlob, templatePrefix } from './resource-uri.js';
+export { isNotification, isRequest, isResponse, isValidMessage, nestsDeeper } from './jsonrpc.js';
+export type { RpcId, RpcMessage, RpcNotification, RpcRequest, RpcResponse } from './jsonrpc.js';

@@ -66,3 +66,43 @@ export function isExtensionMethod(method: string): boolean {
   const folded = fold(method);
   return !FOLDED.has(folded) && !folded.startsWith('notifications');
 }
+
+/** Session-era requests 2026-07-28 removed (SEP-2575): a 2026-07-28 request for one is answered -32601 / 404. */
+export const REMOVED_METHODS: ReadonlySet<string> = new Set([
+  'initialize',
+  'ping',
+  'logging/setLevel',
+  'resources/subscribe',
+  'resources/unsubscribe',
+]);
+
+/** Requests whose 2026-07-28 result the schema marks cacheable: it carries `ttlMs` and `cacheScope` (SEP-2549). */
+export const CACHEABLE_RESULTS: ReadonlySet<string> = new Set([
+  'tools/list',
+  'prompts/list',
+  'resources/list',
+  'resources/templates/list',
+  'resources/read',
+]);
+
+/** Requests whose 2026-07-28 result may be `input_required` (SEP-2322 multi round-trip; the SDK's retry-capable ones). */
+export const RETRYABLE_METHODS: ReadonlySet<string> = new Set(['tools/call', 'prompts/get', 'resources/read']);
+
+/** Server requests that a 2026-07-28 server makes as input requests, with the client capability each needs. */
+export const INPUT_REQUESTS: Readonly<Record<string, string>> = {
+  'sampling/createMessage': 'sampling',
+  'elicitation/create': 'elicitation',
+  'roots/list': 'roots',
+};
+
+/** The `logging/setLevel` levels (RFC 5424 severities), least severe first. */
+export const LOG_LEVELS: ReadonlySet<string> = new Set([
+  'debug',
+  'info',
+  'notice',
+  'warning',
+  'error',
+  'critical',
+  'alert',
+  'emergency',
+]);

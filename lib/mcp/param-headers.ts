@@ -110,7 +110,7 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** A received value: literal unless wrapped as `=?base64?…?=`; undefined when the wrapped part is not canonical
  * Base64 of UTF-8 (the server must reject it). */
-function decodeHeaderValue(value: string): string | undefined {
+export function decodeHeaderValue(value: string): string | undefined {
   if (!(value.startsWith(SENTINEL_START) && value.endsWith(SENTINEL_END))) return value;
   const encoded = value.slice(SENTINEL_START.length, value.length - SENTINEL_END.length);
   if (!CANONICAL_BASE64.test(encoded)) return undefined;

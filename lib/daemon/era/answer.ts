@@ -1,5 +1,4 @@
-import { errorHttpStatus } from '../../mcp/index.js';
-import type { RpcMessage } from '../jsonrpc.js';
+import { errorHttpStatus, type RpcMessage } from '../../mcp/index.js';
 import { toStatelessResult } from './wire.js';
 
 /**

@@ -1,5 +1,5 @@
 /** MCP 2026-07-28 stateless requests beside session-era clients, on the same listener. */
-export { classifyEra, METHOD_NOT_FOUND, UNSUPPORTED_VERSION } from './wire.js';
+export { classifyEra } from './wire.js';
 export type { Era } from './wire.js';
 export { discover, learnToolList, StatelessPool } from './pool.js';
 export type { PooledChild } from './pool.js';

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
-import { errorHttpStatus } from '../../mcp/index.js';
-import { ERRORS, errorResponse, isNotification, type RpcId, type RpcMessage, type RpcRequest } from '../jsonrpc.js';
+import { errorHttpStatus, isNotification, type RpcId, type RpcMessage, type RpcRequest } from '../../mcp/index.js';
+import { ERRORS, errorResponse } from '../jsonrpc.js';
 import type { Session } from '../session.js';
 import { SSE_HEADERS, writeSseMessage } from '../sse.js';
 import type { Admitted } from '../gate.js';

@@ -1,9 +1,9 @@
 import type { ResponseSink } from '../exchange.js';
 import { narrowed, type Admitted } from '../gate.js';
-import { ERRORS, type RpcRequest } from '../jsonrpc.js';
+import { ERRORS } from '../jsonrpc.js';
+import { ENVELOPE_KEYS, type RpcRequest } from '../../mcp/index.js';
 import type { Session } from '../session.js';
 import { nameOf, StatelessCall, type WaitingCalls } from './mrtr.js';
-import { ENVELOPE_KEYS } from './wire.js';
 import type { Person } from '../../person.js';
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -1,10 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import type { ResponseSink } from '../exchange.js';
 import { admitAnswer, fromDaemon } from '../gate.js';
-import { ERRORS, errorResponse, isRequest, type RpcId, type RpcMessage, type RpcRequest } from '../jsonrpc.js';
+import { ERRORS, errorResponse } from '../jsonrpc.js';
 import type { Session } from '../session.js';
 import { statelessAnswer } from './answer.js';
-import { META_CLIENT_CAPABILITIES } from './wire.js';
+import {
+  INPUT_REQUESTS,
+  META_CLIENT_CAPABILITIES,
+  METHOD_NOT_FOUND,
+  RETRYABLE_METHODS,
+  isRequest,
+  type RpcId,
+  type RpcMessage,
+  type RpcRequest,
+} from '../../mcp/index.js';
 
 /**
  * Multi round-trip requests (MCP 2026-07-28, SEP-2322) in front of a session-era child. When the child,
@@ -15,15 +24,6 @@ import { META_CLIENT_CAPABILITIES } from './wire.js';
  * its requests, and the retry is answered with the child's final result or the next `input_required`.
  */
 
-/** Methods whose 2026-07-28 result may be `input_required` (the SDK's retry-capable requests). */
-const RETRYABLE = new Set(['tools/call', 'prompts/get', 'resources/read']);
-/** Server requests that become input requests, with the client capability each needs. */
-const INPUT_CAPABILITY: Readonly<Record<string, string>> = {
-  'sampling/createMessage': 'sampling',
-  'elicitation/create': 'elicitation',
-  'roots/list': 'roots',
-};
-const METHOD_NOT_FOUND = -32601;
 /** Client capabilities the daemon can relay as input requests, with the sub-capabilities the spec names. */
 const RELAYED: Readonly<Record<string, readonly string[]>> = {
   sampling: ['context', 'tools'],
@@ -119,7 +119,7 @@ export class StatelessCall implements ResponseSink {
   }
 
   interim(message: RpcMessage): boolean {
-    if (isRequest(message) && Object.hasOwn(INPUT_CAPABILITY, message.method) && RETRYABLE.has(this.method)) {
+    if (isRequest(message) && Object.hasOwn(INPUT_REQUESTS, message.method) && RETRYABLE_METHODS.has(this.method)) {
       this.#ask(message);
       return true;
     }
@@ -160,7 +160,7 @@ export class StatelessCall implements ResponseSink {
   }
 
   #ask(message: RpcRequest): void {
-    const capability = INPUT_CAPABILITY[message.method]!;
+    const capability = INPUT_REQUESTS[message.method]!;
     if (this.#capabilities[capability] === undefined) {
       const why = `the client did not declare the ${capability} capability`;
       return this.#refuse(message.id, METHOD_NOT_FOUND, why);

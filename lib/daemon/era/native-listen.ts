@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { ResponseSink } from '../exchange.js';
 import type { Admitted } from '../gate.js';
-import { isNotification, type RpcMessage, type RpcRequest } from '../jsonrpc.js';
+import { isNotification, type RpcMessage, type RpcRequest } from '../../mcp/index.js';
 import { SSE_HEADERS, writeSseMessage } from '../sse.js';
 import type { PooledChild } from './pool.js';
 import type { Person } from '../../person.js';

@@ -2,17 +2,20 @@ import type { DaemonLimits, ServerConfig } from '../../config/index.js';
 import { GatekitError } from '../../errors.js';
 import type { ResponseSink } from '../exchange.js';
 import { fromDaemon } from '../gate.js';
-import type { RpcMessage, RpcRequest } from '../jsonrpc.js';
 import type { ResultFilter } from '../pending.js';
 import { toolListFilter } from '../tool-gate.js';
 import type { SessionRegistry } from '../registry.js';
 import type { Session } from '../session.js';
-import { TASKS_EXTENSION } from '../../mcp/index.js';
-import { META_SERVER_INFO, STATELESS_VERSION } from './wire.js';
+import {
+  CHILD_SESSION_VERSION,
+  META_SERVER_INFO,
+  STATELESS_VERSION,
+  TASKS_EXTENSION,
+  type RpcMessage,
+  type RpcRequest,
+} from '../../mcp/index.js';
 import type { Person } from '../../person.js';
 
-/** The session-era protocol version the daemon speaks to a pooled child on the person's behalf. */
-const CHILD_PROTOCOL_VERSION = '2025-06-18';
 const DAEMON_INFO = { name: 'gatekit-daemon', version: '1' };
 
 /** A child the daemon initialized itself, kept for one person on one server. */
@@ -64,7 +67,7 @@ export class StatelessPool {
     limits: DaemonLimits,
     capabilities: Record<string, unknown> = {},
   ): Promise<PooledChild> {
-    // A native child reads each request's own capabilities: one pooled child serves all (era/native.ts).
+    // A native child reads each request's own capabilities: one pooled child serves all (child-era.ts).
     const key = JSON.stringify([
       caller.sub,
       server.name,
@@ -89,7 +92,7 @@ export class StatelessPool {
 
   async #initialize(session: Session, caller: Person, capabilities: Record<string, unknown>): Promise<PooledChild> {
     const params = {
-      protocolVersion: CHILD_PROTOCOL_VERSION,
+      protocolVersion: CHILD_SESSION_VERSION,
       capabilities,
       clientInfo: DAEMON_INFO,
     };
@@ -138,7 +141,7 @@ export async function discover(
   caller: Person,
   mayCall: (tool: string) => boolean,
 ): Promise<Record<string, unknown>> {
-  // A native child's own discover result, else its initialize result (lib/daemon/era/native.ts).
+  // A native child's own discover result, else its initialize result (lib/daemon/child-era.ts).
   const own = child.session.child.discovered;
   const { capabilities, instructions } = (own ?? child.initialized) as {
     capabilities?: Record<string, unknown>;

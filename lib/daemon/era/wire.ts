@@ -1,52 +1,21 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import {
-  HEADER_MISMATCH,
-  META_CLIENT_CAPABILITIES,
-  META_CLIENT_INFO,
-  META_LOG_LEVEL,
-  META_PROTOCOL_VERSION,
+  CACHEABLE_RESULTS,
+  decodeHeaderValue,
   envelopeVersion,
+  HEADER_MISMATCH,
   isStatelessVersion,
+  META_CLIENT_CAPABILITIES,
   METHOD_NOT_FOUND,
   nameField,
+  REMOVED_METHODS,
   STATELESS_VERSION,
   UNSUPPORTED_VERSION,
+  isRequest,
+  type RpcMessage,
+  type RpcRequest,
 } from '../../mcp/index.js';
-import { ERRORS, isRequest, type RpcMessage, type RpcRequest } from '../jsonrpc.js';
-
-/**
- * The wire of MCP 2026-07-28 as far as the daemon reads it: no protocol session, the version, client
- * info and capabilities in every request's `_meta` (SEP-2575), and the standard headers `Mcp-Method` /
- * `Mcp-Name` that must agree with the body (SEP-2243).
- */
-export {
-  META_CLIENT_CAPABILITIES,
-  META_CLIENT_INFO,
-  META_PROTOCOL_VERSION,
-  META_SERVER_INFO,
-  STATELESS_VERSION,
-} from '../../mcp/index.js';
-/** The 2026-07-28 envelope keys of `_meta`, which a session-era child does not read. */
-export const ENVELOPE_KEYS = [META_PROTOCOL_VERSION, META_CLIENT_INFO, META_CLIENT_CAPABILITIES, META_LOG_LEVEL];
-
-export { METHOD_NOT_FOUND, UNSUPPORTED_VERSION } from '../../mcp/index.js';
-/** Session-era methods 2026-07-28 removed (SEP-2575): a stateless request for one gets 404 with -32601. */
-const REMOVED_METHODS = new Set([
-  'initialize',
-  'ping',
-  'logging/setLevel',
-  'resources/subscribe',
-  'resources/unsubscribe',
-]);
-
-/** Results the 2026-07-28 schema marks cacheable: they carry `ttlMs` and `cacheScope` (SEP-2549). */
-const CACHEABLE = new Set([
-  'tools/list',
-  'prompts/list',
-  'resources/list',
-  'resources/templates/list',
-  'resources/read',
-]);
+import { ERRORS } from '../jsonrpc.js';
 
 export type Era = 'session' | 'stateless';
 /** A refusal names its HTTP status (400 unless said), the request's id to echo, and any error `data`. */
@@ -64,15 +33,11 @@ export type EraVerdict =
 
 const single = (h: string | string[] | undefined): string | undefined => (Array.isArray(h) ? h.join(',') : h);
 
-/** An `Mcp-Name` value: plain ASCII, or `=?base64?…?=` around UTF-8 (SEP-2243 value encoding). */
-export function decodeHeaderValue(value: string): string | undefined {
-  const m = /^=\?base64\?([A-Za-z0-9+/]*={0,2})\?=$/.exec(value);
-  if (!m) return value;
-  const text = Buffer.from(m[1]!, 'base64').toString('utf8');
-  return text.includes('\uFFFD') ? undefined : text;
-}
-
 /**
+ * The wire of MCP 2026-07-28 as far as the daemon reads it: no protocol session, the version, client info and
+ * capabilities in every request's `_meta` (SEP-2575), and the standard headers `Mcp-Method` / `Mcp-Name` that must
+ * agree with the body (SEP-2243); the words are lib/mcp's.
+ *
  * Decides the era of one POST from its parsed body, with the headers as a cross-check, before anything
  * else happens to it. Session-era: an `Mcp-Session-Id`, an `initialize`, or no modern version anywhere.
  * Stateless: a 2026-07-28 `_meta` version and no session. Every disagreement between a header and the
@@ -150,5 +115,5 @@ export function toStatelessResult(method: string, result: unknown): Record<strin
   const base = typeof result === 'object' && result !== null ? (result as Record<string, unknown>) : {};
   // A native 2026-07-28 child sets its own (e.g. "input_required" for its own rounds); a session-era child never does.
   const resultType = typeof base['resultType'] === 'string' ? base['resultType'] : 'complete';
-  return { ...base, resultType, ...(CACHEABLE.has(method) ? { ttlMs: 0, cacheScope: 'private' } : {}) };
+  return { ...base, resultType, ...(CACHEABLE_RESULTS.has(method) ? { ttlMs: 0, cacheScope: 'private' } : {}) };
 }

@@ -1,10 +1,16 @@
 import { GatekitError, type ErrorCode } from '../../errors.js';
 import { readBody } from '../../http/index.js';
-import { classifyEra, METHOD_NOT_FOUND, UNSUPPORTED_VERSION } from '../era/index.js';
-import { ERRORS, isValidMessage, type RpcMessage } from '../jsonrpc.js';
+import {
+  ASSUMED_VERSION,
+  BATCH_VERSIONS,
+  METHOD_NOT_FOUND,
+  UNSUPPORTED_VERSION,
+  isValidMessage,
+  type RpcMessage,
+} from '../../mcp/index.js';
+import { classifyEra } from '../era/index.js';
+import { ERRORS } from '../jsonrpc.js';
 import type { RequestContext } from '../state.js';
-
-const BATCH_VERSIONS = new Set(['2025-03-26', '2024-11-05', '2024-10-07']);
 
 export interface Body {
   readonly messages: readonly RpcMessage[];
@@ -33,7 +39,7 @@ export async function readMessages(ctx: RequestContext): Promise<Body> {
   const batch = Array.isArray(parsed);
   const messages = (batch ? parsed : [parsed]) as unknown[];
   const version = req.headers['mcp-protocol-version'];
-  if (batch && (messages.length === 0 || !BATCH_VERSIONS.has(typeof version === 'string' ? version : '2025-03-26')))
+  if (batch && (messages.length === 0 || !BATCH_VERSIONS.has(typeof version === 'string' ? version : ASSUMED_VERSION)))
     throw new GatekitError('BAD_REQUEST', 'JSON-RPC batches are not allowed for this protocol version');
   if (!messages.every(isValidMessage))
     throw new GatekitError('BAD_REQUEST', 'Invalid Request: not JSON-RPC 2.0 messages');

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { GatekitError } from '../../errors.js';
-import { isStatelessVersion } from '../../mcp/index.js';
+import { isStatelessVersion, PROTOCOL_VERSIONS } from '../../mcp/index.js';
 import type { Era } from '../era/index.js';
 import { protectedResourceMetadata } from '../origin.js';
 import type { RequestContext } from '../state.js';
@@ -17,8 +17,6 @@ export function checkHostAndOrigin(ctx: RequestContext): void {
   const origin = ctx.req.headers.origin;
   if (origin !== undefined && !names.origins.has(origin)) throw new GatekitError('FORBIDDEN', 'foreign Origin');
 }
-
-const PROTOCOL_VERSIONS = new Set(['2026-07-28', '2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05', '2024-10-07']);
 
 /**
  * After the door: the MCP-Protocol-Version header, if sent, must be one we speak (after the door, so that a request

@@ -4,7 +4,7 @@ import { childCapabilities, learnToolList, statelessAnswer, statelessStatus } fr
 import { Exchange } from '../exchange.js';
 import { admitMessage, type Admitted } from '../gate.js';
 import { sendJson } from '../../http/index.js';
-import { isRequest, type RpcMessage, type RpcRequest } from '../jsonrpc.js';
+import { isRequest, type RpcMessage, type RpcRequest } from '../../mcp/index.js';
 import type { Session } from '../session.js';
 import type { RequestContext } from '../state.js';
 import { resourceFilter } from '../resource-gate.js';

@@ -2,7 +2,7 @@ import { auditLine, type TraceContext } from '../../audit/index.js';
 import { discover, type Era, type PooledChild } from '../era/index.js';
 import type { Exchange } from '../exchange.js';
 import type { Admitted } from '../gate.js';
-import type { RpcRequest } from '../jsonrpc.js';
+import type { RpcRequest } from '../../mcp/index.js';
 import type { Session } from '../session.js';
 import type { ResultFilter } from '../pending.js';
 import type { RequestContext } from '../state.js';

@@ -1,5 +1,5 @@
-import { ERRORS, errorResponse, isNotification, isResponse, type RpcId, type RpcRequest } from '../jsonrpc.js';
-import { METHOD_NOT_FOUND } from './wire.js';
+import { ERRORS, errorResponse } from './jsonrpc.js';
+import { isNotification, isResponse, METHOD_NOT_FOUND, type RpcId, type RpcRequest } from '../mcp/index.js';
 
 const SUBSCRIPTION_ID = 'io.modelcontextprotocol/subscriptionId';
 const ACKNOWLEDGED = 'notifications/subscriptions/acknowledged';
@@ -7,7 +7,7 @@ const RESOURCE_UPDATED = 'notifications/resources/updated';
 /** Our listens' ids: whatever the child stamps with one is about a listen of ours, current or cancelled. */
 const ID_PREFIX = 'gatekit/listen-';
 const ours = (id: unknown): id is string => typeof id === 'string' && id.startsWith(ID_PREFIX);
-/** Resource subscriptions per session, as per `subscriptions/listen` (listen.ts); beyond it: -32602. */
+/** Resource subscriptions per session, as per `subscriptions/listen` (era/listen.ts); beyond it: -32602. */
 const MAX_URIS = 64;
 /** Which capability (of the child's discover result) and listen filter flag each list_changed needs. */
 const LIST_CHANGED = [
@@ -19,7 +19,7 @@ const LIST_CHANGED = [
 type Capabilities = Record<string, { listChanged?: unknown; subscribe?: unknown } | undefined>;
 type Filter = Record<string, true | string[]>;
 
-/** What a SessionListen needs of its era bridge (native.ts): the child's stdin, the Session, and the envelope. */
+/** What a SessionListen needs of its era bridge (child-era.ts): the child's stdin, the Session, and the envelope. */
 export interface ListenLink {
   /** To the child's stdin, as the daemon's own (the listen request, its cancellation). */
   write(message: unknown): void;

@@ -1,4 +1,4 @@
-import { isNotification, isResponse, type RpcMessage, type RpcRequest } from '../jsonrpc.js';
+import { isNotification, isResponse, type RpcMessage, type RpcRequest } from '../mcp/index.js';
 
 /** Requests a native child answered with `input_required` that one client may have open at once. */
 const MAX_OPEN = 64;

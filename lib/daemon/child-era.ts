@@ -1,24 +1,24 @@
-import type { ServerConfig } from '../../config/index.js';
-import { META_LOG_LEVEL } from '../../mcp/index.js';
+import type { ServerConfig } from '../config/index.js';
+import { ERRORS, errorResponse } from './jsonrpc.js';
+import { InputRounds } from './child-era-rounds.js';
+import { SessionListen } from './child-era-listen.js';
 import {
-  ERRORS,
-  errorResponse,
-  isNotification,
-  isRequest,
-  isResponse,
-  type RpcMessage,
-  type RpcRequest,
-} from '../jsonrpc.js';
-import { InputRounds } from './native-rounds.js';
-import { SessionListen } from './session-listen.js';
-import {
+  CHILD_SESSION_VERSION,
   META_CLIENT_CAPABILITIES,
   META_CLIENT_INFO,
   META_PROTOCOL_VERSION,
   META_SERVER_INFO,
   METHOD_NOT_FOUND,
+  SESSION_VERSIONS,
+  LOG_LEVELS,
+  META_LOG_LEVEL,
   STATELESS_VERSION,
-} from './wire.js';
+  isNotification,
+  isRequest,
+  isResponse,
+  type RpcMessage,
+  type RpcRequest,
+} from '../mcp/index.js';
 
 /**
  * Which MCP era a stdio child speaks. "probing": the `server/discover` probe is out, messages wait;
@@ -29,11 +29,6 @@ export type ChildEra = 'probing' | 'session' | 'native';
 
 const PROBE_ID = 'gatekit/probe';
 const DAEMON_INFO = { name: 'gatekit-daemon', version: '1' };
-/** What a session-era client gets as `protocolVersion` when it asked for one the daemon does not know. */
-const SESSION_FALLBACK_VERSION = '2025-06-18';
-/** The `logging/setLevel` levels (RFC 5424 severities), least severe first. */
-const LOG_LEVELS = new Set(['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency']);
-const SESSION_VERSIONS = new Set(['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05', '2024-10-07']);
 
 const serverKey = (server: ServerConfig): string => JSON.stringify([server.name, server.command, server.cwd]);
 
@@ -92,9 +87,9 @@ export class ChildEraBridge {
   /** The id of that `initialize` while the child has not answered it. */
   #tryingInitialize: { id: unknown; request: RpcRequest } | undefined;
   #triedInitialize = false;
-  /** A session-era client's child: its `input_required` answers become server requests (native-rounds.ts). */
+  /** A session-era client's child: its `input_required` answers become server requests (child-era-rounds.ts). */
   readonly #rounds: InputRounds | undefined;
-  /** A session-era client's child: the daemon's own listen for its change notifications (session-listen.ts). */
+  /** A session-era client's child: the daemon's own listen for its change notifications (child-era-listen.ts). */
   readonly #listen: SessionListen | undefined;
 
   constructor(
@@ -242,7 +237,7 @@ export class ChildEraBridge {
     const serverInfo = (found['_meta'] as Record<string, unknown> | undefined)?.[META_SERVER_INFO];
     this.#listen?.enable();
     const result = {
-      protocolVersion: typeof asked === 'string' && SESSION_VERSIONS.has(asked) ? asked : SESSION_FALLBACK_VERSION,
+      protocolVersion: typeof asked === 'string' && SESSION_VERSIONS.has(asked) ? asked : CHILD_SESSION_VERSION,
       capabilities: found['capabilities'] ?? {},
       serverInfo: serverInfo ?? { name: 'unknown', version: '0' },
       ...(typeof found['instructions'] === 'string' ? { instructions: found['instructions'] } : {}),

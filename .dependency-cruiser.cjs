@@ -94,6 +94,31 @@ module.exports = {
     ...layerRules,
     ...doorRules,
     {
+      name: 'daemon-steps-on-top',
+      severity: 'error',
+      comment:
+        "lib/daemon/steps/ (the request's steps) is the daemon's top floor under handler.ts: nothing below imports " +
+        'a step (docs/architecture.md, "The daemon\'s floors").',
+      from: { path: '^lib/daemon/', pathNot: '^lib/daemon/(steps/|handler\\.ts$)' },
+      to: { path: '^lib/daemon/steps/' },
+    },
+    {
+      name: 'daemon-stateless-front',
+      severity: 'error',
+      comment:
+        'lib/daemon/era/ is the stateless front, above the session: only the steps enter it. The child, the session ' +
+        "and the gate never import it (the child's own era is child-era*.ts, beside child.ts).",
+      from: { path: '^lib/daemon/', pathNot: '^lib/daemon/(steps|era)/' },
+      to: { path: '^lib/daemon/era/' },
+    },
+    {
+      name: 'mcp-words',
+      severity: 'error',
+      comment: 'lib/mcp holds MCP wire words only: it imports nothing of ours, not even lib/errors.ts.',
+      from: { path: '^lib/mcp/' },
+      to: { path: '^lib/(?!mcp/)' },
+    },
+    {
       name: 'cli-lazy',
       severity: 'error',
       comment:

@@ -1,7 +1,13 @@
 import { ERRORS, errorResponse } from './jsonrpc.js';
-import { isNotification, isResponse, METHOD_NOT_FOUND, type RpcId, type RpcRequest } from '../mcp/index.js';
+import {
+  isNotification,
+  isResponse,
+  META_SUBSCRIPTION_ID as SUBSCRIPTION_ID,
+  METHOD_NOT_FOUND,
+  type RpcId,
+  type RpcRequest,
+} from '../mcp/index.js';
 
-const SUBSCRIPTION_ID = 'io.modelcontextprotocol/subscriptionId';
 const ACKNOWLEDGED = 'notifications/subscriptions/acknowledged';
 const RESOURCE_UPDATED = 'notifications/resources/updated';
 /** Our listens' ids: whatever the child stamps with one is about a listen of ours, current or cancelled. */

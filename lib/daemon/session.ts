@@ -8,7 +8,15 @@ import type { EraVerdicts } from './child-era.js';
 import type { ResponseSink } from './exchange.js';
 import { fromDaemon, stamp, type Admitted } from './gate.js';
 import { ERRORS, errorResponse, withClientId } from './jsonrpc.js';
-import { isNotification, isRequest, isResponse, type RpcId, type RpcMessage, type RpcRequest } from '../mcp/index.js';
+import {
+  isNotification,
+  isRequest,
+  isResponse,
+  META_SUBSCRIPTION_ID,
+  type RpcId,
+  type RpcMessage,
+  type RpcRequest,
+} from '../mcp/index.js';
 import type { Pending, ResultFilter } from './pending.js';
 import { exitWords } from './stderr-record.js';
 import { writeSseMessage } from './sse.js';
@@ -274,7 +282,7 @@ export class Session {
     }
     // A native child's listen stamps what it sends with the listen request's id (era/native-listen.ts).
     const meta = notification ? (message.params?.['_meta'] as Record<string, unknown> | undefined) : undefined;
-    const subscription = meta?.['io.modelcontextprotocol/subscriptionId'];
+    const subscription = meta?.[META_SUBSCRIPTION_ID];
     if (typeof subscription === 'number' && this.#pending.get(subscription)?.exchange.interim(message as RpcMessage))
       return;
     const token = notification ? (message.params?.['progressToken'] as string | number | undefined) : undefined;

@@ -19,6 +19,8 @@ export const META_CLIENT_INFO = 'io.modelcontextprotocol/clientInfo';
 export const META_CLIENT_CAPABILITIES = 'io.modelcontextprotocol/clientCapabilities';
 export const META_LOG_LEVEL = 'io.modelcontextprotocol/logLevel';
 export const META_SERVER_INFO = 'io.modelcontextprotocol/serverInfo';
+/** The `_meta` key naming the `subscriptions/listen` request a notification belongs to (2026-07-28). */
+export const META_SUBSCRIPTION_ID = 'io.modelcontextprotocol/subscriptionId';
 /** The envelope keys a client sets in a 2026-07-28 request's `_meta`, which a session-era server does not read. */
 export const ENVELOPE_KEYS: readonly string[] = [
   META_PROTOCOL_VERSION,

@@ -1,5 +1,12 @@
 import type { ServerResponse } from 'node:http';
-import { errorHttpStatus, isNotification, type RpcId, type RpcMessage, type RpcRequest } from '../../mcp/index.js';
+import {
+  errorHttpStatus,
+  isNotification,
+  META_SUBSCRIPTION_ID as SUBSCRIPTION_ID,
+  type RpcId,
+  type RpcMessage,
+  type RpcRequest,
+} from '../../mcp/index.js';
 import { ERRORS, errorResponse } from '../jsonrpc.js';
 import type { Session } from '../session.js';
 import { SSE_HEADERS, writeSseMessage } from '../sse.js';
@@ -15,7 +22,6 @@ import type { Person } from '../../person.js';
  * for, each stamped with `_meta["io.modelcontextprotocol/subscriptionId"]` = the listen request's id.
  * When the child ends (idle, evicted, crashed) each stream gets the empty listen result and closes.
  */
-const SUBSCRIPTION_ID = 'io.modelcontextprotocol/subscriptionId';
 /** Open listen streams per pooled child, and resource URIs per listen request; beyond them: -32600. */
 export const MAX_LISTENERS_PER_CHILD = 8;
 const MAX_LISTEN_URIS = 64;

@@ -1,12 +1,16 @@
 import type { ServerResponse } from 'node:http';
 import type { ResponseSink } from '../exchange.js';
 import type { Admitted } from '../gate.js';
-import { isNotification, type RpcMessage, type RpcRequest } from '../../mcp/index.js';
+import {
+  isNotification,
+  META_SUBSCRIPTION_ID as SUBSCRIPTION_ID,
+  type RpcMessage,
+  type RpcRequest,
+} from '../../mcp/index.js';
 import { SSE_HEADERS, writeSseMessage } from '../sse.js';
 import type { PooledChild } from './pool.js';
 import type { Person } from '../../person.js';
 
-const SUBSCRIPTION_ID = 'io.modelcontextprotocol/subscriptionId';
 const ACKNOWLEDGED = 'notifications/subscriptions/acknowledged';
 /** Which filter flag lets each list_changed notification through. */
 const LIST_CHANGED: Readonly<Record<string, string>> = {

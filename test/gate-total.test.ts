@@ -3,7 +3,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { isExtensionMethod } from '../lib/mcp/index.js';
+import { METHOD_GATES } from '../lib/daemon/method-gates.js';
+import { ROUTES } from '../lib/daemon/steps/methods.js';
+import { CLIENT_REQUESTS, isExtensionMethod } from '../lib/mcp/index.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const sources = (dir: string): string[] =>
@@ -25,6 +27,14 @@ describe('the gate is the only way to a child (lib/daemon/gate.ts)', () => {
       [join('lib', 'daemon', 'child.ts')],
       "only the child's own #write, behind send, touches a child's stdin",
     );
+  });
+
+  it('every method the gate table or the route table names is a request MCP defines for a client', () => {
+    // A misspelt entry would gate or route nothing, silently: the method would take the default path.
+    for (const method of [...METHOD_GATES.keys(), ...ROUTES.keys()])
+      assert.ok(CLIENT_REQUESTS.has(method), `${method} is not in lib/mcp CLIENT_REQUESTS`);
+    assert.ok(METHOD_GATES.get('tools/call')?.admit, 'tools/call has its own gate');
+    assert.ok(METHOD_GATES.get('tools/list')?.results, 'a tools/list answer is filtered by the gate');
   });
 
   it('an extension method passes; no spelling of an MCP method does', () => {

@@ -41,7 +41,8 @@ export interface MethodGate {
  * The methods gated by what the person may do, by name; every other method MCP defines for a client (and every
  * extension) passes on the common checks alone. A new gated method is one entry here and a test through a real
  * daemon that fails without it (a refused request, a hidden part of a result). How an admitted request is
- * answered is lib/daemon/steps/methods.ts's.
+ * answered is lib/daemon/steps/methods.ts's. A name that is no method MCP defines for a client (a typo would gate
+ * nothing) fails test/gate-total.test.ts.
  */
 export const METHOD_GATES: ReadonlyMap<string, MethodGate> = new Map<string, MethodGate>([
   ['tools/call', { admit: admitToolCall }],

@@ -44,10 +44,11 @@ export interface MethodRoute {
  *
  * To add a method the daemon answers or routes itself: one entry here (its `answer`, and `era` when it exists
  * only there) and a test through a real daemon (test/daemon-*.test.ts). What a person may do with a method is
- * the gate's, not this table's: a method that needs its own check or hides part of its result gets it in
- * lib/daemon/gate.ts, and its refusal never reaches this table.
+ * the gate's, not this table's: a method that needs its own check or hides part of its result gets an entry in
+ * lib/daemon/method-gates.ts `METHOD_GATES`, and its refusal never reaches this table. A name that is no method MCP
+ * defines for a client fails test/gate-total.test.ts.
  */
-const ROUTES: ReadonlyMap<string, MethodRoute> = new Map<string, MethodRoute>([
+export const ROUTES: ReadonlyMap<string, MethodRoute> = new Map<string, MethodRoute>([
   // 2026-07-28: answered by the daemon from the pooled child's discover or initialize result (era/pool.ts).
   ['server/discover', { era: 'stateless', answer: answerDiscover }],
   // 2026-07-28: the pooled child's change notifications as a standing SSE stream (steps/stateless.ts).

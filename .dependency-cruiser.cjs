@@ -106,9 +106,10 @@ module.exports = {
       name: 'daemon-stateless-front',
       severity: 'error',
       comment:
-        'lib/daemon/era/ is the stateless front, above the session: only the steps enter it. The child, the session ' +
-        "and the gate never import it (the child's own era is child-era*.ts, beside child.ts).",
-      from: { path: '^lib/daemon/', pathNot: '^lib/daemon/(steps|era)/' },
+        'lib/daemon/era/ is the stateless front, above the session: only the top floor (the steps, daemon.ts that ' +
+        'makes its pool, state.ts that holds it) enters it. The child, the session and the gate never import it (the ' +
+        "child's own era is child-era*.ts, beside child.ts).",
+      from: { path: '^lib/daemon/', pathNot: '^lib/daemon/((steps|era)/|(daemon|state)\\.ts$)' },
       to: { path: '^lib/daemon/era/' },
     },
     {

@@ -19,7 +19,7 @@ export class SessionRegistry {
   readonly #cgroups: ChildCgroups | undefined;
   /** gatekit.lock as read at start and on SIGHUP (lib/pins); every child judges its tools by the current one. */
   lock: Lock = new Map();
-  /** Which era each server's children speak, as their probes found (era/native.ts). */
+  /** Which era each server's children speak, as their probes found (child-era.ts). */
   readonly verdicts = new EraVerdicts();
   /** Per server config (new on each reload): why its npx package is not the pinned one, or null. */
   readonly #packages = new WeakMap<ServerConfig, string | null>();

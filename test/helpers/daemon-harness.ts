@@ -201,11 +201,15 @@ export async function raw(
   return { status: res.statusCode, headers: res.headers, body: await res.body.text() };
 }
 
-/** The first JSON-RPC message of an answer, JSON or SSE (read by the bridge's sseEvents); `any` as JSON.parse. */
+/** The first JSON-RPC answer in a POST's body, JSON or SSE (read by the bridge's sseEvents); `any` as JSON.parse. */
 export async function firstRpcMessage(body: string): Promise<any> {
   if (body.trimStart().startsWith('{')) return JSON.parse(body);
-  for await (const event of sseEvents(Readable.from([body]))) return JSON.parse(event.data);
-  throw new Error(`no SSE event in: ${body.slice(0, 200)}`);
+  // A child may notify (progress, logging, task status) before it answers on the same stream: skip to the answer.
+  for await (const event of sseEvents(Readable.from([body]))) {
+    const message = JSON.parse(event.data);
+    if ('result' in message || 'error' in message) return message;
+  }
+  throw new Error(`no JSON-RPC answer in: ${body.slice(0, 200)}`);
 }
 
 export const INITIALIZE = JSON.stringify({

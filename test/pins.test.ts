@@ -7,9 +7,10 @@ import { after, before, describe, it } from 'node:test';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { daemonConfig, endSession, sdkClient, startHarness, type Harness } from './helpers/daemon-harness.js';
+import { baseUrl, daemonConfig, endSession, sdkClient, startHarness, type Harness } from './helpers/daemon-harness.js';
 import { gatekit } from './helpers/cli.js';
-import { modernClient } from './helpers/modern-client.js';
+import { request } from 'undici';
+import { modernBody, modernClient, modernHeaders } from './helpers/modern-client.js';
 
 const RUGPULL = fileURLToPath(new URL('../fixtures/servers/rugpull.js', import.meta.url));
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -32,6 +33,9 @@ interface RpcError {
   code?: number;
   data?: { rule?: string };
   message?: string;
+}
+interface RpcResponseError {
+  error?: RpcError;
 }
 async function refusal(call: Promise<unknown>): Promise<RpcError> {
   try {
@@ -211,6 +215,58 @@ describe('tools pinned in gatekit.lock: a changed tool is hidden and refused', (
     const refused = await refusal(c.callTool({ name: 'echo', arguments: { text: 'f' } }));
     assert.deepEqual([refused.code, refused.data?.rule], [-32003, 'servers.strict.pins']);
     assert.deepEqual(await names(c), ['announce', 'echo']);
+  });
+
+  it('on_tool_change = "deny_server": a tainted child serves no resource, prompt or completion either; lists answered', async () => {
+    // A fresh session: its child was never listed, so the daemon lists it before the first request it serves.
+    const c = await client('strict');
+    const refusals = [
+      refusal(c.readResource({ uri: 'note://readme' })),
+      refusal(c.subscribeResource({ uri: 'note://readme' })),
+      refusal(c.getPrompt({ name: 'greet' })),
+      refusal(c.complete({ ref: { type: 'ref/prompt', name: 'greet' }, argument: { name: 'a', value: 'h' } })),
+    ];
+    for (const refused of await Promise.all(refusals))
+      assert.deepEqual([refused.code, refused.data?.rule], [-32003, 'servers.strict.pins'], refused.message);
+    assert.deepEqual(
+      (await c.listResources()).resources.map((r) => r.uri),
+      ['note://readme'],
+    );
+    assert.deepEqual(
+      (await c.listPrompts()).prompts.map((p) => p.name),
+      ['greet'],
+    );
+    const session = sessionOf(c);
+    const denied = h
+      .audit()
+      .filter((l) => l['event'] === 'denied' && l['session'] === session && l['rule'] === 'servers.strict.pins');
+    assert.deepEqual(denied.map((l) => l['method']).sort(), [
+      'completion/complete',
+      'prompts/get',
+      'resources/read',
+      'resources/subscribe',
+    ]);
+    // The 2026-07-28 era's pooled child alike.
+    const m = await modernClient(h, 'strict', await h.token('strict'));
+    try {
+      const refused = await refusal(m.readResource({ uri: 'note://readme' }));
+      assert.deepEqual([refused.code, refused.data?.rule], [-32003, 'servers.strict.pins'], refused.message);
+    } finally {
+      await m.close();
+    }
+    // A 2026-07-28 listen that subscribes to the tainted child's resource.
+    const listen = await request(baseUrl(h, 'strict'), {
+      method: 'POST',
+      dispatcher: h.config.servers.get('strict')!.listen.kind === 'unix' ? h.unix('strict') : h.mtls,
+      headers: modernHeaders(await h.token('strict'), 'subscriptions/listen'),
+      body: modernBody(7, 'subscriptions/listen', { notifications: { resourceSubscriptions: ['note://readme'] } }),
+    });
+    const answer = JSON.parse(await listen.body.text()) as RpcResponseError;
+    assert.deepEqual([answer.error?.code, answer.error?.data?.rule], [-32003, 'servers.strict.pins']);
+    // The default "hide" keeps the same changed server's resources and prompts: the refusal is deny_server's.
+    const hide = await client('rugpull');
+    assert.equal((await hide.readResource({ uri: 'note://readme' })).contents.length, 1);
+    assert.equal((await hide.getPrompt({ name: 'greet' })).messages.length, 1);
   });
 
   it('on_tool_change = "audit": the tool stays listed and callable; only the line is written', async () => {

@@ -144,7 +144,8 @@ export interface ServerConfig {
   readonly rules: readonly ToolRule[];
   /**
    * What a tool unlike its pin in `gatekit.lock` does (lib/daemon/pin-watch.ts): "hide" it and refuse its calls,
-   * "deny_server" (also refuse every other call of that child), or only "audit" it.
+   * "deny_server" (also refuse every request the child serves: calls, resources, prompts, completions, listens,
+   * tasks; lib/daemon/method-gates.ts), or only "audit" it.
    */
   readonly on_tool_change: 'hide' | 'deny_server' | 'audit';
 }

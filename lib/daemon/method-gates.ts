@@ -1,7 +1,7 @@
 import type { TraceContext } from '../audit/index.js';
 import { auditLine } from '../audit/index.js';
 import { HEADER_MISMATCH, type RpcRequest, type RpcResponse } from '../mcp/index.js';
-import { errorResponse } from './jsonrpc.js';
+import { ERRORS, errorResponse } from './jsonrpc.js';
 import type { ResultFilter } from './pending.js';
 import {
   admitCompletion,
@@ -35,6 +35,8 @@ export interface MethodGate {
     trace: TraceContext | undefined,
   ) => Refusal | undefined;
   readonly results?: (gate: GateInput) => ResultFilter | undefined;
+  /** A request the child serves: refused once its pins taint it (on_tool_change = "deny_server", pin-watch.ts). */
+  readonly servedByChild?: true;
 }
 
 /**
@@ -45,23 +47,27 @@ export interface MethodGate {
  * nothing) fails test/gate-total.test.ts.
  */
 export const METHOD_GATES: ReadonlyMap<string, MethodGate> = new Map<string, MethodGate>([
-  ['tools/call', { admit: admitToolCall }],
+  // A tools/call meets the pins in the tool gate (tool-gate.ts `toolRefused`), a tainted child's too.
+  ['tools/call', { admit: admitToolCall, servedByChild: true }],
   // The same test as a call: a tool the person may not call is not listed (tool-gate.ts `toolFilter`).
   ['tools/list', { results: (gate) => toolListFilter(gate.mayCall) }],
   // Resources and prompts, the same shape (resource-gate.ts); each a no-op for a server whose config names none.
-  ['resources/read', { admit: admitResource }],
-  ['resources/subscribe', { admit: admitResource }],
+  // A tainted child's lists are still answered: its tools as the pins show them, its resources and prompts named but
+  // refused when used.
+  ['resources/read', untainted(admitResource)],
+  ['resources/subscribe', untainted(admitResource)],
   ['resources/list', { results: resourceListFilter }],
   ['resources/templates/list', { results: templateListFilter }],
-  ['prompts/get', { admit: admitPrompt }],
+  ['prompts/get', untainted(admitPrompt)],
   ['prompts/list', { results: promptListFilter }],
-  ['completion/complete', { admit: admitCompletion }],
-  ['subscriptions/listen', { admit: admitListen }],
+  ['completion/complete', untainted(admitCompletion)],
+  ['subscriptions/listen', untainted(admitListen)],
   // A task only on the child that created it for this person; an update through the tool gate again (tasks-gate.ts).
-  // A tasks/list answer keeps that child's own tasks (session.ts, from its TaskLedger).
-  ['tasks/get', { admit: admitTask }],
-  ['tasks/result', { admit: admitTask }],
-  ['tasks/update', { admit: admitTask }],
+  // A tasks/list answer keeps that child's own tasks (session.ts, from its TaskLedger); a cancellation of a tainted
+  // child's task still reaches it (it stops work, it serves nothing).
+  ['tasks/get', untainted(admitTask)],
+  ['tasks/result', untainted(admitTask)],
+  ['tasks/update', untainted(admitTask)],
   ['tasks/cancel', { admit: admitTask }],
 ]);
 
@@ -90,6 +96,34 @@ function admitTask(
 ): Refusal | undefined {
   const answer = gateTask(gate, session, request, trace ?? NO_TRACE);
   return answer ? { response: answer } : undefined;
+}
+
+/**
+ * A method's own gate, then the child's pins: once a tool of a server with on_tool_change = "deny_server" changed
+ * (pin-watch.ts `taint`), the rug-pulled child serves nothing more, -32003 naming `servers.NAME.pins`.
+ */
+function untainted(admit: NonNullable<MethodGate['admit']>): MethodGate {
+  return {
+    servedByChild: true,
+    admit: (gate, request, session, trace) => {
+      const refused = admit(gate, request, session, trace);
+      if (refused || session.taint === undefined) return refused;
+      const rule = `servers.${gate.server.name}.pins`;
+      const why = `${rule}: ${session.taint}`;
+      gate.state.audit(
+        auditLine.denied(gate.server.name, gate.caller, {
+          era: gate.era,
+          session: gate.session,
+          method: request.method,
+          rpc_id: request.id,
+          ...(trace ? { trace_id: trace.trace_id, span_id: trace.span_id, parent_span_id: trace.parent_span_id } : {}),
+          error: why,
+          rule,
+        }),
+      );
+      return { response: errorResponse(request.id, ERRORS.DENIED, why, { rule }) };
+    },
+  };
 }
 
 /** A 2026-07-28 request whose headers disagree with its body: 400 / -32020, audited as an error, not a denial. */

@@ -22,7 +22,7 @@ export class PinWatch {
   /** The fingerprint each changed tool was last audited with. */
   readonly #reported = new Map<string, string>();
   #seen = false;
-  /** on_tool_change = "deny_server": a change was seen, every call of this child is refused. */
+  /** on_tool_change = "deny_server": a change was seen, every request this child serves is refused. */
   #tainted = false;
 
   constructor(
@@ -53,7 +53,8 @@ export class PinWatch {
     const pins = this.#pins();
     const tools = (result as { tools?: unknown } | undefined)?.tools;
     if (!pins || !Array.isArray(tools)) return EMPTY;
-    this.#seen = true;
+    // Seen once its last page is: a request waiting for the list is judged by all of it (a tainting tool may be last).
+    if (typeof (result as { nextCursor?: unknown }).nextCursor !== 'string') this.#seen = true;
     const hidden = new Set<string>();
     for (const tool of tools as ToolDefinition[]) {
       if (typeof tool?.name !== 'string') continue;
@@ -78,12 +79,21 @@ export class PinWatch {
     return hidden;
   }
 
+  /**
+   * Why every gated request of this child is refused (on_tool_change = "deny_server" after a change was seen:
+   * a rug-pulled server serves no call, resource, prompt, completion, listen or task), or undefined.
+   */
+  get taint(): string | undefined {
+    if (!this.#tainted || this.#server.on_tool_change !== 'deny_server' || !this.#pins()) return undefined;
+    return TAINTED;
+  }
+
   /** Why a call of `tool` is refused by the pins (rule `servers.NAME.pins`), or undefined. */
   refusal(tool: string): string | undefined {
     if (this.#server.on_tool_change === 'audit') return undefined;
     const pins = this.#pins();
     if (!pins) return undefined;
-    if (this.#tainted) return `a tool of this server changed since it was pinned (on_tool_change = "deny_server")`;
+    if (this.#tainted) return TAINTED;
     const pinned = pins.tools.get(tool)?.fingerprint;
     const listed = this.#listed.get(tool);
     if (pinned !== undefined && pinned === listed) return undefined;
@@ -94,4 +104,5 @@ export class PinWatch {
   }
 }
 
+const TAINTED = 'a tool of this server changed since it was pinned (on_tool_change = "deny_server")';
 const EMPTY: ReadonlySet<string> = new Set();

@@ -185,6 +185,11 @@ export class Session {
     return this.pins.refusal(tool);
   }
 
+  /** Why the pins refuse every gated request of this child (pin-watch.ts `taint`), or undefined. */
+  get taint(): string | undefined {
+    return this.pins.taint;
+  }
+
   /** A task this child created for this session's person (the gate's test for tasks/*, tasks-gate.ts). */
   task(taskId: string): OwnedTask | undefined {
     return this.tasks.get(taskId);

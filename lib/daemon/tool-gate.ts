@@ -40,6 +40,8 @@ export interface GateSession {
   takeAsked(id: RpcId): boolean;
   /** Why the server's pins refuse a call of `tool` on this child (gatekit.lock), or undefined. */
   pinRefusal?(tool: string): string | undefined;
+  /** Why the pins refuse every gated request of this child (on_tool_change = "deny_server"), or undefined. */
+  readonly taint?: string | undefined;
   /** A task this child created for this session's person (lib/daemon/tasks.ts); none without it. */
   task?(taskId: string): { readonly tool: string | undefined } | undefined;
   /** A pooled child's SEP-2243 header declarations (tool-headers.ts). */

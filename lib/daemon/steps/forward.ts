@@ -3,6 +3,8 @@ import { GatekitError } from '../../errors.js';
 import { childCapabilities, learnToolList, statelessAnswer, statelessStatus } from '../era/index.js';
 import { Exchange } from '../exchange.js';
 import { admitMessage, type Admitted } from '../gate.js';
+import { METHOD_GATES } from '../method-gates.js';
+import type { ServerConfig } from '../../config/index.js';
 import { sendJson } from '../../http/index.js';
 import { isRequest, type RpcMessage, type RpcRequest } from '../../mcp/index.js';
 import type { Session } from '../session.js';
@@ -22,14 +24,17 @@ async function pooledTarget(ctx: RequestContext, body: Body): Promise<Target> {
   const call = body.messages[0]!;
   const capabilities = childCapabilities(call);
   const pooled = await state.pool.acquire(ctx.server, ctx.caller!, state.config.daemon.limits, capabilities);
-  if (
-    isRequest(call) &&
-    call.method === 'tools/call' &&
-    (!pooled.session.toolHeaders.known || pooled.session.pins.needsList)
-  )
+  const { toolHeaders, pins } = pooled.session;
+  if ((isToolCall(call) && !toolHeaders.known) || (pins.needsList && judgedByPins(call, ctx.server)))
     await learnToolList(pooled, ctx.caller!);
   return { session: pooled.session, pooled };
 }
+
+const isToolCall = (m: RpcMessage): boolean => isRequest(m) && m.method === 'tools/call';
+/** A request the pins judge by the child's tool list: a call; with "deny_server", everything the child serves. */
+const judgedByPins = (m: RpcMessage, server: ServerConfig): boolean =>
+  isToolCall(m) ||
+  (server.on_tool_change === 'deny_server' && isRequest(m) && METHOD_GATES.get(m.method)?.servedByChild === true);
 
 /** Session era: `initialize` opens a session (LIMIT_EXCEEDED at a bound), anything else needs the header's. */
 function sessionTarget(ctx: RequestContext, body: Body, existing: Session | undefined): Target {
@@ -57,7 +62,7 @@ export function forwardMessages(ctx: RequestContext, body: Body, existing: Sessi
   if (ctx.era === 'stateless') return pooledTarget(ctx, body).then((target) => forwardTo(ctx, body, target));
   const target = sessionTarget(ctx, body, existing);
   // Pins judge a call by the child's own tool list: one the daemon has not seen is listed first (pin-watch.ts).
-  if (target.session.pins.needsList && body.messages.some((m) => isRequest(m) && m.method === 'tools/call'))
+  if (target.session.pins.needsList && body.messages.some((m) => judgedByPins(m, ctx.server)))
     return learnToolList(target, ctx.caller!).then(() => forwardTo(ctx, body, target));
   return forwardTo(ctx, body, target);
 }

@@ -8,6 +8,7 @@ import {
   admitListen,
   admitPrompt,
   admitResource,
+  initializeFilter,
   promptListFilter,
   resourceListFilter,
   templateListFilter,
@@ -48,6 +49,8 @@ export interface MethodGate {
  */
 export const METHOD_GATES: ReadonlyMap<string, MethodGate> = new Map<string, MethodGate>([
   // A tools/call meets the pins in the tool gate (tool-gate.ts `toolRefused`), a tainted child's too.
+  // A session's capabilities without resources or prompts the person may use none of (2026-07-28: server/discover).
+  ['initialize', { results: initializeFilter }],
   ['tools/call', { admit: admitToolCall, servedByChild: true }],
   // The same test as a call: a tool the person may not call is not listed (tool-gate.ts `toolFilter`).
   ['tools/list', { results: (gate) => toolListFilter(gate.mayCall) }],

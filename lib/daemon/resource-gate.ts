@@ -7,6 +7,7 @@ import {
   mayListTemplate,
   promptRefusal,
   resourceArguments,
+  usesNone,
   type Refusal as PolicyRefusal,
 } from '../policy/index.js';
 import { ERRORS, errorResponse } from './jsonrpc.js';
@@ -120,6 +121,28 @@ export function templateListFilter(gate: GateInput): ResultFilter | undefined {
 export function promptListFilter(gate: GateInput): ResultFilter | undefined {
   const { decision } = gate.admission;
   return decision.prompts && keep('prompts', (p) => promptRefusal(p['name'], decision, gate.server) === undefined);
+}
+
+/**
+ * The server capabilities a person may use none of (lib/policy `usesNone`): `resources`, `prompts`, as their lists
+ * say. The session-era `initialize` answer and `server/discover` (era/pool.ts) do not offer them.
+ */
+export function unusableCapabilities(gate: Pick<GateInput, 'admission'>): string[] {
+  const { decision } = gate.admission;
+  return (['resources', 'prompts'] as const).filter((kind) => usesNone(kind, decision));
+}
+
+/** An `initialize` answer without the capabilities the person may use none of. */
+export function initializeFilter(gate: GateInput): ResultFilter | undefined {
+  const unusable = unusableCapabilities(gate);
+  if (unusable.length === 0) return undefined;
+  return (result) => {
+    const capabilities = (result as { capabilities?: unknown } | undefined)?.capabilities;
+    if (typeof capabilities !== 'object' || capabilities === null) return result;
+    const offered: Record<string, unknown> = { ...capabilities };
+    for (const name of unusable) delete offered[name];
+    return { ...(result as object), capabilities: offered };
+  };
 }
 
 function keep(key: string, allowed: (item: Record<string, unknown>) => boolean): ResultFilter {

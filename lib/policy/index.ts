@@ -7,5 +7,5 @@ export type { Call } from './rules.js';
 export { RateLimiter } from './rate.js';
 export { explain } from './explain.js';
 export { parseCases, runCases } from './cases.js';
-export { judgeResource, mayListTemplate, promptRefusal, resourceArguments } from './resources.js';
+export { judgeResource, mayListTemplate, promptRefusal, resourceArguments, usesNone } from './resources.js';
 export type { Refusal } from './resources.js';

@@ -87,6 +87,21 @@ export function promptRefusal(name: unknown, decision: Admitted, server: ServerC
 }
 
 /**
+ * Whether the person may use no resource (prompt) of the server at all, by the lists alone: they govern it, and
+ * their allow list (with the grants') is empty or a deny covers everything (a resource deny `**`, a prompt deny `*`
+ * or `**`).
+ * A policy that allows names the child does not have is not judged here: only what the lists say for every name.
+ */
+export function usesNone(kind: 'resources' | 'prompts', decision: Admitted): boolean {
+  const lists = decision[kind];
+  if (lists === undefined) return false;
+  if (lists.allow.length === 0) return true;
+  return kind === 'prompts'
+    ? lists.deny.some((p) => p === '*' || p === '**')
+    : lists.deny.some((g) => uriGlobCovers(g, ''));
+}
+
+/**
  * The arguments `[[servers.NAME.rule]]` checks see for a resource: `uri` (the normal form) and, for a `file:` URI
  * without a host (or `localhost`), `path` (its decoded path), so `path_under` works as for a tool's path.
  */

@@ -134,12 +134,13 @@ export async function learnToolList(child: Pick<PooledChild, 'session'>, caller:
 /**
  * `server/discover` answered from the child's own discover result when it speaks 2026-07-28, else from
  * its initialize result, and its tools list as the person may see it: with no tool allowed, the `tools`
- * capability is not offered.
+ * capability is not offered; nor those in `unusable` (resource-gate.ts `unusableCapabilities`).
  */
 export async function discover(
   child: PooledChild,
   caller: Person,
   mayCall: (tool: string) => boolean,
+  unusable: readonly string[] = [],
 ): Promise<Record<string, unknown>> {
   // A native child's own discover result, else its initialize result (lib/daemon/child-era.ts).
   const own = child.session.child.discovered;
@@ -152,7 +153,7 @@ export async function discover(
     : child.initialized['serverInfo'];
   const offered: Record<string, unknown> = {};
   for (const name of ['tools', 'prompts', 'resources', 'logging', 'completions', 'experimental']) {
-    if (capabilities?.[name] !== undefined) offered[name] = capabilities[name];
+    if (capabilities?.[name] !== undefined && !unusable.includes(name)) offered[name] = capabilities[name];
   }
   // Of the extensions, only the one the daemon binds to its person (lib/daemon/tasks.ts), when the child has it.
   const extensions = capabilities?.['extensions'] as Record<string, unknown> | undefined;

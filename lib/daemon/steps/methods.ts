@@ -5,6 +5,7 @@ import type { Admitted } from '../gate.js';
 import type { RpcRequest } from '../../mcp/index.js';
 import type { Session } from '../session.js';
 import type { ResultFilter } from '../pending.js';
+import { unusableCapabilities } from '../resource-gate.js';
 import type { RequestContext } from '../state.js';
 import type { GateInput } from '../tool-gate.js';
 import { forwardStateless, listen } from './stateless.js';
@@ -75,7 +76,7 @@ function forwardCall(call: Call): void {
 function answerDiscover(call: Call): Promise<void> {
   const { ctx, request, gate } = call;
   const exchange = call.exchange();
-  return discover(call.target.pooled!, gate.caller, gate.mayCall).then((result) => {
+  return discover(call.target.pooled!, gate.caller, gate.mayCall, unusableCapabilities(gate)).then((result) => {
     exchange.respond({ jsonrpc: '2.0', id: request.id, result });
     ctx.state.audit(
       auditLine.request(ctx.server.name, gate.caller, {

@@ -51,7 +51,7 @@ describe('daemon: capabilities a person may use nothing of are not offered, in b
     ['session', sessionEra],
     ['stateless', discover],
   ] as const) {
-    it(`${era}: no resources or prompts capability for a person who may use none; prompts for a grant's`, async () => {
+    it(`${era}: no resources, prompts or tools capability for a person who may use none; prompts for a grant's`, async () => {
       const alice = await offered(await h.token('everything'));
       assert.ok(alice['tools'], 'the tools capability stays');
       assert.equal(alice['resources'], undefined, 'a deny of ** covers every resource');
@@ -59,6 +59,9 @@ describe('daemon: capabilities a person may use nothing of are not offered, in b
       const bob = await offered(await h.token('everything', { user: 'bob@example.com', groups: ['ops'] }));
       assert.ok(bob['prompts'], "the grant's prompt: the capability is offered");
       assert.equal(bob['resources'], undefined);
+      // A token whose scope grants no tool: no tools capability either (the session era judged nothing before).
+      const none = await offered(await h.token('everything', { scope: 'openid' }));
+      assert.equal(none['tools'], undefined, 'a scope with no tools:');
     });
   }
 });

@@ -124,12 +124,16 @@ export function promptListFilter(gate: GateInput): ResultFilter | undefined {
 }
 
 /**
- * The server capabilities a person may use none of (lib/policy `usesNone`): `resources`, `prompts`, as their lists
- * say. The session-era `initialize` answer and `server/discover` (era/pool.ts) do not offer them.
+ * The server capabilities a person may use none of, as the lists say: `tools` when the token's scope or the policy's
+ * allow list is empty or a deny is `*`/`**`; `resources`, `prompts` by lib/policy `usesNone`. The session-era
+ * `initialize` answer and `server/discover` (era/pool.ts, which also judges the child's own tool list) omit them.
  */
 export function unusableCapabilities(gate: Pick<GateInput, 'admission'>): string[] {
-  const { decision } = gate.admission;
-  return (['resources', 'prompts'] as const).filter((kind) => usesNone(kind, decision));
+  const { decision, tools } = gate.admission;
+  const unusable: string[] = (['resources', 'prompts'] as const).filter((kind) => usesNone(kind, decision));
+  if (tools.length === 0 || decision.allow.length === 0 || decision.deny.some((p) => p === '*' || p === '**'))
+    unusable.push('tools');
+  return unusable;
 }
 
 /** An `initialize` answer without the capabilities the person may use none of. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -11,6 +11,7 @@ import { request } from 'undici';
 import { sseEvents, type SseEvent } from '../lib/bridge/index.js';
 import { daemonConfig, JSON_HEADERS, raw, startHarness, type Harness } from './helpers/daemon-harness.js';
 import { MODERN, modernClient, modernHeaders } from './helpers/modern-client.js';
+import { gatekit } from './helpers/cli.js';
 
 const TASKS_SERVER = fileURLToPath(new URL('../fixtures/servers/tasks.js', import.meta.url));
 const MODERN_SERVER = fileURLToPath(new URL('../fixtures/servers/modern-server.js', import.meta.url));
@@ -49,6 +50,13 @@ env = { TASKS_DIR = "${store}" }
 command = ["${process.execPath}", "${TASKS_SERVER}", "--session-only", "--broadcast"]
 allow_users = ["alice@example.com", "bob@example.com"]
 env = { TASKS_DIR = "${store}" }
+
+# Its tools pinned in gatekit.lock by the test that uses it; a change taints the child.
+[servers.pinned]
+command = ["${process.execPath}", "${TASKS_SERVER}", "--session-only"]
+allow_users = ["alice@example.com"]
+env = { TASKS_DIR = "${store}" }
+on_tool_change = "deny_server"
 
 [servers.plain]
 command = ["${process.execPath}", "${MODERN_SERVER}"]
@@ -340,6 +348,42 @@ describe('daemon: tasks (SEP-2663) belong to the person, server and child that c
     assert.equal(guessed.message.error?.message, 'Task not found');
     const pooled = h.daemon.sessions.all().filter((s) => s.server.name === 'watch' && s.owner.user === ALICE.user);
     assert.equal(pooled.filter((s) => s.era === 'stateless').length, 2, 'two pooled children of alice');
+  });
+
+  it('on_tool_change = "deny_server": a tainted child answers no tasks/get, result or update; a cancel still reaches it', async () => {
+    const pinned = await gatekit(['tools', 'pin', 'pinned', '--config', h.ws.config], { timeoutMs: 60_000 });
+    assert.equal(pinned.code, 0, pinned.stderr);
+    await h.daemon.reload();
+    const alice = (await openSession('pinned', await h.token('pinned', ALICE))).call;
+    const created = await alice(2, 'tools/call', { name: 'job', arguments: {}, task: { ttl: 60_000 } });
+    const taskId = created.result?.task?.taskId as string;
+    assert.ok(taskId, JSON.stringify(created));
+    assert.equal((await alice(3, 'tasks/get', { taskId })).result?.status, 'input_required');
+    // The rug pull, as the daemon sees it: the server's `echo` no longer matches its pin; the next list taints.
+    const lock = join(h.ws.dir, 'gatekit.lock');
+    const text = readFileSync(lock, 'utf8');
+    const pins = JSON.parse(text) as { servers: Record<string, { tools: Record<string, { fingerprint: string }> }> };
+    pins.servers['pinned']!.tools['echo']!.fingerprint = `sha256:${'A'.repeat(43)}`;
+    writeFileSync(lock, JSON.stringify(pins));
+    try {
+      await h.daemon.reload();
+      const listed = (await alice(4, 'tools/list', {})).result?.tools as Array<{ name: string }>;
+      assert.deepEqual(listed.map((t) => t.name).sort(), ['job']);
+      const update = { taskId, inputResponses: { answer: { action: 'accept', content: { answer: 'a' } } } };
+      for (const [method, params] of [
+        ['tasks/get', { taskId }],
+        ['tasks/result', { taskId }],
+        ['tasks/update', update],
+      ] as const) {
+        const refused = await alice(5, method, params);
+        assert.deepEqual([refused.error?.code, refused.error?.data?.rule], [DENIED, 'servers.pinned.pins'], method);
+      }
+      assert.equal((await alice(6, 'tasks/cancel', { taskId })).error, undefined);
+      const denied = h.audit().filter((l) => l['event'] === 'denied' && l['rule'] === 'servers.pinned.pins');
+      assert.deepEqual(denied.map((l) => l['method']).sort(), ['tasks/get', 'tasks/result', 'tasks/update']);
+    } finally {
+      writeFileSync(lock, text);
+    }
   });
 
   it('remembers at most 256 tasks per child: the oldest is forgotten first, then unknown', async () => {

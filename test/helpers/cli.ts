@@ -42,7 +42,14 @@ export function collect(child: ChildProcess, options: { input?: string; timeoutM
     stderr += d;
   });
   child.stdin!.end(options.input ?? '');
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  // On time-out the answer is what was seen so far: a grandchild holding our pipes must not keep 'close' away.
+  const timer = setTimeout(() => {
+    stderr += `\n[test: gatekit ${child.spawnargs.slice(2).join(' ')} killed after ${timeoutMs} ms]`;
+    child.kill('SIGKILL');
+    child.stdout!.destroy();
+    child.stderr!.destroy();
+  }, timeoutMs);
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code) => {

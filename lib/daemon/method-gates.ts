@@ -1,5 +1,4 @@
-import type { TraceContext } from '../audit/index.js';
-import { auditLine } from '../audit/index.js';
+import { auditLine, type TraceContext } from '../audit/index.js';
 import { HEADER_MISMATCH, type RpcRequest, type RpcResponse } from '../mcp/index.js';
 import { ERRORS, errorResponse } from './jsonrpc.js';
 import type { ResultFilter } from './pending.js';
@@ -14,7 +13,7 @@ import {
   templateListFilter,
 } from './resource-gate.js';
 import { gateTask } from './tasks-gate.js';
-import { gateToolCall, toolListFilter, type GateInput, type GateSession } from './tool-gate.js';
+import { auditDenied, gateToolCall, toolListFilter, type GateInput, type GateSession } from './tool-gate.js';
 
 /** A request a method's own gate refused, already audited: answered in-band, or with `status` for the whole POST. */
 interface Refusal {
@@ -113,17 +112,7 @@ function untainted(admit: NonNullable<MethodGate['admit']>): MethodGate {
       if (refused || session.taint === undefined) return refused;
       const rule = `servers.${gate.server.name}.pins`;
       const why = `${rule}: ${session.taint}`;
-      gate.state.audit(
-        auditLine.denied(gate.server.name, gate.caller, {
-          era: gate.era,
-          session: gate.session,
-          method: request.method,
-          rpc_id: request.id,
-          ...(trace ? { trace_id: trace.trace_id, span_id: trace.span_id, parent_span_id: trace.parent_span_id } : {}),
-          error: why,
-          rule,
-        }),
-      );
+      auditDenied(gate, request, trace, { error: why, rule });
       return { response: errorResponse(request.id, ERRORS.DENIED, why, { rule }) };
     },
   };

@@ -1,4 +1,4 @@
-import { auditLine, type TraceContext } from '../audit/index.js';
+import type { TraceContext } from '../audit/index.js';
 import type { ServerConfig } from '../config/index.js';
 import {
   checkCall,
@@ -14,7 +14,7 @@ import { ERRORS, errorResponse } from './jsonrpc.js';
 import { type RpcRequest, type RpcResponse } from '../mcp/index.js';
 import type { ResultFilter } from './pending.js';
 import type { Admission } from './door.js';
-import type { GateInput } from './tool-gate.js';
+import { auditDenied, type GateInput } from './tool-gate.js';
 
 /**
  * Resources and prompts under policy (issue 26 item 1), the same shape as tools: `resources/read`,
@@ -210,17 +210,6 @@ function refuse(
   const why = `${refused.rule}: ${refused.reason}`;
   const shown: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(fields)) if (typeof v === 'string') shown[k] = v.slice(0, 200);
-  gate.state.audit(
-    auditLine.denied(gate.server.name, gate.caller, {
-      era: gate.era,
-      session: gate.session,
-      method: request.method,
-      rpc_id: request.id,
-      ...(trace ? { trace_id: trace.trace_id, span_id: trace.span_id, parent_span_id: trace.parent_span_id } : {}),
-      ...shown,
-      error: why,
-      rule: refused.rule,
-    }),
-  );
+  auditDenied(gate, request, trace, { ...shown, error: why, rule: refused.rule });
   return { response: errorResponse(request.id, ERRORS.DENIED, why, { rule: refused.rule }) };
 }

@@ -1,7 +1,7 @@
-import { auditLine, type TraceContext } from '../audit/index.js';
+import type { TraceContext } from '../audit/index.js';
 import { ERRORS, errorResponse } from './jsonrpc.js';
 import { type RpcRequest, type RpcResponse } from '../mcp/index.js';
-import { toolRefused, type GateInput, type GateSession } from './tool-gate.js';
+import { auditDenied, toolRefused, type GateInput, type GateSession } from './tool-gate.js';
 
 /** The answer to a task nobody may see: what a child says of an id it never issued (tasks/cancel: see below). */
 const UNKNOWN_TASK = 'Task not found';
@@ -29,17 +29,10 @@ export function gateTask(
   const taskId = request.params?.['taskId'];
   const owned = typeof taskId === 'string' ? session.task?.(taskId) : undefined;
   if (!owned) {
-    gate.state.audit(
-      auditLine.denied(gate.server.name, gate.caller, {
-        era: gate.era,
-        session: gate.session,
-        method: request.method,
-        rpc_id: request.id,
-        ...(typeof taskId === 'string' ? { task: taskId.slice(0, 200) } : {}),
-        ...(trace.trace_id ? { trace_id: trace.trace_id, span_id: trace.span_id } : {}),
-        error: 'no task of this person on this child',
-      }),
-    );
+    auditDenied(gate, request, trace, {
+      ...(typeof taskId === 'string' ? { task: taskId.slice(0, 200) } : {}),
+      error: 'no task of this person on this child',
+    });
     if (request.method === 'tasks/cancel' && gate.era === 'stateless')
       return { jsonrpc: '2.0', id: request.id, result: { resultType: 'complete' } } as RpcResponse;
     return errorResponse(request.id, ERRORS.INVALID_PARAMS, UNKNOWN_TASK);

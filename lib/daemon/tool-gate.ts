@@ -170,6 +170,30 @@ function deny(
   gate.state.audit(line);
 }
 
+/**
+ * One `denied` line for a request a method's own gate refused (tasks, resources, prompts, a tainted child's): who,
+ * which request, its trace, and `fields` (what was asked for, why, the rule), never the arguments.
+ */
+export function auditDenied(
+  gate: GateInput,
+  request: RpcRequest,
+  trace: TraceContext | undefined,
+  fields: Partial<AuditEvent>,
+): void {
+  gate.state.audit(
+    auditLine.denied(gate.server.name, gate.caller, {
+      era: gate.era,
+      session: gate.session,
+      method: request.method,
+      rpc_id: request.id,
+      ...(trace?.trace_id
+        ? { trace_id: trace.trace_id, span_id: trace.span_id, parent_span_id: trace.parent_span_id }
+        : {}),
+      ...fields,
+    }),
+  );
+}
+
 /** What a tools/list answer shows: only the tools `allowed` (the same test as the tools/call gate). */
 export function toolListFilter(allowed: (name: string) => boolean): ResultFilter {
   return (result) => filterToolList(result, allowed).result ?? result;

@@ -3,7 +3,7 @@
 // smol-toml), so a script's `gatekit broker token` with a fresh cached token reads one module and
 // skips Node's ESM loader (README "Start-up"). Anything else imports ./gatekit.js, tsc's ESM output
 // of bin/gatekit.ts: the whole CLI, loaded lazily from the same files the tests import.
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { inputsHash, STAMP } from './build-inputs.mjs';
@@ -28,6 +28,13 @@ const bundleOnlyTheFastPath = {
     });
   },
 };
+
+// tsc never deletes: a test renamed or removed would live on in dist/test and run under `npm test`.
+const root = fileURLToPath(new URL('..', import.meta.url));
+for (const file of readdirSync(`${root}dist`, { recursive: true, encoding: 'utf8' })) {
+  const source = file.match(/^(.*)\.js(\.map)?$/)?.[1];
+  if (source && !existsSync(`${root}${source}.ts`)) rmSync(`${root}dist/${file}`);
+}
 
 const result = await build({
   stdin: { contents: launcher, resolveDir: bin(''), sourcefile: 'dist/bin/gatekit.cjs', loader: 'js' },

@@ -100,8 +100,9 @@ describe('door: a known DPoP-bound token with a valid proof passes without a pro
     const replays = new DpopReplayCache();
     const withProof = (proof: string): Credentials => ({
       server,
-      proofKey: (boundTo) =>
-        verifyDpopProof(proof, { method: 'POST', url: URL_MCP, accessToken: token, replays, boundTo }).jkt,
+      proofKey: (claims) =>
+        verifyDpopProof(proof, { method: 'POST', url: URL_MCP, accessToken: token, replays, boundTo: claims.cnf?.jkt })
+          .jkt,
     });
     const first = passToken(token, state, withProof(key.proof('POST', URL_MCP, token)));
     assert.ok(first instanceof Promise, 'an unknown token is verified asynchronously');

@@ -185,4 +185,23 @@ describe('the DPoP replay cache is bounded', () => {
     replays.remember('another-key', 'later-jti', Math.floor((now + 62_000) / 1000), now + 62_000);
     assert.equal(replays.size, 1);
   });
+
+  it('a sweep drops whole expired seconds; a jti reused after its expiry is recorded anew', () => {
+    const replays = new DpopReplayCache(100, 3);
+    const t0 = 1_800_000_000;
+    const at = (s: number) => s * 1000;
+    replays.remember('k', 'a', t0, at(t0));
+    replays.remember('k', 'b', t0, at(t0));
+    replays.remember('k', 'c', t0 + 10, at(t0 + 10));
+    assert.throws(() => replays.remember('k', 'd', t0 + 10, at(t0 + 10)), isDpopInvalid);
+    // 'a' and 'b' expire together; past their second the partition has room again, 'c' stays.
+    replays.remember('k', 'd', t0 + 62, at(t0 + 62));
+    assert.equal(replays.size, 2);
+    assert.throws(() => replays.remember('k', 'c', t0 + 62, at(t0 + 62)), isDpopInvalid);
+    // Once expired, 'c' may be used again (a fresh iat) and is then recorded with its new expiry.
+    replays.remember('k', 'c', t0 + 75, at(t0 + 75));
+    replays.remember('other', 'x', t0 + 80, at(t0 + 80));
+    assert.throws(() => replays.remember('k', 'c', t0 + 80, at(t0 + 80)), isDpopInvalid);
+    assert.equal(replays.size, 3);
+  });
 });

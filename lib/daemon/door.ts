@@ -6,6 +6,7 @@ import { GatekitError, isGatekitError } from '../errors.js';
 import type { Person } from '../person.js';
 import { authorize, type Decision } from '../policy/index.js';
 import {
+  accessTokenHash,
   checkBinding,
   DpopReplayCache,
   userOf,
@@ -39,6 +40,8 @@ export interface Admitted extends Admission {
 export class DoorMemory {
   readonly replays = new DpopReplayCache();
   readonly thumbprints = new WeakMap<object, string | undefined>();
+  /** The `ath` a DPoP proof must carry (RFC 9449 §4.2), per verified token: its client sends it with every proof. */
+  readonly #tokenHashes = new WeakMap<AccessTokenClaims, string>();
   /** A reload parses new ServerConfig objects, so a changed policy or not-before applies from the next request on. */
   readonly admissions = new WeakMap<ServerConfig, WeakMap<AccessTokenClaims, Admitted>>();
   readonly #refused = new WeakMap<object, Person>();
@@ -46,6 +49,12 @@ export class DoorMemory {
   /** The person whose verified token the door refused with `err`; undefined for a token that did not verify. */
   refusedPerson(err: unknown): Person | undefined {
     return typeof err === 'object' && err !== null ? this.#refused.get(err) : undefined;
+  }
+
+  tokenHash(claims: AccessTokenClaims, token: string): string {
+    let hash = this.#tokenHashes.get(claims);
+    if (hash === undefined) this.#tokenHashes.set(claims, (hash = accessTokenHash(token)));
+    return hash;
   }
 
   /** Marks `err` as a refusal of `person` (the first mark stays). */
@@ -71,9 +80,10 @@ export interface Credentials {
   readonly certThumbprint?: string | undefined;
   /**
    * The DPoP scheme (RFC 9449 §7.1): checks the request's proof, after the token, and returns its key's `jkt`;
-   * `boundTo` is the token's `cnf.jkt`, so that a proof by another key is refused before it is recorded.
+   * given the token's verified claims, so that a proof by a key other than its `cnf.jkt` is refused before it is
+   * recorded.
    */
-  readonly proofKey?: ((boundTo: string | undefined) => string) | undefined;
+  readonly proofKey?: ((claims: AccessTokenClaims) => string) | undefined;
 }
 
 const SCHEME = /^(?:bearer|dpop)(?:\s|$)/i;
@@ -102,7 +112,7 @@ export function enterDoor(req: IncomingMessage, state: DoorState, server: Server
   return passToken(token, state, {
     server,
     certThumbprint: certThumbprint(req, state.door),
-    proofKey: isDpop ? (boundTo) => checkProof(req, server, token, boundTo, state.door) : undefined,
+    proofKey: isDpop ? (claims) => checkProof(req, server, token, claims, state.door) : undefined,
   });
 }
 
@@ -133,7 +143,7 @@ async function verifyThenAdmit(token: string, state: DoorState, input: Credentia
 /** The DPoP proof's key thumbprint, when the request came with the DPoP scheme. */
 function proofOf(claims: AccessTokenClaims, state: DoorState, input: Credentials): string | undefined {
   try {
-    return input.proofKey?.(claims.cnf?.jkt);
+    return input.proofKey?.(claims);
   } catch (err) {
     throw state.door.refusing(err, personOf(claims, state.config));
   }
@@ -261,7 +271,7 @@ function checkProof(
   req: IncomingMessage,
   server: ServerConfig,
   token: string,
-  boundTo: string | undefined,
+  claims: AccessTokenClaims,
   memory: DoorMemory,
 ): string {
   const proof = req.headers['dpop'];
@@ -270,8 +280,12 @@ function checkProof(
     throw new GatekitError('DPOP_INVALID', 'send exactly one DPoP proof header with the DPoP scheme');
   }
   try {
-    const check = { method: req.method ?? '', url: requestHtu(req, server), accessToken: token, boundTo };
-    return verifyDpopProof(proof, { ...check, replays: memory.replays }).jkt;
+    const check = { method: req.method ?? '', url: requestHtu(req, server), boundTo: claims.cnf?.jkt };
+    return verifyDpopProof(proof, {
+      ...check,
+      accessTokenHash: memory.tokenHash(claims, token),
+      replays: memory.replays,
+    }).jkt;
   } catch (err) {
     if (!(err instanceof GatekitError) || err.code === 'TOKEN_INVALID') throw err;
     throw new GatekitError('DPOP_INVALID', err.message, { cause: err });

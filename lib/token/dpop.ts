@@ -16,6 +16,8 @@ export interface ProofCheck {
   readonly url: string;
   /** The access token presented with the proof: its hash must be the proof's `ath`. */
   readonly accessToken?: string | undefined;
+  /** Or that token's hash (accessTokenHash), by a caller that keeps it per token: a client sends one token many times. */
+  readonly accessTokenHash?: string | undefined;
   readonly replays: DpopReplayCache;
   /** The token's `cnf.jkt`, when known: a proof by another key is TOKEN_INVALID before its `jti` is recorded. */
   readonly boundTo?: string | undefined;
@@ -66,9 +68,11 @@ export function verifyDpopProof(proof: string, check: ProofCheck): VerifiedProof
   if (typeof jti !== 'string' || jti.length < 8 || jti.length > 256)
     throw invalidProof('DPoP proof jti missing or malformed');
   if (htm !== check.method) throw invalidProof('DPoP proof is for another HTTP method');
-  const expected = normalizeHtu(check.url);
-  if (typeof htu !== 'string' || expected === undefined || normalizeHtu(htu) !== expected) {
-    throw invalidProof('DPoP proof is for another URL');
+  // The verifier's own URL is already normal (no query, no fragment): the same text needs no parse.
+  if (htu !== check.url) {
+    const expected = normalizeHtu(check.url);
+    if (typeof htu !== 'string' || expected === undefined || normalizeHtu(htu) !== expected)
+      throw invalidProof('DPoP proof is for another URL');
   }
   if (typeof iat !== 'number' || !Number.isFinite(iat) || Math.abs(iat - now / 1000) > DPOP_MAX_AGE)
     throw invalidProof('DPoP proof is stale or from the future');
@@ -76,7 +80,9 @@ export function verifyDpopProof(proof: string, check: ProofCheck): VerifiedProof
   if (exp !== undefined && (typeof exp !== 'number' || exp <= now / 1000)) throw invalidProof('DPoP proof has expired');
   if (nbf !== undefined && (typeof nbf !== 'number' || nbf > now / 1000))
     throw invalidProof('DPoP proof not valid yet');
-  if (check.accessToken !== undefined && ath !== accessTokenHash(check.accessToken)) {
+  const expectedAth =
+    check.accessTokenHash ?? (check.accessToken === undefined ? undefined : accessTokenHash(check.accessToken));
+  if (expectedAth !== undefined && ath !== expectedAth) {
     throw invalidProof('DPoP proof ath does not match the access token');
   }
   // Only the key the token is bound to gets to record a proof: a proof by any other key fills no partition.
@@ -94,14 +100,18 @@ const DPOP_REPLAYS_MAX = 160_000;
  * Every proof `jti` seen in the last DPOP_MAX_AGE seconds, partitioned per key (`jkt`, RFC 9449 §11.1), bounded in
  * memory twice: a key whose partition is full of live entries has its new proofs refused, and so has every key when
  * the whole cache is full — never forgetting an entry that could then be replayed. One key's flood therefore costs
- * only that key; filling the whole cache takes `max / perKey` keys at full rate. Entries expire once their `iat` is
- * outside the freshness window.
+ * only that key; filling the whole cache takes `max / perKey` keys at full rate. Entries leave once their `iat` is
+ * outside the freshness window: they are also filed by the second they expire in, and a sweep (at most once a
+ * second, or when a bound is reached) drops whole seconds, so a key at its bound costs O(1) per proof, not a scan.
  */
 export class DpopReplayCache {
   readonly #byKey = new Map<string, Map<string, number>>();
+  /** The second an entry expires in (its expiry rounded up) → the entries expiring then. */
+  readonly #bySecond = new Map<number, Array<readonly [jkt: string, jti: string, until: number]>>();
   readonly #max: number;
   readonly #perKey: number;
   #size = 0;
+  #sweptIn = Number.NaN;
 
   constructor(maxEntries = DPOP_REPLAYS_MAX, perKey = Math.min(DPOP_REPLAYS_PER_KEY, maxEntries)) {
     this.#max = maxEntries;
@@ -110,30 +120,43 @@ export class DpopReplayCache {
 
   /** Records proof `jti` of key `jkt` (issued at `iat`, seconds); DPOP_INVALID on a replay or over a bound. */
   remember(jkt: string, jti: string, iat: number, now = Date.now()): void {
+    if (Math.floor(now / 1000) !== this.#sweptIn) this.#sweep(now);
     let seen = this.#byKey.get(jkt);
     const until = seen?.get(jti);
     if (until !== undefined && until > now) throw invalidProof('DPoP proof replayed (jti seen before)');
-    if (seen && seen.size >= this.#perKey) {
-      this.#prune(jkt, seen, now);
+    if (until === undefined && seen && seen.size >= this.#perKey) {
+      this.#sweep(now);
       if (seen.size >= this.#perKey) throw invalidProof('too many DPoP proofs by this key in the last minute');
     }
-    if (this.#size >= this.#max) {
-      for (const [k, entries] of this.#byKey) this.#prune(k, entries, now);
+    if (until === undefined && this.#size >= this.#max) {
+      this.#sweep(now);
       if (this.#size >= this.#max) throw invalidProof('too many DPoP proofs in flight; retry shortly');
     }
-    seen ??= new Map();
-    if (!this.#byKey.has(jkt)) this.#byKey.set(jkt, seen);
+    seen = this.#byKey.get(jkt);
+    if (!seen) this.#byKey.set(jkt, (seen = new Map()));
     if (!seen.has(jti)) this.#size++;
-    seen.set(jti, (iat + DPOP_MAX_AGE + 1) * 1000);
+    const expires = (iat + DPOP_MAX_AGE + 1) * 1000;
+    seen.set(jti, expires);
+    const second = Math.ceil(expires / 1000);
+    const filed = this.#bySecond.get(second);
+    if (filed) filed.push([jkt, jti, expires]);
+    else this.#bySecond.set(second, [[jkt, jti, expires]]);
   }
 
-  #prune(jkt: string, entries: Map<string, number>, now: number): void {
-    for (const [jti, expires] of entries) {
-      if (expires > now) continue;
-      entries.delete(jti);
-      this.#size--;
+  /** Drops every second whose entries have all expired (an entry seen again since keeps its newer expiry). */
+  #sweep(now: number): void {
+    this.#sweptIn = Math.floor(now / 1000);
+    for (const [second, entries] of this.#bySecond) {
+      if (second * 1000 > now) continue;
+      this.#bySecond.delete(second);
+      for (const [jkt, jti, until] of entries) {
+        const seen = this.#byKey.get(jkt);
+        if (seen?.get(jti) !== until) continue;
+        seen.delete(jti);
+        this.#size--;
+        if (seen.size === 0) this.#byKey.delete(jkt);
+      }
     }
-    if (entries.size === 0) this.#byKey.delete(jkt);
   }
 
   get size(): number {

@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
-import { createHmac, createPublicKey, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
-import { describe, it } from 'node:test';
-import { DpopKey, DpopReplayCache, verifyDpopProof } from '../lib/token/index.js';
+import {
+  constants,
+  createHmac,
+  createPublicKey,
+  generateKeyPairSync,
+  randomBytes,
+  sign,
+  type KeyObject,
+} from 'node:crypto';
+import { describe, it, mock } from 'node:test';
+import { DpopKey, DpopReplayCache, ProofsAhead, verifyDpopProof } from '../lib/token/index.js';
 import { jwkThumbprint } from '../lib/token/dpop-jws.js';
 
 const URL_MCP = 'http://localhost/mcp';
@@ -32,8 +40,8 @@ const esHeader = { alg: 'ES256', typ: 'dpop+jwt', jwk: publicJwk(ec.publicKey) }
 const dpopInvalid = { code: 'DPOP_INVALID' };
 
 describe('DPoP proofs are checked synchronously with node:crypto (lib/token/dpop-jws.ts)', () => {
-  it('verifyDpopProof answers without a promise, for ES256 and EdDSA, with the RFC 7638 thumbprint', async () => {
-    for (const alg of ['ES256', 'EdDSA'] as const) {
+  it('verifyDpopProof answers without a promise, for ES256, EdDSA and PS256, with the RFC 7638 thumbprint', async () => {
+    for (const alg of ['ES256', 'EdDSA', 'PS256'] as const) {
       const key = await DpopKey.generate(alg);
       const verified = verifyDpopProof(key.proof('POST', URL_MCP), check());
       assert.ok(!(verified instanceof Promise), `${alg}: no promise`);
@@ -131,6 +139,86 @@ describe('DPoP proofs are checked synchronously with node:crypto (lib/token/dpop
       ],
     ];
     for (const [what, proof] of hostile) assert.throws(() => verifyDpopProof(proof, check()), dpopInvalid, what);
+  });
+
+  it("PS256 (connect's): RSASSA-PSS with SHA-256 and a 32-byte salt, a 2048–4096-bit modulus, exponent 65537", () => {
+    const rsa = (bits: number, exponent = 65537) =>
+      generateKeyPairSync('rsa', { modulusLength: bits, publicExponent: exponent });
+    const r2048 = rsa(2048);
+    const rsaJwk = (key: KeyObject) => {
+      const { kty, n, e } = key.export({ format: 'jwk' });
+      return { kty, n, e };
+    };
+    const psHeader = { alg: 'PS256', typ: 'dpop+jwt', jwk: rsaJwk(r2048.publicKey) };
+    const pss =
+      (key: KeyObject, saltLength = 32, hash = 'sha256') =>
+      (input: Buffer) =>
+        sign(hash, input, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength });
+    const good = proofOf(psHeader, claims(), pss(r2048.privateKey));
+    assert.equal(
+      verifyDpopProof(good, check()).jkt,
+      jwkThumbprint(psHeader.jwk as Record<string, string>, ['e', 'kty', 'n']),
+    );
+    const r4096 = rsa(4096);
+    const big = { ...psHeader, jwk: rsaJwk(r4096.publicKey) };
+    assert.ok(verifyDpopProof(proofOf(big, claims(), pss(r4096.privateKey)), check()).jkt);
+    const r1024 = rsa(1024);
+    const r3 = rsa(2048, 3);
+    const privateJwk = r2048.privateKey.export({ format: 'jwk' });
+    const { n } = psHeader.jwk;
+    const hostile: Array<[string, string]> = [
+      ['a 1024-bit modulus', proofOf({ ...psHeader, jwk: rsaJwk(r1024.publicKey) }, claims(), pss(r1024.privateKey))],
+      ['exponent 3', proofOf({ ...psHeader, jwk: rsaJwk(r3.publicKey) }, claims(), pss(r3.privateKey))],
+      [
+        'a modulus with a leading zero octet',
+        proofOf({ ...psHeader, jwk: { ...psHeader.jwk, n: `AA${n}` } }, claims(), pss(r2048.privateKey)),
+      ],
+      ['a jwk with the private members', proofOf({ ...psHeader, jwk: privateJwk }, claims(), pss(r2048.privateKey))],
+      [
+        'a jwk with a curve',
+        proofOf({ ...psHeader, jwk: { ...psHeader.jwk, crv: 'P-256' } }, claims(), pss(r2048.privateKey)),
+      ],
+      ['a 20-byte salt', proofOf(psHeader, claims(), pss(r2048.privateKey, 20))],
+      ['a SHA-384 hash', proofOf(psHeader, claims(), pss(r2048.privateKey, 32, 'sha384'))],
+      [
+        'PKCS#1 v1.5 padding (RS256) under PS256',
+        proofOf(psHeader, claims(), (i) => sign('sha256', i, r2048.privateKey)),
+      ],
+      ['alg RS256', proofOf({ ...psHeader, alg: 'RS256' }, claims(), (i) => sign('sha256', i, r2048.privateKey))],
+      ['PS256 with a P-256 key', proofOf({ ...esHeader, alg: 'PS256' }, claims(), es256('ieee-p1363'))],
+      ['ES256 with an RSA key', proofOf({ ...psHeader, alg: 'ES256' }, claims(), pss(r2048.privateKey))],
+      ['a short signature', `${good.slice(0, good.lastIndexOf('.'))}.${b64('x').repeat(4)}`],
+      ['a 4096-bit signature under a 2048-bit key', proofOf(psHeader, claims(), pss(r4096.privateKey))],
+      ['another key signed', proofOf(psHeader, claims(), pss(r4096.privateKey))],
+    ];
+    for (const [what, proof] of hostile) assert.throws(() => verifyDpopProof(proof, check()), dpopInvalid, what);
+  });
+
+  it("ProofsAhead (connect's): each proof fresh, used once, for its method, URL and token; a stale one is not used", async () => {
+    const key = await DpopKey.generate('PS256');
+    const ahead = new ProofsAhead(key);
+    const replays = new DpopReplayCache();
+    const payload = (proof: string) => JSON.parse(Buffer.from(proof.split('.')[1]!, 'base64url').toString());
+    const seen = new Set<string>();
+    for (let i = 0; i < 4; i++) {
+      const proof = await ahead.proof('POST', URL_MCP, 'token-a');
+      verifyDpopProof(proof, { ...check(replays), accessToken: 'token-a' });
+      seen.add(payload(proof).jti);
+    }
+    assert.equal(seen.size, 4, 'a new jti every time');
+    // The proof signed ahead was for token-a: a renewed token gets a proof for itself, at once.
+    const renewed = await ahead.proof('POST', URL_MCP, 'token-b');
+    verifyDpopProof(renewed, { ...check(replays), accessToken: 'token-b' });
+    const get = await ahead.proof('GET', URL_MCP, 'token-b');
+    verifyDpopProof(get, { ...check(replays), method: 'GET', accessToken: 'token-b' });
+    // One held past AHEAD_MAX_AGE is dropped: the next proof is signed then, with the clock's iat.
+    mock.timers.enable({ apis: ['Date'], now: Date.now() + 6000 });
+    try {
+      const late = await ahead.proof('POST', URL_MCP, 'token-b');
+      assert.equal(payload(late).iat, Math.floor(Date.now() / 1000));
+    } finally {
+      mock.timers.reset();
+    }
   });
 
   it('a header seen in a verified proof saves only its parse: every proof under it is still checked in full', () => {

@@ -92,7 +92,7 @@ describe('DPoP (RFC 9449): the daemon takes DPoP-bound tokens only with a valid 
     const r = await post(headers, dispatcher);
     assert.equal(r.status, 401, r.body);
     assert.match(r.challenge, new RegExp(`^DPoP error="${error}"`));
-    assert.match(r.challenge, /algs="ES256 EdDSA"/);
+    assert.match(r.challenge, /algs="ES256 EdDSA PS256"/);
     assert.equal(h.daemon.sessions.size, sessions, 'no child started');
     assert.equal(h.audit().filter((l) => l['event'] === 'auth.failed').length, failures + 1, 'one auth.failed line');
   };
@@ -280,7 +280,7 @@ describe('DPoP (RFC 9449): the daemon takes DPoP-bound tokens only with a valid 
     await refused({ authorization: `Bearer ${token}` }, 'invalid_token', strictVia);
     const none = await post({}, strictVia);
     assert.equal(none.status, 401);
-    assert.match(none.challenge, /^DPoP resource_metadata="[^"]+", algs="ES256 EdDSA"$/);
+    assert.match(none.challenge, /^DPoP resource_metadata="[^"]+", algs="ES256 EdDSA PS256"$/);
     const bound = await boundToken('strict', key.jkt);
     assert.equal(
       (await post({ authorization: `DPoP ${bound}`, dpop: await key.proof('POST', URL_MCP, bound) }, strictVia)).status,
@@ -298,7 +298,7 @@ describe('DPoP (RFC 9449): the daemon takes DPoP-bound tokens only with a valid 
         dispatcher: server === 'strict' ? strictVia : via,
       });
       const doc = (await res.body.json()) as Record<string, unknown>;
-      assert.deepEqual(doc['dpop_signing_alg_values_supported'], ['ES256', 'EdDSA']);
+      assert.deepEqual(doc['dpop_signing_alg_values_supported'], ['ES256', 'EdDSA', 'PS256']);
       assert.equal(doc['dpop_bound_access_tokens_required'], required);
     }
   });

@@ -1,4 +1,4 @@
-import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { constants, createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { GatekitError } from '../errors.js';
 
 /**
@@ -17,13 +17,37 @@ const JWK_METADATA = new Set(['kid', 'alg', 'use']);
 
 interface Suite {
   readonly kty: string;
-  readonly crv: string;
+  /** The curve, for an elliptic-curve or OKP key; an RSA key has none. */
+  readonly crv: string | undefined;
   /** The public members RFC 7638 §3.2 hashes, in lexicographic order. */
   readonly members: readonly string[];
+  /** The key's own shape beyond its type: full-length coordinates, or an RSA modulus and exponent in bounds. */
+  readonly wellFormed: (members: Readonly<Record<string, string>>) => boolean;
+  /** The signature's exact length in bytes for this key. */
+  readonly signatureBytes: (key: KeyObject) => number;
   readonly verify: (data: Buffer, key: KeyObject, signature: Buffer) => boolean;
 }
 
-/** RFC 9449 §4.3 step 5: asymmetric algorithms only, each pinned to one key type and curve. */
+// RFC 7518 §6.2.1.2, RFC 8037 §2: full-length coordinates, so one key has one thumbprint.
+const fullCoordinates = (members: Readonly<Record<string, string>>) =>
+  B64URL_32_BYTES.test(members['x']!) && (members['y'] === undefined || B64URL_32_BYTES.test(members['y']));
+/** RSA moduli taken (bits): RFC 7518 §3.5 asks for 2048 at least; above 4096 a proof would only cost more to check. */
+const RSA_BITS = { min: 2048, max: 4096 };
+/**
+ * An RSA key's modulus in bounds with no leading zero octet (RFC 7518 §6.3.1.1), and the exponent 65537: a huge
+ * exponent would make each check as dear as an attacker likes, and no client uses another.
+ */
+function rsaWellFormed(members: Readonly<Record<string, string>>): boolean {
+  if (members['e'] !== 'AQAB' || !/^[A-Za-z0-9_-]+$/.test(members['n']!)) return false;
+  const n = Buffer.from(members['n']!, 'base64url');
+  return n[0] !== 0 && n.length * 8 >= RSA_BITS.min && n.length * 8 <= RSA_BITS.max && n.length % 8 === 0;
+}
+
+/**
+ * RFC 9449 §4.3 step 5: asymmetric algorithms only, each pinned to one key type (and curve). PS256 (RSASSA-PSS,
+ * SHA-256, MGF1 with SHA-256, a 32-byte salt: RFC 7518 §3.5) is `gatekit connect`'s: an RSA signature is the
+ * cheapest of the three to check, which is the daemon's side of every call.
+ */
 const SUITES: ReadonlyMap<string, Suite> = new Map([
   [
     'ES256',
@@ -31,14 +55,35 @@ const SUITES: ReadonlyMap<string, Suite> = new Map([
       kty: 'EC',
       crv: 'P-256',
       members: ['crv', 'kty', 'x', 'y'],
+      wellFormed: fullCoordinates,
+      signatureBytes: () => 64, // r || s, RFC 7518 §3.4
       verify: (data, key, signature) => verify('sha256', data, { key, dsaEncoding: 'ieee-p1363' }, signature),
     },
   ],
-  ['EdDSA', { kty: 'OKP', crv: 'Ed25519', members: ['crv', 'kty', 'x'], verify: (d, k, s) => verify(null, d, k, s) }],
+  [
+    'EdDSA',
+    {
+      kty: 'OKP',
+      crv: 'Ed25519',
+      members: ['crv', 'kty', 'x'],
+      wellFormed: fullCoordinates,
+      signatureBytes: () => 64, // RFC 8032 §5.1.6
+      verify: (d, k, s) => verify(null, d, k, s),
+    },
+  ],
+  [
+    'PS256',
+    {
+      kty: 'RSA',
+      crv: undefined,
+      members: ['e', 'kty', 'n'],
+      wellFormed: rsaWellFormed,
+      signatureBytes: (key) => key.asymmetricKeyDetails!.modulusLength! / 8,
+      verify: (data, key, signature) =>
+        verify('sha256', data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }, signature),
+    },
+  ],
 ]);
-
-// Both ES256 (r || s, RFC 7518 §3.4) and Ed25519 (RFC 8032 §5.1.6) signatures are 64 bytes.
-const SIGNATURE_BYTES = 64;
 
 export interface ProofJws {
   readonly payload: Record<string, unknown>;
@@ -53,6 +98,7 @@ interface ProofKey {
 
 interface ProofHeader extends ProofKey {
   readonly suite: Suite;
+  readonly signatureBytes: number;
 }
 
 const HEADERS_MAX = 1000;
@@ -100,15 +146,15 @@ function proofKeyOf(jwk: unknown, alg: string, suite: Suite): ProofKey {
     }
   }
   if (members['kty'] !== suite.kty || members['crv'] !== suite.crv)
-    throw invalid(`DPoP proof jwk is not a ${suite.kty} ${suite.crv} key, as ${alg} needs`);
+    throw invalid(`DPoP proof jwk is not a ${[suite.kty, suite.crv].filter(Boolean).join(' ')} key, as ${alg} needs`);
   if (members['alg'] !== undefined && members['alg'] !== alg) throw invalid('DPoP proof jwk is for another algorithm');
   if (members['use'] !== undefined && members['use'] !== 'sig') throw invalid('DPoP proof jwk is not a signing key');
   if (members['kid'] !== undefined && typeof members['kid'] !== 'string') throw invalid('DPoP proof jwk kid malformed');
-  // RFC 7518 §6.2.1.2, RFC 8037 §2: full-length coordinates, so one key has one thumbprint.
-  for (const m of ['x', 'y'])
-    if (suite.members.includes(m) && !B64URL_32_BYTES.test(members[m] as string))
-      throw invalid('DPoP proof jwk coordinates malformed');
   const publicMembers = Object.fromEntries(suite.members.map((m) => [m, members[m] as string]));
+  if (suite.members.some((m) => members[m] === undefined) || !suite.wellFormed(publicMembers))
+    throw invalid(
+      suite.kty === 'RSA' ? 'DPoP proof jwk modulus or exponent not taken' : 'DPoP proof jwk coordinates malformed',
+    );
   let key: KeyObject;
   try {
     key = createPublicKey({ key: publicMembers, format: 'jwk' });
@@ -128,13 +174,14 @@ function checkHeader(encoded: string): ProofHeader {
   const alg = header['alg'];
   const suite = typeof alg === 'string' ? SUITES.get(alg) : undefined;
   if (!suite) throw invalid('DPoP proof algorithm not allowed');
-  return { suite, ...proofKeyOf(header['jwk'], alg as string, suite) };
+  const proofKey = proofKeyOf(header['jwk'], alg as string, suite);
+  return { suite, ...proofKey, signatureBytes: suite.signatureBytes(proofKey.key) };
 }
 
 /**
  * Checks a compact JWS (already matched as three base64url parts) as a DPoP proof: a JSON header with
- * `typ` dpop+jwt, `alg` ES256 or EdDSA, no `crit`, a public `jwk` of that algorithm's key type and curve,
- * and a 64-byte signature by that key over the first two parts; returns the payload (a JSON object) and
+ * `typ` dpop+jwt, `alg` ES256, EdDSA or PS256, no `crit`, a public `jwk` of that algorithm's key type (and curve),
+ * and a signature of that key's length by that key over the first two parts; returns the payload (a JSON object) and
  * the key's thumbprint. Throws DPOP_INVALID, naming no key material.
  * @see https://www.rfc-editor.org/rfc/rfc9449#section-4.3
  */
@@ -143,14 +190,14 @@ export function verifyProofJws(proof: string): ProofJws {
   const last = proof.lastIndexOf('.');
   const encodedHeader = proof.slice(0, first);
   const known = headers.get(encodedHeader);
-  const { suite, key, jkt } = known ?? checkHeader(encodedHeader);
+  const { suite, key, jkt, signatureBytes } = known ?? checkHeader(encodedHeader);
   const encodedSignature = proof.slice(last + 1);
   const signature = encodedSignature.length % 4 === 1 ? undefined : Buffer.from(encodedSignature, 'base64url');
-  if (signature?.length !== SIGNATURE_BYTES || !suite.verify(Buffer.from(proof.slice(0, last)), key, signature))
+  if (signature?.length !== signatureBytes || !suite.verify(Buffer.from(proof.slice(0, last)), key, signature))
     throw invalid('DPoP proof signature verification failed');
   const payload = decodeJson(proof.slice(first + 1, last));
   if (!payload) throw invalid('malformed DPoP proof (payload)');
-  remember(encodedHeader, known ?? { suite, key, jkt });
+  remember(encodedHeader, known ?? { suite, key, jkt, signatureBytes });
   return { payload, jkt };
 }
 

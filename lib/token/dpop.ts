@@ -3,7 +3,7 @@ import { GatekitError } from '../errors.js';
 import { verifyProofJws } from './dpop-jws.js';
 
 /** Asymmetric algorithms only (RFC 9449 §4.3 step 5: never "none", never a MAC). */
-export const DPOP_ALGORITHMS: readonly string[] = ['ES256', 'EdDSA'];
+export const DPOP_ALGORITHMS: readonly string[] = ['ES256', 'EdDSA', 'PS256'];
 /** A proof's `iat` may be this many seconds before or after the verifier's clock. */
 const DPOP_MAX_AGE = 60;
 const MAX_PROOF_LENGTH = 8192;

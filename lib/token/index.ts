@@ -13,5 +13,5 @@ export type { AccessTokenClaims, Identity } from './claims.js';
 export { loadTrustedKeys, openTrustedKeys } from './trusted.js';
 export type { TrustedKeyOptions } from './trusted.js';
 export { verifyDpopProof, accessTokenHash, DpopReplayCache, DPOP_ALGORITHMS } from './dpop.js';
-export { DpopKey } from './dpop-key.js';
+export { DpopKey, ProofsAhead } from './dpop-key.js';
 export { TOKEN_TYPES } from './token-types.js';

@@ -2,13 +2,13 @@
  * The price of a DPoP-bound token and of the 2026-07-28 stateless era, in alternating rounds against one running
  * daemon: each round measures a bearer row and the rows compared with it back to back (same minute, same load),
  * so that the ratios hold on a shared, noisy machine (bench/run.ts prints their median and spread).
- * Proofs as `gatekit connect` sends them (ES256 from our own DpopKey, lib/token/dpop-key.ts) go with the v1 SDK client, whose bearer
- * row is the daemon's; ES256 proofs from the SDK v2 client's own DPoP support (`withDpop`, `DpopSession`) go with
+ * Proofs as `gatekit connect` sends them (PS256, signed ahead: ProofsAhead, lib/token/dpop-key.ts) go with the v1 SDK
+ * client, whose bearer row is the daemon's; ES256 proofs from the SDK v2 client's own DPoP support (`withDpop`, `DpopSession`) go with
  * the v2 client's session-era bearer row.
  */
 import { DpopSession, withDpop } from '@modelcontextprotocol/client';
 import type { Dispatcher } from 'undici';
-import { DpopKey } from '../lib/token/index.js';
+import { DpopKey, ProofsAhead } from '../lib/token/index.js';
 import { best, fetchVia, httpClient, measure, type Row } from './measure.js';
 import { v2Client } from './modern.js';
 import { ROUNDS } from './rounds.js';
@@ -28,7 +28,7 @@ export interface BindingRows {
 }
 
 export interface BindingRatios {
-  /** Proofs as `gatekit connect` signs them (DpopKey, ES256) ÷ bearer, v1 SDK client. */
+  /** Proofs as `gatekit connect` signs them (PS256, ProofsAhead) ÷ bearer, v1 SDK client. */
   readonly connectCpu: number;
   readonly connectP50: number;
   /** ES256 proofs from the SDK v2 client ÷ its bearer session-era row. */
@@ -47,21 +47,21 @@ export async function bindingRounds(
   daemonPid: number,
 ): Promise<{ rows: BindingRows; ratios: BindingRatios[] }> {
   const bearer = await tokenFor();
-  const connectKey = await DpopKey.generate('ES256');
+  const connectKey = await DpopKey.generate('PS256');
   const connectToken = await tokenFor(connectKey.jkt);
   const session = await DpopSession.create();
   const v2Token = await tokenFor(session.thumbprint);
   const via = fetchVia(dispatcher);
   const paths = {
     bearer: 'daemon, Unix socket, bearer token (v1 SDK client)',
-    connectDpop: 'daemon, Unix socket, DPoP-bound token + ES256 proof per request, as `gatekit connect` signs',
+    connectDpop: 'daemon, Unix socket, DPoP-bound token + PS256 proof per request, as `gatekit connect` signs',
     v2Session: 'SDK v2 client: daemon, Unix socket, session era (initialize + Mcp-Session-Id), bearer token',
     v2Dpop: 'SDK v2 client: daemon, Unix socket, session era, DPoP-bound token + ES256 proof (withDpop)',
     v2Stateless: `SDK v2 client: daemon, Unix socket, ${STATELESS} stateless (pooled child), bearer token`,
   } as const;
   const clients = {
     bearer: httpClient(URL_MCP, dispatcher, bearer),
-    connectDpop: httpClient(URL_MCP, dispatcher, connectToken, connectKey),
+    connectDpop: httpClient(URL_MCP, dispatcher, connectToken, new ProofsAhead(connectKey)),
     v2Session: v2Client(via, bearer),
     v2Dpop: v2Client(withDpop(session, () => Promise.resolve(v2Token))(via) as typeof fetch, v2Token),
     v2Stateless: v2Client(via, bearer, STATELESS),

@@ -6,7 +6,7 @@ import { setMaxListeners } from 'node:events';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { fetch as undiciFetch, type Dispatcher } from 'undici';
-import type { DpopKey } from '../lib/token/index.js';
+import type { ProofsAhead } from '../lib/token/index.js';
 import { cpuMs, percentile, sequential, throughput } from './stats.js';
 
 // The SDK's HTTP transport adds an abort listener per call to one long-lived signal.
@@ -76,12 +76,20 @@ export function fetchVia(dispatcher: Dispatcher): typeof fetch {
     undiciFetch(u, { ...(init as object), dispatcher } as never)) as unknown as typeof fetch;
 }
 
-/** The v1 SDK client over Streamable HTTP with a Bearer token, or a DPoP-bound one with a proof per request. */
-export function httpClient(url: string, dispatcher: Dispatcher, token: string, dpop?: DpopKey): () => Promise<Client> {
+/**
+ * The v1 SDK client over Streamable HTTP with a Bearer token, or a DPoP-bound one with a proof per request, made as
+ * `gatekit connect` makes them (lib/bridge/link.ts: PS256, signed ahead).
+ */
+export function httpClient(
+  url: string,
+  dispatcher: Dispatcher,
+  token: string,
+  dpop?: ProofsAhead,
+): () => Promise<Client> {
   return async () => {
     const client = new Client({ name: 'bench', version: '1' });
     const viaDispatcher = fetchVia(dispatcher);
-    // RFC 9449: a fresh proof per request, signed on the client as gatekit connect does.
+    // RFC 9449: a fresh proof per request.
     const withProof = async (u: string | URL, init?: RequestInit) => {
       const headers = new Headers(init?.headers);
       headers.set('authorization', `DPoP ${token}`);

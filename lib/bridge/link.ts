@@ -1,6 +1,6 @@
 import { connectBinding, type BrokerContext } from '../broker/index.js';
 import { serverByName } from '../config/index.js';
-import { DpopKey } from '../token/index.js';
+import { DpopKey, ProofsAhead } from '../token/index.js';
 import { TokenSource } from './tokens.js';
 import { daemonEndpoint, send, type DaemonEndpoint, type DaemonResponse } from './transport.js';
 
@@ -15,13 +15,19 @@ export const ACCEPT_POST = 'application/json, text/event-stream';
 export class DaemonLink {
   readonly tokens: TokenSource;
   readonly #endpoint: DaemonEndpoint;
-  /** This process's DPoP key (RFC 9449), when the server's tokens are bound to one; never leaves memory. */
+  /**
+   * This process's DPoP key (RFC 9449), when the server's tokens are bound to one; never leaves memory. PS256: of
+   * the algorithms a DPoP verifier takes, an RSA signature is the cheapest to check (the daemon's cost, every call)
+   * and the dearest to make, so each proof is signed ahead, off the request's path (ProofsAhead).
+   */
   readonly #dpop: Promise<DpopKey> | undefined;
+  readonly #proofs: Promise<ProofsAhead> | undefined;
 
   constructor(ctx: BrokerContext, serverName: string, say: (line: string) => void) {
     const server = serverByName(ctx.config, serverName);
     this.#endpoint = daemonEndpoint(ctx.config, server);
-    this.#dpop = connectBinding(ctx.config, server) === 'dpop' ? DpopKey.generate('ES256') : undefined;
+    this.#dpop = connectBinding(ctx.config, server) === 'dpop' ? DpopKey.generate('PS256') : undefined;
+    this.#proofs = this.#dpop?.then((key) => new ProofsAhead(key));
     this.tokens = new TokenSource(ctx, server, say, this.#dpop);
   }
 
@@ -43,10 +49,10 @@ export class DaemonLink {
     token?: string,
   ): Promise<DaemonResponse> {
     const credential = token ?? (await this.tokens.get());
-    const key = await this.#dpop;
-    const all: Record<string, string> = { ...headers, authorization: `${key ? 'DPoP' : 'Bearer'} ${credential}` };
+    const proofs = await this.#proofs;
+    const all: Record<string, string> = { ...headers, authorization: `${proofs ? 'DPoP' : 'Bearer'} ${credential}` };
     // RFC 9449 §7.1: a fresh proof for this very request (method, URL, token hash).
-    if (key) all['dpop'] = await key.proof(method, this.#endpoint.url, credential);
+    if (proofs) all['dpop'] = await proofs.proof(method, this.#endpoint.url, credential);
     if (body !== undefined) all['content-type'] = 'application/json';
     return send(this.#endpoint, method, all, body, signal);
   }

@@ -164,15 +164,27 @@ describe('DPoP proofs are checked synchronously with node:crypto (lib/token/dpop
     assert.ok(verifyDpopProof(proofOf(big, claims(), pss(r4096.privateKey)), check()).jkt);
     const r1024 = rsa(1024);
     const r3 = rsa(2048, 3);
+    const r2047 = rsa(2047);
     const privateJwk = r2048.privateKey.export({ format: 'jwk' });
     const { n } = psHeader.jwk;
-    const hostile: Array<[string, string]> = [
+    // Refused for the key's shape, before any signature check.
+    const notTaken: Array<[string, string]> = [
       ['a 1024-bit modulus', proofOf({ ...psHeader, jwk: rsaJwk(r1024.publicKey) }, claims(), pss(r1024.privateKey))],
       ['exponent 3', proofOf({ ...psHeader, jwk: rsaJwk(r3.publicKey) }, claims(), pss(r3.privateKey))],
+      ['a 2047-bit modulus', proofOf({ ...psHeader, jwk: rsaJwk(r2047.publicKey) }, claims(), pss(r2047.privateKey))],
       [
         'a modulus with a leading zero octet',
         proofOf({ ...psHeader, jwk: { ...psHeader.jwk, n: `AA${n}` } }, claims(), pss(r2048.privateKey)),
       ],
+    ];
+    for (const [what, proof] of notTaken)
+      assert.throws(
+        () => verifyDpopProof(proof, check()),
+        { code: 'DPOP_INVALID', message: /modulus or exponent/ },
+        what,
+      );
+    const another = rsa(2048);
+    const hostile: Array<[string, string]> = [
       ['a jwk with the private members', proofOf({ ...psHeader, jwk: privateJwk }, claims(), pss(r2048.privateKey))],
       [
         'a jwk with a curve',
@@ -189,7 +201,7 @@ describe('DPoP proofs are checked synchronously with node:crypto (lib/token/dpop
       ['ES256 with an RSA key', proofOf({ ...psHeader, alg: 'ES256' }, claims(), pss(r2048.privateKey))],
       ['a short signature', `${good.slice(0, good.lastIndexOf('.'))}.${b64('x').repeat(4)}`],
       ['a 4096-bit signature under a 2048-bit key', proofOf(psHeader, claims(), pss(r4096.privateKey))],
-      ['another key signed', proofOf(psHeader, claims(), pss(r4096.privateKey))],
+      ['another key signed', proofOf(psHeader, claims(), pss(another.privateKey))],
     ];
     for (const [what, proof] of hostile) assert.throws(() => verifyDpopProof(proof, check()), dpopInvalid, what);
   });

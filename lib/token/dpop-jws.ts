@@ -34,13 +34,14 @@ const fullCoordinates = (members: Readonly<Record<string, string>>) =>
 /** RSA moduli taken (bits): RFC 7518 §3.5 asks for 2048 at least; above 4096 a proof would only cost more to check. */
 const RSA_BITS = { min: 2048, max: 4096 };
 /**
- * An RSA key's modulus in bounds with no leading zero octet (RFC 7518 §6.3.1.1), and the exponent 65537: a huge
- * exponent would make each check as dear as an attacker likes, and no client uses another.
+ * An RSA key's modulus in bounds, its top bit set (so no leading zero octet, RFC 7518 §6.3.1.1, and a signature of
+ * exactly its octets), and the exponent 65537: a huge exponent would make each check as dear as an attacker likes,
+ * and no client uses another.
  */
 function rsaWellFormed(members: Readonly<Record<string, string>>): boolean {
   if (members['e'] !== 'AQAB' || !/^[A-Za-z0-9_-]+$/.test(members['n']!)) return false;
   const n = Buffer.from(members['n']!, 'base64url');
-  return n[0] !== 0 && n.length * 8 >= RSA_BITS.min && n.length * 8 <= RSA_BITS.max && n.length % 8 === 0;
+  return n[0]! >= 0x80 && n.length * 8 >= RSA_BITS.min && n.length * 8 <= RSA_BITS.max;
 }
 
 /**

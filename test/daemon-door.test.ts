@@ -101,8 +101,13 @@ describe('door: a known DPoP-bound token with a valid proof passes without a pro
     const withProof = (proof: string): Credentials => ({
       server,
       proofKey: (claims) =>
-        verifyDpopProof(proof, { method: 'POST', url: URL_MCP, accessToken: token, replays, boundTo: claims.cnf?.jkt })
-          .jkt,
+        verifyDpopProof(proof, {
+          method: 'POST',
+          url: URL_MCP,
+          accessTokenHash: accessTokenHash(token),
+          replays,
+          boundTo: claims.cnf?.jkt,
+        }).jkt,
     });
     const first = passToken(token, state, withProof(key.proof('POST', URL_MCP, token)));
     assert.ok(first instanceof Promise, 'an unknown token is verified asynchronously');

@@ -9,7 +9,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { describe, it, mock } from 'node:test';
-import { DpopKey, DpopReplayCache, ProofsAhead, verifyDpopProof } from '../lib/token/index.js';
+import { accessTokenHash, DpopKey, DpopReplayCache, ProofsAhead, verifyDpopProof } from '../lib/token/index.js';
 import { jwkThumbprint } from '../lib/token/dpop-jws.js';
 
 const URL_MCP = 'http://localhost/mcp';
@@ -214,15 +214,15 @@ describe('DPoP proofs are checked synchronously with node:crypto (lib/token/dpop
     const seen = new Set<string>();
     for (let i = 0; i < 4; i++) {
       const proof = await ahead.proof('POST', URL_MCP, 'token-a');
-      verifyDpopProof(proof, { ...check(replays), accessToken: 'token-a' });
+      verifyDpopProof(proof, { ...check(replays), accessTokenHash: accessTokenHash('token-a') });
       seen.add(payload(proof).jti);
     }
     assert.equal(seen.size, 4, 'a new jti every time');
     // The proof signed ahead was for token-a: a renewed token gets a proof for itself, at once.
     const renewed = await ahead.proof('POST', URL_MCP, 'token-b');
-    verifyDpopProof(renewed, { ...check(replays), accessToken: 'token-b' });
+    verifyDpopProof(renewed, { ...check(replays), accessTokenHash: accessTokenHash('token-b') });
     const get = await ahead.proof('GET', URL_MCP, 'token-b');
-    verifyDpopProof(get, { ...check(replays), method: 'GET', accessToken: 'token-b' });
+    verifyDpopProof(get, { ...check(replays), method: 'GET', accessTokenHash: accessTokenHash('token-b') });
     // One held past AHEAD_MAX_AGE is dropped: the next proof is signed then, with the clock's iat.
     mock.timers.enable({ apis: ['Date'], now: Date.now() + 6000 });
     try {

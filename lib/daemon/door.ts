@@ -280,10 +280,11 @@ function checkProof(
     throw new GatekitError('DPOP_INVALID', 'send exactly one DPoP proof header with the DPoP scheme');
   }
   try {
-    const check = { method: req.method ?? '', url: requestHtu(req, server), boundTo: claims.cnf?.jkt };
     return verifyDpopProof(proof, {
-      ...check,
+      method: req.method ?? '',
+      url: requestHtu(req, server),
       accessTokenHash: memory.tokenHash(claims, token),
+      boundTo: claims.cnf?.jkt,
       replays: memory.replays,
     }).jkt;
   } catch (err) {

@@ -1,4 +1,12 @@
-import { constants, generateKeyPair, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
+import {
+  constants,
+  generateKeyPair,
+  generateKeyPairSync,
+  randomBytes,
+  sign,
+  type KeyObject,
+  type SignKeyObjectInput,
+} from 'node:crypto';
 import { promisify } from 'node:util';
 import { jwkThumbprint } from './dpop-jws.js';
 import { accessTokenHash, normalizeHtu } from './dpop.js';
@@ -9,7 +17,12 @@ type DpopAlg = 'ES256' | 'EdDSA' | 'PS256';
 const SIGNING: Readonly<
   Record<
     DpopAlg,
-    { members: readonly string[]; digest: string | null; options: object; generate: () => Promise<KeyPair> }
+    {
+      members: readonly string[];
+      digest: string | null;
+      options: Omit<SignKeyObjectInput, 'key'>;
+      generate: () => Promise<KeyPair>;
+    }
   >
 > = {
   ES256: {
@@ -45,7 +58,8 @@ interface KeyPair {
  * @see https://www.rfc-editor.org/rfc/rfc9449#section-4.2
  */
 export class DpopKey {
-  readonly #privateKey: KeyObject;
+  /** The private key with its algorithm's options (ES256 as `r || s`, PSS's salt): what every proof is signed with. */
+  readonly #signWith: SignKeyObjectInput;
   /** `BASE64URL(header).`: the same for every proof by this key. */
   readonly #headerPrefix: string;
   readonly alg: DpopAlg;
@@ -53,7 +67,7 @@ export class DpopKey {
   readonly jkt: string;
 
   private constructor({ privateKey, publicKey }: KeyPair, alg: DpopAlg) {
-    this.#privateKey = privateKey;
+    this.#signWith = { key: privateKey, ...SIGNING[alg].options };
     this.alg = alg;
     const exported = publicKey.export({ format: 'jwk' }) as Record<string, string>;
     const jwk = Object.fromEntries(SIGNING[alg].members.map((m) => [m, exported[m]!]));
@@ -68,16 +82,14 @@ export class DpopKey {
   /** A fresh proof (new `jti`, `iat` now) for one request; `ath` when a token goes with it. */
   proof(method: string, url: string, accessToken?: string): string {
     const input = this.#signingInput(method, url, accessToken);
-    const { digest, options } = SIGNING[this.alg];
-    return `${input}.${sign(digest, Buffer.from(input), { key: this.#privateKey, ...options }).toString('base64url')}`;
+    return `${input}.${sign(SIGNING[this.alg].digest, Buffer.from(input), this.#signWith).toString('base64url')}`;
   }
 
   /** The same, signed in libuv's thread pool: the event loop goes on meanwhile. */
   proofAsync(method: string, url: string, accessToken?: string): Promise<string> {
     const input = this.#signingInput(method, url, accessToken);
-    const { digest, options } = SIGNING[this.alg];
     return new Promise((resolve, reject) =>
-      sign(digest, Buffer.from(input), { key: this.#privateKey, ...options }, (err, signature) =>
+      sign(SIGNING[this.alg].digest, Buffer.from(input), this.#signWith, (err, signature) =>
         err ? reject(err) : resolve(`${input}.${signature.toString('base64url')}`),
       ),
     );
@@ -110,10 +122,6 @@ export class ProofsAhead {
 
   constructor(key: DpopKey) {
     this.#key = key;
-  }
-
-  get jkt(): string {
-    return this.#key.jkt;
   }
 
   proof(method: string, url: string, accessToken: string): Promise<string> {

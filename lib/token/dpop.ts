@@ -14,9 +14,10 @@ export interface ProofCheck {
   readonly method: string;
   /** The request's URI as the verifier computes it (`htu`); query and fragment are ignored. */
   readonly url: string;
-  /** The access token presented with the proof: its hash must be the proof's `ath`. */
-  readonly accessToken?: string | undefined;
-  /** Or that token's hash (accessTokenHash), by a caller that keeps it per token: a client sends one token many times. */
+  /**
+   * `accessTokenHash` of the access token presented with the proof: the proof's `ath` must be it. A hash, so that a
+   * caller can keep it per token: a client sends one token with many proofs.
+   */
   readonly accessTokenHash?: string | undefined;
   readonly replays: DpopReplayCache;
   /** The token's `cnf.jkt`, when known: a proof by another key is TOKEN_INVALID before its `jti` is recorded. */
@@ -80,9 +81,7 @@ export function verifyDpopProof(proof: string, check: ProofCheck): VerifiedProof
   if (exp !== undefined && (typeof exp !== 'number' || exp <= now / 1000)) throw invalidProof('DPoP proof has expired');
   if (nbf !== undefined && (typeof nbf !== 'number' || nbf > now / 1000))
     throw invalidProof('DPoP proof not valid yet');
-  const expectedAth =
-    check.accessTokenHash ?? (check.accessToken === undefined ? undefined : accessTokenHash(check.accessToken));
-  if (expectedAth !== undefined && ath !== expectedAth) {
+  if (check.accessTokenHash !== undefined && ath !== check.accessTokenHash) {
     throw invalidProof('DPoP proof ath does not match the access token');
   }
   // Only the key the token is bound to gets to record a proof: a proof by any other key fills no partition.
